@@ -1,0 +1,46 @@
+# gridplan — set-up and everyday commands.  `make demo` and `make test` work on a fresh machine:
+# they create .venv, install the project and what it needs, and run.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+BENCH_STAMP := $(VENV)/.bench-$(shell cat setup.cfg | cksum | cut -d' ' -f1)
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: demo test bench system-deps venv clean
+
+# Debian packages the project needs (none are required yet for the core; installed when missing).
+DEBS :=
+system-deps:
+	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*; touch $@
+
+venv: system-deps $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) install -q -e '.[test,bench]'
+	rm -f $(VENV)/.bench-*; touch $@
+
+test: venv
+	$(PY) -m pytest -q
+
+demo: venv
+	$(VENV)/bin/gridplan demo --host $(HOST) --port $(PORT)
+
+bench: venv $(BENCH_STAMP)
+	$(PY) -m pytest -q tests/benchmarks -p no:cacheprovider -o testpaths=tests/benchmarks -o norecursedirs= -s
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
