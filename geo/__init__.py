@@ -1,1 +1,24 @@
-"""placeholder"""
+"""Reading, validating and projecting gridplan's inputs, and the plan file.
+
+The public surface:
+
+- :func:`load_buildings` — buildings ready for partitioning (read, validate, project, households);
+- :func:`load_barriers`, :func:`load_boundaries` — barrier lines and boundary polygons;
+- :class:`Plan`, :func:`read_plan`, :func:`write_plan` — the plan file;
+- :mod:`geo.errors` — the exceptions every part raises.
+"""
+
+from geo.errors import GridplanError
+from geo.load import Inputs, load_barriers, load_boundaries, load_buildings
+from geo.plan import Plan, read_plan, write_plan
+
+__all__ = [
+    "GridplanError",
+    "Inputs",
+    "load_buildings",
+    "load_barriers",
+    "load_boundaries",
+    "Plan",
+    "read_plan",
+    "write_plan",
+]

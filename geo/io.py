@@ -1,0 +1,384 @@
+"""Reading the inputs: buildings, barriers, boundaries and household points.
+
+Everything goes through pyogrio (GDAL): GeoJSON, GeoPackage (``layer``), Shapefile, and
+OpenStreetMap ``.osm.pbf``/``.osm`` (buildings from GDAL's ``multipolygons`` layer, roads and
+waterways from its ``lines`` layer). Household points may also come from CSV with lon/lat or
+x/y columns. Readers return data in the file's own CRS (after ``--crs`` labelling and
+``--datum`` conversion); projecting is :mod:`geo.crs`'s job and validating :mod:`geo.validate`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+
+from geo.crs import convert_datum, ensure_crs
+from geo.errors import InputError
+
+__all__ = [
+    "is_osm",
+    "file_sha256",
+    "read_layer",
+    "read_buildings",
+    "read_barriers",
+    "read_boundaries",
+    "read_household_points",
+    "OSM_MAJOR_HIGHWAYS",
+    "OSM_MINOR_HIGHWAYS",
+]
+
+logger = logging.getLogger(__name__)
+
+#: OSM ``highway`` values that are barriers no grid crosses unless there is no other way.
+OSM_MAJOR_HIGHWAYS = frozenset({
+    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+    "secondary", "secondary_link",
+})
+#: OSM ``highway`` values that are minor barriers (crossed when it helps balance, at a cost).
+OSM_MINOR_HIGHWAYS = frozenset({"tertiary", "tertiary_link", "unclassified", "residential",
+                                "living_street"})
+_OSM_MAJOR_WATERWAYS = frozenset({"river", "canal"})
+_OSM_MINOR_WATERWAYS = frozenset({"stream", "drain", "ditch"})
+_OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
+
+
+def is_osm(path) -> bool:
+    """Whether ``path`` is an OpenStreetMap extract (``.osm.pbf`` or ``.osm``)."""
+    return str(path).lower().endswith(_OSM_SUFFIXES)
+
+
+def file_sha256(path) -> str:
+    """SHA-256 of a file, recorded in the plan so a plan names exactly what it was made from."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _existing(path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.is_dir() and p.suffix.lower() not in {".gdb"}:
+        raise InputError(f"{p}: is a folder, not a data file; give the .geojson/.gpkg/.shp/.osm.pbf file")
+    return p
+
+
+def read_layer(path, *, layer=None, on_invalid: str = "raise", **kwargs) -> gpd.GeoDataFrame:
+    """Read one vector layer with pyogrio, turning GDAL's errors into :class:`InputError`.
+
+    Parameters
+    ----------
+    path : str or Path
+    layer : str or int, optional
+        For multi-layer formats (GeoPackage, OSM). A GeoPackage with several layers needs it.
+    on_invalid : str
+        Passed to :func:`pyogrio.read_dataframe`: ``"ignore"`` turns geometries GEOS cannot build
+        (e.g. a broken OSM ring) into missing geometries that validation then reports.
+    """
+    p = _existing(path)
+    try:
+        layers = pyogrio.list_layers(p)
+    except Exception as exc:  # GDAL's DataSourceError and friends
+        raise InputError(f"{p}: cannot be read as vector data ({exc}); "
+                         "give a GeoJSON, GeoPackage, Shapefile or OSM (.osm.pbf) file") from exc
+    names = [str(n) for n in layers[:, 0]]
+    if layer is None and len(names) > 1 and not is_osm(p):
+        raise InputError(f"{p}: has {len(names)} layers ({', '.join(names)}); choose one with --layer")
+    if layer is not None and not isinstance(layer, int) and str(layer) not in names:
+        raise InputError(f"{p}: has no layer {layer!r}; its layers are: {', '.join(names)}")
+    try:
+        gdf = pyogrio.read_dataframe(p, layer=layer, on_invalid=on_invalid, **kwargs)
+    except Exception as exc:
+        raise InputError(f"{p}: cannot be read ({exc})") from exc
+    if len(gdf) == 0:
+        where = f" layer {layer!r}" if layer is not None else ""
+        raise InputError(f"{p}{where}: has no features; is it the right file or layer?")
+    return gdf
+
+
+def _osm_tag(other_tags: pd.Series, key: str) -> pd.Series:
+    """Extract one tag from GDAL's hstore-like ``other_tags`` column (``"k"=>"v",...``)."""
+    pattern = re.compile(r'"' + re.escape(key) + r'"=>"((?:[^"\\]|\\.)*)"')
+    return other_tags.fillna("").map(lambda s: (m.group(1) if (m := pattern.search(s)) else None))
+
+
+def _osm_ids(gdf: gpd.GeoDataFrame) -> pd.Series:
+    """OSM ids as ``w<way id>`` / ``r<relation id>`` (osmium's notation)."""
+    way = gdf.get("osm_way_id")
+    rel = gdf.get("osm_id")
+    ids = pd.Series([None] * len(gdf), index=gdf.index, dtype=object)
+    if rel is not None:
+        ids = ids.where(rel.isna(), "r" + rel.astype(str))
+    if way is not None:
+        ids = ids.where(way.isna(), "w" + way.astype(str))
+    return ids
+
+
+def _read_osm_buildings(p: Path) -> gpd.GeoDataFrame:
+    gdf = read_layer(p, layer="multipolygons", on_invalid="ignore")
+    if "building" not in gdf.columns:
+        raise InputError(f"{p}: the OSM extract has no building=* areas")
+    gdf = gdf[gdf["building"].notna()].copy()
+    if gdf.empty:
+        raise InputError(f"{p}: the OSM extract has no building=* areas")
+    gdf["osm_id"] = _osm_ids(gdf)
+    tags = gdf.get("other_tags", pd.Series(index=gdf.index, dtype=object))
+    for key in ("building:levels", "height", "addr:street", "addr:housenumber"):
+        gdf[key] = _osm_tag(tags, key)
+    keep = ["osm_id", "name", "building", "building:levels", "height", "addr:street",
+            "addr:housenumber", "geometry"]
+    return gdf[[c for c in keep if c in gdf.columns]].reset_index(drop=True)
+
+
+def _apply_ids(gdf: gpd.GeoDataFrame, *, id_field: str | None, path: Path) -> gpd.GeoDataFrame:
+    """Index the buildings by their own IDs (see :func:`read_buildings`)."""
+    if id_field is not None:
+        if id_field not in gdf.columns:
+            raise InputError(f"{path}: has no field {id_field!r} for --id-field; "
+                             f"its fields are: {', '.join(c for c in gdf.columns if c != 'geometry')}")
+        ids = gdf[id_field]
+        missing = ids.isna()
+        if missing.any():
+            rows = ", ".join(str(i) for i in np.flatnonzero(missing)[:10])
+            raise InputError(f"{path}: {int(missing.sum())} feature(s) have no {id_field!r} "
+                             f"(rows {rows}); fill them in or drop --id-field to generate IDs")
+        ids = ids.map(_id_text)
+        source = f"field {id_field!r}"
+    elif "osm_id" in gdf.columns and gdf["osm_id"].notna().all():
+        ids = gdf["osm_id"].astype(str)
+        source = "OSM ids"
+    else:
+        # Stable generated IDs: the feature's position in the file, zero-padded (B00001 ...).
+        width = max(5, len(str(len(gdf))))
+        ids = pd.Series([f"B{i + 1:0{width}d}" for i in range(len(gdf))], index=gdf.index)
+        source = "generated from feature order (B00001 = the file's first feature)"
+    dup = ids[ids.duplicated(keep=False)]
+    if not dup.empty:
+        names = sorted(set(dup))
+        shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
+        raise InputError(f"{path}: {len(names)} building ID(s) occur more than once: {shown}; "
+                         "make the IDs unique or choose another --id-field")
+    gdf = gdf.set_axis(pd.Index(ids.to_numpy(dtype=object), name="building_id"), axis=0)
+    logger.info("%s: building IDs %s", path, source)
+    return gdf
+
+
+def _id_text(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
+                   datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Read building footprints, indexed by ``building_id``.
+
+    IDs come from ``id_field``, else the OSM id (``w123``/``r45``) for OSM extracts, else a
+    stable generated ID from the feature's position (``B00001`` is the first feature). Duplicate
+    IDs are an error that names them.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoJSON, GeoPackage, Shapefile, or OSM ``.osm.pbf``/``.osm`` (``building=*`` areas).
+    layer : str, optional
+        The layer of a multi-layer file.
+    id_field : str, optional
+        The field holding each building's own ID.
+    crs : optional
+        The CRS of data that carries none (``--crs``).
+    datum : {"wgs84", "gcj02", "bd09"}
+        Convert offset Chinese coordinates to WGS84 (``--datum``).
+
+    Returns
+    -------
+    GeoDataFrame
+        In the file's CRS (EPSG:4326 after a datum conversion); geometries not yet validated.
+
+    Examples
+    --------
+    >>> b = read_buildings("data/suzhou_gusu/buildings.geojson")
+    >>> len(b), b.index[0], b.crs.to_string()
+    (3076, 'B00001', 'EPSG:4326')
+    """
+    p = _existing(path)
+    gdf = _read_osm_buildings(p) if is_osm(p) else read_layer(p, layer=layer)
+    gdf = ensure_crs(gdf, crs=crs, path=str(p))
+    gdf = _apply_ids(gdf, id_field=id_field, path=p)
+    gdf = convert_datum(gdf, datum, path=str(p))
+    logger.info("%s: %d buildings read", p, len(gdf))
+    return gdf
+
+
+def _classify_barriers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Add ``barrier_class`` (major/minor) and ``kind``; drop lines that are no barrier."""
+    cls = pd.Series(None, index=gdf.index, dtype=object)
+    kind = pd.Series(None, index=gdf.index, dtype=object)
+    if "barrier_class" in gdf.columns:  # the user's own classification wins
+        cls = gdf["barrier_class"].astype(object).str.lower().where(gdf["barrier_class"].notna())
+        kind = pd.Series("barrier", index=gdf.index, dtype=object)
+    for key, major, minor in (("highway", OSM_MAJOR_HIGHWAYS, OSM_MINOR_HIGHWAYS),
+                              ("waterway", _OSM_MAJOR_WATERWAYS, _OSM_MINOR_WATERWAYS)):
+        if key not in gdf.columns:
+            continue
+        v = gdf[key]
+        cls = cls.where(cls.notna(), np.where(v.isin(major), "major",
+                                              np.where(v.isin(minor), "minor", None)))
+        kind = kind.where(kind.notna() | v.isna(), key + "=" + v.astype(str))
+    if "railway" in gdf.columns:
+        rail = gdf["railway"].isin(["rail", "light_rail", "subway"]) & cls.isna()
+        cls = cls.where(~rail, "major")
+        kind = kind.where(~rail, "railway=" + gdf["railway"].astype(str))
+    has_tags = any(c in gdf.columns for c in ("highway", "waterway", "railway", "barrier_class"))
+    if not has_tags:
+        # A plain line file: the user drew or chose these lines as barriers.
+        cls = pd.Series("major", index=gdf.index, dtype=object)
+        kind = pd.Series("barrier", index=gdf.index, dtype=object)
+    out = gdf.assign(barrier_class=cls, kind=kind)
+    bad = out["barrier_class"].notna() & ~out["barrier_class"].isin(["major", "minor"])
+    if bad.any():
+        raise InputError(f"barrier_class must be 'major' or 'minor'; rows {list(np.flatnonzero(bad)[:10])} "
+                         f"have {sorted(set(out.loc[bad, 'barrier_class']))}")
+    out = out[out["barrier_class"].notna()]
+    cols = ["barrier_class", "kind"] + (["name"] if "name" in out.columns else []) + ["geometry"]
+    return out[cols].reset_index(drop=True)
+
+
+def read_barriers(path, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Read barrier lines: main roads, rivers, railways.
+
+    From an OSM extract, ``highway`` and ``waterway`` lines are classified: trunk, primary and
+    secondary roads, rivers, canals and railways are ``major`` barriers; tertiary, residential
+    and unclassified roads and streams are ``minor``; footways, paths, cycleways and service
+    roads are not barriers. In other files a ``barrier_class`` column (``major``/``minor``), or
+    OSM-style ``highway``/``waterway`` columns, classify the lines; a file with neither is
+    taken as the user's own barriers, all ``major``. Polygon features (e.g. river areas)
+    contribute their outlines.
+    """
+    p = _existing(path)
+    if is_osm(p):
+        gdf = read_layer(p, layer="lines", on_invalid="ignore")
+        gdf = gdf[gdf.geometry.notna()]
+    else:
+        gdf = read_layer(p, layer=layer)
+    gdf = ensure_crs(gdf, crs=crs, path=str(p))
+    gdf = convert_datum(gdf, datum, path=str(p))
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
+    polys = gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+    gdf.loc[polys, "geometry"] = gdf.loc[polys].geometry.boundary
+    lines = gdf.geom_type.isin(["LineString", "MultiLineString", "LinearRing"])
+    if not lines.any():
+        raise InputError(f"{p}: holds no lines or polygons to use as barriers")
+    out = _classify_barriers(gdf[lines])
+    logger.info("%s: %d barrier lines (%d major)", p, len(out), int((out.barrier_class == "major").sum()))
+    return out
+
+
+def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field: str | None = None,
+                    crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Read boundary polygons (street, community or compound), with ``boundary_id`` and ``name``.
+
+    ``boundary_id`` comes from ``id_field`` or the first of ``id``, ``code``, ``adcode``; else the
+    feature's position (``A001`` …). ``name`` from ``name_field`` or a ``name`` column.
+    """
+    p = _existing(path)
+    gdf = read_layer(p, layer=layer)
+    gdf = ensure_crs(gdf, crs=crs, path=str(p))
+    gdf = convert_datum(gdf, datum, path=str(p))
+    bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
+    if bad.any():
+        raise InputError(f"{p}: boundaries must be polygons; rows {list(np.flatnonzero(bad)[:10])} are "
+                         f"{sorted(set(gdf.geom_type[bad].astype(str)))}")
+    if id_field is None:
+        id_field = next((c for c in ("boundary_id", "id", "code", "adcode") if c in gdf.columns), None)
+    if id_field is not None and id_field not in gdf.columns:
+        raise InputError(f"{p}: has no field {id_field!r}")
+    ids = (gdf[id_field].map(_id_text) if id_field else
+           pd.Series([f"A{i + 1:03d}" for i in range(len(gdf))], index=gdf.index))
+    if ids.duplicated().any():
+        raise InputError(f"{p}: boundary IDs occur more than once: {sorted(set(ids[ids.duplicated()]))}")
+    name_field = name_field or ("name" if "name" in gdf.columns else None)
+    names = gdf[name_field].astype(str) if name_field else ids
+    return gpd.GeoDataFrame({"boundary_id": ids.to_numpy(), "name": names.to_numpy()},
+                            geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+
+
+_LONLAT = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"))
+_XY = (("x", "y"), ("easting", "northing"))
+
+
+def _points_from_csv(p: Path, *, crs) -> gpd.GeoDataFrame:
+    try:
+        df = pd.read_csv(p, dtype={"household_id": str, "building_id": str})
+    except Exception as exc:
+        raise InputError(f"{p}: cannot be read as CSV ({exc})") from exc
+    if df.empty:
+        raise InputError(f"{p}: has no rows")
+    cols = {c.lower(): c for c in df.columns}
+    pair = next(((cols[a], cols[b]) for a, b in _LONLAT if a in cols and b in cols), None)
+    lonlat = pair is not None
+    if pair is None:
+        pair = next(((cols[a], cols[b]) for a, b in _XY if a in cols and b in cols), None)
+    if pair is None:
+        raise InputError(f"{p}: needs coordinate columns lon/lat (or longitude/latitude) or x/y; "
+                         f"it has: {', '.join(df.columns)}")
+    if not lonlat and crs is None:
+        raise InputError(f"{p}: x/y columns carry no CRS; name it with --crs (e.g. --crs EPSG:4549)")
+    xy = df[list(pair)].apply(pd.to_numeric, errors="coerce")
+    bad = xy.isna().any(axis=1)
+    if bad.any():
+        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:10])  # +2: header and 1-based
+        raise InputError(f"{p}: {int(bad.sum())} row(s) have missing or non-numeric coordinates "
+                         f"(lines {rows}); fix or remove them")
+    geom = gpd.points_from_xy(xy[pair[0]], xy[pair[1]])
+    return gpd.GeoDataFrame(df.drop(columns=list(pair)), geometry=geom,
+                            crs=(crs or "EPSG:4326") if lonlat else crs)
+
+
+def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Read household points: one point per household.
+
+    CSV files need ``lon``/``lat`` columns (WGS84 unless ``--crs`` says otherwise) or ``x``/``y``
+    columns with ``--crs``; GeoJSON/GeoPackage point layers carry their own CRS. Optional
+    columns: ``household_id`` (else ``H00001`` … by row), ``persons`` (people in the household),
+    and flag columns (``elderly_alone``, ``disabled``, ``low_income``, ``ill``, or any column
+    named ``flag_*``) that are counted per building.
+    """
+    p = _existing(path)
+    if p.suffix.lower() in {".csv", ".txt"}:
+        gdf = _points_from_csv(p, crs=crs)
+        gdf = ensure_crs(gdf, path=str(p))
+    else:
+        gdf = ensure_crs(read_layer(p, layer=layer), crs=crs, path=str(p))
+    bad = gdf.geometry.isna() | (gdf.geom_type != "Point")
+    if bad.any():
+        raise InputError(f"{p}: household features must be points; rows "
+                         f"{list(np.flatnonzero(bad)[:10])} are not")
+    gdf = convert_datum(gdf, datum, path=str(p))
+    if "household_id" in gdf.columns:
+        ids = gdf["household_id"].map(_id_text)
+        if ids.duplicated().any():
+            raise InputError(f"{p}: household_id values occur more than once: "
+                             f"{sorted(set(ids[ids.duplicated()]))[:20]}")
+    else:
+        width = max(5, len(str(len(gdf))))
+        ids = pd.Series([f"H{i + 1:0{width}d}" for i in range(len(gdf))], index=gdf.index)
+    gdf = gdf.drop(columns=["household_id"], errors="ignore")
+    gdf.index = pd.Index(ids.to_numpy(dtype=object), name="household_id")
+    if "persons" in gdf.columns:
+        persons = pd.to_numeric(gdf["persons"], errors="coerce")
+        bad = persons.isna() | (persons < 0)
+        if bad.any():
+            raise InputError(f"{p}: 'persons' must be a whole number ≥ 0; households "
+                             f"{list(gdf.index[bad][:10])} have {list(gdf['persons'][bad][:10])}")
+        gdf["persons"] = persons.astype("int64")
+    return gdf

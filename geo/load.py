@@ -1,0 +1,168 @@
+"""Loading a study area's inputs in one call: read → validate/repair → project → households."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pyproj
+
+from geo import households as hh
+from geo.crs import choose_metric_crs, to_metric
+from geo.errors import InputError
+from geo.io import file_sha256, is_osm, read_barriers, read_boundaries, read_buildings, read_household_points
+from geo.validate import Report, validate_buildings
+
+__all__ = ["Inputs", "load_buildings", "load_barriers", "load_boundaries", "input_record"]
+
+logger = logging.getLogger(__name__)
+
+#: Column names the plan owns; input fields of the same name are kept as ``src_<name>``.
+RESERVED = ("building_id", "grid_id", "grid_code", "households", "households_source", "persons")
+
+
+@dataclass
+class Inputs:
+    """Buildings ready for partitioning, and what was learnt on the way.
+
+    Attributes
+    ----------
+    buildings : GeoDataFrame
+        Indexed by ``building_id``, valid footprints in ``crs``, with ``households`` and
+        ``households_source`` (see ``docs/architecture.md``).
+    crs : pyproj.CRS
+        The metric CRS everything is computed in.
+    source_crs : str
+        The input's geographic CRS (after any datum conversion): exports default to it.
+    households_method : str
+        How households were obtained, in words.
+    household_points : GeoDataFrame or None
+        The household points with their ``building_id``, when points were given.
+    report : Report
+        Notes (repairs, overlaps, unmatched points) and figures.
+    files : list of dict
+        Each input file with its role and SHA-256.
+    """
+
+    buildings: gpd.GeoDataFrame
+    crs: pyproj.CRS
+    source_crs: str
+    households_method: str
+    household_points: gpd.GeoDataFrame | None = None
+    report: Report = field(default_factory=Report)
+    files: list = field(default_factory=list)
+
+
+def input_record(role: str, path, *, layer=None) -> dict:
+    """Describe an input file for the plan's metadata (path, layer, size, SHA-256)."""
+    p = Path(path)
+    return {"role": role, "path": str(p), "layer": layer, "bytes": p.stat().st_size,
+            "sha256": file_sha256(p)}
+
+
+def _rename_reserved(gdf: gpd.GeoDataFrame, keep: str | None = None) -> gpd.GeoDataFrame:
+    clash = {c: f"src_{c}" for c in RESERVED if c in gdf.columns and c != keep}
+    return gdf.rename(columns=clash)
+
+
+def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, datum: str = "wgs84",
+                   households_field: str | None = None, households_path=None, households_layer=None,
+                   households_crs=None, match_distance: float = hh.DEFAULT_MATCH_DISTANCE,
+                   drop_duplicates: bool = False, metric_crs=None) -> Inputs:
+    """Read, validate, project the buildings and give each its households.
+
+    Parameters
+    ----------
+    path : str or Path
+        Building footprints (GeoJSON, GeoPackage, Shapefile, OSM ``.osm.pbf``/``.osm``).
+    layer, id_field, crs, datum
+        See :func:`geo.io.read_buildings`.
+    households_field : str, optional
+        Households from this count field on the buildings.
+    households_path : str or Path, optional
+        Households from points (CSV with lon/lat or x/y, GeoJSON, GeoPackage), one per household.
+    households_layer, households_crs
+        Layer and CRS (for data without one) of the household points.
+    match_distance : float
+        Points inside no building join the nearest building within this many metres.
+    drop_duplicates : bool
+        With ``households_field``: drop the later of two features that are the same building
+        instead of refusing the input (other household sources always drop it, and report it).
+    metric_crs : optional
+        Compute in this projected CRS instead of the automatic choice.
+
+    Returns
+    -------
+    Inputs
+
+    Examples
+    --------
+    >>> inputs = load_buildings("data/suzhou_gusu/buildings.geojson")
+    >>> inputs.crs.to_string(), int(inputs.buildings["households"].sum()) > 0
+    ('EPSG:4549', True)
+    """
+    if households_field is not None and households_path is not None:
+        raise InputError("give households either as a field (--households-field) or as points "
+                         "(--households), not both")
+    report = Report()
+    raw = read_buildings(path, layer=layer, id_field=id_field, crs=crs, datum=datum)
+    source_crs = raw.crs.to_string()
+    metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(raw)
+    # Dropping the later of two copies of a building is safe unless each copy carries its own
+    # household count, which could differ: then the user decides (--drop-duplicates).
+    buildings = validate_buildings(to_metric(raw, metric), path=str(path), report=report,
+                                   drop_duplicates=drop_duplicates or households_field is None,
+                                   osm=is_osm(path))
+    files = [input_record("buildings", path, layer=layer)]
+    points = None
+    if households_field is not None:
+        buildings["households"] = hh.from_field(buildings, households_field, path=str(path))
+        buildings = _rename_reserved(buildings, keep="households")
+        method, source = f"field {households_field!r} of the buildings", "field"
+    elif households_path is not None:
+        buildings = _rename_reserved(buildings)
+        raw_points = read_household_points(households_path, layer=households_layer, crs=households_crs,
+                                           datum=datum)
+        per, points = hh.from_points(buildings, to_metric(raw_points, metric),
+                                     max_distance=match_distance, path=str(households_path))
+        for col in per.columns:
+            buildings[col] = per[col]
+        unmatched = int((points["match"] == "unmatched").sum())
+        report.figures["household_points"] = len(points)
+        report.figures["unmatched_household_points"] = unmatched
+        if unmatched:
+            report.note(f"{households_path}: {unmatched} household point(s) match no building within "
+                        f"{match_distance:g} m (kept unassigned in the plan's 'households' layer): "
+                        + ", ".join(map(str, points.index[points['match'] == 'unmatched'][:12])))
+        nearest = int((points["match"] == "nearest").sum())
+        method = (f"{len(points) - unmatched} household points from {households_path} "
+                  f"({nearest} joined to the nearest building within {match_distance:g} m)")
+        source = "points"
+        files.append(input_record("households", households_path, layer=households_layer))
+    else:
+        buildings = _rename_reserved(buildings)
+        buildings["households"], method = hh.estimate(buildings)
+        source = "estimate"
+        report.note(f"households {method}; give --households-field or --households for real counts")
+    buildings["households_source"] = source
+    report.figures["buildings"] = len(buildings)
+    report.figures["households"] = int(buildings["households"].sum())
+    logger.info("%d buildings, %d households (%s)", len(buildings), buildings["households"].sum(), method)
+    return Inputs(buildings=buildings, crs=metric, source_crs=source_crs, households_method=method,
+                  household_points=points, report=report, files=files)
+
+
+def load_barriers(path, crs_metric, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Barrier lines (see :func:`geo.io.read_barriers`) in the metric CRS."""
+    return to_metric(read_barriers(path, layer=layer, crs=crs, datum=datum), crs_metric)
+
+
+def load_boundaries(path, crs_metric, *, layer=None, id_field=None, name_field=None, crs=None,
+                    datum: str = "wgs84") -> gpd.GeoDataFrame:
+    """Boundary polygons (see :func:`geo.io.read_boundaries`) in the metric CRS, made valid."""
+    gdf = to_metric(read_boundaries(path, layer=layer, id_field=id_field, name_field=name_field,
+                                    crs=crs, datum=datum), crs_metric)
+    gdf["geometry"] = gdf.geometry.make_valid()
+    return gdf

@@ -1,0 +1,165 @@
+"""The plan file: one GeoPackage every part of gridplan reads and writes.
+
+See ``docs/plan-format.md`` for the layers and columns. Writing is atomic: the plan is written
+to a temporary file beside the target and renamed over it, so a failed write never leaves a
+half-written or lost plan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from geo.errors import PlanFileError
+
+__all__ = ["Plan", "FORMAT_VERSION", "read_plan", "write_plan", "gridplan_version", "atomic_path"]
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+BUILDINGS, GRIDS, META = "buildings", "grids", "plan_meta"
+#: Optional layers a plan may carry, in the plan's metric CRS.
+OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries")
+
+
+def gridplan_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("gridplan")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+@dataclass
+class Plan:
+    """A grid plan in memory.
+
+    Attributes
+    ----------
+    buildings : GeoDataFrame
+        Indexed by ``building_id``: ``grid_id``, ``households``, ``households_source``, the input
+        attributes, footprint geometry, in the plan's metric CRS.
+    grids : GeoDataFrame
+        Indexed by ``grid_id``: ``grid_code``, ``households``, ``n_buildings``, ``status``, polygon.
+    meta : dict
+        ``plan_meta``: target, tolerance, seed, CRS, inputs with checksums, version, time, figures.
+    layers : dict of str to GeoDataFrame
+        Optional layers (``cells``, ``households``, ``barriers``, ``boundaries``).
+    """
+
+    buildings: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    meta: dict = field(default_factory=dict)
+    layers: dict = field(default_factory=dict)
+
+    @property
+    def crs(self):
+        return self.buildings.crs
+
+
+def atomic_path(target) -> "_AtomicPath":
+    """Context manager giving a temporary path beside ``target``, renamed over it on success.
+
+    Examples
+    --------
+    >>> with atomic_path("out.html") as tmp:   # doctest: +SKIP
+    ...     tmp.write_text("<html>…")
+    """
+    return _AtomicPath(Path(target))
+
+
+class _AtomicPath:
+    def __init__(self, target: Path):
+        self.target = target
+
+    def __enter__(self) -> Path:
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=self.target.suffix,
+                                    dir=self.target.parent)
+        os.close(fd)
+        os.unlink(name)  # GDAL and others want to create the file themselves
+        self.tmp = Path(name)
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            os.replace(self.tmp, self.target)
+        else:
+            self.tmp.unlink(missing_ok=True)
+
+
+def _to_layer(gdf: gpd.GeoDataFrame, index_name: str) -> gpd.GeoDataFrame:
+    out = gdf.reset_index() if gdf.index.name == index_name else gdf.copy()
+    # GeoPackage has no object dtype: write mixed columns as text
+    for col in out.columns:
+        if col != out.geometry.name and out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v))
+                                    else (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict))
+                                          else str(v)))
+    return out
+
+
+def write_plan(plan: Plan, path) -> Path:
+    """Write ``plan`` to a GeoPackage at ``path`` atomically.
+
+    ``meta`` gains ``format_version``, ``gridplan_version`` and ``written`` (UTC time).
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".gpkg":
+        raise PlanFileError(f"{path}: a plan is a GeoPackage; name it *.gpkg")
+    meta = dict(plan.meta)
+    meta.update(format_version=FORMAT_VERSION, gridplan_version=gridplan_version(),
+                written=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    with atomic_path(path) as tmp:
+        pyogrio.write_dataframe(_to_layer(plan.buildings, "building_id"), tmp, layer=BUILDINGS,
+                                driver="GPKG")
+        pyogrio.write_dataframe(_to_layer(plan.grids, "grid_id"), tmp, layer=GRIDS, driver="GPKG")
+        for name, gdf in plan.layers.items():
+            if gdf is not None and len(gdf):
+                pyogrio.write_dataframe(_to_layer(gdf, gdf.index.name), tmp, layer=name, driver="GPKG")
+        table = pd.DataFrame({"key": list(meta),
+                              "value": [json.dumps(v, ensure_ascii=False, default=str) for v in meta.values()]})
+        pyogrio.write_dataframe(table, tmp, layer=META, driver="GPKG")
+    plan.meta = meta
+    logger.info("wrote plan %s (%d buildings, %d grids)", path, len(plan.buildings), len(plan.grids))
+    return path
+
+
+def read_plan(path) -> Plan:
+    """Read a plan written by :func:`write_plan`; a clear error if it is not one."""
+    path = Path(path)
+    if not path.exists():
+        raise PlanFileError(f"{path}: no such plan file; make one with `gridplan partition ... -o {path.name}`")
+    try:
+        layers = {str(n) for n in pyogrio.list_layers(path)[:, 0]}
+    except Exception as exc:
+        raise PlanFileError(f"{path}: is not a GeoPackage ({exc})") from exc
+    missing = {BUILDINGS, GRIDS, META} - layers
+    if missing:
+        raise PlanFileError(f"{path}: is not a gridplan plan (missing layer(s) {', '.join(sorted(missing))}); "
+                            "make one with `gridplan partition`")
+    table = pyogrio.read_dataframe(path, layer=META)
+    meta = {k: json.loads(v) for k, v in zip(table["key"], table["value"])}
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise PlanFileError(f"{path}: plan format {meta['format_version']} is newer than this gridplan "
+                            f"understands ({FORMAT_VERSION}); upgrade gridplan")
+    buildings = pyogrio.read_dataframe(path, layer=BUILDINGS).set_index("building_id")
+    grids = pyogrio.read_dataframe(path, layer=GRIDS).set_index("grid_id")
+    extra = {}
+    for name in OPTIONAL_LAYERS:
+        if name in layers:
+            gdf = pyogrio.read_dataframe(path, layer=name)
+            key = {"cells": "building_id", "households": "household_id",
+                   "boundaries": "boundary_id"}.get(name)
+            extra[name] = gdf.set_index(key) if key in gdf.columns else gdf
+    return Plan(buildings=buildings, grids=grids, meta=meta, layers=extra)
