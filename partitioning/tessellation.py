@@ -1,0 +1,637 @@
+"""Cells around buildings that cover the study area, and grid polygons made of them.
+
+The tessellation gives every square metre of the study area to exactly one building:
+
+1. **Enclosures.** The study area is split by the barrier network (streets, rivers, walls):
+   ``shapely.polygonize`` of the area outline noded with the barrier lines, as
+   ``momepy.enclosures`` does; dead-end lines do not split anything. Without barriers the study
+   area itself (each of its parts) is the only enclosure.
+2. **Voronoi cells per enclosure.** Each footprint is shrunk by 0.4 m (so that touching
+   footprints give distinct points), its outline densified to one point every 2 m
+   (``shapely.segmentize``) and ``shapely.voronoi_polygons(..., ordered=True)`` is run on the
+   points of the buildings of one enclosure. The Voronoi cells of one building's points are
+   dissolved and clipped to the enclosure: this is the morphological tessellation of momepy,
+   computed with shapely directly.
+3. **One planar arrangement.** The outlines of the Voronoi cells, of the footprints and of the
+   enclosures are noded together (``shapely.union_all``) and polygonized once. Every face of
+   that arrangement is given to the footprint that contains it, else to the Voronoi cell that
+   contains it. Because every face comes from one noded line set, neighbouring cells share
+   identical edges: the cells form an exact coverage, with no gap and no overlap, and every
+   footprint edge is a cell edge, so no cell boundary crosses a building.
+4. **Repair.** Pieces that belong to no building (an enclosure without buildings, a Voronoi
+   piece cut off by an enclosure edge) join the neighbouring cell with which they share the
+   longest edge, until every cell is one connected piece holding its building.
+
+Footprints that overlap each other cannot both lie inside their own cell: the shared area goes
+to the smaller footprint (then the smaller ``building_id``), so a footprint inside another keeps
+its own cell. Such buildings are listed in ``cells.attrs["shared_footprints"]``; the partition
+keeps them in one grid (must-link), and :func:`coverage_report` flags any that end up in
+different grids as cut.
+
+momepy is not used: its ``enclosed_tessellation`` was measured to crash in its simplification
+step and, without it, to return overlapping cells and GeometryCollections. The construction
+above needs only shapely (GEOS >= 3.12 for ordered Voronoi cells) and gives the coverage
+guarantee by construction; :func:`tessellate` still verifies it before returning.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.sparse import csgraph
+from tqdm.auto import tqdm
+
+__all__ = [
+    "DEFAULT_BUFFER",
+    "CUT_TOLERANCE_M2",
+    "study_area",
+    "tessellate",
+    "grid_polygons",
+    "coverage_report",
+    "cell_adjacency",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Default margin (m) of the study area around the outermost buildings.
+DEFAULT_BUFFER = 30.0
+#: Radii (m) of the morphological closing tried, in turn, until the envelope is one polygon.
+_CLOSING = (100.0, 200.0, 400.0, 800.0)
+#: Footprints are shrunk by this much (m) before their outlines seed the Voronoi diagram.
+_SHRINK = 0.4
+#: Spacing (m) of the Voronoi seed points along footprint outlines.
+_SEGMENT = 2.0
+#: Area (m²) of a footprint outside its grid (or of another grid inside it) tolerated as
+#: floating-point noise before the building counts as cut.
+CUT_TOLERANCE_M2 = 0.01
+#: Area (m²) below which gaps and overlaps count as floating-point noise in checks.
+_AREA_TOLERANCE_M2 = 0.01
+
+
+def _error(message):
+    """The project's input error (``geo.errors.GridplanError`` when it exists)."""
+    return TessellationError(message)
+
+
+try:  # the lead's error hierarchy, when present
+    from geo.errors import GridplanError as _BaseError
+except ImportError:  # pragma: no cover - before geo/errors.py exists
+    _BaseError = ValueError
+
+
+class TessellationError(_BaseError):
+    """Input that cannot be tessellated (geographic CRS, building outside the area ...)."""
+
+
+def _require_metric(gdf, what):
+    if gdf.crs is None:
+        raise _error(f"{what} have no CRS; set it (GeoDataFrame.set_crs) before tessellating")
+    if not gdf.crs.is_projected:
+        raise _error(
+            f"{what} are in the geographic CRS {gdf.crs.to_string()}; distances and areas need "
+            "a projected metric CRS (reproject with GeoDataFrame.to_crs, e.g. EPSG:4549)"
+        )
+
+
+def _same_crs(gdf, crs, what):
+    if gdf.crs is None:
+        raise _error(f"{what} have no CRS; set it before passing them")
+    return gdf if gdf.crs == crs else gdf.to_crs(crs)
+
+
+def _polygonal(geom):
+    """Polygon or MultiPolygon part of a geometry (drops lines and points of collections)."""
+    parts = shapely.get_parts(shapely.make_valid(geom))
+    polys = [p for p in parts if isinstance(p, shapely.Polygon | shapely.MultiPolygon)]
+    return shapely.union_all(polys) if polys else shapely.Polygon()
+
+
+def _area_geometry(area):
+    if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise _error("area must be a shapely Polygon/MultiPolygon in the buildings' CRS")
+    if not isinstance(area, shapely.Polygon | shapely.MultiPolygon) or area.is_empty:
+        raise _error(f"area must be a non-empty Polygon or MultiPolygon, got {area.geom_type}")
+    return area if area.is_valid else _polygonal(area)
+
+
+def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
+    """The area the grids must cover.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Footprints in a projected metric CRS.
+    boundary : geopandas.GeoDataFrame, optional
+        Community boundary (any polygon layer; reprojected to the buildings' CRS). The study
+        area is the union of its polygons. A footprint that crosses the boundary extends the
+        area by that footprint (logged); a footprint entirely outside is an error.
+    buffer : float, default 30
+        Without a boundary: margin in metres around the outermost buildings. The envelope is a
+        morphological closing of the footprints -- dilated by ``buffer + r``, unioned, eroded
+        by ``r``, holes filled -- with the closing radius ``r`` = 100 m, or 200, 400, 800 m
+        when needed to join the building groups into one polygon (a MultiPolygon is returned
+        only if groups are more than about 1.6 km apart). The outline follows the settlement
+        rather than its convex hull.
+
+    Returns
+    -------
+    shapely.Polygon or shapely.MultiPolygon
+        In the buildings' CRS. Every footprint lies inside it.
+
+    Raises
+    ------
+    ValueError
+        (a ``geo.errors.GridplanError``) for a geographic CRS or a footprint outside the
+        boundary.
+    """
+    _require_metric(buildings, "buildings")
+    geoms = buildings.geometry.values
+    if boundary is not None:
+        boundary = _same_crs(boundary, buildings.crs, "boundary polygons")
+        area = _polygonal(shapely.union_all(boundary.geometry.values))
+        if area.is_empty:
+            raise _error("the boundary layer holds no polygon")
+        inside = shapely.intersects(geoms, area)
+        if not inside.all():
+            ids = list(buildings.index[~inside][:10])
+            raise _error(
+                f"{(~inside).sum()} buildings lie entirely outside the boundary (first: {ids}); "
+                "clip the buildings to the community or give the right boundary"
+            )
+        crossing = ~shapely.covered_by(geoms, area)
+        if crossing.any():
+            logger.warning(
+                "%d buildings cross the boundary; the study area is extended by their footprints",
+                crossing.sum(),
+            )
+            area = _polygonal(shapely.union_all(np.append(geoms[crossing], area)))
+        return area
+    if buffer < 0:
+        raise _error(f"buffer must be >= 0 m, got {buffer}")
+    for closing in _CLOSING:
+        grown = shapely.union_all(shapely.buffer(geoms, buffer + closing, quad_segs=4))
+        closed = shapely.buffer(grown, -closing, quad_segs=4)
+        filled = [shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)]
+        area = _polygonal(shapely.union_all([*filled, *geoms]))
+        if shapely.get_num_geometries(area) == 1:
+            break
+    logger.info(
+        "study area: envelope of %d buildings (%.0f m margin, %.0f m closing), %.0f m², %d part(s)",
+        len(geoms), buffer, closing, area.area, shapely.get_num_geometries(area),
+    )
+    return area
+
+
+def _enclosures(area, barriers):
+    """Polygons of the area split by the barrier lines (dangling lines split nothing)."""
+    if barriers is None or len(barriers) == 0:
+        return shapely.get_parts(area)
+    lines = shapely.intersection(barriers.geometry.values, area)
+    lines = lines[~shapely.is_empty(lines)]
+    noded = shapely.union_all(np.append(shapely.boundary(shapely.get_parts(area)), lines))
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    keep = shapely.within(shapely.point_on_surface(faces), area)
+    return faces[keep]
+
+
+def _assign_enclosures(geoms, enclosures):
+    """Index of the enclosure holding the largest part of each footprint."""
+    if len(enclosures) == 1:
+        return np.zeros(len(geoms), dtype=np.int64)
+    tree = shapely.STRtree(enclosures)
+    b, e = tree.query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[b], enclosures[e]))
+    pairs = pd.DataFrame({"b": b, "e": e, "a": overlap}).sort_values(["b", "a"], ascending=[True, False])
+    best = pairs.drop_duplicates("b").set_index("b")["e"]
+    return best.reindex(range(len(geoms))).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _seed_points(geoms):
+    """Voronoi seeds: densified outlines of the shrunk footprints, with their building index."""
+    shrunk = shapely.buffer(geoms, -_SHRINK, quad_segs=2)
+    lost = shapely.is_empty(shrunk)
+    shrunk[lost] = geoms[lost]
+    outlines = shapely.segmentize(shapely.boundary(shrunk), _SEGMENT)
+    coords, owner = shapely.get_coordinates(outlines, return_index=True)
+    _, first = np.unique(coords, axis=0, return_index=True)
+    first.sort()
+    return coords[first], owner[first]
+
+
+def _voronoi_cells(coords, owner, enclosure):
+    """Cells (dissolved Voronoi regions) of the buildings seeded by ``coords`` in one enclosure."""
+    labels = np.unique(owner)
+    if len(labels) == 1:
+        return labels, np.array([enclosure])
+    regions = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(coords), extend_to=enclosure, ordered=True)
+    )
+    if len(regions) != len(coords):  # pragma: no cover - GEOS contract
+        raise RuntimeError("voronoi_polygons(ordered=True) did not return one region per point")
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], labels)
+    groups = np.split(order, bounds[1:])
+    cells = np.array([shapely.coverage_union_all(regions[g]) for g in groups])
+    return labels, shapely.intersection(cells, enclosure)
+
+
+def _shared_edges(faces):
+    """Pairs of faces sharing an edge and the shared length, from identical segments.
+
+    Faces of one polygonized arrangement share exactly the same vertices along common edges,
+    so a segment keyed by its two end points identifies the faces on its two sides.
+    """
+    rings, ring_face = shapely.get_rings(faces, return_index=True)
+    coords, ring = shapely.get_coordinates(rings, return_index=True)
+    same = ring[1:] == ring[:-1]
+    p, q = coords[:-1][same], coords[1:][same]
+    face = ring_face[ring[:-1][same]]
+    swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+    a = np.where(swap[:, None], q, p)
+    b = np.where(swap[:, None], p, q)
+    length = np.hypot(*(b - a).T)
+    keep = length > 0
+    key = np.hstack([a, b])[keep]
+    face, length = face[keep], length[keep]
+    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse, kind="stable")
+    twice = counts[inverse[order]] == 2
+    first = order[twice][0::2]
+    second = order[twice][1::2]
+    edges = pd.DataFrame(
+        {
+            "a": np.minimum(face[first], face[second]),
+            "b": np.maximum(face[first], face[second]),
+            "length": length[first],
+        }
+    )
+    edges = edges[edges["a"] != edges["b"]]
+    return edges.groupby(["a", "b"], as_index=False)["length"].sum()
+
+
+def _connect(labels, anchor, edges, centroids, anchor_points):
+    """Give every face that is not connected to its building's footprint to a neighbour.
+
+    A face keeps its label when it is in the same connected piece (faces with that label,
+    joined through shared edges) as a face of the building's own footprint (``anchor``).
+    Other pieces (and unlabelled faces, label -1) join the neighbouring label with which they
+    share the longest edge; pieces without a labelled neighbour take the nearest building.
+    """
+    labels = labels.copy()
+    n = len(labels)
+    a, b, w = edges["a"].to_numpy(), edges["b"].to_numpy(), edges["length"].to_numpy()
+    for _ in range(n):
+        same = labels[a] == labels[b]
+        graph = sparse.coo_matrix((np.ones(same.sum()), (a[same], b[same])), shape=(n, n))
+        _, comp = csgraph.connected_components(graph, directed=False)
+        good_comp = np.zeros(comp.max() + 1, dtype=bool)
+        good_comp[comp[anchor & (labels >= 0)]] = True
+        good = good_comp[comp]
+        if good.all():
+            return labels
+        # longest shared edge between each bad component and a good neighbouring face's label
+        cross = np.concatenate([np.c_[a, b], np.c_[b, a]])
+        length = np.concatenate([w, w])
+        sel = ~good[cross[:, 0]] & good[cross[:, 1]]
+        if sel.any():
+            df = pd.DataFrame(
+                {"comp": comp[cross[sel, 0]], "label": labels[cross[sel, 1]], "length": length[sel]}
+            )
+            best = (
+                df.groupby(["comp", "label"], as_index=False)["length"].sum()
+                .sort_values(["comp", "length", "label"], ascending=[True, False, True])
+                .drop_duplicates("comp")
+                .set_index("comp")["label"]
+            )
+            move = ~good & np.isin(comp, best.index)
+            labels[move] = best.loc[comp[move]].to_numpy()
+            continue
+        # bad pieces with no good neighbour at all (an isolated part of the area)
+        bad = np.flatnonzero(~good)
+        tree = shapely.STRtree(anchor_points[0])
+        nearest = tree.nearest(centroids[bad])
+        labels[bad] = anchor_points[1][nearest]
+    raise RuntimeError("face labelling did not converge")  # pragma: no cover
+
+
+def tessellate(buildings, *, area, barriers=None, progress=False):
+    """Cells covering ``area``, one per building, each holding its building whole.
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Footprints (valid Polygon/MultiPolygon) indexed by unique ``building_id``, in a
+        projected metric CRS, all inside ``area``.
+    area : shapely.Polygon or shapely.MultiPolygon
+        The study area (see :func:`study_area`), in the buildings' CRS.
+    barriers : geopandas.GeoDataFrame, optional
+        Lines (streets, rivers, walls) that cells should not cross; all given lines are used,
+        so pass only the classes that should split the area (e.g. ``barrier_class == "major"``).
+        A footprint crossing a barrier stays whole, in the enclosure holding most of it.
+    progress : bool, default False
+        Show a progress bar over the enclosures.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``building_id`` in the input order, geometry a valid Polygon (MultiPolygon
+        only for a footprint made of separate parts), column ``enclosure_id`` (int, the
+        enclosure the building belongs to). The cells form a coverage of ``area``. ``attrs``
+        holds ``shared_footprints``: ids of buildings whose footprint overlaps another one, so
+        that part of it lies in the other building's cell.
+
+    Raises
+    ------
+    ValueError
+        (a ``geo.errors.GridplanError``) for a geographic CRS, duplicate ids or a footprint
+        outside ``area``.
+    """
+    _require_metric(buildings, "buildings")
+    if not buildings.index.is_unique:
+        raise _error("building ids (the index) are not unique")
+    if len(buildings) == 0:
+        raise _error("no buildings to tessellate")
+    area = _area_geometry(area)
+    geoms = np.asarray(buildings.geometry.values, dtype=object)
+    types = shapely.get_type_id(geoms)
+    if not np.isin(types, [3, 6]).all() or not shapely.is_valid(geoms).all():
+        raise _error("footprints must be valid Polygons/MultiPolygons (repair them first)")
+    outside = shapely.area(shapely.difference(geoms, area)) > CUT_TOLERANCE_M2
+    if outside.any():
+        raise _error(
+            f"{outside.sum()} buildings reach outside the study area "
+            f"(first: {list(buildings.index[outside][:10])}); build the area with study_area()"
+        )
+    if barriers is not None:
+        barriers = _same_crs(barriers, buildings.crs, "barriers")
+
+    enclosures = _enclosures(area, barriers)
+    home = _assign_enclosures(geoms, enclosures)
+    logger.info("tessellating %d buildings in %d enclosures", len(geoms), len(enclosures))
+
+    coords, owner = _seed_points(geoms)
+    seed_home = home[owner]
+    order = np.argsort(seed_home, kind="stable")
+    bounds = np.searchsorted(seed_home[order], np.arange(len(enclosures)))
+    raw_labels, raw_cells = [], []
+    groups = np.split(order, bounds[1:])
+    for e, idx in enumerate(tqdm(groups, disable=not progress, desc="enclosures", unit="encl")):
+        if len(idx) == 0:
+            continue
+        labels, cells = _voronoi_cells(coords[idx], owner[idx], enclosures[e])
+        raw_labels.append(labels)
+        raw_cells.append(cells)
+    raw_labels = np.concatenate(raw_labels)
+    raw_cells = np.concatenate(raw_cells)
+
+    lines = np.concatenate(
+        [
+            shapely.boundary(raw_cells[~shapely.is_empty(raw_cells)]),
+            shapely.boundary(geoms),
+            shapely.boundary(enclosures),
+        ]
+    )
+    noded = shapely.union_all(lines)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    points = shapely.point_on_surface(faces)
+    faces_in = shapely.within(points, area)
+    faces, points = faces[faces_in], points[faces_in]
+    logger.debug("arrangement: %d faces", len(faces))
+
+    # footprints claim faces, smaller footprints first (then smaller id)
+    fp_area = shapely.area(geoms)
+    rank = np.empty(len(geoms), dtype=np.int64)
+    rank[np.lexsort((buildings.index.to_numpy(dtype=str), fp_area))] = np.arange(len(geoms))
+    labels = np.full(len(faces), -1, dtype=np.int64)
+    f, b = shapely.STRtree(geoms).query(points, predicate="within")
+    if len(f):
+        claim = pd.DataFrame({"f": f, "rank": rank[b], "b": b}).sort_values(["f", "rank"])
+        claim = claim.drop_duplicates("f")
+        labels[claim["f"].to_numpy()] = claim["b"].to_numpy()
+    anchor = labels >= 0
+    rest = np.flatnonzero(~anchor)
+    f, c = shapely.STRtree(raw_cells).query(points[rest], predicate="within")
+    labels[rest[f]] = raw_labels[c]
+
+    edges = _shared_edges(faces)
+    seeds = (shapely.point_on_surface(geoms), np.arange(len(geoms)))
+    labels = _connect(labels, anchor, edges, points, seeds)
+
+    order = np.argsort(labels, kind="stable")
+    present, starts = np.unique(labels[order], return_index=True)
+    cells = np.full(len(geoms), shapely.Polygon(), dtype=object)
+    for lab, idx in zip(present, np.split(order, starts[1:])):
+        cells[lab] = shapely.coverage_union_all(faces[idx])
+    missing = shapely.is_empty(cells)
+    if missing.any():
+        logger.warning(
+            "%d buildings lie wholly inside other footprints and get no cell of their own: %s",
+            missing.sum(), list(buildings.index[missing][:10]),
+        )
+    result = gpd.GeoDataFrame(
+        {"enclosure_id": home}, geometry=cells, crs=buildings.crs, index=buildings.index.copy()
+    )
+    result.index.name = "building_id"
+    result.attrs["shared_footprints"] = _shared_footprints(buildings)
+    _verify_cells(result, buildings, area)
+    return result
+
+
+def _shared_footprints(buildings):
+    geoms = buildings.geometry.values
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    i, j = i[keep], j[keep]
+    overlap = shapely.area(shapely.intersection(geoms[i], geoms[j])) > CUT_TOLERANCE_M2
+    ids = np.unique(np.concatenate([i[overlap], j[overlap]]))
+    return sorted(buildings.index[ids].astype(str))
+
+
+def _verify_cells(cells, buildings, area):
+    """Check the coverage guarantees; raise RuntimeError on a construction failure."""
+    geoms = cells.geometry.values
+    nonempty = geoms[~shapely.is_empty(geoms)]
+    if not shapely.is_valid(nonempty).all():
+        raise RuntimeError("tessellation produced invalid cells")
+    if not shapely.coverage_is_valid(nonempty):
+        raise RuntimeError("tessellation cells are not a valid coverage (overlap or unmatched edges)")
+    union = shapely.coverage_union_all(nonempty)
+    gap = shapely.area(shapely.difference(area, union))
+    extra = shapely.area(shapely.difference(union, area))
+    if gap > _AREA_TOLERANCE_M2 * max(1, len(geoms)) or extra > _AREA_TOLERANCE_M2 * max(1, len(geoms)):
+        raise RuntimeError(f"tessellation leaves {gap:.3f} m² of gap and {extra:.3f} m² outside the area")
+    shared = set(cells.attrs.get("shared_footprints", ()))
+    out = shapely.area(shapely.difference(buildings.geometry.values, geoms)) > CUT_TOLERANCE_M2
+    cut = [bid for bid in buildings.index[out].astype(str) if bid not in shared]
+    if cut:
+        raise RuntimeError(f"footprints not inside their own cell: {cut[:10]}")
+    logger.info(
+        "tessellation: %d cells, coverage valid, gap %.4f m², %d footprints shared with overlaps",
+        len(geoms), gap, len(shared),
+    )
+
+
+def cell_adjacency(cells):
+    """Pairs of cells that share an edge, with the length of the shared boundary.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Cells from :func:`tessellate` (neighbours share identical vertices).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``a``, ``b`` (building ids, ``a < b`` in the cells' order) and
+        ``shared_length`` (m). Grids made of cells connected through these pairs are single
+        polygons, so this is a contiguity graph the partition can use.
+    """
+    geoms = cells.geometry.values
+    parts, owner = shapely.get_parts(geoms, return_index=True)
+    edges = _shared_edges(parts)
+    a, b = owner[edges["a"].to_numpy()], owner[edges["b"].to_numpy()]
+    pairs = pd.DataFrame(
+        {"a": np.minimum(a, b), "b": np.maximum(a, b), "shared_length": edges["length"].to_numpy()}
+    )
+    pairs = pairs[pairs["a"] != pairs["b"]].groupby(["a", "b"], as_index=False)["shared_length"].sum()
+    ids = cells.index.to_numpy()
+    return pd.DataFrame(
+        {"a": ids[pairs["a"]], "b": ids[pairs["b"]], "shared_length": pairs["shared_length"]}
+    ).reset_index(drop=True)
+
+
+def _check_assignment(index, assignment, what):
+    if not isinstance(assignment, pd.Series):
+        raise _error("assignment must be a pandas Series of grid_id indexed by building_id")
+    missing = index.difference(assignment.index)
+    if len(missing):
+        raise _error(f"{len(missing)} {what} have no grid in the assignment (first: {list(missing[:10])})")
+    if assignment.isna().any():
+        raise _error("the assignment has missing grid ids")
+
+
+def grid_polygons(cells, assignment):
+    """Dissolve cells into one polygon per grid.
+
+    Parameters
+    ----------
+    cells : geopandas.GeoDataFrame
+        Cells from :func:`tessellate`, indexed by ``building_id``.
+    assignment : pandas.Series
+        ``grid_id`` by ``building_id``; every cell must be assigned.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``grid_id`` (sorted as strings), geometry the union of the grid's cells (a
+        Polygon, or a MultiPolygon when the grid's cells are not connected), column
+        ``n_parts``. Neighbouring grids share identical edges: the grids form a coverage of
+        the study area.
+    """
+    _require_metric(cells, "cells")
+    _check_assignment(cells.index, assignment, "cells")
+    grid = assignment.reindex(cells.index).astype(str).to_numpy()
+    geoms = cells.geometry.values
+    order = np.argsort(grid, kind="stable")
+    ids, starts = np.unique(grid[order], return_index=True)
+    polys = []
+    for idx in np.split(order, starts[1:]):
+        g = geoms[idx]
+        polys.append(shapely.coverage_union_all(g[~shapely.is_empty(g)]))
+    polys = np.array(polys, dtype=object)
+    single = shapely.get_num_geometries(polys) == 1
+    polys[single] = shapely.get_geometry(polys[single], 0)
+    grids = gpd.GeoDataFrame(
+        {"n_parts": shapely.get_num_geometries(polys).astype("int64")},
+        geometry=polys,
+        crs=cells.crs,
+        index=pd.Index(ids, name="grid_id", dtype=object),
+    )
+    if (grids["n_parts"] > 1).any():
+        logger.warning("%d grids are multipart: %s", (grids["n_parts"] > 1).sum(),
+                       list(grids.index[grids["n_parts"] > 1][:10]))
+    return grids
+
+
+def coverage_report(grids, buildings, assignment, *, area):
+    """Check the grid polygons against the guarantees of issue 4.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Grid polygons indexed by ``grid_id`` (from :func:`grid_polygons`).
+    buildings : geopandas.GeoDataFrame
+        Footprints indexed by ``building_id``, same CRS.
+    assignment : pandas.Series
+        ``grid_id`` by ``building_id``.
+    area : shapely.Polygon or shapely.MultiPolygon
+        The study area the grids must cover.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``n_grids``, ``area_m2`` (study area), ``grids_area_m2``,
+        ``overlap_area_m2`` (summed pairwise overlaps of grids), ``gap_area_m2`` (study area
+        not covered), ``outside_area_m2`` (grid area outside the study area),
+        ``multipart_grids`` (ids of grids made of several polygons), ``cut_buildings`` (ids of
+        buildings with more than ``CUT_TOLERANCE_M2`` m² outside their grid's polygon or inside
+        another grid's polygon), ``unassigned_buildings``, ``coverage_valid``
+        (``shapely.coverage_is_valid``: no overlap and identical shared edges) and ``ok``
+        (every check passed; gaps and overlaps under 0.01 m² count as zero).
+    """
+    _require_metric(grids, "grids")
+    _require_metric(buildings, "buildings")
+    buildings = _same_crs(buildings, grids.crs, "buildings")
+    area = _area_geometry(area)
+    gids = grids.index.astype(str)
+    geoms = np.asarray(grids.geometry.values, dtype=object)
+
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    overlap = float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
+    union = shapely.union_all(geoms)
+    gap = float(shapely.area(shapely.difference(area, union)))
+    outside = float(shapely.area(shapely.difference(union, area)))
+    multipart = [g for g, n in zip(gids, shapely.get_num_geometries(geoms)) if n > 1]
+
+    assigned = assignment.reindex(buildings.index)
+    unassigned = sorted(buildings.index[assigned.isna()].astype(str))
+    has = assigned.notna().to_numpy()
+    b_geoms = buildings.geometry.values[has]
+    b_ids = buildings.index[has].astype(str)
+    pos = pd.Series(np.arange(len(gids)), index=gids)
+    own = pos.reindex(assigned[has].astype(str)).to_numpy()
+    known = ~np.isnan(own)
+    cut = set(b_ids[~known])
+    own_geom = np.full(len(b_geoms), shapely.Polygon(), dtype=object)
+    own_geom[known] = geoms[own[known].astype(np.int64)]
+    out_area = shapely.area(shapely.difference(b_geoms, own_geom))
+    cut.update(b_ids[known & (out_area > CUT_TOLERANCE_M2)])
+    b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
+    other = own[b] != g
+    inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > CUT_TOLERANCE_M2
+    cut.update(b_ids[b[other][inside]])
+
+    valid = bool(shapely.coverage_is_valid(geoms[~shapely.is_empty(geoms)]))
+    report = {
+        "n_grids": int(len(gids)),
+        "area_m2": float(area.area),
+        "grids_area_m2": float(shapely.area(geoms).sum()),
+        "overlap_area_m2": overlap,
+        "gap_area_m2": gap,
+        "outside_area_m2": outside,
+        "multipart_grids": multipart,
+        "cut_buildings": sorted(cut),
+        "unassigned_buildings": unassigned,
+        "coverage_valid": valid,
+    }
+    report["ok"] = bool(
+        valid and overlap < _AREA_TOLERANCE_M2 and gap < _AREA_TOLERANCE_M2
+        and outside < _AREA_TOLERANCE_M2 and not multipart and not cut and not unassigned
+    )
+    return report
