@@ -1,0 +1,155 @@
+"""Local search that moves boundary nodes between neighbouring parts (as in AZP and max-p's tabu phase).
+
+A move takes a node from its part ``A`` to a part ``B`` holding one of its neighbours.  A move is made
+only when ``A`` stays connected without the node (checked by a search inside ``A``, parts are small) and
+when it improves, lexicographically:
+
+1. the balance excess: households outside the tolerance band ``[t(1 − tol), t(1 + tol)]``, summed over
+   parts;
+2. a weighted sum of compactness (household-weighted moment of inertia about the part's centre,
+   updated in O(1) from running sums), the squared deviation from ``t`` and the barrier edges inside
+   parts.
+
+Parts never become empty, so the number of parts is kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["LocalSearch"]
+
+_EPS = 1e-9
+
+
+class LocalSearch:
+    """Move-based refinement of one connected group's partition.
+
+    Parameters
+    ----------
+    adj : list of list of tuple(int, float)
+        For each node, its neighbours and the crossing cost of the edge (0 when no barrier is crossed).
+    xy : numpy.ndarray
+        Node coordinates (metres), shape ``(n, 2)``.
+    households : numpy.ndarray
+        Households of each node.
+    labels : numpy.ndarray
+        Initial part of each node (``0 .. k-1``), each part connected.
+    target, tolerance : float
+        The band is ``target × (1 ± tolerance)``.
+    balance_weight, crossing_weight : float
+        Weights of the squared deviation (per household²) and of the crossing cost, in units of the
+        moment of inertia (household·m²).
+    """
+
+    def __init__(self, adj, xy, households, labels, *, target, tolerance, balance_weight, crossing_weight):
+        self.adj = adj
+        self.x = xy[:, 0].tolist()
+        self.y = xy[:, 1].tolist()
+        self.h = [int(v) for v in households]
+        # nodes without households still weigh a little, so that they stay near their part
+        self.w = [max(float(v), 0.5) for v in households]
+        self.lab = [int(v) for v in labels]
+        self.t = float(target)
+        self.lo = target * (1 - tolerance)
+        self.hi = target * (1 + tolerance)
+        self.beta = balance_weight
+        self.lam = crossing_weight
+        k = max(self.lab) + 1
+        self.members = [set() for _ in range(k)]
+        self.H = [0] * k
+        self.W = [0.0] * k
+        self.Sx = [0.0] * k
+        self.Sy = [0.0] * k
+        self.Sq = [0.0] * k
+        for v, g in enumerate(self.lab):
+            self._add(v, g)
+
+    def _add(self, v, g, sign=1):
+        w = self.w[v]
+        if sign > 0:
+            self.members[g].add(v)
+        else:
+            self.members[g].discard(v)
+        self.H[g] += sign * self.h[v]
+        self.W[g] += sign * w
+        self.Sx[g] += sign * w * self.x[v]
+        self.Sy[g] += sign * w * self.y[v]
+        self.Sq[g] += sign * w * (self.x[v] ** 2 + self.y[v] ** 2)
+
+    def _excess(self, hh):
+        return max(0.0, self.lo - hh, hh - self.hi)
+
+    @staticmethod
+    def _inertia(W, Sx, Sy, Sq):
+        return Sq - (Sx * Sx + Sy * Sy) / W if W > 0 else 0.0
+
+    def _delta(self, v, a, b):
+        """(Δ excess, Δ secondary objective) of moving node ``v`` from part ``a`` to part ``b``."""
+        h, w, x, y = self.h[v], self.w[v], self.x[v], self.y[v]
+        q = w * (x * x + y * y)
+        Ha, Hb = self.H[a], self.H[b]
+        d_ex = self._excess(Ha - h) + self._excess(Hb + h) - self._excess(Ha) - self._excess(Hb)
+        ia = self._inertia(self.W[a], self.Sx[a], self.Sy[a], self.Sq[a])
+        ib = self._inertia(self.W[b], self.Sx[b], self.Sy[b], self.Sq[b])
+        ia2 = self._inertia(self.W[a] - w, self.Sx[a] - w * x, self.Sy[a] - w * y, self.Sq[a] - q)
+        ib2 = self._inertia(self.W[b] + w, self.Sx[b] + w * x, self.Sy[b] + w * y, self.Sq[b] + q)
+        t = self.t
+        d_bal = (Ha - h - t) ** 2 + (Hb + h - t) ** 2 - (Ha - t) ** 2 - (Hb - t) ** 2
+        d_cross = 0.0
+        lab = self.lab
+        for u, c in self.adj[v]:
+            if c:
+                if lab[u] == b:
+                    d_cross += c
+                elif lab[u] == a:
+                    d_cross -= c
+        return d_ex, (ia2 + ib2 - ia - ib) + self.beta * d_bal + self.lam * d_cross
+
+    def _stays_connected(self, v, a):
+        """Whether part ``a`` without ``v`` is still connected."""
+        lab = self.lab
+        inside = [u for u, _ in self.adj[v] if lab[u] == a]
+        if len(inside) <= 1:
+            return True
+        need = set(inside)
+        need.discard(inside[0])
+        seen = {v, inside[0]}
+        stack = [inside[0]]
+        while stack:
+            u = stack.pop()
+            for z, _ in self.adj[u]:
+                if z not in seen and lab[z] == a:
+                    seen.add(z)
+                    need.discard(z)
+                    if not need:
+                        return True
+                    stack.append(z)
+        return not need
+
+    def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
+        """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""
+        n = len(self.lab)
+        lab = self.lab
+        for _ in range(max_passes):
+            moved = 0
+            for v in rng.permutation(n).tolist():
+                a = lab[v]
+                if len(self.members[a]) == 1:
+                    continue
+                best = None
+                for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
+                    d_ex, d_sec = self._delta(v, a, b)
+                    if d_ex < -_EPS or (d_ex <= _EPS and d_sec < -_EPS):
+                        key = (round(d_ex, 9), d_sec)
+                        if best is None or key < best[0]:
+                            best = (key, b)
+                if best is not None and self._stays_connected(v, a):
+                    b = best[1]
+                    self._add(v, a, -1)
+                    self._add(v, b, 1)
+                    lab[v] = b
+                    moved += 1
+            if not moved:
+                break
+        return np.asarray(lab, dtype=np.int64)

@@ -1,0 +1,333 @@
+"""The partition engine: buildings → balanced, compact, connected grids of about ``target`` households.
+
+The algorithm (see ``docs/partitioning.md`` for the literature):
+
+1. **Must-link groups.**  Buildings joined by an ``overlap`` edge (their footprints overlap) are
+   contracted into one node: no grid boundary may run between them.
+2. **Oversize buildings.**  A node holding more than ``target × (1 + tolerance)`` households is a grid
+   of its own (status ``oversize``); it is never split and never shares its grid.
+3. **Pieces.**  Without the oversize nodes the graph falls into connected pieces (boundary units,
+   groups cut off by major barriers, groups behind an oversize building).  A piece holding fewer than
+   ``target × (1 − tolerance)`` households is one grid (status ``undersize``), unless
+   ``allow_cross_boundary`` lets it join the nearest grid.  Otherwise the piece gets the number of grids
+   that fits its households best.
+4. **Initial split** by recursive spanning-tree bisection (:mod:`partitioning._bisect`).
+5. **Refinement** by moving boundary buildings between neighbouring grids, keeping every grid connected
+   (:mod:`partitioning._refine`): balance first, then compactness and barrier crossings.
+
+Every random choice draws from ``numpy.random.default_rng([seed, piece])``: the same graph and seed give
+the same plan.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+from tqdm.auto import tqdm
+
+from geo.errors import InfeasibleError, InputError
+from partitioning._bisect import recursive_bisection
+from partitioning._refine import LocalSearch
+from partitioning.graph import CROSSING_LEVELS, DEFAULT_GAP
+
+__all__ = ["GRID_STATUSES", "PartitionResult", "partition"]
+
+logger = logging.getLogger(__name__)
+
+#: Values of the ``status`` column of :attr:`PartitionResult.grids`.
+GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_tolerance")
+
+_CROSS_COST = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
+
+
+@dataclass(frozen=True)
+class PartitionResult:
+    """A partition of buildings into grids.
+
+    Attributes
+    ----------
+    assignment : pandas.Series
+        ``grid_id`` (str, ``"G0001"`` …) of every building, indexed by ``building_id``.
+    grids : pandas.DataFrame
+        One row per ``grid_id``: ``households``, ``n_buildings`` and ``status`` (``ok``, ``oversize``: one
+        building above the band; ``undersize``: an isolated group below it; ``out_of_tolerance``).
+    """
+
+    assignment: pd.Series
+    grids: pd.DataFrame
+
+
+def _check_request(graph: nx.Graph, target, tolerance, n_grids) -> None:
+    if graph.number_of_nodes() == 0:
+        raise InfeasibleError("the graph has no buildings to partition")
+    if not isinstance(target, (int, np.integer)) or isinstance(target, bool) or target < 1:
+        raise InfeasibleError(f"target must be a whole number of households >= 1, got {target!r}")
+    if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
+        raise InfeasibleError(f"tolerance must be a fraction in [0, 1), got {tolerance!r}")
+    if n_grids is not None:
+        if not isinstance(n_grids, (int, np.integer)) or isinstance(n_grids, bool) or n_grids < 1:
+            raise InfeasibleError(f"n_grids must be a whole number >= 1, got {n_grids!r}")
+        if n_grids > graph.number_of_nodes():
+            raise InfeasibleError(
+                f"{n_grids} grids asked for {graph.number_of_nodes()} buildings: a building is never split, "
+                "so there cannot be more grids than buildings"
+            )
+    for attr in ("households", "x", "y"):
+        missing = [v for v, d in graph.nodes(data=True) if attr not in d]
+        if missing:
+            raise InputError(
+                f"{len(missing)} graph node(s) lack '{attr}' (e.g. {missing[:3]}); "
+                "build the graph with partitioning.graph.build_contiguity_graph"
+            )
+
+
+def _must_link(graph: nx.Graph, index: dict) -> np.ndarray:
+    """Group number of each node: nodes joined by ``overlap`` edges share one (numbered by first node)."""
+    linked = nx.Graph()
+    linked.add_nodes_from(range(len(index)))
+    linked.add_edges_from((index[u], index[v]) for u, v, o in graph.edges(data="overlap") if o)
+    group = np.empty(len(index), dtype=np.int64)
+    for comp in nx.connected_components(linked):
+        group[list(comp)] = min(comp)
+    _, group = np.unique(group, return_inverse=True)
+    return group
+
+
+def _choose_k(households: float, t: float, tolerance: float, cap: int) -> int:
+    """Number of grids for a piece: the one leaving the fewest households outside the band."""
+    lo, hi = t * (1 - tolerance), t * (1 + tolerance)
+    best = None
+    for k in {max(1, math.floor(households / t)), max(1, math.ceil(households / t))}:
+        k = min(k, cap)
+        mean = households / k
+        key = (k * max(0.0, lo - mean, mean - hi), abs(mean - t), k)
+        if best is None or key < best[0]:
+            best = (key, k)
+    return best[1]
+
+
+def _allocate(piece_h: np.ndarray, piece_cap: np.ndarray, total: int) -> np.ndarray:
+    """Share ``total`` grids among pieces in proportion to households (D'Hondt), at least one each."""
+    k = np.ones(len(piece_h), dtype=np.int64)
+    for _ in range(total - len(piece_h)):
+        quotient = np.where(k < piece_cap, piece_h / (k + 1.0), -1.0)
+        k[int(np.argmax(quotient))] += 1
+    return k
+
+
+def partition(
+    graph: nx.Graph,
+    *,
+    target: int = 50,
+    tolerance: float = 0.2,
+    n_grids: int | None = None,
+    seed: int = 0,
+    allow_cross_boundary: bool = False,
+    progress: bool = False,
+) -> PartitionResult:
+    """Partition the buildings of a contiguity graph into grids of about ``target`` households.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        From :func:`partitioning.graph.build_contiguity_graph`: nodes with ``households``, ``x``, ``y``;
+        edges with ``crosses`` and ``overlap``.
+    target : int, default 50
+        Households per grid ("1包50").
+    tolerance : float, default 0.2
+        Grids should hold between ``target × (1 − tolerance)`` and ``target × (1 + tolerance)``.
+    n_grids : int, optional
+        Number of grids wanted instead of ``target``; the target becomes households / ``n_grids``.
+    seed : int, default 0
+        Seed of every random choice; the same graph and seed give the same plan.
+    allow_cross_boundary : bool, default False
+        Let a group too small for a grid (an isolated compound) join the nearest grid, across its
+        boundary or barrier.  Such grids are not connected in ``graph``.
+    progress : bool, default False
+        Show a progress bar over the pieces.
+
+    Returns
+    -------
+    PartitionResult
+
+    Raises
+    ------
+    geo.errors.InfeasibleError
+        If the request cannot be met: empty graph, ``target < 1``, ``tolerance`` outside [0, 1),
+        more grids than buildings, fewer grids than oversize buildings plus separate groups.
+    geo.errors.InputError
+        If graph nodes lack ``households``, ``x`` or ``y``.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.path_graph(["a", "b", "c", "d"])
+    >>> for k, v in enumerate(g.nodes):
+    ...     g.nodes[v].update(households=25, x=10.0 * k, y=0.0)
+    >>> result = partition(g, target=50)
+    >>> result.assignment.to_dict()
+    {'a': 'G0001', 'b': 'G0001', 'c': 'G0002', 'd': 'G0002'}
+    >>> result.grids["status"].tolist()
+    ['ok', 'ok']
+    """
+    _check_request(graph, target, tolerance, n_grids)
+    ids = list(graph.nodes)
+    index = {v: k for k, v in enumerate(ids)}
+    households = np.array([int(graph.nodes[v]["households"]) for v in ids], dtype=np.int64)
+    xy = np.array([(float(graph.nodes[v]["x"]), float(graph.nodes[v]["y"])) for v in ids]).reshape(-1, 2)
+    total = int(households.sum())
+    if n_grids is not None:
+        if total == 0:
+            raise InfeasibleError("the buildings hold no households: there is nothing to balance")
+        t = total / n_grids
+    else:
+        t = float(target)
+    lo, hi = t * (1 - tolerance), t * (1 + tolerance)
+
+    # 1. must-link groups → super nodes
+    group = _must_link(graph, index)
+    m = int(group.max()) + 1
+    sh = np.bincount(group, weights=households, minlength=m).astype(np.int64)
+    w = np.maximum(households, 0.5)
+    sw = np.bincount(group, weights=w, minlength=m)
+    sxy = np.column_stack([np.bincount(group, weights=w * xy[:, c], minlength=m) / sw for c in (0, 1)])
+    pair_cross: dict[tuple[int, int], float] = {}
+    for u, v, crosses in graph.edges(data="crosses", default="none"):
+        a, b = int(group[index[u]]), int(group[index[v]])
+        if a != b:
+            key = (a, b) if a < b else (b, a)
+            c = _CROSS_COST.get(crosses, 2.0)
+            pair_cross[key] = min(c, pair_cross.get(key, c))
+    if pair_cross:
+        ea, eb = np.array(list(pair_cross)).T
+        ec = np.fromiter(pair_cross.values(), dtype=float, count=len(pair_cross))
+    else:
+        ea = eb = np.zeros(0, dtype=np.int64)
+        ec = np.zeros(0)
+
+    # 2. oversize nodes, 3. pieces
+    oversize = sh > hi
+    keep = ~oversize[ea] & ~oversize[eb]
+    adjacency = sp.csr_matrix((np.ones(int(keep.sum())), (ea[keep], eb[keep])), shape=(m, m))
+    _, piece = connected_components(adjacency, directed=False)
+    piece[oversize] = -1
+    piece_ids = [p for p in pd.unique(piece) if p >= 0]  # numbered by first node: deterministic
+    piece_h = np.array([sh[piece == p].sum() for p in piece_ids], dtype=float)
+    piece_n = np.array([(piece == p).sum() for p in piece_ids], dtype=np.int64)
+    n_over = int(oversize.sum())
+    if n_grids is None:
+        ks = np.array([1 if hp < lo else _choose_k(hp, t, tolerance, cap)
+                       for hp, cap in zip(piece_h, piece_n)], dtype=np.int64)
+    else:
+        free = n_grids - n_over
+        if free < len(piece_ids) or n_grids > m:
+            raise InfeasibleError(
+                f"{n_grids} grids cannot be made: {n_over} building(s) above {hi:.0f} households are grids "
+                f"of their own, {len(piece_ids)} separate group(s) need one grid each, and buildings that "
+                f"overlap count as one ({m} units in all)"
+            )
+        ks = _allocate(piece_h, piece_n, free)
+    undersize_piece = (piece_h < lo) & (ks == 1)
+
+    # 4.–5. split and refine each piece
+    super_label = np.full(m, -1, dtype=np.int64)
+    super_label[oversize] = np.arange(n_over)
+    next_label = n_over
+    grid_status = ["oversize"] * n_over
+    dist = np.hypot(*(sxy[ea] - sxy[eb]).T)
+    gap = float(graph.graph.get("gap", DEFAULT_GAP)) or DEFAULT_GAP
+    for p_no, p in enumerate(tqdm(piece_ids, desc="grids", unit="group", disable=not progress)):
+        nodes = np.flatnonzero(piece == p)
+        k = int(ks[p_no])
+        if k == 1:
+            labels = np.zeros(len(nodes), dtype=np.int64)
+        else:
+            labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
+        super_label[nodes] = next_label + labels
+        grid_status += ["undersize" if undersize_piece[p_no] else "ok"] * k
+        next_label += k
+
+    label = super_label[group]
+    if allow_cross_boundary:
+        label = _merge_undersize(label, grid_status, xy)
+    return _result(ids, households, xy, label, grid_status, t, tolerance)
+
+
+def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no):
+    """Labels ``0 .. k-1`` of the super nodes ``nodes`` of one connected piece."""
+    rng = np.random.default_rng([seed, p_no])
+    local = np.full(len(sh), -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    inside = (local[ea] >= 0) & (local[eb] >= 0)
+    a, b, c, d = local[ea[inside]], local[eb[inside]], ec[inside], dist[inside]
+    n = len(nodes)
+    cost = (d + 1.0) * (1.0 + 2.0 * c)
+    matrix = sp.csr_matrix((np.r_[cost, cost], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
+    labels = recursive_bisection(matrix, sh[nodes], k, t, rng)
+    adj = [[] for _ in range(n)]
+    for u, v, cc in zip(a.tolist(), b.tolist(), c.tolist()):
+        adj[u].append((v, cc))
+        adj[v].append((u, cc))
+    search = LocalSearch(
+        adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
+        balance_weight=gap**2 / 4, crossing_weight=t * gap**2 / 2,
+    )
+    return search.run(rng)
+
+
+def _merge_undersize(label, grid_status, xy):
+    """Join every undersize grid to the grid of the nearest building outside it (not an oversize one)."""
+    label = label.copy()
+    for g in [g for g, s in enumerate(grid_status) if s == "undersize"]:
+        mine = label == g
+        others = np.flatnonzero(~mine & ~np.isin(label, [h for h, s in enumerate(grid_status) if s == "oversize"]))
+        if not mine.any() or len(others) == 0:
+            continue
+        dist, nearest = cKDTree(xy[others]).query(xy[mine])
+        into = int(label[others[nearest[int(np.argmin(dist))]]])
+        label[mine] = into
+        grid_status[g] = "merged"
+        logger.info("undersize group of %d building(s) joined to a neighbouring grid", int(mine.sum()))
+    return label
+
+
+def _result(ids, households, xy, label, grid_status, t, tolerance) -> PartitionResult:
+    """Number the grids north→south in rows, west→east in a row, and build the result."""
+    used = np.unique(label)
+    w = np.maximum(households, 0.5)
+    frame = pd.DataFrame({"label": label, "h": households, "w": w, "wx": w * xy[:, 0], "wy": w * xy[:, 1]})
+    agg = frame.groupby("label").agg(households=("h", "sum"), n_buildings=("h", "size"),
+                                     w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"))
+    cx, cy = agg["wx"] / agg["w"], agg["wy"] / agg["w"]
+    extent = max(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]), 1.0)
+    row_height = max(math.sqrt(extent / len(used)), 1.0)
+    row = np.floor((cy.max() - cy) / row_height)
+    order = np.lexsort((agg.index.to_numpy(), cx.to_numpy(), row.to_numpy()))
+    width = max(4, len(str(len(used))))
+    names = {int(agg.index[o]): f"G{rank + 1:0{width}d}" for rank, o in enumerate(order)}
+    lo, hi = t * (1 - tolerance), t * (1 + tolerance)
+    status = []
+    for g, hh in zip(agg.index, agg["households"]):
+        s = grid_status[g]
+        if s == "ok" and not lo <= hh <= hi:
+            s = "out_of_tolerance"
+        status.append(s)
+    grids = pd.DataFrame(
+        {"households": agg["households"].astype("int64").to_numpy(),
+         "n_buildings": agg["n_buildings"].astype("int64").to_numpy(), "status": status},
+        index=pd.Index([names[int(g)] for g in agg.index], name="grid_id"),
+    ).sort_index()
+    assignment = pd.Series([names[int(g)] for g in label], index=pd.Index(ids, name="building_id"),
+                           name="grid_id")
+    counts = grids["status"].value_counts().to_dict()
+    logger.info("partitioned %d buildings into %d grids (%s)", len(ids), len(grids),
+                ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    return PartitionResult(assignment=assignment, grids=grids)

@@ -1,0 +1,196 @@
+"""Quality figures of a partition and the check that it is valid.
+
+Both functions take the contiguity graph (:func:`partitioning.graph.build_contiguity_graph`) and an
+assignment (``grid_id`` per ``building_id``); they work for any partition, the engine's or a peer's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import pdist
+
+__all__ = ["partition_metrics", "validate_partition"]
+
+logger = logging.getLogger(__name__)
+
+
+def _grid_members(graph: nx.Graph, assignment: pd.Series) -> dict[str, list]:
+    known = assignment[assignment.index.isin(list(graph.nodes)) & assignment.notna()]
+    known = known[~known.index.duplicated(keep=False)]
+    members: dict[str, list] = {}
+    for bid, gid in known.items():
+        members.setdefault(str(gid), []).append(bid)
+    return dict(sorted(members.items()))
+
+
+def _overlap_groups(graph: nx.Graph) -> nx.Graph:
+    linked = nx.Graph()
+    linked.add_edges_from((u, v) for u, v, o in graph.edges(data="overlap") if o)
+    return linked
+
+
+def validate_partition(graph: nx.Graph, assignment: pd.Series, *, allow_cross_boundary: bool = False) -> list[str]:
+    """Everything that makes a partition invalid, one human-readable line per violation.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        The contiguity graph the partition was made on.
+    assignment : pandas.Series
+        ``grid_id`` indexed by ``building_id``.
+    allow_cross_boundary : bool, default False
+        Accept grids made of several pieces when all but one are whole connected components of the
+        graph (isolated groups joined on purpose, see :func:`partitioning.engine.partition`).
+
+    Returns
+    -------
+    list of str
+        Empty when every building is in exactly one grid, every grid is connected in the graph and no
+        two overlapping footprints are in different grids.
+
+    Examples
+    --------
+    >>> import networkx as nx, pandas as pd
+    >>> g = nx.path_graph(["a", "b", "c"])
+    >>> validate_partition(g, pd.Series({"a": "G1", "b": "G2", "c": "G1"}))
+    ['grid G1 is not connected: 2 pieces (a | c)']
+    """
+    problems = []
+    index = assignment.index
+    unknown = sorted(set(map(str, index[~index.isin(list(graph.nodes))])))
+    if unknown:
+        problems.append(f"{len(unknown)} building(s) not in the graph: {', '.join(unknown[:10])}")
+    twice = sorted(set(map(str, index[index.duplicated()])))
+    if twice:
+        problems.append(f"{len(twice)} building(s) assigned more than once: {', '.join(twice[:10])}")
+    missing = [v for v in graph.nodes if v not in set(index[assignment.notna()])]
+    if missing:
+        problems.append(f"{len(missing)} building(s) in no grid: {', '.join(map(str, missing[:10]))}")
+    whole = {frozenset(c) for c in nx.connected_components(graph)} if allow_cross_boundary else set()
+    for gid, nodes in _grid_members(graph, assignment).items():
+        pieces = [sorted(map(str, c)) for c in nx.connected_components(graph.subgraph(nodes))]
+        if len(pieces) > 1:
+            partial = [p for p in pieces if frozenset(p) not in whole]
+            if allow_cross_boundary and len(partial) <= 1:
+                continue
+            shown = " | ".join(", ".join(p[:3]) + (" …" if len(p) > 3 else "") for p in sorted(pieces)[:4])
+            problems.append(f"grid {gid} is not connected: {len(pieces)} pieces ({shown})")
+    grid_of = assignment[~index.duplicated(keep=False)]
+    for u, v in _overlap_groups(graph).edges:
+        if u in grid_of.index and v in grid_of.index and grid_of[u] != grid_of[v]:
+            problems.append(f"overlapping buildings {u} and {v} are in different grids "
+                            f"({grid_of[u]}, {grid_of[v]}): the grid boundary would cut a building")
+    return problems
+
+
+def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, tolerance: float,
+                      runtime_s: float | None = None) -> dict:
+    """Balance, compactness, barrier and validity figures of a partition.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        The contiguity graph (nodes with ``households``, ``x``, ``y``; edges with ``crosses``).
+    assignment : pandas.Series
+        ``grid_id`` indexed by ``building_id``.
+    target : int
+        Households per grid aimed at.
+    tolerance : float
+        Relative band around ``target``.
+    runtime_s : float, optional
+        Seconds the partition took, copied into the result.
+
+    Returns
+    -------
+    dict
+        JSON-serialisable: ``n_grids``, ``n_buildings``, ``households_total``, ``households_min``,
+        ``households_median``, ``households_max`` (per grid), ``share_within_tolerance`` (of the grids that
+        are not oversize), ``share_within_tolerance_reachable`` (also leaving out undersize grids),
+        ``worst_deviation`` (largest ``|h − target| / target`` of a grid that is not oversize),
+        ``oversize_grids`` (one building above the band), ``undersize_grids`` (below the band and a whole
+        connected group once oversize buildings are set aside: it cannot grow), ``mean_distance_m``
+        (household-weighted mean distance from a building to its grid's centre), ``max_diameter_m``,
+        ``barrier_crossing_grids`` (a grid holding an edge that crosses a barrier),
+        ``major_crossing_grids``, ``disconnected_grids``, ``split_buildings`` (buildings in more than one
+        grid or overlapping footprints in different grids), ``unassigned_buildings``, ``runtime_s``.
+    """
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    members = _grid_members(graph, assignment)
+    nodes = graph.nodes
+    hh = {g: sum(int(nodes[v]["households"]) for v in vs) for g, vs in members.items()}
+
+    overlap = _overlap_groups(graph)
+    unit_of = {}
+    for comp in nx.connected_components(overlap):
+        for v in comp:
+            unit_of[v] = min(comp, key=str)
+    def units(vs):
+        return {unit_of.get(v, v) for v in vs}
+    oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(vs)) == 1}
+    heavy = {v for g in oversize for v in members[g]}
+    rest = graph.subgraph([v for v in graph.nodes if v not in heavy])
+    isolated = {frozenset(c) for c in nx.connected_components(rest)}
+    undersize = {g for g, vs in members.items() if g not in oversize and hh[g] < lo and frozenset(vs) in isolated}
+
+    normal = [g for g in members if g not in oversize]
+    within = [g for g in normal if lo <= hh[g] <= hi]
+    reachable = [g for g in normal if g not in undersize]
+    deviations = [abs(hh[g] - target) / target for g in normal]
+
+    weighted_distance = 0.0
+    weight = 0.0
+    diameter = 0.0
+    crossing, major, disconnected = 0, 0, 0
+    for g, vs in members.items():
+        xy = np.array([(nodes[v]["x"], nodes[v]["y"]) for v in vs], dtype=float)
+        h = np.array([nodes[v]["households"] for v in vs], dtype=float)
+        centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
+        weighted_distance += float(h @ np.hypot(*(xy - centre).T))
+        weight += float(h.sum())
+        if len(vs) > 1:
+            diameter = max(diameter, float(pdist(xy).max()))
+        sub = graph.subgraph(vs)
+        levels = {c for _, _, c in sub.edges(data="crosses", default="none")}
+        crossing += bool(levels - {"none"})
+        major += "major" in levels
+        disconnected += not nx.is_connected(sub)
+    index = assignment.index
+    split = int(index[index.duplicated()].nunique())
+    grid_of = {v: g for g, vs in members.items() for v in vs}
+    split += sum(1 for u, v in overlap.edges if u in grid_of and v in grid_of and grid_of[u] != grid_of[v])
+    assigned = set(index[assignment.notna()])
+    counts = sorted(hh.values())
+    result = {
+        "n_grids": len(members),
+        "n_buildings": graph.number_of_nodes(),
+        "households_total": int(sum(int(h) for _, h in graph.nodes(data="households"))),
+        "target": target,
+        "tolerance": tolerance,
+        "households_min": int(counts[0]) if counts else 0,
+        "households_median": float(np.median(counts)) if counts else 0.0,
+        "households_max": int(counts[-1]) if counts else 0,
+        "share_within_tolerance": len(within) / len(normal) if normal else 1.0,
+        "share_within_tolerance_reachable": (sum(1 for g in within if g not in undersize) / len(reachable)
+                                             if reachable else 1.0),
+        "worst_deviation": max(deviations) if deviations else 0.0,
+        "oversize_grids": len(oversize),
+        "undersize_grids": len(undersize),
+        "mean_distance_m": weighted_distance / weight if weight else 0.0,
+        "max_diameter_m": diameter,
+        "barrier_crossing_grids": crossing,
+        "major_crossing_grids": major,
+        "disconnected_grids": disconnected,
+        "split_buildings": split,
+        "unassigned_buildings": sum(1 for v in graph.nodes if v not in assigned),
+        "runtime_s": None if runtime_s is None else float(runtime_s),
+    }
+    for key in ("households_median", "share_within_tolerance", "share_within_tolerance_reachable",
+                "worst_deviation", "mean_distance_m", "max_diameter_m"):
+        result[key] = round(float(result[key]), 4) if math.isfinite(result[key]) else None
+    return result
+
