@@ -52,7 +52,7 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, crs=None, path: str = "input") -> gpd.G
             raise CRSError(f"{path}: --crs {crs!r} is not a CRS pyproj understands ({exc}); "
                            "give an EPSG code such as EPSG:4326 or EPSG:4490") from exc
         if gdf.crs is None:
-            return gdf.set_crs(named)
+            return _check_lonlat(gdf.set_crs(named), path)
         if not pyproj.CRS(gdf.crs).equals(named, ignore_axis_order=True):
             raise CRSError(f"{path}: the file declares {gdf.crs.to_string()} but --crs says "
                            f"{named.to_string()}; drop --crs to use the file's CRS, or fix the file")
@@ -61,6 +61,17 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, crs=None, path: str = "input") -> gpd.G
         raise CRSError(f"{path}: the data has no CRS (no .prj file or SRS); name it with --crs, "
                        "e.g. --crs EPSG:4326 for longitude/latitude or --crs EPSG:4549 for "
                        "CGCS2000 Gauss-Krüger CM 120E")
+    return _check_lonlat(gdf, path)
+
+
+def _check_lonlat(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
+    """Refuse a geographic CRS on coordinates that cannot be longitude/latitude."""
+    if pyproj.CRS(gdf.crs).is_geographic and not gdf.empty:
+        xmin, ymin, xmax, ymax = gdf.total_bounds
+        if np.isfinite(xmin) and (xmin < -180 or xmax > 360 or ymin < -90 or ymax > 90):
+            raise CRSError(f"{path}: the CRS {gdf.crs.to_string()} is longitude/latitude, but the "
+                           f"coordinates reach ({xmin:.0f}, {ymin:.0f})–({xmax:.0f}, {ymax:.0f}), which are "
+                           "not degrees; name the projected CRS the data is really in with --crs")
     return gdf
 
 
