@@ -56,7 +56,8 @@ class Report:
     figures: dict = field(default_factory=dict)
 
     def note(self, message: str) -> None:
-        logger.warning(message)
+        """Record a note; the command line prints every note once, at the end of its output."""
+        logger.info(message)
         self.notes.append(message)
 
 

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-REAL = Path(os.environ.get("GRIDPLAN_REAL_DATA", REPO.parent / "shared" / "data" / "real"))
-SUZHOU = REAL / "suzhou_gusu_buildings.geojson"
-KUNMING = REAL / "kunming_panlong_buildings.geojson"
-KOTKA = REAL / "kotka_finland.osm.pbf"
+from tests.realdata import KOTKA, KUNMING, REAL, SUZHOU
 
 
 def _need(path: Path) -> Path:

@@ -1,0 +1,233 @@
+"""The ``gridplan`` command line.
+
+Each command parses its options, calls ``geo``/``partitioning``/``maps`` and prints. Errors
+raised as :class:`geo.errors.GridplanError` become a one-paragraph message on stderr and the
+error's exit status (2 bad input, 3 infeasible request, 4 plan check failed); nothing already
+written is touched, because every output is written to a temporary file and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from geo.errors import GridplanError
+
+__all__ = ["main", "cli"]
+
+REPO_DATA = Path(__file__).resolve().parents[1] / "data"
+DEMO_BUILDINGS = REPO_DATA / "suzhou_gusu" / "buildings.geojson"
+
+
+class _Group(click.Group):
+    """Turn gridplan's own errors into a clear message and exit status."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except GridplanError as exc:
+            click.echo(f"gridplan: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="gridplan: %(levelname)s: %(message)s", force=True)
+    logging.captureWarnings(True)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gridplan")
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (-v progress, -vv debug).")
+def cli(verbose: int) -> None:
+    """gridplan: community governance grids (网格) from building footprints.
+
+    Partition buildings into balanced, contiguous grids that never cut a building, draw
+    gap-free grid polygons, and serve or print their battle maps (作战图).
+    """
+    _setup_logging(verbose)
+
+
+def _input_options(f):
+    """Options shared by every command that reads building footprints."""
+    options = [
+        click.option("--layer", help="Layer of a multi-layer buildings file (GeoPackage)."),
+        click.option("--id-field", help="Field holding each building's own ID "
+                     "(default: the OSM id, else generated B00001… in file order)."),
+        click.option("--crs", "src_crs", help="CRS of inputs that carry none, e.g. EPSG:4326."),
+        click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84",
+                     show_default=True, help="Offset Chinese coordinates to convert to WGS84 "
+                     "(gcj02: Amap/Tencent, bd09: Baidu)."),
+        click.option("--households", "households_path", type=click.Path(dir_okay=False),
+                     help="Household points, one per household (CSV with lon/lat or x/y, GeoJSON, GPKG)."),
+        click.option("--households-field", help="Field of the buildings holding their household count."),
+        click.option("--households-layer", help="Layer of a multi-layer household points file."),
+        click.option("--match-distance", type=float, default=30.0, show_default=True,
+                     help="Household points outside every building join the nearest building within this many metres."),
+        click.option("--drop-duplicates", is_flag=True,
+                     help="With --households-field: keep the first of two features that are the same building."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@click.argument("buildings", type=click.Path(dir_okay=False))
+@_input_options
+@click.option("--target", type=click.IntRange(min=1), default=50, show_default=True,
+              help="Households per grid.")
+@click.option("--tolerance", type=click.FloatRange(0, 1, max_open=True), default=0.2, show_default=True,
+              help="Grids are balanced within target × (1 ± tolerance).")
+@click.option("--grids", "n_grids", type=click.IntRange(min=1), help="Number of grids (instead of deriving it from --target).")
+@click.option("--barriers", type=click.Path(dir_okay=False),
+              help="Barrier lines (main roads, rivers): a line file or an OSM extract.")
+@click.option("--barriers-layer", help="Layer of a multi-layer barriers file.")
+@click.option("--boundary", type=click.Path(dir_okay=False),
+              help="Boundary polygons (community, compound): grids never cross them and cover them.")
+@click.option("--boundary-layer", help="Layer of a multi-layer boundary file.")
+@click.option("--gap", type=click.FloatRange(min=0), default=None,
+              help="Buildings this close (m) are neighbours [default: the engine's, see docs].")
+@click.option("--prefix", "code_prefix", help="Administrative prefix of grid codes (county+street+community).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same input and seed give the same plan.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The plan file (.gpkg).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
+              households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
+              barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json):
+    """Partition BUILDINGS into grids of about --target households and write a plan."""
+    import geo
+    from geo.load import input_record
+    from partitioning.graph import DEFAULT_GAP
+    from partitioning.planning import PlanSettings, make_plan, summary_lines
+
+    if not output.lower().endswith(".gpkg"):
+        raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
+    t0 = time.perf_counter()
+    inputs = geo.load_buildings(buildings, layer=layer, id_field=id_field, crs=src_crs, datum=datum,
+                                households_field=households_field, households_path=households_path,
+                                households_layer=households_layer, households_crs=src_crs,
+                                match_distance=match_distance, drop_duplicates=drop_duplicates)
+    extra, barrier_gdf, boundary_gdf = [], None, None
+    if barriers:
+        barrier_gdf = geo.load_barriers(barriers, inputs.crs, layer=barriers_layer, crs=src_crs, datum=datum)
+        extra.append(input_record("barriers", barriers, layer=barriers_layer))
+    if boundary:
+        boundary_gdf = geo.load_boundaries(boundary, inputs.crs, layer=boundary_layer, crs=src_crs, datum=datum)
+        extra.append(input_record("boundary", boundary, layer=boundary_layer))
+    settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
+                            gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix)
+    plan, metrics = make_plan(inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
+                              extra_files=extra, progress=logging.getLogger().level <= logging.INFO)
+    metrics["runtime_total_s"] = round(time.perf_counter() - t0, 3)
+    plan.meta["command"] = " ".join(["gridplan", *sys.argv[1:]]) if sys.argv else "gridplan partition"
+    geo.write_plan(plan, output)
+    if as_json:
+        click.echo(json.dumps(metrics, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"plan written to {output}")
+    click.echo(f"buildings:          {len(plan.buildings)} ({inputs.households_method})")
+    for line in summary_lines(metrics, target=target):
+        click.echo(line)
+    for note in inputs.report.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wall time:          {metrics['runtime_total_s']:.2f} s (reading and writing included)")
+
+
+@cli.command()
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
+def check(plan_path, as_json):
+    """Verify PLAN: every building in exactly one grid, grids connected, polygons a clean coverage.
+
+    Exits with status 4 when any guarantee is violated.
+    """
+    import geo
+    from geo.errors import PlanCheckError
+    from partitioning.planning import check_plan, summary_lines
+
+    plan = geo.read_plan(plan_path)
+    result = check_plan(plan)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        metrics = {**result.metrics, "coverage": result.coverage}
+        click.echo(f"plan {plan_path}: {len(plan.buildings)} buildings, CRS {plan.meta.get('crs')}")
+        for line in summary_lines(metrics, target=int(plan.meta.get("target", 50))):
+            click.echo(line)
+        click.echo("grids (code: households, buildings, status):")
+        for g in result.grids:
+            click.echo(f"  {g['grid_code']}: {g['households']}, {g['n_buildings']}, {g['status']}")
+    if not result.ok:
+        raise PlanCheckError(f"{plan_path}: the plan violates its guarantees:\n"
+                             + "\n".join(f"  - {v}" for v in result.violations))
+    if not as_json:
+        click.echo("check passed: every building in exactly one grid, every grid connected, "
+                   "no overlap, no gap, no cut building")
+
+
+@cli.command("map")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the map.")
+def map_(plan_path, output, lang):
+    """Write an interactive web map of PLAN (grids coloured, a tooltip per building)."""
+    import geo
+    from geo.plan import atomic_path
+    from maps.webmap import plan_map
+
+    plan = geo.read_plan(plan_path)
+    html = plan_map(plan, lang=lang).get_root().render()
+    with atomic_path(output) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    click.echo(f"map written to {output} ({len(plan.grids)} grids)")
+
+
+@cli.command()
+@click.argument("plans", metavar="PLAN...", nargs=-1, required=True, type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
+def serve(plans, host, port):
+    """Serve the maps of one or more plans (files or folders of *.gpkg) with Flask."""
+    from app import create_app
+
+    application = create_app({"PLANS": [str(p) for p in plans]})
+    click.echo(f"serving {len(application.config['PLAN_FILES'])} plan(s) on http://{host}:{port}/ (Ctrl+C stops)")
+    application.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@cli.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default="out/demo", show_default=True,
+              help="Folder for the demo plan and map.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=5000, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Make the plan and map, then stop.")
+@click.pass_context
+def demo(ctx, out_dir, host, port, no_serve):
+    """Partition the bundled Suzhou footprints, check the plan, write its map and serve it."""
+    out = Path(out_dir)
+    plan_path = out / "suzhou_gusu.gpkg"
+    click.echo(f"gridplan demo: {DEMO_BUILDINGS.relative_to(REPO_DATA.parent)} → {plan_path}")
+    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), layer=None, id_field=None, src_crs=None,
+               datum="wgs84", households_path=None, households_field=None, households_layer=None,
+               match_distance=30.0, drop_duplicates=False, target=50, tolerance=0.2, n_grids=None,
+               barriers=None, barriers_layer=None, boundary=None, boundary_layer=None, gap=None,
+               code_prefix=None, seed=0, output=str(plan_path), as_json=False)
+    ctx.invoke(check, plan_path=str(plan_path), as_json=False)
+    ctx.invoke(map_, plan_path=str(plan_path), output=str(out / "suzhou_gusu.html"), lang="zh")
+    if not no_serve:
+        ctx.invoke(serve, plans=(str(plan_path),), host=host, port=port)
+
+
+def main(argv=None) -> None:
+    """Entry point of the ``gridplan`` console script."""
+    cli.main(args=argv, prog_name="gridplan")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""From loaded inputs to a plan, and checking a plan: the steps ``gridplan partition`` and
+``gridplan check`` run, kept here so the command line and the web app stay thin.
+
+``make_plan``: contiguity graph → balanced partition → tessellation → grid polygons → grid codes
+→ :class:`geo.plan.Plan`. ``check_plan`` rebuilds the graph from the plan's own layers and
+parameters and verifies every guarantee.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.load import Inputs
+from geo.plan import Plan
+from partitioning.codes import grid_codes
+from partitioning.engine import partition
+from partitioning.graph import DEFAULT_GAP, build_contiguity_graph
+from partitioning.metrics import partition_metrics, validate_partition
+from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+
+__all__ = ["PlanSettings", "make_plan", "CheckResult", "check_plan", "summary_lines"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """What the user asked for; stored in the plan's metadata.
+
+    Attributes
+    ----------
+    target : int
+        Households per grid ("1包50": 50).
+    tolerance : float
+        A grid is balanced within target × (1 ± tolerance).
+    n_grids : int, optional
+        Ask for this many grids instead of deriving it from the households.
+    seed : int
+        Seed of every random choice; the same input and seed give the same plan.
+    gap : float
+        Buildings this close (m) are neighbours in the contiguity graph.
+    code_prefix : str, optional
+        Administrative prefix of the grid codes (county + street + community codes).
+    """
+
+    target: int = 50
+    tolerance: float = 0.2
+    n_grids: int | None = None
+    seed: int = 0
+    gap: float = DEFAULT_GAP
+    code_prefix: str | None = None
+
+
+def _grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: gpd.GeoDataFrame,
+                 status: pd.Series, codes: pd.Series) -> gpd.GeoDataFrame:
+    grouped = buildings.groupby(assignment)
+    frame = pd.DataFrame({"grid_code": codes,
+                          "households": grouped["households"].sum(),
+                          "n_buildings": grouped.size(),
+                          "status": status})
+    if "persons" in buildings.columns:
+        frame["persons"] = grouped["persons"].sum()
+    frame.index.name = "grid_id"
+    grids = gpd.GeoDataFrame(frame, geometry=polygons.geometry.reindex(frame.index), crs=buildings.crs)
+    return grids.sort_values("grid_code")
+
+
+def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFrame | None = None,
+              boundaries: gpd.GeoDataFrame | None = None, extra_files: list | None = None,
+              progress: bool = False) -> tuple[Plan, dict]:
+    """Partition the buildings into grids and draw the grid polygons.
+
+    Parameters
+    ----------
+    inputs : geo.load.Inputs
+        Loaded buildings (metric CRS, ``households``).
+    settings : PlanSettings
+    barriers, boundaries : GeoDataFrame, optional
+        Barrier lines and boundary polygons in the same CRS (see ``docs/architecture.md``).
+    extra_files : list of dict, optional
+        Records of the barrier/boundary files for the metadata.
+
+    Returns
+    -------
+    plan : geo.plan.Plan
+    metrics : dict
+        The partition metrics and the coverage figures, with timings.
+    """
+    t0 = time.perf_counter()
+    buildings = inputs.buildings
+    graph = build_contiguity_graph(buildings, gap=settings.gap, barriers=barriers, boundaries=boundaries)
+    t_graph = time.perf_counter()
+    result = partition(graph, target=settings.target, tolerance=settings.tolerance,
+                       n_grids=settings.n_grids, seed=settings.seed, progress=progress)
+    t_part = time.perf_counter()
+    assignment = result.assignment.reindex(buildings.index)
+    area = study_area(buildings, boundary=boundaries)
+    cells = tessellate(buildings, area=area, barriers=barriers, progress=progress)
+    polygons = grid_polygons(cells, assignment)
+    t_tess = time.perf_counter()
+    codes = grid_codes(polygons, prefix=settings.code_prefix)
+    out = buildings.copy()
+    out["grid_id"] = assignment
+    grids = _grids_frame(out, assignment, polygons, result.grids["status"], codes)
+    out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
+    metrics = partition_metrics(graph, assignment, target=settings.target, tolerance=settings.tolerance,
+                                runtime_s=round(t_part - t0, 3))
+    coverage = coverage_report(grids, buildings, assignment, area=area)
+    timings = {"graph_s": round(t_graph - t0, 3), "partition_s": round(t_part - t_graph, 3),
+               "tessellation_s": round(t_tess - t_part, 3), "total_s": round(time.perf_counter() - t0, 3)}
+    layers = {"cells": cells}
+    if inputs.household_points is not None:
+        layers["households"] = inputs.household_points
+    if barriers is not None:
+        layers["barriers"] = barriers
+    if boundaries is not None:
+        layers["boundaries"] = boundaries.set_index("boundary_id")
+    meta = {
+        "target": settings.target, "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
+        "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
+        "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
+        "households_method": inputs.households_method,
+        "inputs": inputs.files + list(extra_files or []),
+        "notes": inputs.report.notes, "input_figures": inputs.report.figures,
+        "metrics": metrics, "coverage": coverage, "timings": timings,
+        "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+    }
+    plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
+    logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
+    return plan, {**metrics, "coverage": coverage, "timings": timings}
+
+
+@dataclass
+class CheckResult:
+    """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee."""
+
+    violations: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    coverage: dict = field(default_factory=dict)
+    grids: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "violations": self.violations, "metrics": self.metrics,
+                "coverage": self.coverage, "grids": self.grids}
+
+
+def check_plan(plan: Plan) -> CheckResult:
+    """Verify a plan: every building in exactly one grid, grids connected, figures consistent,
+    polygons a gap- and overlap-free coverage that cuts no building.
+
+    The contiguity graph is rebuilt from the plan's buildings, barriers and boundaries with the
+    plan's own ``gap_m``, so a plan edited elsewhere is checked against the same rules.
+    """
+    meta, buildings, grids = plan.meta, plan.buildings, plan.grids
+    res = CheckResult()
+    assignment = buildings["grid_id"]
+    unassigned = assignment.isna() | (assignment.astype(str) == "")
+    if unassigned.any():
+        res.violations.append(f"{int(unassigned.sum())} building(s) are in no grid: "
+                              + ", ".join(map(str, buildings.index[unassigned][:12])))
+    if buildings.index.duplicated().any():
+        dup = sorted(set(buildings.index[buildings.index.duplicated()]))
+        res.violations.append(f"building(s) listed more than once (in two grids): {', '.join(dup[:12])}")
+    unknown = sorted(set(assignment.dropna()) - set(grids.index))
+    if unknown:
+        res.violations.append(f"buildings refer to grid(s) missing from the grids layer: {', '.join(unknown[:12])}")
+    empty = sorted(set(grids.index) - set(assignment.dropna()))
+    if empty:
+        res.violations.append(f"grid(s) without buildings: {', '.join(empty[:12])}")
+    hh = buildings.groupby("grid_id")["households"].sum()
+    stored = grids["households"].reindex(hh.index)
+    wrong = hh.index[stored.to_numpy() != hh.to_numpy()]
+    if len(wrong):
+        res.violations.append("grids whose households figure disagrees with their buildings: "
+                              + ", ".join(f"{g} ({stored[g]} ≠ {hh[g]})" for g in wrong[:12]))
+    layers = plan.layers
+    boundaries = layers.get("boundaries")
+    if boundaries is not None:
+        boundaries = boundaries.reset_index()
+    graph = build_contiguity_graph(buildings, gap=meta.get("gap_m", DEFAULT_GAP),
+                                   barriers=layers.get("barriers"), boundaries=boundaries)
+    clean = assignment[~unassigned]
+    res.violations.extend(validate_partition(graph, clean))
+    res.metrics = partition_metrics(graph, clean, target=int(meta.get("target", 50)),
+                                    tolerance=float(meta.get("tolerance", 0.2)))
+    area = study_area(buildings, boundary=boundaries)
+    res.coverage = coverage_report(grids, buildings, clean, area=area)
+    cov = res.coverage
+    for key, label in (("overlap_area_m2", "m² of grids overlap"), ("gap_area_m2", "m² of the area is in no grid")):
+        if cov.get(key, 0) > 1.0:
+            res.violations.append(f"{cov[key]:.1f} {label}")
+    if cov.get("multipart_grids"):
+        res.violations.append(f"{len(cov['multipart_grids'])} grid(s) are in several pieces: "
+                              + ", ".join(map(str, cov["multipart_grids"][:12])))
+    if cov.get("cut_buildings"):
+        res.violations.append(f"{len(cov['cut_buildings'])} building(s) are cut by a grid boundary: "
+                              + ", ".join(map(str, cov["cut_buildings"][:12])))
+    res.grids = [{"grid_id": str(g), "grid_code": str(r.grid_code), "households": int(r.households),
+                  "n_buildings": int(r.n_buildings), "status": str(r.status)}
+                 for g, r in grids.sort_values("grid_code").iterrows()]
+    return res
+
+
+def summary_lines(metrics: dict, *, target: int) -> list[str]:
+    """The human-readable summary ``gridplan partition`` and ``gridplan check`` print."""
+    m = metrics
+    lines = [
+        f"grids:              {m['n_grids']}",
+        f"households:         {m['households_total']}  (target {target} per grid)",
+        f"households/grid:    min {m['households_min']}, median {m['households_median']:g}, "
+        f"max {m['households_max']}",
+        f"within tolerance:   {m['share_within_tolerance']:.1%} of non-oversize grids "
+        f"(worst deviation {m['worst_deviation']:.0%})",
+        f"oversize/undersize: {m['oversize_grids']} / {m['undersize_grids']} grid(s)",
+        f"disconnected grids: {m['disconnected_grids']}   split buildings: {m['split_buildings']}",
+    ]
+    lines.append(f"compactness:        {m['mean_distance_m']:.0f} m household-weighted mean distance to "
+                 f"grid centre; largest grid diameter {m['max_diameter_m']:.0f} m")
+    lines.append(f"barrier crossings:  {m['barrier_crossing_grids']} grid(s) ({m['major_crossing_grids']} "
+                 "across a major barrier)")
+    cov = m.get("coverage")
+    if cov:
+        lines.append(f"polygons:           overlap {cov.get('overlap_area_m2', 0):.1f} m², gap "
+                     f"{cov.get('gap_area_m2', 0):.1f} m², multipart {len(cov.get('multipart_grids', []))}, "
+                     f"cut buildings {len(cov.get('cut_buildings', []))}")
+    t = m.get("timings")
+    if t:
+        lines.append(f"runtime:            {t['total_s']:.2f} s (graph {t['graph_s']:.2f}, partition "
+                     f"{t['partition_s']:.2f}, polygons {t['tessellation_s']:.2f})")
+    return lines

@@ -1,0 +1,138 @@
+"""End to end through the command line on the three real data sets: partition → check → map."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+import geo
+from app.cli import cli
+from tests.realdata import KOTKA, KUNMING, SUZHOU
+
+
+def invoke(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
+
+
+def _partition(tmp_path_factory, name, *args):
+    out = tmp_path_factory.mktemp(name) / f"{name}.gpkg"
+    code, text = invoke("partition", *args, "-o", out)
+    assert code == 0, text
+    return out, text
+
+
+@pytest.fixture(scope="module")
+def suzhou_plan(tmp_path_factory):
+    return _partition(tmp_path_factory, "suzhou", SUZHOU)
+
+
+@pytest.fixture(scope="module")
+def kunming_plan(tmp_path_factory):
+    return _partition(tmp_path_factory, "kunming", KUNMING, "--id-field", "id")
+
+
+@pytest.fixture(scope="module")
+def kotka_plan(tmp_path_factory):
+    # straight from the .osm.pbf: buildings and its highways as barriers
+    return _partition(tmp_path_factory, "kotka", KOTKA, "--barriers", KOTKA)
+
+
+def test_help_on_every_command():
+    code, text = invoke("--help")
+    assert code == 0
+    commands = re.findall(r"^  (\w+)\s", text.split("Commands:")[1], flags=re.M)
+    assert {"partition", "check", "map", "serve", "demo"} <= set(commands)
+    for command in commands:
+        code, text = invoke(command, "--help")
+        assert code == 0 and "Usage: gridplan " + command in text
+
+
+def test_suzhou_summary(suzhou_plan):
+    path, text = suzhou_plan
+    assert "plan written to" in text
+    assert "buildings:          3076 (estimated" in text
+    n_grids = int(re.search(r"grids:\s+(\d+)", text).group(1))
+    hh = int(re.search(r"households:\s+(\d+)", text).group(1))
+    assert hh == 34575
+    assert 34575 / 50 * 0.7 < n_grids < 34575 / 50 * 1.1
+    assert re.search(r"households/grid:\s+min \d+, median [\d.]+, max \d+", text)
+    assert "disconnected grids: 0   split buildings: 0" in text
+    assert re.search(r"runtime:\s+[\d.]+ s", text)
+    assert "note: " in text and "estimated" in text  # said so in the output
+
+
+@pytest.mark.parametrize("plan_fixture", ["suzhou_plan", "kunming_plan", "kotka_plan"])
+def test_check_passes_on_real_data(plan_fixture, request):
+    path, _ = request.getfixturevalue(plan_fixture)
+    code, text = invoke("check", path, "--json")
+    assert code == 0, text
+    result = json.loads(text)
+    assert result["ok"] and result["violations"] == []
+    m = result["metrics"]
+    assert m["disconnected_grids"] == 0 and m["split_buildings"] == 0 and m["unassigned_buildings"] == 0
+    cov = result["coverage"]
+    assert cov["overlap_area_m2"] < 1.0 and cov["gap_area_m2"] < 1.0
+    assert cov["multipart_grids"] == [] and cov["cut_buildings"] == []
+    plan = geo.read_plan(path)
+    # every building in exactly one grid, and the grid figures add up
+    assert plan.buildings.index.is_unique and plan.buildings["grid_id"].notna().all()
+    counts = plan.buildings.groupby("grid_id")["households"].sum()
+    assert (counts.reindex(plan.grids.index) == plan.grids["households"]).all()
+    assert [g["grid_code"] for g in result["grids"]] == sorted(plan.grids["grid_code"])
+
+
+def test_plan_records_its_making(suzhou_plan):
+    path, _ = suzhou_plan
+    meta = geo.read_plan(path).meta
+    assert meta["target"] == 50 and meta["tolerance"] == 0.2 and meta["seed"] == 0
+    assert meta["crs"] == "EPSG:4549" and meta["source_crs"] == "EPSG:4326"
+    (inp,) = meta["inputs"]
+    assert inp["role"] == "buildings" and len(inp["sha256"]) == 64
+    assert meta["gridplan_version"] and meta["written"]
+
+
+def test_kotka_barriers_stored_and_respected(kotka_plan):
+    path, text = kotka_plan
+    plan = geo.read_plan(path)
+    assert "barriers" in plan.layers and len(plan.layers["barriers"]) > 100
+    assert plan.meta["crs"] == "EPSG:32635"
+    assert [i["role"] for i in plan.meta["inputs"]] == ["buildings", "barriers"]
+
+
+def test_same_seed_same_plan(tmp_path, kunming_plan):
+    first, _ = kunming_plan
+    again = tmp_path / "again.gpkg"
+    code, text = invoke("partition", KUNMING, "--id-field", "id", "-o", again)
+    assert code == 0, text
+    a, b = geo.read_plan(first).buildings, geo.read_plan(again).buildings
+    assert (a["grid_id"] == b["grid_id"].reindex(a.index)).all()
+
+
+def test_check_fails_on_a_broken_plan(tmp_path, kunming_plan):
+    path, _ = kunming_plan
+    plan = geo.read_plan(path)
+    # move one building into a grid far away: that grid is no longer connected
+    far = plan.grids.geometry.centroid.distance(plan.buildings.geometry.iloc[0].centroid).idxmax()
+    plan.buildings.iloc[0, plan.buildings.columns.get_loc("grid_id")] = far
+    broken = geo.write_plan(plan, tmp_path / "broken.gpkg")
+    code, text = invoke("check", broken)
+    assert code == 4
+    assert "violates its guarantees" in text
+    assert f"{far}" in text and "households figure disagrees" in text
+
+
+def test_map_writes_html(tmp_path, kunming_plan):
+    path, _ = kunming_plan
+    out = tmp_path / "map.html"
+    code, text = invoke("map", path, "-o", out)
+    assert code == 0, text
+    html = out.read_text(encoding="utf-8")
+    assert "leaflet" in html.lower()
+    assert "网格编码" in html and "户数" in html  # Chinese by default
+    assert "322667424" in html  # a building's tooltip carries its own ID
+    code, _ = invoke("map", path, "-o", tmp_path / "en.html", "--lang", "en")
+    assert "Households" in (tmp_path / "en.html").read_text(encoding="utf-8")
