@@ -46,6 +46,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
+from geo.errors import CRSError, InputError
+
 __all__ = [
     "DEFAULT_BUFFER",
     "CUT_TOLERANCE_M2",
@@ -66,6 +68,8 @@ _CLOSING = (100.0, 200.0, 400.0, 800.0)
 _SHRINK = 0.4
 #: Spacing (m) of the Voronoi seed points along footprint outlines.
 _SEGMENT = 2.0
+#: Largest shift (m) of a Voronoi seed point, to break co-circular configurations.
+_JITTER = 1e-3
 #: Area (m²) of a footprint outside its grid (or of another grid inside it) tolerated as
 #: floating-point noise before the building counts as cut.
 CUT_TOLERANCE_M2 = 0.01
@@ -73,26 +77,11 @@ CUT_TOLERANCE_M2 = 0.01
 _AREA_TOLERANCE_M2 = 0.01
 
 
-def _error(message):
-    """The project's input error (``geo.errors.GridplanError`` when it exists)."""
-    return TessellationError(message)
-
-
-try:  # the lead's error hierarchy, when present
-    from geo.errors import GridplanError as _BaseError
-except ImportError:  # pragma: no cover - before geo/errors.py exists
-    _BaseError = ValueError
-
-
-class TessellationError(_BaseError):
-    """Input that cannot be tessellated (geographic CRS, building outside the area ...)."""
-
-
 def _require_metric(gdf, what):
     if gdf.crs is None:
-        raise _error(f"{what} have no CRS; set it (GeoDataFrame.set_crs) before tessellating")
+        raise CRSError(f"{what} have no CRS; set it (GeoDataFrame.set_crs) before tessellating")
     if not gdf.crs.is_projected:
-        raise _error(
+        raise CRSError(
             f"{what} are in the geographic CRS {gdf.crs.to_string()}; distances and areas need "
             "a projected metric CRS (reproject with GeoDataFrame.to_crs, e.g. EPSG:4549)"
         )
@@ -100,7 +89,7 @@ def _require_metric(gdf, what):
 
 def _same_crs(gdf, crs, what):
     if gdf.crs is None:
-        raise _error(f"{what} have no CRS; set it before passing them")
+        raise CRSError(f"{what} have no CRS; set it before passing them")
     return gdf if gdf.crs == crs else gdf.to_crs(crs)
 
 
@@ -113,9 +102,9 @@ def _polygonal(geom):
 
 def _area_geometry(area):
     if isinstance(area, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise _error("area must be a shapely Polygon/MultiPolygon in the buildings' CRS")
+        raise InputError("area must be a shapely Polygon/MultiPolygon in the buildings' CRS")
     if not isinstance(area, shapely.Polygon | shapely.MultiPolygon) or area.is_empty:
-        raise _error(f"area must be a non-empty Polygon or MultiPolygon, got {area.geom_type}")
+        raise InputError(f"area must be a non-empty Polygon or MultiPolygon, got {area.geom_type}")
     return area if area.is_valid else _polygonal(area)
 
 
@@ -133,7 +122,9 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
     buffer : float, default 30
         Without a boundary: margin in metres around the outermost buildings. The envelope is a
         morphological closing of the footprints -- dilated by ``buffer + r``, unioned, eroded
-        by ``r``, holes filled -- with the closing radius ``r`` = 100 m, or 200, 400, 800 m
+        by ``r``, holes filled, united with the footprints buffered by ``buffer`` so that the
+        margin is never less than ``buffer`` -- with the closing radius ``r`` = 100 m, or 200,
+        400, 800 m
         when needed to join the building groups into one polygon (a MultiPolygon is returned
         only if groups are more than about 1.6 km apart). The outline follows the settlement
         rather than its convex hull.
@@ -145,9 +136,10 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
 
     Raises
     ------
-    ValueError
-        (a ``geo.errors.GridplanError``) for a geographic CRS or a footprint outside the
-        boundary.
+    geo.errors.CRSError
+        For input in a geographic CRS or without a CRS.
+    geo.errors.InputError
+        For a footprint entirely outside the boundary.
     """
     _require_metric(buildings, "buildings")
     geoms = buildings.geometry.values
@@ -155,11 +147,11 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
         boundary = _same_crs(boundary, buildings.crs, "boundary polygons")
         area = _polygonal(shapely.union_all(boundary.geometry.values))
         if area.is_empty:
-            raise _error("the boundary layer holds no polygon")
+            raise InputError("the boundary layer holds no polygon")
         inside = shapely.intersects(geoms, area)
         if not inside.all():
             ids = list(buildings.index[~inside][:10])
-            raise _error(
+            raise InputError(
                 f"{(~inside).sum()} buildings lie entirely outside the boundary (first: {ids}); "
                 "clip the buildings to the community or give the right boundary"
             )
@@ -172,12 +164,13 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
             area = _polygonal(shapely.union_all(np.append(geoms[crossing], area)))
         return area
     if buffer < 0:
-        raise _error(f"buffer must be >= 0 m, got {buffer}")
+        raise InputError(f"buffer must be >= 0 m, got {buffer}")
+    margin = shapely.union_all(shapely.buffer(geoms, buffer) if buffer > 0 else geoms)
     for closing in _CLOSING:
         grown = shapely.union_all(shapely.buffer(geoms, buffer + closing, quad_segs=4))
         closed = shapely.buffer(grown, -closing, quad_segs=4)
         filled = [shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)]
-        area = _polygonal(shapely.union_all([*filled, *geoms]))
+        area = _polygonal(shapely.union_all([*filled, margin]))
         if shapely.get_num_geometries(area) == 1:
             break
     logger.info(
@@ -220,7 +213,19 @@ def _seed_points(geoms):
     coords, owner = shapely.get_coordinates(outlines, return_index=True)
     _, first = np.unique(coords, axis=0, return_index=True)
     first.sort()
-    return coords[first], owner[first]
+    coords, owner = coords[first], owner[first]
+    return coords + _JITTER * _hash_noise(coords), owner
+
+
+def _hash_noise(coords):
+    """Noise in [-1, 1) per point, a fixed function of its coordinates (not of input order).
+
+    Evenly spaced seeds on parallel outlines are co-circular, and GEOS then returns invalid
+    Voronoi regions; moving each seed by up to a millimetre puts them in general position.
+    """
+    local = coords - np.floor(coords / 1000.0) * 1000.0
+    phase = np.sin(local[:, :1] * 12.9898 + local[:, 1:] * 78.233 + np.array([[0.0, 1.7]]))
+    return (phase * 43758.5453) % 1.0 * 2.0 - 1.0
 
 
 def _voronoi_cells(coords, owner, enclosure):
@@ -236,8 +241,17 @@ def _voronoi_cells(coords, owner, enclosure):
     order = np.argsort(owner, kind="stable")
     bounds = np.searchsorted(owner[order], labels)
     groups = np.split(order, bounds[1:])
-    cells = np.array([shapely.coverage_union_all(regions[g]) for g in groups])
+    cells = np.array([_dissolve(regions[g]) for g in groups])
     return labels, shapely.intersection(cells, enclosure)
+
+
+def _dissolve(regions):
+    """Union of Voronoi regions: the fast coverage union, or a full union when degenerate
+    (co-circular seed points) leave the regions' shared edges not exactly matched."""
+    try:
+        return shapely.coverage_union_all(regions)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(regions)
 
 
 def _shared_edges(faces):
@@ -347,23 +361,28 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
 
     Raises
     ------
-    ValueError
-        (a ``geo.errors.GridplanError``) for a geographic CRS, duplicate ids or a footprint
-        outside ``area``.
+    geo.errors.CRSError
+        For input in a geographic CRS or without a CRS.
+    geo.errors.InputError
+        For duplicate ids, invalid footprints or a footprint outside ``area``.
     """
     _require_metric(buildings, "buildings")
     if not buildings.index.is_unique:
-        raise _error("building ids (the index) are not unique")
+        raise InputError("building ids (the index) are not unique")
     if len(buildings) == 0:
-        raise _error("no buildings to tessellate")
+        raise InputError("no buildings to tessellate")
     area = _area_geometry(area)
     geoms = np.asarray(buildings.geometry.values, dtype=object)
     types = shapely.get_type_id(geoms)
-    if not np.isin(types, [3, 6]).all() or not shapely.is_valid(geoms).all():
-        raise _error("footprints must be valid Polygons/MultiPolygons (repair them first)")
+    bad = ~np.isin(types, [3, 6]) | ~shapely.is_valid(geoms) | shapely.is_empty(geoms)
+    if bad.any():
+        raise InputError(
+            f"{bad.sum()} footprints are not valid non-empty Polygons/MultiPolygons "
+            f"(first: {list(buildings.index[bad][:10])}); repair or drop them first"
+        )
     outside = shapely.area(shapely.difference(geoms, area)) > CUT_TOLERANCE_M2
     if outside.any():
-        raise _error(
+        raise InputError(
             f"{outside.sum()} buildings reach outside the study area "
             f"(first: {list(buildings.index[outside][:10])}); build the area with study_area()"
         )
@@ -507,12 +526,12 @@ def cell_adjacency(cells):
 
 def _check_assignment(index, assignment, what):
     if not isinstance(assignment, pd.Series):
-        raise _error("assignment must be a pandas Series of grid_id indexed by building_id")
+        raise InputError("assignment must be a pandas Series of grid_id indexed by building_id")
     missing = index.difference(assignment.index)
     if len(missing):
-        raise _error(f"{len(missing)} {what} have no grid in the assignment (first: {list(missing[:10])})")
+        raise InputError(f"{len(missing)} {what} have no grid in the assignment (first: {list(missing[:10])})")
     if assignment.isna().any():
-        raise _error("the assignment has missing grid ids")
+        raise InputError("the assignment has missing grid ids")
 
 
 def grid_polygons(cells, assignment):
