@@ -15,57 +15,99 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 __all__ = ["recursive_bisection"]
 
+_SMALL = 200  # below this many nodes a pure-Python Kruskal beats scipy's per-call overhead
 
-def _best_cut(cost: sp.csr_matrix, weight: np.ndarray, k: int, t: float, rng: np.random.Generator,
-              n_trees: int) -> tuple[np.ndarray, int, float]:
+
+def _random_tree_small(n, a, b, cost, rng, root):
+    """BFS order and predecessors of the MST of randomly perturbed costs (Kruskal, union-find)."""
+    noisy = cost * (1.0 + rng.random(len(cost)))
+    parent = list(range(n))
+    tree = [[] for _ in range(n)]
+    joined = 0
+    for e in np.argsort(noisy, kind="stable").tolist():
+        u, v = a[e], b[e]
+        ru = u
+        while parent[ru] != ru:
+            parent[ru] = parent[parent[ru]]
+            ru = parent[ru]
+        rv = v
+        while parent[rv] != rv:
+            parent[rv] = parent[parent[rv]]
+            rv = parent[rv]
+        if ru != rv:
+            parent[ru] = rv
+            tree[u].append(v)
+            tree[v].append(u)
+            joined += 1
+            if joined == n - 1:
+                break
+    order, pred = [root], [-1] * n
+    seen = [False] * n
+    seen[root] = True
+    for u in order:
+        for v in tree[u]:
+            if not seen[v]:
+                seen[v] = True
+                pred[v] = u
+                order.append(v)
+    return order, pred
+
+
+def _random_tree_large(n, a, b, cost, rng, root):
+    noisy = cost * (1.0 + rng.random(len(cost)))
+    tree = minimum_spanning_tree(sp.csr_matrix((noisy, (a, b)), shape=(n, n)))
+    order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    return order.tolist(), pred.tolist()
+
+
+def _best_cut(n, a, b, cost, weight, k, t, rng, n_trees):
     """The best single-edge cut over ``n_trees`` random spanning trees: (side mask, k of side, score)."""
-    n = len(weight)
-    total = float(weight.sum())
+    total = float(sum(weight))
     best = (None, 1, np.inf)
-    coo = cost.tocoo()
-    upper = coo.row < coo.col
-    rows, cols, base = coo.row[upper], coo.col[upper], coo.data[upper]
+    random_tree = _random_tree_small if n <= _SMALL else _random_tree_large
+    al, bl = (a.tolist(), b.tolist()) if n <= _SMALL else (a, b)
     for _ in range(n_trees):
-        noisy = base * (1.0 + rng.random(len(base)))
-        tree = minimum_spanning_tree(sp.csr_matrix((noisy, (rows, cols)), shape=(n, n)))
-        root = int(rng.integers(n))
-        order, pred = breadth_first_order(tree, root, directed=False, return_predecessors=True)
-        sub = weight.astype(float).copy()
-        size = np.ones(n)
-        for v in order[:0:-1]:
-            sub[pred[v]] += sub[v]
-            size[pred[v]] += size[v]
-        s, c = sub[order[1:]], size[order[1:]]
+        order, pred = random_tree(n, al, bl, cost, rng, int(rng.integers(n)))
+        sub = list(weight)
+        size = [1] * n
+        for v in reversed(order[1:]):
+            p = pred[v]
+            sub[p] += sub[v]
+            size[p] += size[v]
+        rest = np.asarray(order[1:])
+        s = np.asarray(sub, dtype=float)[rest]
+        c = np.asarray(size, dtype=float)[rest]
         lo, hi = np.maximum(1, k - (n - c)), np.minimum(k - 1, c)  # each part needs a node
-        candidates = []
-        for ka in (np.floor(s / t), np.ceil(s / t)):
-            ka = np.clip(ka, lo, hi)
-            dev = np.maximum(np.abs(s / ka - t), np.abs((total - s) / (k - ka) - t)) / t
-            candidates.append((dev, ka))
-        dev = np.minimum(candidates[0][0], candidates[1][0])
-        ka = np.where(candidates[0][0] <= candidates[1][0], candidates[0][1], candidates[1][1])
+        ka1 = np.clip(np.floor(s / t), lo, hi)
+        ka2 = np.clip(np.ceil(s / t), lo, hi)
+        dev1 = np.maximum(np.abs(s / ka1 - t), np.abs((total - s) / (k - ka1) - t))
+        dev2 = np.maximum(np.abs(s / ka2 - t), np.abs((total - s) / (k - ka2) - t))
+        ka = np.where(dev1 <= dev2, ka1, ka2)
         # among near-equal cuts prefer halving (compact parts) over peeling one part off
-        score = dev + 0.01 * np.abs(ka / k - 0.5)
+        score = np.minimum(dev1, dev2) / t + 0.01 * np.abs(ka / k - 0.5)
         pos = int(np.argmin(score))
         if score[pos] < best[2]:
-            v = order[1 + pos]
             inside = np.zeros(n, dtype=bool)
-            inside[v] = True
-            for u in order[1:]:
-                if not inside[u] and inside[pred[u]]:
+            inside[order[1 + pos]] = True
+            for u in order[2 + pos:]:  # BFS order: a node's parent comes first
+                if inside[pred[u]]:
                     inside[u] = True
             best = (inside, int(ka[pos]), float(score[pos]))
     return best
 
 
-def recursive_bisection(cost: sp.csr_matrix, weight: np.ndarray, k: int, t: float,
+def recursive_bisection(n: int, edges: np.ndarray, cost: np.ndarray, weight: np.ndarray, k: int, t: float,
                         rng: np.random.Generator, *, n_trees: int = 6) -> np.ndarray:
     """Split a connected graph into ``k`` connected parts holding about ``t`` each.
 
     Parameters
     ----------
-    cost : scipy.sparse.csr_matrix
-        Symmetric edge costs (> 0) of a connected graph of ``n`` nodes.
+    n : int
+        Number of nodes.
+    edges : numpy.ndarray
+        ``(m, 2)`` node pairs of a connected graph, each once.
+    cost : numpy.ndarray
+        Edge costs (> 0): spanning trees prefer cheap edges.
     weight : numpy.ndarray
         Households of each node.
     k : int
@@ -82,10 +124,11 @@ def recursive_bisection(cost: sp.csr_matrix, weight: np.ndarray, k: int, t: floa
     numpy.ndarray
         Part label (``0 .. k-1``) of each node.
     """
-    n = len(weight)
     labels = np.zeros(n, dtype=np.int64)
     stack = [(np.arange(n), k)]
     next_label = 0
+    local = np.full(n, -1, dtype=np.int64)
+    weight = np.asarray(weight)
     while stack:
         nodes, kk = stack.pop()
         if kk == 1:
@@ -96,8 +139,11 @@ def recursive_bisection(cost: sp.csr_matrix, weight: np.ndarray, k: int, t: floa
             labels[nodes] = next_label + np.arange(len(nodes))
             next_label += len(nodes)
             continue
-        sub = cost[nodes][:, nodes]
-        inside, ka, _ = _best_cut(sub, weight[nodes], kk, t, rng, n_trees)
+        local[:] = -1
+        local[nodes] = np.arange(len(nodes))
+        keep = (local[edges[:, 0]] >= 0) & (local[edges[:, 1]] >= 0)
+        a, b = local[edges[keep, 0]], local[edges[keep, 1]]
+        inside, ka, _ = _best_cut(len(nodes), a, b, cost[keep], weight[nodes].tolist(), kk, t, rng, n_trees)
         stack.append((nodes[~inside], kk - ka))
         stack.append((nodes[inside], ka))
     return labels

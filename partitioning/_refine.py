@@ -17,9 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LocalSearch"]
+__all__ = ["LocalSearch", "better"]
 
 _EPS = 1e-9
+
+
+def better(new: tuple, old: tuple) -> bool:
+    """Whether the cost ``new`` beats ``old``: compared item by item, the last one relatively."""
+    for a, b in zip(new[:-1], old[:-1]):
+        if a < b - _EPS:
+            return True
+        if a > b + _EPS:
+            return False
+    return new[-1] < old[-1] - _EPS * max(1.0, abs(old[-1]))
 
 
 class LocalSearch:
@@ -126,6 +136,16 @@ class LocalSearch:
                         return True
                     stack.append(z)
         return not need
+
+    def cost(self) -> tuple[int, float, float]:
+        """(parts outside the band, balance excess, secondary objective) of the current labels."""
+        excess = sum(self._excess(hh) for hh in self.H)
+        inertia = sum(self._inertia(*sums) for sums in zip(self.W, self.Sx, self.Sy, self.Sq))
+        balance = sum((hh - self.t) ** 2 for hh in self.H)
+        lab = self.lab
+        crossing = sum(c for v, nbrs in enumerate(self.adj) for u, c in nbrs if c and u > v and lab[u] == lab[v])
+        outside = sum(1 for hh in self.H if self._excess(hh) > _EPS)
+        return outside, excess, inertia + self.beta * balance + self.lam * crossing
 
     def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
         """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 
 from geo.errors import InfeasibleError, InputError
 from partitioning._bisect import recursive_bisection
+from partitioning._recombine import recombine
 from partitioning._refine import LocalSearch
 from partitioning.graph import CROSSING_LEVELS, DEFAULT_GAP
 
@@ -44,6 +45,14 @@ logger = logging.getLogger(__name__)
 
 #: Values of the ``status`` column of :attr:`PartitionResult.grids`.
 GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_tolerance")
+
+# Weights of the secondary objective, in units of the moment of inertia (household·m²), scaled by the
+# graph's gap: a squared deviation of one household² weighs like one household moved by
+# sqrt(_BALANCE_WEIGHT) × gap; a barrier edge inside a grid like the grid's households moved by
+# sqrt(_CROSSING_WEIGHT) × gap.
+_BALANCE_WEIGHT = 0.25
+_CROSSING_WEIGHT = 0.5
+_TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
 
 _CROSS_COST = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
 
@@ -101,17 +110,16 @@ def _must_link(graph: nx.Graph, index: dict) -> np.ndarray:
     return group
 
 
-def _choose_k(households: float, t: float, tolerance: float, cap: int) -> int:
-    """Number of grids for a piece: the one leaving the fewest households outside the band."""
+def _choose_k(households: float, t: float, tolerance: float, cap: int) -> list[int]:
+    """Numbers of grids worth trying for a piece, best first: fewest households outside the band on
+    average, then mean closest to ``t``."""
     lo, hi = t * (1 - tolerance), t * (1 + tolerance)
-    best = None
-    for k in {max(1, math.floor(households / t)), max(1, math.ceil(households / t))}:
-        k = min(k, cap)
+    keyed = []
+    for k in {min(cap, max(1, math.floor(households / t))), min(cap, max(1, math.ceil(households / t)))}:
         mean = households / k
-        key = (k * max(0.0, lo - mean, mean - hi), abs(mean - t), k)
-        if best is None or key < best[0]:
-            best = (key, k)
-    return best[1]
+        keyed.append(((k * max(0.0, lo - mean, mean - hi), abs(mean - t), k), k))
+    keyed.sort()
+    return [k for key, k in keyed if key[0] <= keyed[0][0][0] + 1e-9]
 
 
 def _allocate(piece_h: np.ndarray, piece_cap: np.ndarray, total: int) -> np.ndarray:
@@ -224,8 +232,7 @@ def partition(
     piece_n = np.array([(piece == p).sum() for p in piece_ids], dtype=np.int64)
     n_over = int(oversize.sum())
     if n_grids is None:
-        ks = np.array([1 if hp < lo else _choose_k(hp, t, tolerance, cap)
-                       for hp, cap in zip(piece_h, piece_n)], dtype=np.int64)
+        choices = [[1] if hp < lo else _choose_k(hp, t, tolerance, cap) for hp, cap in zip(piece_h, piece_n)]
     else:
         free = n_grids - n_over
         if free < len(piece_ids) or n_grids > m:
@@ -234,8 +241,8 @@ def partition(
                 f"of their own, {len(piece_ids)} separate group(s) need one grid each, and buildings that "
                 f"overlap count as one ({m} units in all)"
             )
-        ks = _allocate(piece_h, piece_n, free)
-    undersize_piece = (piece_h < lo) & (ks == 1)
+        choices = [[k] for k in _allocate(piece_h, piece_n, free).tolist()]
+    undersize_piece = [hp < lo and c == [1] for hp, c in zip(piece_h, choices)]
 
     # 4.–5. split and refine each piece
     super_label = np.full(m, -1, dtype=np.int64)
@@ -246,11 +253,20 @@ def partition(
     gap = float(graph.graph.get("gap", DEFAULT_GAP)) or DEFAULT_GAP
     for p_no, p in enumerate(tqdm(piece_ids, desc="grids", unit="group", disable=not progress)):
         nodes = np.flatnonzero(piece == p)
-        k = int(ks[p_no])
-        if k == 1:
-            labels = np.zeros(len(nodes), dtype=np.int64)
-        else:
-            labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
+        if len(nodes) > _TRY_BOTH_K:  # a large piece does not depend much on k: take the first
+            choices[p_no] = choices[p_no][:1]
+        best = None
+        for k in choices[p_no]:
+            if k == 1:
+                labels = np.zeros(len(nodes), dtype=np.int64)
+            else:
+                labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
+            grid_h = np.bincount(labels, weights=sh[nodes])
+            outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
+            key = (round(float(outside.sum()), 9), int((outside > 0).sum()))
+            if best is None or key < best[0]:
+                best = (key, k, labels)
+        _, k, labels = best
         super_label[nodes] = next_label + labels
         grid_status += ["undersize" if undersize_piece[p_no] else "ok"] * k
         next_label += k
@@ -269,18 +285,17 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     inside = (local[ea] >= 0) & (local[eb] >= 0)
     a, b, c, d = local[ea[inside]], local[eb[inside]], ec[inside], dist[inside]
     n = len(nodes)
+    edges = np.column_stack([a, b])
     cost = (d + 1.0) * (1.0 + 2.0 * c)
-    matrix = sp.csr_matrix((np.r_[cost, cost], (np.r_[a, b], np.r_[b, a])), shape=(n, n))
-    labels = recursive_bisection(matrix, sh[nodes], k, t, rng)
+    labels = recursive_bisection(n, edges, cost, sh[nodes], k, t, rng)
     adj = [[] for _ in range(n)]
     for u, v, cc in zip(a.tolist(), b.tolist(), c.tolist()):
         adj[u].append((v, cc))
         adj[v].append((u, cc))
-    search = LocalSearch(
-        adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
-        balance_weight=gap**2 / 4, crossing_weight=t * gap**2 / 2,
-    )
-    return search.run(rng)
+    weights = dict(target=t, tolerance=tolerance, balance_weight=_BALANCE_WEIGHT * gap**2,
+                   crossing_weight=_CROSSING_WEIGHT * t * gap**2)
+    labels = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **weights).run(rng)
+    return recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
 
 
 def _merge_undersize(label, grid_status, xy):
