@@ -13,6 +13,7 @@ from shapely.geometry import LineString, box
 from geo.errors import CRSError, InputError
 from partitioning.tessellation import (
     CUT_TOLERANCE_M2,
+    GRID_SIZE,
     cell_adjacency,
     coverage_report,
     grid_polygons,
@@ -41,11 +42,18 @@ def _check_cells(cells, buildings, area):
     assert set(cells.geom_type) <= {"Polygon", "MultiPolygon"}
     assert shapely.coverage_is_valid(geoms)
     union = shapely.coverage_union_all(geoms)
-    assert shapely.area(shapely.symmetric_difference(union, area)) < 1e-6
-    assert abs(shapely.area(geoms).sum() - area.area) < 1e-3
+    # the outline may be bent by snapping to the 1 mm grid, leaving slivers < 2 mm wide
+    slivers = shapely.get_parts(shapely.symmetric_difference(union, area))
+    assert shapely.is_empty(shapely.buffer(slivers, -GRID_SIZE)).all()
+    assert shapely.area(slivers).sum() < GRID_SIZE * area.length
     shared = set(cells.attrs["shared_footprints"])
-    outside = shapely.area(shapely.difference(buildings.geometry.values, geoms))
-    assert all(o < CUT_TOLERANCE_M2 for o, i in zip(outside, buildings.index) if i not in shared)
+    footprints = buildings.geometry.values
+    outside = shapely.area(shapely.difference(footprints, geoms))
+    # cells are snapped to a 1 mm grid: at most a 1 mm band of a footprint may stick out
+    tolerance = np.maximum(CUT_TOLERANCE_M2, GRID_SIZE * shapely.length(footprints))
+    assert all(o < t for o, t, i in zip(outside, tolerance, buildings.index) if i not in shared)
+    # and the coverage stays valid in longitude/latitude (no sub-millimetre edges)
+    assert shapely.coverage_is_valid(cells.to_crs(4326).geometry.values)
 
 
 def test_boundary_between_two_buildings_runs_midway():
