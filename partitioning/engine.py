@@ -9,7 +9,8 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
 3. **Pieces.**  Without the oversize nodes the graph falls into connected pieces (boundary units,
    groups cut off by major barriers, groups behind an oversize building).  A piece holding fewer than
    ``target × (1 − tolerance)`` households is one grid (status ``undersize``), unless
-   ``allow_cross_boundary`` lets it join the nearest grid.  Otherwise the piece gets the number of grids
+   ``allow_cross_boundary`` lets it join the nearest grid (only a group isolated by boundaries,
+   not one cut off by an oversize building).  Otherwise the piece gets the number of grids
    that fits its households best.
 4. **Initial split** by recursive spanning-tree bisection (:mod:`partitioning._bisect`).
 5. **Refinement** by moving boundary buildings between neighbouring grids, keeping every grid connected
@@ -157,8 +158,10 @@ def partition(
     seed : int, default 0
         Seed of every random choice; the same graph and seed give the same plan.
     allow_cross_boundary : bool, default False
-        Let a group too small for a grid (an isolated compound) join the nearest grid, across its
-        boundary or barrier.  Such grids are not connected in ``graph``.
+        Let a group too small for a grid that no edge joins to anything else (an isolated compound)
+        join the grid of the nearest building, across its boundary.  Such grids are not connected in
+        ``graph`` (see ``validate_partition(..., allow_cross_boundary=True)``).  Groups cut off only by
+        an oversize building stay ``undersize``: the oversize building stays alone.
     progress : bool, default False
         Show a progress bar over the pieces.
 
@@ -243,6 +246,10 @@ def partition(
             )
         choices = [[k] for k in _allocate(piece_h, piece_n, free).tolist()]
     undersize_piece = [hp < lo and c == [1] for hp, c in zip(piece_h, choices)]
+    # pieces reaching an oversize building are not cut off by a boundary: they may not be merged away
+    one_heavy = oversize[ea] != oversize[eb]
+    behind_tower = set(piece[np.r_[ea[one_heavy], eb[one_heavy]]].tolist()) - {-1}
+    mergeable = []
 
     # 4.–5. split and refine each piece
     super_label = np.full(m, -1, dtype=np.int64)
@@ -269,11 +276,12 @@ def partition(
         _, k, labels = best
         super_label[nodes] = next_label + labels
         grid_status += ["undersize" if undersize_piece[p_no] else "ok"] * k
+        mergeable += [next_label] if undersize_piece[p_no] and p not in behind_tower else []
         next_label += k
 
     label = super_label[group]
     if allow_cross_boundary:
-        label = _merge_undersize(label, grid_status, xy)
+        label = _merge_undersize(label, grid_status, mergeable, xy)
     return _result(ids, households, xy, label, grid_status, t, tolerance)
 
 
@@ -298,10 +306,11 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     return recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
 
 
-def _merge_undersize(label, grid_status, xy):
-    """Join every undersize grid to the grid of the nearest building outside it (not an oversize one)."""
+def _merge_undersize(label, grid_status, mergeable, xy):
+    """Join each mergeable undersize grid (a whole isolated group) to the grid of the nearest building
+    outside it that is not an oversize one."""
     label = label.copy()
-    for g in [g for g, s in enumerate(grid_status) if s == "undersize"]:
+    for g in mergeable:
         mine = label == g
         others = np.flatnonzero(~mine & ~np.isin(label, [h for h, s in enumerate(grid_status) if s == "oversize"]))
         if not mine.any() or len(others) == 0:
