@@ -192,13 +192,36 @@ def map_(plan_path, output, lang):
 @click.argument("plans", metavar="PLAN...", nargs=-1, required=True, type=click.Path())
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
-def serve(plans, host, port):
-    """Serve the maps of one or more plans (files or folders of *.gpkg) with Flask."""
+@click.option("--basemap", type=click.Choice(["osm", "tianditu-vec", "tianditu-img", "amap", "intranet", "none"]),
+              help="Basemap [default: osm; offline: intranet with --tiles-url, else none].")
+@click.option("--tiles-url", help="Intranet tile URL template, e.g. http://tiles.local/{z}/{x}/{y}.png.")
+@click.option("--tianditu-key", envvar="GRIDPLAN_TIANDITU_KEY", help="Tianditu browser key (or $GRIDPLAN_TIANDITU_KEY).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Default language of the pages [default: zh].")
+@click.option("--offline", is_flag=True, help="Serve every script, style, font and icon from the app itself: "
+              "no request leaves the server (needs `python -m app.vendor`, run by make venv).")
+@click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers, pages pre-rendered).")
+@click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes [default: one per core, 2–8].")
+def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, production, workers):
+    """Serve the maps of one or more plans (files or folders of *.gpkg).
+
+    Settings not given here come from the instance folder's config.py (see docs/web.md).
+    """
     from app import create_app
 
-    application = create_app({"PLANS": [str(p) for p in plans]})
-    click.echo(f"serving {len(application.config['PLAN_FILES'])} plan(s) on http://{host}:{port}/ (Ctrl+C stops)")
-    application.run(host=host, port=port, debug=False, use_reloader=False)
+    given = {"BASEMAP": basemap, "TILES_URL": tiles_url, "TIANDITU_KEY": tianditu_key,
+             "DEFAULT_LANGUAGE": lang, "OFFLINE": offline or None}
+    application = create_app({"PLANS": [str(p) for p in plans],
+                              **{k: v for k, v in given.items() if v is not None}}, instance_config=True)
+    mode = "production (gunicorn)" if production else "development (Flask)"
+    click.echo(f"serving {len(application.config['PLAN_FILES'])} plan(s) on http://{host}:{port}/ — {mode}, "
+               f"basemap {application.config['BASEMAP']}{', offline' if application.config['OFFLINE'] else ''} "
+               "(Ctrl+C stops)")
+    if production:
+        from app.wsgi import run_production
+
+        run_production(application, host=host, port=port, workers=workers)
+    else:
+        application.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
 
 
 @cli.command()

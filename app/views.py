@@ -1,62 +1,192 @@
-"""Pages: the index of plans and each plan's map. Thin: reading is geo's, drawing is maps'."""
+"""Pages: the plans, a community's grid map, a grid's battle map, search and downloads.
+
+Thin: reading is ``geo``'s, drawing is ``maps``'. Each page is rendered once per plan version,
+language and choice (layout, level, basemap) and then served from the cache, compressed.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-import geo
-from maps.i18n import LANGUAGES, text
+from app import _data
+from app._data import Payload, cached, lang, send
+from maps.i18n import text
+
+__all__ = ["bp", "register_error_pages", "map_options"]
 
 bp = Blueprint("maps", __name__)
 
 
-def _lang() -> str:
-    lang = request.args.get("lang", current_app.config["DEFAULT_LANGUAGE"])
-    return lang if lang in LANGUAGES else current_app.config["DEFAULT_LANGUAGE"]
+def _t():
+    language = lang()
+    return lambda key: text(key, language)
 
 
-@lru_cache(maxsize=32)
-def _plan(path: Path, mtime: float) -> geo.Plan:
-    return geo.read_plan(path)
+def map_options() -> dict:
+    """Basemap and asset options of the maps, from the app's configuration."""
+    cfg = current_app.config
+    return {"basemap": cfg["BASEMAP"], "basemap_key": cfg["TIANDITU_KEY"], "tiles_url": cfg["TILES_URL"],
+            "tiles_attribution": cfg["TILES_ATTRIBUTION"],
+            "asset_base": url_for("static", filename="vendor").rstrip("/") if cfg["OFFLINE"] else None}
 
 
-@lru_cache(maxsize=64)
-def _map_html(path: Path, mtime: float, lang: str, basemap: str) -> str:
-    from maps.webmap import plan_map
+def _map_parts(fmap) -> dict:
+    """folium's head, body and script, to place inside our own page."""
+    root = fmap.get_root()
+    root.render()
+    return {"map_head": root.header.render(), "map_html": root.html.render(), "map_script": root.script.render()}
 
-    return plan_map(_plan(path, mtime), lang=lang, tiles=basemap or None).get_root().render()
+
+def _wallmap():
+    try:
+        from maps import wallmap
+    except ImportError:
+        return None
+    return wallmap
 
 
-def _plan_file(name: str) -> Path:
-    path = current_app.config["PLAN_FILES"].get(name)
-    if path is None:
-        abort(404, description=f"{text('plan', _lang())} “{name}”: {text('not_found', _lang())}")
-    return path
+def _plan_figures(name: str, p) -> dict:
+    m = p.meta.get("metrics", {}) or {}
+    return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
+            "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
+            "balance": m.get("share_within_tolerance"), "updated": p.meta.get("written", "")}
 
 
 @bp.get("/")
 def index():
-    lang = _lang()
-    rows = []
-    for name, path in current_app.config["PLAN_FILES"].items():
-        plan = _plan(path, path.stat().st_mtime)
-        m = plan.meta.get("metrics", {})
-        rows.append({"name": name, "grids": len(plan.grids), "buildings": len(plan.buildings),
-                     "households": int(plan.buildings["households"].sum()),
-                     "target": plan.meta.get("target"),
-                     "balance": m.get("share_within_tolerance"),
-                     "updated": plan.meta.get("written", "")})
-    return render_template("index.html", rows=rows, lang=lang, t=lambda k: text(k, lang))
+    rows = [_plan_figures(name, _data.plan(name)[0]) for name in current_app.config["PLAN_FILES"]]
+    return render_template("index.html", rows=rows, lang=lang(), t=_t())
 
 
 @bp.get("/plans/<name>/")
 def plan_map(name: str):
-    path = _plan_file(name)
-    html = _map_html(path, path.stat().st_mtime, _lang(), current_app.config["BASEMAP"])
-    return Response(html, mimetype="text/html")
+    from maps.webmap import community_map, layout_grids, plan_layouts
+
+    p, version = _data.plan(name)
+    language = lang()
+    choices = plan_layouts(p)
+    layout = request.args.get("layout", "normal")
+    level = request.args.get("level") or None
+    if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
+        abort(404, description=f"{text('plan', language)} “{name}”: {layout} / {level}: {text('not_found', language)}")
+
+    def make() -> Payload:
+        opts = map_options()
+        fmap = community_map(
+            p, lang=language, grids=layout_grids(p, layout=layout, level=level), **opts,
+            grid_url=url_for("maps.grid_page", name=name, code="__CODE__"),
+            buildings_url=url_for("api.buildings_geojson", name=name,
+                                  datum="gcj02" if opts["basemap"] == "amap" else None))
+        return Payload.of(render_template(
+            "community.html", name=name, figures=_plan_figures(name, p), choices=choices, layout=layout,
+            level=level, lang=language, t=_t(), **_map_parts(fmap)))
+
+    key = ("community", *version, language, layout, level, current_app.config["BASEMAP"])
+    return send(cached(key, make), "text/html")
+
+
+@bp.get("/plans/<name>/grids/<code>", strict_slashes=False)
+def grid_page(name: str, code: str):
+    from maps.webmap import grid_card, grid_map
+
+    p, version = _data.plan(name)
+    grid_id = _data.grid_id_or_404(p, name, code)
+    language = lang()
+
+    def make() -> Payload:
+        card = grid_card(p, grid_id, lang=language)
+        fmap = grid_map(p, grid_id, lang=language, card=card, **map_options(),
+                        grid_url=url_for("maps.grid_page", name=name, code="__CODE__"))
+        return Payload.of(render_template(
+            "grid.html", name=name, card=card, lang=language, t=_t(), has_sheet=_wallmap() is not None,
+            **_map_parts(fmap)))
+
+    return send(cached(("grid", *version, grid_id, language, current_app.config["BASEMAP"]), make), "text/html")
+
+
+@bp.get("/plans/<name>/search")
+def search(name: str):
+    from maps.webmap import search_plan
+
+    p, _ = _data.plan(name)
+    query = request.args.get("q", "").strip()
+    hits = search_plan(p, query) if query else []
+    exact = [h for h in hits if h["kind"] == "grid" and h["grid_code"].lower() == query.lower()]
+    exact = exact or [h for h in hits if h["kind"] == "building" and h["building_id"].lower() == query.lower()]
+    if len(exact) == 1 or (len(hits) == 1 and hits[0]["kind"] == "grid"):
+        return redirect(url_for("maps.grid_page", name=name, code=(exact or hits)[0]["grid_code"]))
+    return render_template("search.html", name=name, query=query, hits=hits, lang=lang(), t=_t())
+
+
+def _download(p, version, name: str, fmt: str, *, grid_id=None, code: str | None = None):
+    from maps.webmap import layer_geojson
+
+    stem = name if code is None else f"{name}-{code}"
+    if fmt == "geojson":
+        payload = cached(("dl-geojson", *version, grid_id), lambda: Payload.of(
+            layer_geojson(p, "grids", grid_id=grid_id, lang=lang())))
+        return send(payload, "application/geo+json", download=quote(f"{stem}-grids.geojson"))
+    if fmt != "gpkg":
+        abort(404, description=f"{fmt}: {text('not_found', lang())} (geojson, gpkg)")
+    payload = cached(("dl-gpkg", *version, grid_id), lambda: Payload.of(_gpkg_bytes(p, grid_id)))
+    return send(payload, "application/geopackage+sqlite3", download=quote(f"{stem}.gpkg"))
+
+
+def _gpkg_bytes(p, grid_id) -> bytes:
+    """Grids and buildings (of one grid, or all) as a GeoPackage in the plan's metric CRS."""
+    import pyogrio
+
+    from geo.plan import atomic_path
+
+    grids = p.grids if grid_id is None else p.grids.loc[[grid_id]]
+    buildings = p.buildings if grid_id is None else p.buildings[p.buildings["grid_id"] == grid_id]
+    with tempfile.TemporaryDirectory() as tmpdir:
+        target = Path(tmpdir) / "download.gpkg"
+        with atomic_path(target) as tmp:
+            pyogrio.write_dataframe(grids.reset_index(), tmp, layer="grids", driver="GPKG")
+            pyogrio.write_dataframe(buildings.reset_index(), tmp, layer="buildings", driver="GPKG")
+        return target.read_bytes()
+
+
+@bp.get("/plans/<name>/download.<fmt>")
+def plan_download(name: str, fmt: str):
+    p, version = _data.plan(name)
+    return _download(p, version, name, fmt)
+
+
+@bp.get("/plans/<name>/grids/<code>/download.<fmt>")
+def grid_download(name: str, code: str, fmt: str):
+    p, version = _data.plan(name)
+    return _download(p, version, name, fmt, grid_id=_data.grid_id_or_404(p, name, code), code=code)
+
+
+@bp.get("/plans/<name>/grids/<code>/sheet.pdf")
+def grid_sheet(name: str, code: str):
+    """The printed battle map of the grid (``maps.wallmap``), A3 PDF by default."""
+    p, version = _data.plan(name)
+    grid_id = _data.grid_id_or_404(p, name, code)
+    wallmap = _wallmap()
+    if wallmap is None:
+        abort(404, description=text("print_sheet", lang()) + ": " + text("not_found", lang()))
+    language, base = lang(), request.url_root.rstrip("/")
+
+    def make() -> Payload:
+        from maps.webmap import plan_people
+
+        people = plan_people(p)
+        sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,
+                                   base_url=base, paper=current_app.config["SHEET_PAPER"],
+                                   roster=people if len(people) else None)
+        with tempfile.TemporaryDirectory() as tmpdir:
+            out = wallmap.save_sheet(sheet, Path(tmpdir) / "sheet.pdf")
+            return Payload.of(out.read_bytes())
+
+    payload = cached(("sheet", *version, grid_id, language, base), make)
+    return send(payload, "application/pdf", download=quote(f"{name}-{code}.pdf"))
 
 
 @bp.get("/healthz")
@@ -65,8 +195,24 @@ def health():
 
 
 def register_error_pages(app) -> None:
-    @app.errorhandler(404)
-    def not_found(err):
-        lang = _lang()
-        return render_template("error.html", code=404, message=err.description, lang=lang,
-                               t=lambda k: text(k, lang)), 404
+    """404 and other errors: a page with the message, or JSON under ``/api/``."""
+    from werkzeug.exceptions import HTTPException, NotFound
+
+    from geo.errors import GridplanError
+
+    def _page(code: int, message: str):
+        if request.path.startswith("/api/"):
+            return {"error": message, "status": code}, code
+        return render_template("error.html", code=code, message=message, lang=lang(), t=_t()), code
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        message = err.description
+        if isinstance(err, NotFound) and message == NotFound.description:
+            message = f"{request.path}: {text('page_not_found', lang())}"
+        return _page(err.code, message)
+
+    @app.errorhandler(GridplanError)
+    def gridplan_error(err):
+        current_app.logger.warning("%s: %s", request.path, err)
+        return _page(500, str(err))

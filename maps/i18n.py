@@ -37,3 +37,43 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The word for ``key`` in ``lang`` (falls back to Chinese, then to the key itself)."""
     entry = _TEXT.get(key, {})
     return entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
+
+# Web pages and web maps (app/, maps/webmap.py): appended, not reordered.
+_TEXT.update({
+    "not_assigned": {"zh": "未指定", "en": "not assigned"},
+    "annotation": {"zh": "注记", "en": "labels"},
+    "fullscreen": {"zh": "全屏", "en": "Full screen"},
+    "fullscreen_exit": {"zh": "退出全屏", "en": "Exit full screen"},
+    "locate_me": {"zh": "显示我的位置", "en": "Show my location"},
+    "buildings_layer": {"zh": "楼栋", "en": "Buildings"},
+    "grid_codes": {"zh": "网格编码", "en": "Grid codes"},
+    "neighbour_grids": {"zh": "相邻网格", "en": "Neighbouring grids"},
+    "neighbour_codes": {"zh": "相邻网格编码", "en": "Codes of neighbouring grids"},
+    "building_labels": {"zh": "楼栋编号/户数", "en": "Building numbers / households"},
+    "building_no": {"zh": "楼栋序号", "en": "No."},
+    "special_households": {"zh": "重点户", "en": "Special households"},
+    "community_map": {"zh": "社区网格图", "en": "Community grid map"},
+    "battle_map": {"zh": "网格作战图", "en": "Grid battle map"},
+    "search": {"zh": "搜索", "en": "Search"},
+    "search_placeholder": {"zh": "网格编码、楼栋号或地址", "en": "Grid code, building or address"},
+    "search_results": {"zh": "搜索结果", "en": "Search results"},
+    "no_results": {"zh": "没有找到匹配的网格或楼栋", "en": "No grid or building matches"},
+    "downloads": {"zh": "下载", "en": "Downloads"},
+    "print_sheet": {"zh": "打印作战图 (PDF)", "en": "Printed battle map (PDF)"},
+    "layout_normal": {"zh": "常态", "en": "Normal"},
+    "layout_emergency": {"zh": "应急", "en": "Emergency"},
+    "level": {"zh": "层级", "en": "Level"},
+    "all_levels": {"zh": "全部", "en": "All"},
+    "grid_not_found": {"zh": "网格不存在", "en": "No such grid"},
+    "building_not_found": {"zh": "楼栋不存在", "en": "No such building"},
+    "page_not_found": {"zh": "页面不存在", "en": "No such page"},
+    "api_docs": {"zh": "接口说明 (OpenAPI)", "en": "API (OpenAPI)"},
+    "back_to_map": {"zh": "返回社区地图", "en": "Back to the community map"},
+    "grid_figures": {"zh": "网格概况", "en": "Figures of the grid"},
+    "error": {"zh": "出错了", "en": "Error"},
+    "offline": {"zh": "离线模式", "en": "Offline mode"},
+    "flag_elderly_alone": {"zh": "独居老人", "en": "Elderly living alone"},
+    "flag_disabled": {"zh": "残疾人", "en": "Disabled"},
+    "flag_low_income": {"zh": "低保户", "en": "Low income"},
+    "flag_party_member": {"zh": "党员户", "en": "Party-member households"},
+})

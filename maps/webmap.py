@@ -1,30 +1,127 @@
 """Interactive web maps of a plan, drawn with folium (Leaflet).
 
-Grids are filled with colours chosen so that neighbouring grids never share one (greedy graph
-colouring of the grid adjacency), outlined, and labelled with their code in the tooltip;
-buildings carry a tooltip with their ID, grid and households. The plan's metric geometry is
-transformed to EPSG:4326 here, at the map's boundary, and nowhere else.
+Two maps are drawn here, and the data behind them:
+
+- :func:`community_map` — every grid filled with a colour no neighbour shares (greedy graph
+  colouring of the grid adjacency), labelled with its code; a click opens the grid's page;
+- :func:`grid_map` — one grid's battle map (作战图): its boundary, its buildings numbered with
+  their households, the neighbouring grids greyed with their codes;
+- :func:`grid_card`, :func:`search_plan`, :func:`layer_geojson` — the figures, the people and the
+  GeoJSON that the web pages and the API show.
+
+The plan's metric geometry is transformed to EPSG:4326 (or shifted to GCJ-02 for a basemap in
+that datum) at the map's boundary, and nowhere else. Every JavaScript and CSS file a map loads
+comes from :data:`WEB_ASSETS`: pinned npm packages, fetched from a CDN online or from the app's
+vendored copies offline (``asset_base``), so that an offline page never leaves the server.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+from dataclasses import dataclass
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo.plan import Plan
 from maps.i18n import text
 
-__all__ = ["PALETTE", "grid_adjacency", "grid_colours", "display_geometry", "plan_map"]
+__all__ = [
+    "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
+    "grid_adjacency", "grid_colours", "display_geometry", "plan_map", "community_map", "grid_map",
+    "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
+]
 
 logger = logging.getLogger(__name__)
 
 #: Fill colours (ColorBrewer Set3, readable under dark outlines); neighbours never share one.
 PALETTE = ("#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
            "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f")
+
+#: Every browser asset a map uses: name → (npm package, version, file in the package).
+WEB_ASSETS = {
+    "leaflet.js": ("leaflet", "1.9.4", "dist/leaflet.js"),
+    "leaflet.css": ("leaflet", "1.9.4", "dist/leaflet.css"),
+    "fullscreen.js": ("leaflet.fullscreen", "3.0.0", "Control.FullScreen.js"),
+    "fullscreen.css": ("leaflet.fullscreen", "3.0.0", "Control.FullScreen.css"),
+    "measure.js": ("leaflet-measure", "2.1.7", "dist/leaflet-measure.min.js"),
+    "measure.css": ("leaflet-measure", "2.1.7", "dist/leaflet-measure.css"),
+    "locate.js": ("leaflet.locatecontrol", "0.66.2", "dist/L.Control.Locate.min.js"),
+    "locate.css": ("leaflet.locatecontrol", "0.66.2", "dist/L.Control.Locate.min.css"),
+    "fontawesome.css": ("@fortawesome/fontawesome-free", "6.2.0", "css/all.min.css"),
+}
+#: Files the packages' CSS refers to (icons, fonts), vendored beside the assets.
+VENDOR_EXTRA = {
+    "leaflet": ("dist/images",),
+    "leaflet.fullscreen": ("icon-fullscreen.svg",),
+    "leaflet-measure": ("dist/images",),
+    "@fortawesome/fontawesome-free": ("webfonts", "LICENSE.txt"),
+}
+# folium's own link names → our asset (None: not needed by these maps, left out)
+_FOLIUM_LINKS = {
+    "leaflet": "leaflet.js", "leaflet_css": "leaflet.css",
+    "jquery": None, "bootstrap": None, "awesome_markers": None, "bootstrap_css": None,
+    "glyphicons_css": None, "awesome_markers_css": None, "awesome_rotate_css": None,
+    "awesome_markers_font_css": "fontawesome.css",
+    "Control.Fullscreen.js": "fullscreen.js", "Control.FullScreen.css": "fullscreen.css",
+    "leaflet_measure_js": "measure.js", "leaflet_measure_css": "measure.css",
+    "Control_locate_min_js": "locate.js", "Control_locate_min_css": "locate.css",
+}
+_CDN = "https://cdn.jsdelivr.net/npm"
+
+
+def asset_url(name: str, *, base: str | None = None) -> str:
+    """URL of a :data:`WEB_ASSETS` file: on the npm CDN, or under ``base`` (vendored copies)."""
+    package, version, path = WEB_ASSETS[name]
+    return f"{base or _CDN}/{package}@{version}/{path}"
+
+
+@dataclass(frozen=True)
+class Basemap:
+    """A basemap: tile layers (base, then annotation overlays), attribution and datum."""
+
+    key: str
+    label_zh: str
+    label_en: str
+    tiles: tuple = ()          # (url template, layer name) pairs; ``{key}`` is the API key
+    attribution: str = ""
+    subdomains: str = "abc"
+    datum: str = "wgs84"        # "gcj02": overlays are shifted to match the tiles
+    needs_key: bool = False
+    max_zoom: int = 19
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+
+_TDT = ("https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk={key}")
+_TDT_ATTR = '&copy; <a href="https://www.tianditu.gov.cn/">天地图 Tianditu</a>'
+
+#: Basemaps by the key used in configuration and on the command line.
+BASEMAPS = {
+    "osm": Basemap("osm", "OpenStreetMap", "OpenStreetMap",
+                   (("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "OpenStreetMap"),),
+                   '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+                   subdomains="abc"),
+    "tianditu-vec": Basemap("tianditu-vec", "天地图 矢量", "Tianditu vector",
+                            ((_TDT % ("vec", "vec"), "vec"), (_TDT % ("cva", "cva"), "cva")),
+                            _TDT_ATTR, subdomains="01234567", needs_key=True, max_zoom=18),
+    "tianditu-img": Basemap("tianditu-img", "天地图 影像", "Tianditu imagery",
+                            ((_TDT % ("img", "img"), "img"), (_TDT % ("cia", "cia"), "cia")),
+                            _TDT_ATTR, subdomains="01234567", needs_key=True, max_zoom=18),
+    "amap": Basemap("amap", "高德地图 (GCJ-02)", "Amap (GCJ-02)",
+                    (("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
+                      "&style=8&x={x}&y={y}&z={z}", "amap"),),
+                    "&copy; 高德地图 AutoNavi", subdomains="1234", datum="gcj02", max_zoom=18),
+    "intranet": Basemap("intranet", "内网底图", "Intranet tiles", (("{url}", "intranet"),)),
+    "none": Basemap("none", "无底图", "No basemap"),
+}
 
 
 def grid_adjacency(grids: gpd.GeoDataFrame, *, tolerance: float = 0.05) -> nx.Graph:
@@ -68,12 +165,526 @@ def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool 
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
+def _to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
+    """Shift EPSG:4326 geometry to the basemap's datum (GCJ-02 for Amap tiles)."""
+    if datum == "wgs84" or gdf.empty:
+        return gdf
+    import prcoords
+
+    def _shift(xy: np.ndarray) -> np.ndarray:
+        uniq, inv = np.unique(xy, axis=0, return_inverse=True)
+        out = np.array([(c.lon, c.lat) for c in (prcoords.wgs_gcj((lat, lon)) for lon, lat in uniq)])
+        return np.round(out, 6)[inv.ravel()]
+
+    geoms = shapely.transform(np.asarray(gdf.geometry.values), _shift)
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
+
+
 def _status_text(status: str, lang: str) -> str:
     return text(f"status_{status}", lang)
 
 
+# --- what the pages show -------------------------------------------------------------------
+
+def plan_layouts(plan: Plan) -> dict:
+    """The layouts and levels a plan offers: ``{"layouts": [...], "levels": [...]}``.
+
+    ``layouts`` holds ``"normal"`` and, when the plan has a ``grids_emergency`` layer,
+    ``"emergency"``; ``levels`` the distinct values of a ``level`` column of the grids (empty
+    when there is none).
+    """
+    layouts = ["normal"] + (["emergency"] if "grids_emergency" in plan.layers else [])
+    levels = (sorted(map(str, plan.grids["level"].dropna().unique()))
+              if "level" in plan.grids.columns else [])
+    return {"layouts": layouts, "levels": levels}
+
+
+def layout_grids(plan: Plan, *, layout: str = "normal", level: str | None = None) -> gpd.GeoDataFrame:
+    """The grids of one layout (``normal``/``emergency``) and, when given, one level."""
+    grids = plan.layers["grids_emergency"] if layout == "emergency" else plan.grids
+    if level is not None and "level" in grids.columns:
+        grids = grids[grids["level"].astype(str) == str(level)]
+    return grids
+
+
+def find_grid(plan: Plan, code: str):
+    """The ``grid_id`` whose ``grid_code`` (or id) is ``code``; ``None`` when there is none."""
+    hit = plan.grids.index[plan.grids["grid_code"].astype(str) == code]
+    if len(hit):
+        return hit[0]
+    return code if code in plan.grids.index else None
+
+
+def plan_people(plan: Plan) -> pd.DataFrame:
+    """The plan's ``people`` layer (grid_id, building_id, role, name, phone), or an empty one.
+
+    ``role`` is one of ``grid_leader``, ``grid_worker``, ``police``, ``building_leader``,
+    ``volunteer`` (as in :mod:`maps.wallmap`'s roster); a row with a ``building_id`` belongs
+    to that building, one without to the grid.
+    """
+    cols = ["grid_id", "building_id", "role", "name", "phone"]
+    people = plan.layers.get("people")
+    if people is None or len(people) == 0:
+        return pd.DataFrame(columns=cols)
+    people = pd.DataFrame(people).reset_index()
+    return people[[c for c in cols if c in people.columns]].reindex(columns=cols)
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+def _role_text(role, lang: str) -> str:
+    return text(f"role_{role}", lang) if not _blank(role) else ""
+
+
+def _reading_order(geoms: gpd.GeoSeries, *, band: float = 20.0) -> list:
+    """Index of ``geoms`` in reading order: rows of ``band`` metres north→south, then west→east."""
+    pts = geoms.representative_point()
+    order = np.lexsort((pts.x.to_numpy(), -np.floor(pts.y.to_numpy() / band)))
+    return list(geoms.index[order])
+
+
+def _flag_columns(buildings: pd.DataFrame) -> list:
+    return [c for c in buildings.columns if c.startswith("flag_")]
+
+
+def grid_card(plan: Plan, grid_id, *, lang: str = "zh") -> dict:
+    """Everything a grid's page and its API entry show, in plain Python values.
+
+    Returns
+    -------
+    dict
+        ``grid_id``, ``grid_code``, ``households``, ``n_buildings``, ``persons`` (or ``None``),
+        ``status``, ``status_text``, ``staff`` (people of the grid without a building: role,
+        name, phone — empty when the plan has no ``people`` layer), ``neighbours`` (codes),
+        ``buildings`` (in reading order: ``no``, ``building_id``, ``name``, ``households``,
+        ``leaders``, ``special`` — counts of flagged households by flag).
+    """
+    grid = plan.grids.loc[grid_id]
+    adjacency = grid_adjacency(plan.grids)
+    codes = plan.grids["grid_code"]
+    people = plan_people(plan)
+    in_grid = people[people["grid_id"].astype(str) == str(grid_id)]
+    staff = [{"role": r.role, "role_text": _role_text(r.role, lang), "name": r.name,
+              "phone": None if _blank(r.phone) else str(r.phone)}
+             for r in in_grid.itertuples() if _blank(r.building_id)]
+    buildings = plan.buildings[plan.buildings["grid_id"] == grid_id]
+    flags = _flag_columns(buildings)
+    rows = []
+    for no, bid in enumerate(_reading_order(buildings.geometry), start=1):
+        b = buildings.loc[bid]
+        leaders = people[people["building_id"].astype(str) == str(bid)]
+        rows.append({
+            "no": no, "building_id": str(bid),
+            "name": None if "name" not in b or _blank(b["name"]) else str(b["name"]),
+            "households": int(b["households"]),
+            "leaders": [{"role": r.role, "role_text": _role_text(r.role, lang), "name": r.name,
+                         "phone": None if _blank(r.phone) else str(r.phone)} for r in leaders.itertuples()],
+            "special": {f[5:]: int(b[f]) for f in flags if not _blank(b[f]) and int(b[f]) > 0},
+        })
+    persons = grid.get("persons") if "persons" in grid.index else None
+    return {
+        "grid_id": str(grid_id), "grid_code": str(grid["grid_code"]),
+        "households": int(grid["households"]), "n_buildings": int(grid["n_buildings"]),
+        "persons": None if _blank(persons) else int(persons),
+        "status": str(grid["status"]), "status_text": _status_text(str(grid["status"]), lang),
+        "staff": staff,
+        "neighbours": sorted(str(codes.loc[n]) for n in adjacency.neighbors(grid_id)),
+        "buildings": rows,
+    }
+
+
+_SEARCH_FIELDS = ("name", "addr:street", "addr:housenumber", "address", "addr", "community")
+
+
+def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
+    """Grids and buildings matching ``query``: grid code, building ID, or name/address text.
+
+    Exact grid codes come first, then codes ending with the query (``84`` finds
+    ``…0084``), then building IDs and text fields (``name``, ``address``, ``addr:*``,
+    ``community``) containing it, case-insensitively.
+
+    Returns
+    -------
+    list of dict
+        ``kind`` (``grid``/``building``), ``grid_code``, ``building_id`` (buildings), ``label``.
+    """
+    q = query.strip().lower()
+    if not q:
+        return []
+    hits: list = []
+    codes = plan.grids["grid_code"].astype(str)
+    low = codes.str.lower()
+    for mask in (low == q, low.str.endswith(q) & (low != q), low.str.contains(q, regex=False)
+                 & ~low.str.endswith(q)):
+        hits += [{"kind": "grid", "grid_code": c, "label": c} for c in codes[mask]]
+    b = plan.buildings
+    ids = b.index.astype(str)
+    match = pd.Series(ids.str.lower().str.contains(q, regex=False), index=b.index)
+    fields = [f for f in _SEARCH_FIELDS if f in b.columns]
+    for f in fields:
+        match |= b[f].astype(str).str.lower().str.contains(q, regex=False) & b[f].notna()
+    for bid in b.index[match.to_numpy()][: max(0, limit - len(hits))]:
+        words = [str(b.at[bid, f]) for f in fields if not _blank(b.at[bid, f])]
+        hits.append({"kind": "building", "building_id": str(bid), "grid_code": str(b.at[bid, "grid_code"]),
+                     "label": " · ".join([str(bid), *words])})
+    return hits[:limit]
+
+
+def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: float = 2.0) -> gpd.GeoDataFrame:
+    """Grids for display: code, figures, status and leader as text, colour; EPSG:4326."""
+    colours = grid_colours(grids)
+    people = plan_people(plan)
+    staff = people[(people["role"].astype(str) == "grid_leader").to_numpy(dtype=bool)]
+    leaders = staff.groupby(staff["grid_id"].astype(str))["name"].agg(lambda s: "、".join(map(str, s)))
+    out = grids[["grid_code", "households", "n_buildings", "status", "geometry"]].copy()
+    out["grid_code"] = out["grid_code"].astype(str)
+    out["status_text"] = [_status_text(s, lang) for s in out["status"]]
+    out["leader"] = [leaders.get(str(g), text("not_assigned", lang)) for g in out.index]
+    out["colour"] = [colours[g] for g in out.index]
+    out.index = out.index.astype(str)
+    out.index.name = "grid_id"
+    return display_geometry(out, tolerance=tolerance, coverage=True)
+
+
+def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, datum: str = "wgs84",
+                  grids: gpd.GeoDataFrame | None = None) -> str:
+    """GeoJSON text of a plan's ``grids`` or ``buildings`` for display (EPSG:4326, RFC 7946).
+
+    Geometry is simplified (grids as a coverage, 2 m; buildings 0.3 m) and rounded to 6 decimals.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    layer : {"grids", "buildings"}
+    lang : {"zh", "en"}
+        Language of the text properties (status, "not assigned").
+    grid_id : str, optional
+        Only this grid (grids) or this grid's buildings (buildings).
+    datum : {"wgs84", "gcj02"}
+        Coordinates for a basemap in GCJ-02 are shifted to match it.
+    grids : GeoDataFrame, optional
+        The grids of another layout or level (:func:`layout_grids`); default the plan's grids.
+    """
+    if layer == "grids":
+        frame = _grid_frame(plan, plan.grids if grids is None else grids, lang=lang)
+        if grid_id is not None:
+            frame = frame.loc[[str(grid_id)]]
+    elif layer == "buildings":
+        b = plan.buildings if grid_id is None else plan.buildings[plan.buildings["grid_id"] == grid_id]
+        cols = ["grid_id", "grid_code", "households", *(c for c in ("name", "persons") if c in b.columns),
+                *_flag_columns(b), "geometry"]
+        frame = display_geometry(b[cols], tolerance=0.3)
+    else:
+        raise ValueError(f"layer must be 'grids' or 'buildings', not {layer!r}")
+    return _to_datum(frame, datum).to_json(drop_id=False, ensure_ascii=False)
+
+
+# --- folium ------------------------------------------------------------------------------
+
+def _use_assets(fmap, asset_base: str | None) -> None:
+    """Point every asset link of the map's elements at :data:`WEB_ASSETS` (CDN or vendored)."""
+    seen, stack = set(), [fmap.get_root()]
+    while stack:
+        el = stack.pop()
+        if id(el) in seen:
+            continue
+        seen.add(id(el))
+        stack.extend(getattr(el, "_children", {}).values())
+        for attr in ("default_js", "default_css"):
+            links = getattr(el, attr, None)
+            if not links:
+                continue
+            mapped = []
+            for name, url in links:
+                if name not in _FOLIUM_LINKS:
+                    raise ValueError(f"folium element {type(el).__name__} loads {url}, which is not in "
+                                     "maps.webmap.WEB_ASSETS: add it there so offline pages can serve it")
+                if _FOLIUM_LINKS[name]:
+                    mapped.append((name, asset_url(_FOLIUM_LINKS[name], base=asset_base)))
+            setattr(el, attr, mapped)  # an instance attribute: folium's class lists stay as they are
+
+
+def _base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles_url: str | None,
+              tiles_attribution: str | None):
+    import folium
+    from folium import plugins
+
+    spec = BASEMAPS.get(basemap)
+    if spec is None:
+        raise ValueError(f"unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}")
+    if spec.needs_key and not basemap_key:
+        raise ValueError(f"basemap {basemap!r} needs a key (TIANDITU_KEY in the app's config)")
+    if spec.key == "intranet" and not tiles_url:
+        raise ValueError("basemap 'intranet' needs a tile URL (TILES_URL in the app's config)")
+    xmin, ymin, xmax, ymax = bounds
+    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=True,
+                      prefer_canvas=False, zoom_control=True, max_zoom=20)
+    for i, (url, name) in enumerate(spec.tiles):
+        url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
+        attribution = tiles_attribution if spec.key == "intranet" and tiles_attribution else spec.attribution
+        folium.TileLayer(tiles=url, attr=attribution or spec.label(lang), name=spec.label(lang) if i == 0
+                         else f"{spec.label(lang)} · {text('annotation', lang)}",
+                         subdomains=spec.subdomains, max_zoom=20, max_native_zoom=spec.max_zoom,
+                         overlay=i > 0, control=i > 0).add_to(fmap)
+    fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
+    plugins.Fullscreen(title=text("fullscreen", lang), title_cancel=text("fullscreen_exit", lang)).add_to(fmap)
+    plugins.MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers",
+                           primary_area_unit="sqmeters", secondary_area_unit="hectares").add_to(fmap)
+    plugins.LocateControl(icon="fa-solid fa-location-crosshairs",
+                          strings={"title": text("locate_me", lang)}).add_to(fmap)
+    return fmap
+
+
+def _labels_layer(points: gpd.GeoDataFrame, *, name: str, css_class: str, url: str | None = None,
+                  show: bool = True, min_zoom: int = 0):
+    """A layer of text labels (``label`` column, already HTML) at points; a click opens ``url``.
+
+    Below ``min_zoom`` the labels are hidden (they would cover each other), by a CSS class on
+    the map, so the layer control keeps working.
+    """
+    from folium.map import Layer
+    from folium.template import Template
+
+    class _Labels(Layer):
+        _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
+  pointToLayer: function (f, ll) {
+    return L.marker(ll, {icon: L.divIcon({className: {{ this.css_class|tojson }}, html: f.properties.label,
+                                          iconSize: null}), keyboard: false,
+                         interactive: {{ 'true' if this.url else 'false' }}});
+  },
+  onEachFeature: function (f, layer) {
+    {%- if this.url %}
+    layer.on('click', function () {
+      window.location.href = {{ this.url|tojson }}.replace('__CODE__', encodeURIComponent(f.properties.code));
+    });
+    {%- endif %}
+  }
+});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+(function (map) {
+  function toggle() { map.getContainer().classList.toggle('gp-labels-small', map.getZoom() < {{ this.min_zoom }}); }
+  map.on('zoomend', toggle); toggle();
+})({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+        def __init__(self):
+            super().__init__(name=name, overlay=True, control=True, show=show)
+            self._name = "GridplanLabels"
+            self.data = points.__geo_interface__
+            self.css_class, self.url, self.min_zoom = css_class, url, int(min_zoom)
+
+    return _Labels()
+
+
+def _fetched_layer(url: str, *, name: str, style: dict):
+    """A layer of GeoJSON the page fetches from ``url`` (drawn under the rest, not interactive)."""
+    from folium.map import Layer
+    from folium.template import Template
+
+    class _Fetched(Layer):
+        _template = Template("""
+{% macro script(this, kwargs) %}
+var {{ this.get_name() }} = L.geoJSON(null, {style: {{ this.style|tojson }}, interactive: false});
+{{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+fetch({{ this.url|tojson }}).then(function (r) { return r.json(); }).then(function (data) {
+  {{ this.get_name() }}.addData(data);
+  {{ this.get_name() }}.bringToBack();
+});
+{% endmacro %}
+""")
+
+        def __init__(self):
+            super().__init__(name=name, overlay=True, control=True, show=True)
+            self._name = "GridplanFetched"
+            self.url, self.style = url, style
+
+    return _Fetched()
+
+
+def _short_code(code: str, prefix) -> str:
+    """A grid code without its administrative prefix and leading zeros, for labels (``…084`` → ``84``)."""
+    rest = code[len(prefix):] if prefix and code.startswith(str(prefix)) else code
+    return rest.lstrip("0") or rest
+
+
+def _label_zoom(grids: gpd.GeoDataFrame, *, pixels: float = 32.0) -> int:
+    """The web-map zoom from which a typical grid is ``pixels`` wide (metric CRS in, EPSG:3857 zooms)."""
+    size = float(np.median(np.sqrt(grids.area))) if len(grids) else 1.0
+    x0, y0, x1, y1 = grids.total_bounds if len(grids) else (0, 0, 0, 0)
+    lat = float(gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=grids.crs).to_crs(4326).y.iloc[0])
+    metres_per_pixel_z0 = 156543.03 * np.cos(np.radians(lat))
+    return int(np.clip(np.ceil(np.log2(pixels * metres_per_pixel_z0 / max(size, 1.0))), 0, 20))
+
+
+def _label_points(gdf: gpd.GeoDataFrame, labels, codes=None) -> gpd.GeoDataFrame:
+    pts = gpd.GeoDataFrame({"label": list(labels)}, geometry=gdf.geometry.representative_point().values,
+                           crs=gdf.crs)
+    if codes is not None:
+        pts["code"] = list(codes)
+    return pts
+
+
+def _click_to(url: str):
+    from folium.utilities import JsCode
+
+    return JsCode("function (f, layer) { layer.on('click', function () { window.location.href = "
+                  f"{_js_str(url)}.replace('__CODE__', encodeURIComponent(f.properties.grid_code)); }}); }}")
+
+
+def _js_str(value: str) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+                  tiles_url: str | None = None, tiles_attribution: str | None = None,
+                  asset_base: str | None = None, grid_url: str | None = None,
+                  grids: gpd.GeoDataFrame | None = None, buildings_url: str | None = None):
+    """The community map: grids in neighbour-distinct colours with their codes.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    lang : {"zh", "en"}
+        Language of tooltips and controls (Chinese by default).
+    basemap : str
+        A key of :data:`BASEMAPS`: ``osm``, ``tianditu-vec``, ``tianditu-img`` (need
+        ``basemap_key``), ``amap`` (GCJ-02: overlays are shifted to match), ``intranet``
+        (needs ``tiles_url``) or ``none``.
+    basemap_key, tiles_url, tiles_attribution : str, optional
+        Tianditu key; intranet tile URL template (``…/{z}/{x}/{y}.png``) and its attribution.
+    asset_base : str, optional
+        URL prefix of vendored assets (offline mode); default the npm CDN.
+    grid_url : str, optional
+        URL of a grid's page with ``__CODE__`` for its code: a click on a grid opens it.
+    grids : GeoDataFrame, optional
+        Grids of another layout or level (:func:`layout_grids`).
+    buildings_url : str, optional
+        URL of the buildings' GeoJSON (:func:`layer_geojson`): the page fetches it after drawing
+        the grids and shows the footprints in grey; none are drawn without it.
+
+    Returns
+    -------
+    folium.Map
+    """
+    import folium
+
+    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    grids = plan.grids if grids is None else grids
+    frame = _to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index()
+    fmap = _base_map(frame.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
+                     tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    if buildings_url:
+        _fetched_layer(buildings_url, name=text("buildings_layer", lang),
+                       style={"color": "#666666", "weight": 0.5, "fillColor": "#999999",
+                              "fillOpacity": 0.5}).add_to(fmap)
+    folium.GeoJson(
+        frame[["grid_id", "grid_code", "households", "n_buildings", "status_text", "leader", "colour",
+               "geometry"]],
+        name=text("grids", lang),
+        style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#333333",
+                                  "weight": 1.5, "fillOpacity": 0.45},
+        highlight_function=lambda f: {"weight": 3, "fillOpacity": 0.65},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["grid_code", "households", "n_buildings", "leader", "status_text"],
+            aliases=[text("grid_code", lang), text("households", lang), text("buildings", lang),
+                     text("role_grid_leader", lang), text("status", lang)]),
+        on_each_feature=_click_to(grid_url) if grid_url else None,
+    ).add_to(fmap)
+    prefix = plan.meta.get("code_prefix")
+    labels = _label_points(frame, [html.escape(_short_code(c, prefix)) for c in frame["grid_code"]],
+                           frame["grid_code"])
+    _labels_layer(labels, name=text("grid_codes", lang), css_class="gp-grid-label", url=grid_url,
+                  min_zoom=_label_zoom(grids)).add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    _use_assets(fmap, asset_base)
+    return fmap
+
+
+def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+             tiles_url: str | None = None, tiles_attribution: str | None = None,
+             asset_base: str | None = None, grid_url: str | None = None, card: dict | None = None):
+    """One grid's battle map (作战图): boundary, numbered buildings, neighbours greyed.
+
+    Buildings are numbered in reading order (as in :func:`grid_card`) and labelled
+    "number · households"; their tooltips add the building leader and the counts of special
+    households. Neighbouring grids are grey with their codes; a click opens their page
+    (``grid_url``). Parameters as :func:`community_map`; ``card`` is :func:`grid_card`'s result
+    when the caller already has it.
+
+    Returns
+    -------
+    folium.Map
+    """
+    import folium
+
+    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    card = card or grid_card(plan, grid_id, lang=lang)
+    codes = plan.grids["grid_code"].astype(str)
+    neighbour_ids = list(codes.index[codes.isin(card["neighbours"])])
+    frame = _to_datum(_grid_frame(plan, plan.grids.loc[[grid_id, *neighbour_ids]], lang=lang, tolerance=1.0),
+                      datum)
+    own, others = frame.loc[[str(grid_id)]].reset_index(), frame.drop(index=str(grid_id)).reset_index()
+    fmap = _base_map(own.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
+                     tiles_url=tiles_url, tiles_attribution=tiles_attribution)
+    tooltip_fields = ["grid_code", "households", "n_buildings", "leader"]
+    tooltip_aliases = [text("grid_code", lang), text("households", lang), text("buildings", lang),
+                       text("role_grid_leader", lang)]
+    if len(others):
+        folium.GeoJson(others[[*tooltip_fields, "geometry"]], name=text("neighbour_grids", lang),
+                       style_function=lambda f: {"fillColor": "#bbbbbb", "color": "#777777", "weight": 1,
+                                                 "fillOpacity": 0.35},
+                       tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases),
+                       on_each_feature=_click_to(grid_url) if grid_url else None).add_to(fmap)
+        prefix = plan.meta.get("code_prefix")
+        labels = _label_points(others, [html.escape(_short_code(c, prefix)) for c in others["grid_code"]],
+                               others["grid_code"])
+        _labels_layer(labels, name=text("neighbour_codes", lang), css_class="gp-grid-label gp-neighbour",
+                      url=grid_url).add_to(fmap)
+    folium.GeoJson(own[[*tooltip_fields, "geometry"]], name=text("grid", lang),
+                   style_function=lambda f: {"fillColor": "#fdb462", "color": "#c0392b", "weight": 3,
+                                             "fillOpacity": 0.12, "dashArray": "6 4"},
+                   tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases)).add_to(fmap)
+
+    rows = {r["building_id"]: r for r in card["buildings"]}
+    b = plan.buildings.loc[plan.buildings["grid_id"] == grid_id, ["households", "geometry"]].copy()
+    b.index = b.index.astype(str)
+    b["no"] = [rows[i]["no"] for i in b.index]
+    b["leader"] = ["、".join(f"{p['name']}" + (f" {p['phone']}" if p["phone"] else "") for p in rows[i]["leaders"])
+                   or text("not_assigned", lang) for i in b.index]
+    b["special"] = ["、".join(f"{text('flag_' + k, lang)} {v}" for k, v in rows[i]["special"].items()) or "–"
+                    for i in b.index]
+    b["name"] = [rows[i]["name"] or "" for i in b.index]
+    b.index.name = "building_id"
+    shown = _to_datum(display_geometry(b, tolerance=0.3), datum).reset_index()
+    folium.GeoJson(shown, name=text("buildings_layer", lang),
+                   style_function=lambda f: {"fillColor": "#e67e22", "color": "#7f3c00", "weight": 1,
+                                             "fillOpacity": 0.75},
+                   highlight_function=lambda f: {"weight": 3},
+                   tooltip=folium.GeoJsonTooltip(
+                       fields=["no", "building_id", "name", "households", "leader", "special"],
+                       aliases=[text("building_no", lang), text("building", lang), text("name", lang),
+                                text("households", lang), text("role_building_leader", lang),
+                                text("special_households", lang)])).add_to(fmap)
+    unit = text("households_unit", lang)
+    labels = _label_points(shown, [f"<b>{n}</b> · {unit.format(n=h)}" for n, h in zip(shown["no"], shown["households"])])
+    _labels_layer(labels, name=text("building_labels", lang), css_class="gp-building-label").add_to(fmap)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    _use_assets(fmap, asset_base)
+    return fmap
+
+
 def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap"):
     """A folium map of ``plan``: grids coloured by neighbours, buildings with tooltips.
+
+    The self-contained map ``gridplan map`` writes (one HTML file, every building with its
+    tooltip). The web app draws :func:`community_map` and :func:`grid_map` instead.
 
     Parameters
     ----------

@@ -1,0 +1,125 @@
+"""Plans, cached documents and compressed responses shared by the pages and the API.
+
+A plan is read once per file version (path + modification time); every document made from it
+(a page, a GeoJSON) is kept in an LRU cache of ``CACHE_SIZE`` entries as its bytes, their gzip
+and an ETag, so a repeated request costs a dictionary look-up and a conditional GET a 304.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from threading import Lock
+
+from flask import Response, abort, current_app, request
+
+import geo
+from maps.i18n import LANGUAGES, text
+
+__all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "cached", "send", "send_json", "grid_id_or_404"]
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A document ready to send: its bytes, their gzip and an ETag."""
+
+    body: bytes
+    gz: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: str | bytes) -> "Payload":
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        return cls(data, gzip.compress(data, compresslevel=6, mtime=0), hashlib.sha1(data).hexdigest()[:20])
+
+
+class _LRU:
+    def __init__(self, size: int):
+        self.size, self.items, self.lock = size, OrderedDict(), Lock()
+
+    def get(self, key, make):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()  # made outside the lock: two threads may make it once each, both correct
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+def init_app(app) -> None:
+    app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]))
+
+    @app.after_request
+    def _remember_language(resp):
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES:
+            resp.set_cookie("lang", chosen, max_age=365 * 24 * 3600, samesite="Lax")
+        return resp
+
+
+def lang() -> str:
+    """The page language: ``?lang=``, else the visitor's cookie, else ``DEFAULT_LANGUAGE``."""
+    for choice in (request.args.get("lang"), request.cookies.get("lang")):
+        if choice in LANGUAGES:
+            return choice
+    return current_app.config["DEFAULT_LANGUAGE"]
+
+
+def plan_path(name: str) -> Path:
+    """The file of plan ``name``; a 404 with a message when there is none."""
+    path = current_app.config["PLAN_FILES"].get(name)
+    if path is None:
+        abort(404, description=f"{text('plan', lang())} “{name}”: {text('not_found', lang())}")
+    return path
+
+
+def cached(key: tuple, make):
+    """``make()`` once per ``key`` (which should hold the plan's path and mtime)."""
+    return current_app.extensions["gridplan_cache"].get(key, make)
+
+
+def plan(name: str) -> tuple[geo.Plan, tuple]:
+    """Plan ``name`` and its version key ``(path, mtime)`` (read once per version)."""
+    path = plan_path(name)
+    version = (str(path), path.stat().st_mtime_ns)
+    return cached(("plan", *version), lambda: geo.read_plan(path)), version
+
+
+def grid_id_or_404(p: geo.Plan, name: str, code: str):
+    from maps.webmap import find_grid
+
+    grid_id = find_grid(p, code)
+    if grid_id is None:
+        abort(404, description=f"{text('plan', lang())} “{name}”: {text('grid_not_found', lang())} “{code}”")
+    return grid_id
+
+
+def send(payload: Payload, mimetype: str, *, download: str | None = None, max_age: int = 60) -> Response:
+    """Send a cached document: gzip when the client accepts it, 304 when its ETag matches."""
+    if request.if_none_match.contains(payload.etag):
+        resp = Response(status=304)
+    elif "gzip" in request.headers.get("Accept-Encoding", ""):
+        resp = Response(payload.gz, mimetype=mimetype)
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(payload.body, mimetype=mimetype)
+    resp.set_etag(payload.etag)
+    resp.headers["Vary"] = "Accept-Encoding, Cookie"
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+    if download:
+        resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{download}"
+    return resp
+
+
+def send_json(key: tuple, make, **kwargs) -> Response:
+    """Send ``make()`` (JSON-ready values) as a cached, compressed JSON document."""
+    payload = cached(("json", *key), lambda: Payload.of(json.dumps(make(), ensure_ascii=False, default=str)))
+    return send(payload, "application/json", **kwargs)

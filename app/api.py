@@ -1,0 +1,130 @@
+"""The JSON/GeoJSON API the pages use, described by ``app/openapi.json`` (served at
+``/api/openapi.json``). GeoJSON is in EPSG:4326, simplified and rounded for display; errors are
+``{"error": message, "status": code}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, request
+
+from app import _data
+from app._data import Payload, cached, lang, send, send_json
+from maps.i18n import text
+
+__all__ = ["bp", "OPENAPI_PATH"]
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
+
+
+def _figures(name: str, p) -> dict:
+    m = p.meta.get("metrics", {}) or {}
+    from maps.webmap import plan_layouts
+
+    return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
+            "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
+            "tolerance": p.meta.get("tolerance"), "share_within_tolerance": m.get("share_within_tolerance"),
+            "households_min": m.get("households_min"), "households_max": m.get("households_max"),
+            "crs": p.meta.get("crs"), "written": p.meta.get("written"), **plan_layouts(p)}
+
+
+def _datum() -> str:
+    datum = request.args.get("datum", "wgs84")
+    if datum not in ("wgs84", "gcj02"):
+        abort(400, description=f"datum must be wgs84 or gcj02, not {datum!r}")
+    return datum
+
+
+@bp.get("/openapi.json")
+def openapi():
+    payload = cached(("openapi", OPENAPI_PATH.stat().st_mtime_ns), lambda: Payload.of(OPENAPI_PATH.read_bytes()))
+    return send(payload, "application/json")
+
+
+@bp.get("/plans")
+def plans():
+    names = list(current_app.config["PLAN_FILES"])
+    versions = tuple(_data.plan(n)[1] for n in names)
+    return send_json(("plans", versions), lambda: [_figures(n, _data.plan(n)[0]) for n in names])
+
+
+@bp.get("/plans/<name>")
+def plan(name: str):
+    p, version = _data.plan(name)
+    return send_json(("plan", *version), lambda: _figures(name, p))
+
+
+@bp.get("/plans/<name>/grids.geojson")
+def grids_geojson(name: str):
+    from maps.webmap import layer_geojson, layout_grids, plan_layouts
+
+    p, version = _data.plan(name)
+    layout, level, datum, language = request.args.get("layout", "normal"), request.args.get("level"), _datum(), lang()
+    choices = plan_layouts(p)
+    if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
+        abort(404, description=f"{name}: layout {layout!r} / level {level!r}: {text('not_found', language)}")
+    payload = cached(("grids.geojson", *version, layout, level, datum, language), lambda: Payload.of(
+        layer_geojson(p, "grids", lang=language, datum=datum, grids=layout_grids(p, layout=layout, level=level))))
+    return send(payload, "application/geo+json")
+
+
+@bp.get("/plans/<name>/buildings.geojson")
+def buildings_geojson(name: str):
+    from maps.webmap import layer_geojson
+
+    p, version = _data.plan(name)
+    datum = _datum()
+    payload = cached(("buildings.geojson", *version, datum),
+                     lambda: Payload.of(layer_geojson(p, "buildings", datum=datum)))
+    return send(payload, "application/geo+json")
+
+
+@bp.get("/plans/<name>/grids/<code>")
+def grid(name: str, code: str):
+    from maps.webmap import grid_card
+
+    p, version = _data.plan(name)
+    grid_id, language = _data.grid_id_or_404(p, name, code), lang()
+    return send_json(("grid", *version, grid_id, language), lambda: grid_card(p, grid_id, lang=language))
+
+
+@bp.get("/plans/<name>/grids/<code>/buildings.geojson")
+def grid_buildings_geojson(name: str, code: str):
+    from maps.webmap import layer_geojson
+
+    p, version = _data.plan(name)
+    grid_id, datum = _data.grid_id_or_404(p, name, code), _datum()
+    payload = cached(("grid-buildings.geojson", *version, grid_id, datum),
+                     lambda: Payload.of(layer_geojson(p, "buildings", grid_id=grid_id, datum=datum)))
+    return send(payload, "application/geo+json")
+
+
+@bp.get("/plans/<name>/buildings/<building_id>")
+def building(name: str, building_id: str):
+    p, version = _data.plan(name)
+    if building_id not in p.buildings.index:
+        abort(404, description=f"{name}: {text('building_not_found', lang())} “{building_id}”")
+
+    def make() -> dict:
+        b = p.buildings.loc[building_id].drop(labels="geometry")
+        return {"building_id": building_id,
+                **{k: (None if v is None or v != v else v.item() if hasattr(v, "item") else v)
+                   for k, v in b.items()}}
+
+    return send_json(("building", *version, building_id), make)
+
+
+@bp.get("/plans/<name>/search")
+def search(name: str):
+    from maps.webmap import search_plan
+
+    p, _ = _data.plan(name)
+    query = request.args.get("q", "")
+    try:
+        limit = min(100, max(1, int(request.args.get("limit", 20))))
+    except ValueError:
+        abort(400, description="limit must be a whole number")
+    return {"query": query, "hits": search_plan(p, query, limit=limit)}
