@@ -236,8 +236,7 @@ def _seed_points(geoms):
     shrunk[lost] = geoms[lost]
     outlines = shapely.segmentize(shapely.boundary(shrunk), _SEGMENT)
     coords, owner = shapely.get_coordinates(outlines, return_index=True)
-    _, first = np.unique(coords, axis=0, return_index=True)
-    first.sort()
+    first = ~pd.DataFrame(coords).duplicated().to_numpy()
     coords, owner = coords[first], owner[first]
     return coords + _JITTER * _hash_noise(coords), owner
 
@@ -297,7 +296,8 @@ def _shared_edges(faces):
     keep = length > 0
     key = np.hstack([a, b])[keep]
     face, length = face[keep], length[keep]
-    _, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    inverse = pd.MultiIndex.from_arrays(key.T).factorize()[0]
+    counts = np.bincount(inverse)
     order = np.argsort(inverse, kind="stable")
     twice = counts[inverse[order]] == 2
     first = order[twice][0::2]
