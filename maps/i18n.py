@@ -38,6 +38,51 @@ def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     entry = _TEXT.get(key, {})
     return entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
 
+# Printed wall maps (maps/wallmap.py): appended, not reordered.
+_TEXT.update({
+    "community_placeholder": {"zh": "XX社区", "en": "XX Community"},
+    "grid_sheet_title": {"zh": "{community} 第{number}网格 作战图", "en": "{community} — Grid {number} battle map"},
+    "overview_title": {"zh": "{community} 网格总览图", "en": "{community} — grid overview"},
+    "grid_number": {"zh": "第{number}网格", "en": "Grid {number}"},
+    "number": {"zh": "编号", "en": "No."},
+    "figures": {"zh": "网格概况", "en": "Figures"},
+    "plan_figures": {"zh": "社区概况", "en": "Figures"},
+    "legend": {"zh": "图例", "en": "Legend"},
+    "contacts": {"zh": "网格联系人", "en": "Contacts"},
+    "building_leaders": {"zh": "楼栋及楼栋长", "en": "Buildings and building leaders"},
+    "role": {"zh": "职务", "en": "Role"},
+    "name": {"zh": "姓名", "en": "Name"},
+    "phone": {"zh": "电话", "en": "Phone"},
+    "role_grid_leader": {"zh": "网格长", "en": "Grid leader"},
+    "role_grid_worker": {"zh": "网格员", "en": "Grid worker"},
+    "role_police": {"zh": "社区民警", "en": "Community police"},
+    "role_building_leader": {"zh": "楼栋长", "en": "Building leader"},
+    "role_volunteer": {"zh": "志愿者", "en": "Volunteer"},
+    "households_unit": {"zh": "{n}户", "en": "{n} hh"},
+    "legend_this_grid": {"zh": "本网格边界", "en": "This grid"},
+    "legend_grid_buildings": {"zh": "本网格楼栋(编号/户数)", "en": "Buildings of the grid (no./households)"},
+    "legend_neighbours": {"zh": "相邻网格", "en": "Neighbouring grids"},
+    "legend_other_buildings": {"zh": "其他楼栋", "en": "Other buildings"},
+    "legend_major": {"zh": "主干道路/河流", "en": "Main road / river"},
+    "legend_minor": {"zh": "其他道路", "en": "Other road"},
+    "legend_boundary": {"zh": "社区边界", "en": "Community boundary"},
+    "legend_grids": {"zh": "网格(相邻网格颜色不同)", "en": "Grids (neighbours differ in colour)"},
+    "legend_buildings": {"zh": "楼栋", "en": "Buildings"},
+    "north": {"zh": "北", "en": "N"},
+    "scale": {"zh": "比例尺", "en": "Scale"},
+    "scan_grid": {"zh": "扫码查看本网格", "en": "Scan for the grid's page"},
+    "scan_plan": {"zh": "扫码查看网格地图", "en": "Scan for the web map"},
+    "schematic_note": {"zh": "示意图,非测绘成果,不作权属依据", "en": "Schematic, not a survey map"},
+    "data_source": {"zh": "数据来源", "en": "Data"},
+    "plan_version": {"zh": "方案版本", "en": "Plan version"},
+    "printed": {"zh": "打印日期", "en": "Printed"},
+    "n_grids": {"zh": "网格数", "en": "Grids"},
+    "labels_omitted": {"zh": "另有{n}栋楼标注从略,见表", "en": "{n} building label(s) left out for room: see the table"},
+    "grid_labels_omitted": {"zh": "另有{n}个网格编号从略,见表", "en": "{n} grid label(s) left out for room: see the table"},
+    "code_note": {"zh": "网格编码 = {prefix} + {width}位编号", "en": "Grid code = {prefix} + {width}-digit number"},
+    "rows_omitted": {"zh": "……另有{n}行从略", "en": "… {n} more row(s) left out"},
+})
+
 # Web pages and web maps (app/, maps/webmap.py): appended, not reordered.
 _TEXT.update({
     "not_assigned": {"zh": "未指定", "en": "not assigned"},
