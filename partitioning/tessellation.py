@@ -57,6 +57,8 @@ __all__ = [
     "grid_polygons",
     "coverage_report",
     "cell_adjacency",
+    "keep_adjacent_cells",
+    "simplify_grids",
 ]
 
 logger = logging.getLogger(__name__)
@@ -548,6 +550,76 @@ def cell_adjacency(cells):
     return pd.DataFrame(
         {"a": ids[pairs["a"]], "b": ids[pairs["b"]], "shared_length": pairs["shared_length"]}
     ).reset_index(drop=True)
+
+
+def keep_adjacent_cells(graph, cells):
+    """The contiguity graph without the edges whose buildings' cells do not touch.
+
+    Two buildings close to each other can have their cells separated by a third building's
+    cell; a grid holding the first two but not the third would be two polygons. Partitioning
+    on this graph makes every grid of connected buildings one polygon.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Contiguity graph whose nodes are building ids.
+    cells : geopandas.GeoDataFrame
+        Cells from :func:`tessellate`.
+
+    Returns
+    -------
+    networkx.Graph
+        A copy of ``graph`` keeping only edges between buildings whose cells share an edge.
+    """
+    adj = cell_adjacency(cells)
+    touching = set(zip(adj["a"], adj["b"])) | set(zip(adj["b"], adj["a"]))
+    out = graph.copy()
+    drop = [(u, v) for u, v in graph.edges if (u, v) not in touching]
+    out.remove_edges_from(drop)
+    logger.info("contiguity graph: %d of %d edges join buildings whose cells do not touch; dropped",
+                len(drop), graph.number_of_edges())
+    return out
+
+
+def simplify_grids(grids, buildings, assignment, *, tolerance=1.0):
+    """Grid outlines simplified for display, keeping a valid coverage that cuts no building.
+
+    ``shapely.coverage_simplify`` simplifies the edges shared by two grids once, so they stay
+    shared; the outer outline is kept. If the result cuts a building or is not a valid coverage,
+    half the tolerance is tried, down to ``tolerance / 8``; failing that, the grids are returned
+    unchanged.
+
+    Parameters
+    ----------
+    grids : geopandas.GeoDataFrame
+        Grid polygons from :func:`grid_polygons`.
+    buildings : geopandas.GeoDataFrame
+        Footprints indexed by ``building_id``.
+    assignment : pandas.Series
+        ``grid_id`` by ``building_id``.
+    tolerance : float, default 1.0
+        Largest distance (m) a simplified edge may move.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``grids`` with simplified geometry.
+    """
+    _require_metric(grids, "grids")
+    geoms = np.asarray(grids.geometry.values, dtype=object)
+    area = shapely.coverage_union_all(geoms)
+    for step in range(4):
+        tol = tolerance / 2**step
+        simple = shapely.coverage_simplify(geoms, tol, simplify_boundary=False)
+        candidate = grids.copy()
+        candidate.geometry = gpd.GeoSeries(simple, index=grids.index, crs=grids.crs)
+        report = coverage_report(candidate, buildings, assignment, area=area)
+        if report["coverage_valid"] and not report["cut_buildings"] and report["overlap_area_m2"] == 0:
+            before, after = shapely.get_num_coordinates(geoms).sum(), shapely.get_num_coordinates(simple).sum()
+            logger.info("grid outlines simplified at %.2f m: %d → %d vertices", tol, before, after)
+            return candidate
+    logger.warning("simplifying the grid outlines would cut buildings; kept them as they are")
+    return grids.copy()
 
 
 def _check_assignment(index, assignment, what):

@@ -17,6 +17,8 @@ from partitioning.tessellation import (
     cell_adjacency,
     coverage_report,
     grid_polygons,
+    keep_adjacent_cells,
+    simplify_grids,
     study_area,
     tessellate,
 )
@@ -285,3 +287,31 @@ def test_tessellation_is_deterministic(kunming_buildings):
     diff = shapely.area(shapely.symmetric_difference(one.geometry.values, two.geometry.values))
     assert diff.max() < 1e-6
     assert (one["enclosure_id"] == two["enclosure_id"]).all()
+
+
+def test_keep_adjacent_cells_drops_edges_across_a_third_cell():
+    """b0 and b2 are within reach but b1's cell lies between them.
+
+    ::
+
+        [b0]   [b1]   [b2]
+    """
+    b = _buildings([box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)])
+    cells = tessellate(b, area=box(-10, -10, 60, 20))
+    graph = nx.complete_graph(["b0", "b1", "b2"])
+    kept = keep_adjacent_cells(graph, cells)
+    assert sorted(map(sorted, kept.edges)) == [["b0", "b1"], ["b1", "b2"]]
+    assert graph.number_of_edges() == 3  # the input is not changed
+
+
+def test_simplified_grids_stay_a_coverage_and_cut_nothing(kunming_buildings):
+    area = study_area(kunming_buildings)
+    cells = tessellate(kunming_buildings, area=area)
+    asg, _ = _must_link_assignment(cells, kunming_buildings)
+    grids = grid_polygons(cells, asg)
+    simple = simplify_grids(grids, kunming_buildings, asg, tolerance=2.0)
+    assert shapely.get_num_coordinates(simple.geometry.values).sum() < 0.8 * shapely.get_num_coordinates(
+        grids.geometry.values).sum()
+    report = coverage_report(simple, kunming_buildings, asg, area=area)
+    assert report["coverage_valid"] and report["cut_buildings"] == [] and report["gap_area_m2"] == 0
+    assert simple.index.equals(grids.index)
