@@ -99,7 +99,7 @@ def _write():
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "- goal: Suzhou tessellation under 10 s",
         "",
-        "| data | buildings | enclosures | study_area | tessellate | runs | grid_polygons | coverage_report "
+        "| data | buildings | enclosures with buildings | study_area | tessellate | runs | grid_polygons | coverage_report "
         "| grids | overlap m² | gap m² | rounding m² | multipart | cut |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
