@@ -1,1 +1,34 @@
-"""placeholder"""
+"""Contiguity graphs, the balanced partition engine, tessellation into grid polygons, codes and metrics.
+
+The public surface:
+
+- :func:`build_contiguity_graph` — buildings as nodes, neighbours as edges, barriers respected;
+- :func:`partition` — balanced, contiguous grids that never split a building;
+- :func:`partition_metrics`, :func:`validate_partition` — figures and validity of any partition;
+- :func:`study_area`, :func:`tessellate`, :func:`grid_polygons`, :func:`coverage_report` — grid polygons;
+- :func:`grid_codes` — printed grid codes;
+- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.planning`) — the whole pipeline.
+"""
+
+from partitioning.codes import grid_codes
+from partitioning.engine import PartitionResult, partition
+from partitioning.graph import build_contiguity_graph
+from partitioning.metrics import partition_metrics, validate_partition
+from partitioning.planning import PlanSettings, check_plan, make_plan
+from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+
+__all__ = [
+    "build_contiguity_graph",
+    "partition",
+    "PartitionResult",
+    "partition_metrics",
+    "validate_partition",
+    "study_area",
+    "tessellate",
+    "grid_polygons",
+    "coverage_report",
+    "grid_codes",
+    "PlanSettings",
+    "make_plan",
+    "check_plan",
+]
