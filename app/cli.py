@@ -171,6 +171,22 @@ def check(plan_path, as_json):
                    "no overlap, no gap, no cut building")
 
 
+@cli.command()
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["gpkg", "geojson", "shp", "kml", "csv"]), required=True,
+              help="gpkg, geojson, shp (a .cpg says UTF-8), kml, or csv (the grids' figures).")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The file (or base name) to write.")
+@click.option("--crs", "crs", help="CRS of the export, e.g. EPSG:4490 [default: the input's geographic CRS].")
+def export(plan_path, fmt, output, crs):
+    """Export PLAN's grids and buildings for other GIS (QGIS, government platforms)."""
+    import geo
+    from geo.export import export_plan
+
+    written = export_plan(geo.read_plan(plan_path), output, fmt=fmt, crs=crs)
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 @cli.command("map")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
