@@ -1,16 +1,30 @@
-"""The Flask app (test client) and the web map's colouring."""
+"""The Flask app (test client): every page, API route and error, on the real Kunming plan and on
+a hand-made plan; the web map's colouring, cards, search and basemaps."""
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
 import pytest
+import shapely
 from click.testing import CliRunner
 
 import geo
-from app import create_app
+from app import SETTINGS, create_app, missing_assets
 from app.cli import cli
-from geo.errors import PlanFileError
-from maps.webmap import grid_adjacency, grid_colours
+from geo.errors import GridplanError, PlanFileError
+from maps import webmap
+from maps.webmap import grid_adjacency, grid_card, grid_colours, plan_layouts, search_plan
 from tests.realdata import KUNMING
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -21,38 +35,349 @@ def plan_path(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def plan(plan_path):
+    return geo.read_plan(plan_path)
+
+
 @pytest.fixture()
-def client(plan_path):
-    app = create_app({"TESTING": True, "PLANS": [str(plan_path)]})
+def app(plan_path):
+    return create_app({"TESTING": True, "PLANS": [str(plan_path)]})
+
+
+@pytest.fixture()
+def client(app):
     return app.test_client()
 
 
-def test_index_lists_plans_in_chinese(client, plan_path):
-    plan = geo.read_plan(plan_path)
+def _grid_with_neighbours(plan):
+    adjacency = grid_adjacency(plan.grids)
+    grid_id = max(sorted(adjacency.nodes), key=adjacency.degree)
+    return grid_id, str(plan.grids.at[grid_id, "grid_code"])
+
+
+# --- a hand-made plan ------------------------------------------------------------------------
+
+def _square(x, y, size):
+    return shapely.box(x, y, x + size, y + size)
+
+
+@pytest.fixture(scope="module")
+def tiny_plan():
+    """Four grids of 100 m in EPSG:4549 (Suzhou), two buildings each; G2 has a grid leader::
+
+        +------+------+      grid codes 320508001001001 … 004 (prefix 320508001001),
+        | G1   | G2   |      numbered west→east, north→south;
+        | b1 b2| b3 b4|      b3 has a building leader and 2 elderly-alone households,
+        +------+------+      b8 is named 梧桐苑 (found by search)
+        | G3   | G4   |
+        | b5 b6| b7 b8|
+        +------+------+
+    """
+    x0, y0 = 500_000.0, 3_460_000.0
+    grids, buildings = [], []
+    for i, (gx, gy) in enumerate([(0, 100), (100, 100), (0, 0), (100, 0)], start=1):
+        grids.append({"grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}", "households": 2 * (10 + i),
+                      "n_buildings": 2, "status": "ok", "level": "A" if i <= 2 else "B",
+                      "geometry": _square(x0 + gx, y0 + gy, 100)})
+        for j, (bx, by) in enumerate([(10, 60), (60, 20)]):  # west one to the north: reading order b(2i-1), b(2i)
+            n = 2 * i - 1 + j
+            buildings.append({"building_id": f"b{n}", "grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}",
+                              "households": 10 + i, "households_source": "field",
+                              "name": "梧桐苑" if n == 8 else None, "flag_elderly_alone": 2 if n == 3 else 0,
+                              "geometry": _square(x0 + gx + bx, y0 + gy + by, 20)})
+    grids = gpd.GeoDataFrame(grids, crs=4549).set_index("grid_id")
+    buildings = gpd.GeoDataFrame(buildings, crs=4549).set_index("building_id")
+    people = pd.DataFrame([
+        {"grid_id": "G2", "building_id": None, "role": "grid_leader", "name": "王芳", "phone": "13800000000"},
+        {"grid_id": "G2", "building_id": "b3", "role": "building_leader", "name": "李强", "phone": None},
+    ])
+    return geo.Plan(buildings=buildings, grids=grids, meta={"code_prefix": "320508001001", "target": 20},
+                    layers={"people": people})
+
+
+def test_neighbouring_grids_never_share_a_colour(plan):
+    colours = grid_colours(plan.grids)
+    adjacency = grid_adjacency(plan.grids)
+    assert adjacency.number_of_edges() > 0
+    assert all(colours[a] != colours[b] for a, b in adjacency.edges)
+    assert set(colours) == set(plan.grids.index)
+
+
+def test_tiny_plan_adjacency_colours_and_card(tiny_plan):
+    adjacency = grid_adjacency(tiny_plan.grids)
+    # the four squares touch pairwise along edges or at the centre corner
+    assert set(map(frozenset, adjacency.edges)) >= {frozenset(e) for e in [("G1", "G2"), ("G1", "G3"), ("G2", "G4"), ("G3", "G4")]}
+    colours = grid_colours(tiny_plan.grids)
+    assert all(colours[a] != colours[b] for a, b in adjacency.edges)
+
+    card = grid_card(tiny_plan, "G2")
+    assert card["grid_code"] == "320508001001002" and card["households"] == 24
+    assert card["staff"] == [{"role": "grid_leader", "role_text": "网格长", "name": "王芳", "phone": "13800000000"}]
+    assert [b["building_id"] for b in card["buildings"]] == ["b3", "b4"] and [b["no"] for b in card["buildings"]] == [1, 2]
+    assert card["buildings"][0]["leaders"][0]["name"] == "李强"
+    assert card["buildings"][0]["special"] == {"elderly_alone": 2} and card["buildings"][1]["special"] == {}
+    assert "320508001001004" in card["neighbours"] and "320508001001002" not in card["neighbours"]
+    # a grid without people: nobody is invented
+    assert grid_card(tiny_plan, "G3")["staff"] == []
+
+
+def test_tiny_plan_search_layouts_and_maps(tiny_plan):
+    hits = search_plan(tiny_plan, "2")
+    assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "label": "320508001001002"}  # ends with 2
+    assert search_plan(tiny_plan, "梧桐")[0]["building_id"] == "b8"
+    assert search_plan(tiny_plan, "") == [] and search_plan(tiny_plan, "nothing-like-this") == []
+    assert plan_layouts(tiny_plan) == {"layouts": ["normal"], "levels": ["A", "B"]}
+    assert webmap.layout_grids(tiny_plan, level="B").index.tolist() == ["G3", "G4"]
+
+    html = webmap.community_map(tiny_plan, basemap="none", grid_url="/g/__CODE__").get_root().render()
+    assert _js("王芳") in html and '"/g/__CODE__"' in html  # the grid leader in the tooltip
+    for short in ("1", "2", "3", "4"):  # labels drop the prefix and the leading zeros
+        assert f'"label": "{short}"' in html
+    page = webmap.grid_map(tiny_plan, "G2", basemap="none").get_root().render()
+    assert _js("李强") in page and _js("独居老人 2") in page
+    assert page.count(_js(" · 12户")) == 2  # b3 and b4 labelled "number · households"
+    assert _js(" · 11户") not in page  # G1's buildings are not drawn on G2's map
+
+
+def _js(value: str) -> str:
+    """``value`` as folium embeds it in the page (JSON, non-ASCII escaped)."""
+    return json.dumps(value)[1:-1]
+
+
+def test_gcj02_basemap_shifts_overlays(tiny_plan):
+    wgs = json.loads(webmap.layer_geojson(tiny_plan, "grids"))
+    gcj = json.loads(webmap.layer_geojson(tiny_plan, "grids", datum="gcj02"))
+    a = np.array(wgs["features"][0]["geometry"]["coordinates"][0])
+    b = np.array(gcj["features"][0]["geometry"]["coordinates"][0])
+    shift = b - a  # GCJ-02 moves Suzhou some 0.004° east and 0.002° south
+    assert np.all((shift[:, 0] > 0.003) & (shift[:, 0] < 0.006)) and np.all(np.abs(shift[:, 1]) > 0.001)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+def test_index_lists_plans_in_chinese(client, plan):
     page = client.get("/").get_data(as_text=True)
     assert "网格方案" in page and 'lang="zh-CN"' in page
     assert "kunming" in page and f">{len(plan.grids)}<" in page
     assert "/plans/kunming/" in page
     english = client.get("/?lang=en").get_data(as_text=True)
-    assert "Grid plans" in english
+    assert "Grid plans" in english and 'lang="en"' in english
 
 
-def test_plan_map_page(client):
+def test_language_choice_is_remembered(client):
+    resp = client.get("/?lang=en")
+    assert "lang=en" in resp.headers["Set-Cookie"]
+    assert "Grid plans" in client.get("/").get_data(as_text=True)  # the cookie, no parameter
+    assert "网格方案" in client.get("/?lang=zh").get_data(as_text=True)
+
+
+def test_community_map_page(client, plan):
     resp = client.get("/plans/kunming/")
     assert resp.status_code == 200 and resp.mimetype == "text/html"
     html = resp.get_data(as_text=True)
-    assert "L.map" in html and "网格编码" in html
+    assert "L.map" in html and "网格编码" in html and "kunming" in html
+    assert '"/plans/kunming/grids/__CODE__"' in html            # a click opens the grid's page
+    assert "/api/plans/kunming/buildings.geojson" in html        # footprints come from the API
+    assert html.count('"grid_code":') >= len(plan.grids)
+    for control in ("L.control.fullscreen", "L.Control.Measure", "L.control.locate", "L.control.layers",
+                    "L.control.scale"):
+        assert control in html
+    assert "tile.openstreetmap.org" in html and "OpenStreetMap" in html and "contributors" in html
+    assert "layout-switch" not in html and "level-switch" not in html  # the plan has neither
 
 
-def test_unknown_plan_is_a_404_page_with_a_message(client):
-    resp = client.get("/plans/nowhere/")
-    assert resp.status_code == 404
+def test_responses_are_compressed_and_conditional(client):
+    plain = client.get("/plans/kunming/")
+    packed = client.get("/plans/kunming/", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.data) == plain.data and len(packed.data) < len(plain.data) / 3
+    again = client.get("/plans/kunming/", headers={"If-None-Match": plain.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_grid_battle_map_page(client, plan):
+    grid_id, code = _grid_with_neighbours(plan)
+    resp = client.get(f"/plans/kunming/grids/{code}")  # the URL printed sheets' QR codes link to
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    card = grid_card(plan, grid_id)
+    assert f"网格作战图 {code}" in html and f"<dd>{card['households']}</dd>" in html
+    assert "未指定" in html  # no people layer: grid leader and building leaders not assigned
+    for b in plan.buildings.index[plan.buildings["grid_id"] == grid_id]:
+        assert f">{b}" in html
+    for neighbour in card["neighbours"]:
+        assert f'href="/plans/kunming/grids/{neighbour}"' in html
+    assert f"/plans/kunming/grids/{code}/download.geojson" in html and f"/plans/kunming/grids/{code}/download.gpkg" in html
+    assert client.get(f"/plans/kunming/grids/{grid_id}").status_code == 200  # the internal id works too
+
+
+def test_levels_switch_when_the_grids_have_levels(tmp_path, plan):
+    with_levels = geo.Plan(buildings=plan.buildings, grids=plan.grids.assign(
+        level=np.where(np.arange(len(plan.grids)) % 2 == 0, "东片", "西片")), meta=dict(plan.meta))
+    path = geo.write_plan(with_levels, tmp_path / "levels.gpkg")
+    client = create_app({"TESTING": True, "PLANS": [str(path)]}).test_client()
+    html = client.get("/plans/levels/").get_data(as_text=True)
+    assert "level-switch" in html and "东片" in html
+    east = client.get("/plans/levels/?level=东片").get_data(as_text=True)
+    assert east.count('"grid_code":') < html.count('"grid_code":')
+    assert client.get("/plans/levels/?level=北片").status_code == 404
+    assert client.get("/plans/levels/?layout=emergency").status_code == 404  # no emergency layout in the plan
+
+
+def test_search_page(client, plan):
+    code = str(plan.grids["grid_code"].iloc[5])
+    resp = client.get(f"/plans/kunming/search?q={code}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/plans/kunming/grids/{code}")
+    building = plan.buildings.index[0]
+    resp = client.get(f"/plans/kunming/search?q={building}")
+    assert resp.headers["Location"].endswith(f"/grids/{plan.buildings.at[building, 'grid_code']}")
+    listing = client.get("/plans/kunming/search?q=金色年华").get_data(as_text=True)
+    assert "金色年华" in listing and "/plans/kunming/grids/" in listing
+    assert "没有找到" in client.get("/plans/kunming/search?q=不存在的地址").get_data(as_text=True)
+
+
+def test_downloads(client, plan, tmp_path):
+    grid_id, code = _grid_with_neighbours(plan)
+    resp = client.get("/plans/kunming/download.geojson")
+    assert resp.status_code == 200 and "attachment" in resp.headers["Content-Disposition"]
+    assert len(json.loads(resp.data)["features"]) == len(plan.grids)
+    resp = client.get(f"/plans/kunming/grids/{code}/download.gpkg")
+    assert resp.mimetype == "application/geopackage+sqlite3"
+    path = tmp_path / "grid.gpkg"
+    path.write_bytes(resp.data)
+    grids = pyogrio.read_dataframe(path, layer="grids")
+    buildings = pyogrio.read_dataframe(path, layer="buildings")
+    assert grids["grid_code"].tolist() == [code] and grids.crs == plan.grids.crs
+    assert sorted(buildings["building_id"]) == sorted(plan.buildings.index[plan.buildings["grid_id"] == grid_id])
+    assert client.get("/plans/kunming/download.shp").status_code == 404
+
+
+def test_printed_sheet_download(client, plan):
+    pytest.importorskip("maps.wallmap")
+    _, code = _grid_with_neighbours(plan)
+    resp = client.get(f"/plans/kunming/grids/{code}/sheet.pdf")
+    assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
+    assert f"/plans/kunming/grids/{code}/sheet.pdf" in client.get(f"/plans/kunming/grids/{code}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("/plans/nowhere/", "nowhere"),
+    ("/plans/kunming/grids/X999", "X999"),
+    ("/plans/kunming/grids/X999/download.gpkg", "X999"),
+    ("/no/such/page", "/no/such/page"),
+])
+def test_not_found_pages_have_a_message(client, url, message):
+    resp = client.get(url)
+    assert resp.status_code == 404 and resp.mimetype == "text/html"
     page = resp.get_data(as_text=True)
-    assert "nowhere" in page and "未找到" in page
+    assert message in page and "未找到" in page
+    assert "Not found" in client.get(url + ("&" if "?" in url else "?") + "lang=en").get_data(as_text=True)
 
 
 def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "plans": 1}
+
+
+# --- API -------------------------------------------------------------------------------------
+
+def test_api_plans_and_figures(client, plan):
+    plans = client.get("/api/plans").get_json()
+    assert [p["name"] for p in plans] == ["kunming"]
+    figures = client.get("/api/plans/kunming").get_json()
+    assert figures["grids"] == len(plan.grids) and figures["households"] == int(plan.buildings["households"].sum())
+    assert figures["crs"] == "EPSG:4543" and figures["layouts"] == ["normal"]
+
+
+def test_api_geojson_is_keyed_by_ids_and_in_lonlat(client, plan):
+    grids = client.get("/api/plans/kunming/grids.geojson")
+    assert grids.mimetype == "application/geo+json"
+    features = json.loads(grids.data)["features"]
+    assert sorted(f["id"] for f in features) == sorted(plan.grids.index)
+    assert {f["properties"]["grid_code"] for f in features} == set(plan.grids["grid_code"])
+    lon, lat = np.array(features[0]["geometry"]["coordinates"][0]).T
+    assert np.all((102.6 < lon) & (lon < 102.8) & (24.9 < lat) & (lat < 25.2))  # Kunming
+    buildings = json.loads(client.get("/api/plans/kunming/buildings.geojson").data)["features"]
+    assert sorted(f["id"] for f in buildings) == sorted(plan.buildings.index)
+    grid_id, code = _grid_with_neighbours(plan)
+    own = json.loads(client.get(f"/api/plans/kunming/grids/{code}/buildings.geojson").data)["features"]
+    assert {f["properties"]["grid_id"] for f in own} == {grid_id}
+    assert client.get("/api/plans/kunming/grids.geojson?datum=bd09").status_code == 400
+
+
+def test_api_grid_building_and_search(client, plan):
+    grid_id, code = _grid_with_neighbours(plan)
+    card = client.get(f"/api/plans/kunming/grids/{code}").get_json()
+    assert card == json.loads(json.dumps(grid_card(plan, grid_id)))
+    english = client.get(f"/api/plans/kunming/grids/{code}?lang=en").get_json()
+    assert english["status_text"] != card["status_text"]
+    building = plan.buildings.index[0]
+    got = client.get(f"/api/plans/kunming/buildings/{building}").get_json()
+    assert got["building_id"] == building and got["households"] == int(plan.buildings.at[building, "households"])
+    hits = client.get(f"/api/plans/kunming/search?q={code}").get_json()["hits"]
+    assert hits[0] == {"kind": "grid", "grid_code": code, "label": code}
+
+
+@pytest.mark.parametrize("url", ["/api/plans/nowhere", "/api/plans/kunming/grids/X999",
+                                 "/api/plans/kunming/buildings/X999", "/api/plans/kunming/grids/X999/buildings.geojson"])
+def test_api_errors_are_json(client, url):
+    resp = client.get(url)
+    assert resp.status_code == 404 and resp.get_json()["status"] == 404 and resp.get_json()["error"]
+
+
+def test_openapi_documents_every_api_route(app, client):
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    routes = {re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule) for r in app.url_map.iter_rules()
+              if r.rule.startswith("/api/")}
+    assert routes == set(spec["paths"])
+
+
+def test_every_setting_is_documented():
+    doc = (REPO / "docs" / "web.md").read_text(encoding="utf-8")
+    assert [k for k in SETTINGS if f"`{k}`" not in doc] == []
+
+
+# --- configuration: basemaps, offline --------------------------------------------------------
+
+def test_basemaps_need_their_key_or_url(plan_path):
+    with pytest.raises(GridplanError, match="TIANDITU_KEY"):
+        create_app({"PLANS": [str(plan_path)], "BASEMAP": "tianditu-vec"})
+    with pytest.raises(GridplanError, match="TILES_URL"):
+        create_app({"PLANS": [str(plan_path)], "BASEMAP": "intranet"})
+    with pytest.raises(GridplanError, match="unknown basemap"):
+        create_app({"PLANS": [str(plan_path)], "BASEMAP": "google"})
+    client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "tianditu-img",
+                         "TIANDITU_KEY": "k123"}).test_client()
+    html = client.get("/plans/kunming/").get_data(as_text=True)
+    assert "tianditu.gov.cn/img_w/wmts" in html and "tianditu.gov.cn/cia_w/wmts" in html and "tk=k123" in html
+    amap = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "amap"}).test_client()
+    assert "buildings.geojson?datum=gcj02" in amap.get("/plans/kunming/").get_data(as_text=True)
+
+
+def test_offline_pages_load_nothing_from_outside(plan_path):
+    if missing_assets():
+        pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
+    client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True,
+                         "TILES_URL": "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png"}).test_client()
+    for url in ("/plans/kunming/", "/plans/kunming/grids/" + str(geo.read_plan(plan_path).grids["grid_code"].iloc[0])):
+        html = client.get(url).get_data(as_text=True)
+        links = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+        assert links and all(link.startswith("/static/") or link.startswith("data:") for link in links), links
+        assert "cdn.jsdelivr" not in html and "openstreetmap.org" not in html
+        assert "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png" in html
+        for link in links:
+            if link.startswith("/static/"):
+                with client.get(link) as resp:
+                    assert resp.status_code == 200, link
+
+
+def test_offline_mode_refuses_to_start_without_assets(plan_path, monkeypatch, tmp_path):
+    import app as app_module
+
+    monkeypatch.setattr(app_module, "VENDOR_DIR", tmp_path / "vendor")
+    with pytest.raises(GridplanError, match="app.vendor"):
+        create_app({"PLANS": [str(plan_path)], "OFFLINE": True})
 
 
 def test_serving_a_folder_and_missing_plans(tmp_path, plan_path):
@@ -64,10 +389,15 @@ def test_serving_a_folder_and_missing_plans(tmp_path, plan_path):
         create_app({"PLANS": [str(tmp_path)]})
 
 
-def test_neighbouring_grids_never_share_a_colour(plan_path):
-    grids = geo.read_plan(plan_path).grids
-    colours = grid_colours(grids)
-    adjacency = grid_adjacency(grids)
-    assert adjacency.number_of_edges() > 0
-    assert all(colours[a] != colours[b] for a, b in adjacency.edges)
-    assert set(colours) == set(grids.index)
+def test_warm_renders_the_pages_before_serving(app):
+    from app.wsgi import warm
+
+    assert warm(app) == 4
+    kinds = {key[0] for key in app.extensions["gridplan_cache"].items}
+    assert {"plan", "community", "grids.geojson", "buildings.geojson"} <= kinds
+
+
+def test_serve_command_options():
+    result = CliRunner().invoke(cli, ["serve", "--help"])
+    for option in ("--offline", "--production", "--basemap", "--workers", "--tiles-url", "--tianditu-key"):
+        assert option in result.output

@@ -1,0 +1,179 @@
+"""The pages in a real browser: Debian's headless Chromium driven by Playwright.
+
+The app runs offline (vendored assets, no basemap) on 127.0.0.1 in a thread; every request the
+browser makes is logged. Screenshots are saved to ``tests/artifacts/`` (``community_map.png``,
+``grid_battle_map.png``, ``grid_battle_map_phone.png``, ``search_result.png``).
+
+Without ``/usr/bin/chromium`` these tests are skipped, except in CI (``CI=true``) where a missing
+browser is a failure: ``make test`` installs it (Debian package ``chromium``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import geo
+from tests.realdata import KUNMING
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str:
+    path = os.environ.get("GRIDPLAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        message = "Debian chromium is not installed (apt-get install chromium; make test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="module")
+def plan_path(tmp_path_factory):
+    from app.cli import cli
+
+    out = tmp_path_factory.mktemp("browser") / "kunming.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(plan_path):
+    """The offline app on a free loopback port, served by werkzeug in a thread."""
+    from werkzeug.serving import make_server
+
+    from app import create_app, missing_assets
+
+    if missing_assets():
+        pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("requestfailed", lambda r: page.errors.append(f"failed: {r.url}"))
+    yield page
+    context.close()
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=False)
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_load_state("networkidle")
+
+
+def test_community_map_shows_the_grids(page, server, plan_path):
+    plan = geo.read_plan(plan_path)
+    _open(page, f"{server}/plans/kunming/")
+    # every grid is an interactive path; the footprints are fetched from the API and drawn too
+    n_paths = page.locator("path.leaflet-interactive").count()
+    assert n_paths >= len(plan.grids)
+    assert page.locator("path").count() >= len(plan.grids) + len(plan.buildings)
+    assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
+    assert page.locator(".leaflet-control-measure").count() == 1
+    assert page.locator(".leaflet-control-locate").count() == 1
+    assert page.locator(".leaflet-control-scale").count() == 1
+    assert "网格" in page.title() and page.errors == []
+    _shot(page, "community_map.png")
+
+
+def test_clicking_a_grid_opens_its_battle_map(page, server, plan_path):
+    plan = geo.read_plan(plan_path)
+    grid_id = plan.grids.area.idxmax()  # the largest grid: easy to hit
+    code = str(plan.grids.at[grid_id, "grid_code"])
+    inside = shapely.get_coordinates(
+        plan.grids.loc[[grid_id]].geometry.representative_point().to_crs(4326).values)[0]
+    _open(page, f"{server}/plans/kunming/")
+    xy = page.evaluate("""([lon, lat]) => {
+        const map = Object.values(window).find(v => v instanceof L.Map);
+        const p = map.latLngToContainerPoint([lat, lon]);
+        const r = map.getContainer().getBoundingClientRect();
+        return [r.left + p.x, r.top + p.y];
+    }""", [float(inside[0]), float(inside[1])])
+    page.mouse.click(*xy)
+    page.wait_for_url(f"**/plans/kunming/grids/{code}")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("#grid-card").inner_text().count(code) >= 1
+    assert f"网格作战图 {code}" in page.locator("header").inner_text()
+    n_buildings = int(plan.grids.at[grid_id, "n_buildings"])
+    assert page.locator(".gp-building-label").count() == n_buildings
+    assert page.locator(".gp-buildings tbody tr").count() == n_buildings
+    assert page.errors == []
+    _shot(page, "grid_battle_map.png")
+
+
+def test_search_finds_a_grid_by_code(page, server, plan_path):
+    plan = geo.read_plan(plan_path)
+    code = str(plan.grids["grid_code"].iloc[-1])
+    _open(page, f"{server}/plans/kunming/")
+    page.fill("form.gp-search input[name=q]", code)
+    page.press("form.gp-search input[name=q]", "Enter")
+    page.wait_for_url(f"**/plans/kunming/grids/{code}")
+    page.wait_for_load_state("networkidle")
+    assert code in page.locator("#grid-card h2").inner_text()
+    _shot(page, "search_result.png")
+
+
+def test_battle_map_on_a_phone(browser, server, plan_path):
+    plan = geo.read_plan(plan_path)
+    code = str(plan.grids["grid_code"].iloc[0])
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                  device_scale_factor=2, locale="zh-CN")
+    page = context.new_page()
+    _open(page, f"{server}/plans/kunming/grids/{code}")
+    assert page.locator(".leaflet-control-locate").is_visible()   # "locate me" on phones
+    card = page.locator("#grid-card").bounding_box()
+    map_box = page.locator(".gp-map").bounding_box()
+    assert card["y"] >= map_box["y"] + map_box["height"] - 1        # the card goes under the map
+    assert card["width"] > 300
+    _shot(page, "grid_battle_map_phone.png")
+    context.close()
+
+
+def test_offline_pages_make_no_request_outside_127_0_0_1(page, server, plan_path):
+    plan = geo.read_plan(plan_path)
+    code = str(plan.grids["grid_code"].iloc[3])
+    for url in ("/", "/plans/kunming/", f"/plans/kunming/grids/{code}", "/plans/kunming/search?q=金色",
+                "/?lang=en", "/plans/kunming/?lang=en"):
+        _open(page, server + url)
+    hosts = {urlsplit(u).hostname for u in page.requests if not u.startswith("data:")}
+    assert hosts == {"127.0.0.1"}, sorted(u for u in page.requests if urlsplit(u).hostname != "127.0.0.1")
+    assert any("/static/vendor/leaflet@" in u for u in page.requests)
+    assert any("fa-solid-900.woff2" in u for u in page.requests)  # the icon font comes from the app too
+    assert page.errors == []
