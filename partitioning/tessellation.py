@@ -150,11 +150,10 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
         Without a boundary: margin in metres around the outermost buildings. The envelope is a
         morphological closing of the footprints -- dilated by ``buffer + r``, unioned, eroded
         by ``r``, holes filled, united with the footprints buffered by ``buffer`` so that the
-        margin is never less than ``buffer`` -- with the closing radius ``r`` = 100 m, or 200,
-        400, 800 m
-        when needed to join the building groups into one polygon (a MultiPolygon is returned
-        only if groups are more than about 1.6 km apart). The outline follows the settlement
-        rather than its convex hull.
+        margin is never less than ``buffer`` -- with the closing radius ``r`` = 100 m, or
+        200, 400, 800 m when needed to join the building groups into one polygon (a
+        MultiPolygon is returned only if groups are more than about 1.6 km apart). The outline
+        follows the settlement rather than its convex hull.
 
     Returns
     -------
@@ -227,8 +226,11 @@ def _assign_enclosures(geoms, enclosures):
     b, e = tree.query(geoms, predicate="intersects")
     overlap = shapely.area(shapely.intersection(geoms[b], enclosures[e]))
     pairs = pd.DataFrame({"b": b, "e": e, "a": overlap}).sort_values(["b", "a"], ascending=[True, False])
-    best = pairs.drop_duplicates("b").set_index("b")["e"]
-    return best.reindex(range(len(geoms))).fillna(-1).to_numpy(dtype=np.int64)
+    best = pairs.drop_duplicates("b").set_index("b")["e"].reindex(range(len(geoms)))
+    lost = best.isna().to_numpy()
+    if lost.any():  # a footprint touching the area only within rounding: nearest enclosure
+        best[lost] = tree.nearest(geoms[lost])
+    return best.to_numpy(dtype=np.int64)
 
 
 def _seed_points(geoms):
@@ -476,8 +478,9 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     missing = shapely.is_empty(cells)
     if missing.any():
         logger.warning(
-            "%d buildings lie wholly inside other footprints and get no cell of their own: %s",
-            missing.sum(), list(buildings.index[missing][:10]),
+            "%d buildings get no cell of their own (inside other footprints, or thinner than "
+            "the %g m grid): %s",
+            missing.sum(), GRID_SIZE, list(buildings.index[missing][:10]),
         )
     result = gpd.GeoDataFrame(
         {"enclosure_id": home}, geometry=cells, crs=buildings.crs, index=buildings.index.copy()
