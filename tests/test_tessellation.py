@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 
 from geo.errors import CRSError, InputError
@@ -315,3 +317,36 @@ def test_simplified_grids_stay_a_coverage_and_cut_nothing(kunming_buildings):
     report = coverage_report(simple, kunming_buildings, asg, area=area)
     assert report["coverage_valid"] and report["cut_buildings"] == [] and report["gap_area_m2"] == 0
     assert simple.index.equals(grids.index)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    nx_=st.integers(1, 4),
+    ny_=st.integers(1, 4),
+    w=st.sampled_from([6.0, 10.0, 12.5]),
+    gap=st.sampled_from([0.0, 0.5, 4.0, 10.0]),
+    road=st.booleans(),
+)
+def test_regular_rows_of_identical_buildings(nx_, ny_, w, gap, road):
+    """Identical buildings on a regular lattice (rows of walk-ups), touching when gap = 0:
+    the most degenerate input for a Voronoi diagram (co-circular seeds).
+
+    ::
+
+        [ ][ ][ ][ ]
+        [ ][ ][ ][ ]     nx_ × ny_ buildings, w × w/2 m, `gap` m apart
+    """
+    geoms = [box(i * (w + gap), j * (w / 2 + gap), i * (w + gap) + w, j * (w / 2 + gap) + w / 2)
+             for i in range(nx_) for j in range(ny_)]
+    b = _buildings(geoms)
+    area = study_area(b, buffer=15)
+    barriers = None
+    if road:  # a road through the middle of the lattice, along a gap or through a building row
+        x = nx_ * (w + gap) / 2 - gap / 2
+        barriers = gpd.GeoDataFrame(geometry=[LineString([(x, -100), (x, 100 + ny_ * w)])], crs=CRS)
+    cells = tessellate(b, area=area, barriers=barriers)
+    _check_cells(cells, b, area)
+    assert (cells.geom_type == "Polygon").all()
+    asg = pd.Series([f"g{k % 3}" for k in range(len(b))], index=b.index)
+    report = coverage_report(grid_polygons(cells, asg), b, asg, area=area)
+    assert report["coverage_valid"] and report["gap_area_m2"] == 0 and report["cut_buildings"] == []
