@@ -31,7 +31,7 @@ SETTINGS = {
     "TILES_ATTRIBUTION": (None, "Attribution shown with the intranet basemap."),
     "OFFLINE": (False, "Serve every script, style, font and icon from the app itself; the basemap "
                        "becomes intranet (when TILES_URL is set) or none."),
-    "CACHE_SIZE": (128, "Rendered pages and GeoJSON documents kept in memory by each worker."),
+    "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
 }
 

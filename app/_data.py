@@ -20,7 +20,8 @@ from flask import Response, abort, current_app, request
 import geo
 from maps.i18n import LANGUAGES, text
 
-__all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "cached", "send", "send_json", "grid_id_or_404"]
+__all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "adjacency", "cached", "send", "send_json",
+           "grid_id_or_404"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ def plan(name: str) -> tuple[geo.Plan, tuple]:
     path = plan_path(name)
     version = (str(path), path.stat().st_mtime_ns)
     return cached(("plan", *version), lambda: geo.read_plan(path)), version
+
+
+def adjacency(p: geo.Plan, version: tuple):
+    """The plan's grid adjacency (kept: every grid page and card needs it)."""
+    from maps.webmap import grid_adjacency
+
+    return cached(("adjacency", *version), lambda: grid_adjacency(p.grids))
 
 
 def grid_id_or_404(p: geo.Plan, name: str, code: str):

@@ -88,7 +88,8 @@ def grid(name: str, code: str):
 
     p, version = _data.plan(name)
     grid_id, language = _data.grid_id_or_404(p, name, code), lang()
-    return send_json(("grid", *version, grid_id, language), lambda: grid_card(p, grid_id, lang=language))
+    return send_json(("grid", *version, grid_id, language),
+                     lambda: grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version)))
 
 
 @bp.get("/plans/<name>/grids/<code>/buildings.geojson")

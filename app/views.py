@@ -98,7 +98,7 @@ def grid_page(name: str, code: str):
     language = lang()
 
     def make() -> Payload:
-        card = grid_card(p, grid_id, lang=language)
+        card = grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version))
         fmap = grid_map(p, grid_id, lang=language, card=card, **map_options(),
                         grid_url=url_for("maps.grid_page", name=name, code="__CODE__"))
         return Payload.of(render_template(

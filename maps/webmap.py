@@ -17,6 +17,7 @@ vendored copies offline (``asset_base``), so that an offline page never leaves t
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from dataclasses import dataclass
@@ -249,8 +250,17 @@ def _flag_columns(buildings: pd.DataFrame) -> list:
     return [c for c in buildings.columns if c.startswith("flag_")]
 
 
-def grid_card(plan: Plan, grid_id, *, lang: str = "zh") -> dict:
+def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | None = None) -> dict:
     """Everything a grid's page and its API entry show, in plain Python values.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    grid_id : str
+        The grid (index of ``plan.grids``).
+    lang : {"zh", "en"}
+    adjacency : networkx.Graph, optional
+        :func:`grid_adjacency` of ``plan.grids``, when the caller keeps it (it is the costly part).
 
     Returns
     -------
@@ -262,7 +272,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh") -> dict:
         ``leaders``, ``special`` — counts of flagged households by flag).
     """
     grid = plan.grids.loc[grid_id]
-    adjacency = grid_adjacency(plan.grids)
+    adjacency = grid_adjacency(plan.grids) if adjacency is None else adjacency
     codes = plan.grids["grid_code"]
     people = plan_people(plan)
     in_grid = people[people["grid_id"].astype(str) == str(grid_id)]
@@ -437,18 +447,7 @@ def _base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles
     return fmap
 
 
-def _labels_layer(points: gpd.GeoDataFrame, *, name: str, css_class: str, url: str | None = None,
-                  show: bool = True, min_zoom: int = 0):
-    """A layer of text labels (``label`` column, already HTML) at points; a click opens ``url``.
-
-    Below ``min_zoom`` the labels are hidden (they would cover each other), by a CSS class on
-    the map, so the layer control keeps working.
-    """
-    from folium.map import Layer
-    from folium.template import Template
-
-    class _Labels(Layer):
-        _template = Template("""
+_LABELS_JS = """
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
   pointToLayer: function (f, ll) {
@@ -470,24 +469,9 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
   map.on('zoomend', toggle); toggle();
 })({{ this._parent.get_name() }});
 {% endmacro %}
-""")
+"""
 
-        def __init__(self):
-            super().__init__(name=name, overlay=True, control=True, show=show)
-            self._name = "GridplanLabels"
-            self.data = points.__geo_interface__
-            self.css_class, self.url, self.min_zoom = css_class, url, int(min_zoom)
-
-    return _Labels()
-
-
-def _fetched_layer(url: str, *, name: str, style: dict):
-    """A layer of GeoJSON the page fetches from ``url`` (drawn under the rest, not interactive)."""
-    from folium.map import Layer
-    from folium.template import Template
-
-    class _Fetched(Layer):
-        _template = Template("""
+_FETCHED_JS = """
 {% macro script(this, kwargs) %}
 var {{ this.get_name() }} = L.geoJSON(null, {style: {{ this.style|tojson }}, interactive: false});
 {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
@@ -496,14 +480,49 @@ fetch({{ this.url|tojson }}).then(function (r) { return r.json(); }).then(functi
   {{ this.get_name() }}.bringToBack();
 });
 {% endmacro %}
-""")
+"""
 
-        def __init__(self):
+
+@functools.cache
+def _layer_classes():
+    """Our two folium layers, defined once (folium is imported only when a map is drawn)."""
+    from folium.map import Layer
+    from folium.template import Template
+
+    class Labels(Layer):
+        """Text labels (``label``, HTML) at points; a click opens ``url`` with the point's ``code``.
+
+        Below ``min_zoom`` the labels are hidden (they would cover each other), by a CSS class
+        on the map, so the layer control keeps working.
+        """
+
+        _template = Template(_LABELS_JS)
+
+        def __init__(self, points, *, name, css_class, url=None, min_zoom=0):
+            super().__init__(name=name, overlay=True, control=True, show=True)
+            self._name = "GridplanLabels"
+            self.data = points.__geo_interface__
+            self.css_class, self.url, self.min_zoom = css_class, url, int(min_zoom)
+
+    class Fetched(Layer):
+        """GeoJSON the page fetches from ``url``, drawn under the rest, not interactive."""
+
+        _template = Template(_FETCHED_JS)
+
+        def __init__(self, url, *, name, style):
             super().__init__(name=name, overlay=True, control=True, show=True)
             self._name = "GridplanFetched"
             self.url, self.style = url, style
 
-    return _Fetched()
+    return Labels, Fetched
+
+
+def _labels_layer(points: gpd.GeoDataFrame, **kwargs):
+    return _layer_classes()[0](points, **kwargs)
+
+
+def _fetched_layer(url: str, **kwargs):
+    return _layer_classes()[1](url, **kwargs)
 
 
 def _short_code(code: str, prefix) -> str:

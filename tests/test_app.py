@@ -397,6 +397,18 @@ def test_warm_renders_the_pages_before_serving(app):
     assert {"plan", "community", "grids.geojson", "buildings.geojson"} <= kinds
 
 
+def test_warm_every_grid_in_forked_processes(tiny_plan, tmp_path):
+    from app.wsgi import warm
+
+    plan = geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta=dict(tiny_plan.meta))
+    app = create_app({"TESTING": True, "PLANS": [str(geo.write_plan(plan, tmp_path / "tiny.gpkg"))]})
+    n = warm(app, grids=True, processes=2)
+    assert n == 4 + 2 * len(plan.grids)
+    pages = {key[3] for key in app.extensions["gridplan_cache"].items if key[0] == "grid"}
+    cards = {key[4] for key in app.extensions["gridplan_cache"].items if key[0] == "json" and key[1] == "grid"}
+    assert pages == set(plan.grids.index) == cards  # drawn in the forks, kept by the parent
+
+
 def test_serve_command_options():
     result = CliRunner().invoke(cli, ["serve", "--help"])
     for option in ("--offline", "--production", "--basemap", "--workers", "--tiles-url", "--tianditu-key"):
