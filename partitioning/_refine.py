@@ -147,6 +147,87 @@ class LocalSearch:
         outside = sum(1 for hh in self.H if self._excess(hh) > _EPS)
         return outside, excess, inertia + self.beta * balance + self.lam * crossing
 
+    # --- ejection chains -----------------------------------------------------------------------------
+
+    def _move(self, v, a, b):
+        self._add(v, a, -1)
+        self._add(v, b, 1)
+        self.lab[v] = b
+
+    def _boundary(self, g):
+        """(node, neighbouring part) pairs of part ``g``, in a fixed order."""
+        lab = self.lab
+        return sorted({(v, lab[u]) for v in self.members[g] for u, _ in self.adj[v] if lab[u] != g})
+
+    def _push(self, g, depth, visited, budget):
+        """Moves that take load out of the overfull part ``g`` along a chain of parts, leaving every part
+        of the chain in the band (``g`` at least closer to it); ``None`` if there is none."""
+        for v, b in self._boundary(g):
+            if budget[0] <= 0:
+                return None
+            budget[0] -= 1
+            h = self.h[v]
+            if b in visited or h == 0 or self.H[g] - h < self.lo or len(self.members[g]) == 1:
+                continue
+            if not self._stays_connected(v, g):
+                continue
+            if self.H[b] + h <= self.hi:
+                return [(v, g, b)]
+            if depth > 1:
+                self._move(v, g, b)
+                rest = self._push(b, depth - 1, visited | {b}, budget)
+                self._move(v, b, g)
+                if rest is not None and self.H[b] + h - sum(self.h[w] for w, f, _ in rest if f == b) <= self.hi:
+                    return [(v, g, b)] + rest
+        return None
+
+    def _pull(self, g, depth, visited, budget):
+        """Moves that bring load into the underfull part ``g`` along a chain of parts."""
+        lab = self.lab
+        sources = sorted({(u, lab[u]) for v in self.members[g] for u, _ in self.adj[v] if lab[u] != g})
+        for u, b in sources:
+            if budget[0] <= 0:
+                return None
+            budget[0] -= 1
+            h = self.h[u]
+            if b in visited or h == 0 or self.H[g] + h > self.hi or len(self.members[b]) == 1:
+                continue
+            if not self._stays_connected(u, b):
+                continue
+            if self.H[b] - h >= self.lo:
+                return [(u, b, g)]
+            if depth > 1:
+                self._move(u, b, g)
+                rest = self._pull(b, depth - 1, visited | {b}, budget)
+                self._move(u, g, b)
+                if rest is not None and self.H[b] - h + sum(self.h[w] for w, _, t in rest if t == b) >= self.lo:
+                    return [(u, b, g)] + rest
+        return None
+
+    def eject_chains(self, *, depth: int = 3, budget: int = 5_000) -> int:
+        """Fix parts outside the band by chains of moves through neighbouring parts (ejection chains,
+        Glover 1996): an overfull part passes a building to a neighbour, which passes one on, until a
+        part with room takes it; an underfull part pulls the other way.  Returns the parts fixed."""
+        fixed = 0
+        for _ in range(len(self.H)):
+            outside = [g for g in range(len(self.H)) if self._excess(self.H[g]) > _EPS]
+            progress = False
+            for g in sorted(outside, key=lambda g: (-self._excess(self.H[g]), g)):
+                if self._excess(self.H[g]) <= _EPS:
+                    continue
+                before = self._excess(self.H[g])
+                search = self._push if self.H[g] > self.hi else self._pull
+                chain = search(g, depth, {g}, [budget])
+                if chain is None:
+                    continue
+                for v, a, b in chain:
+                    self._move(v, a, b)
+                fixed += self._excess(self.H[g]) < before
+                progress = True
+            if not progress:
+                break
+        return fixed
+
     def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
         """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""
         n = len(self.lab)

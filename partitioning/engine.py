@@ -302,8 +302,14 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         adj[v].append((u, cc))
     weights = dict(target=t, tolerance=tolerance, balance_weight=_BALANCE_WEIGHT * gap**2,
                    crossing_weight=_CROSSING_WEIGHT * t * gap**2)
-    labels = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **weights).run(rng)
-    return recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
+    for step in range(2):
+        search = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **weights)
+        search.run(rng)
+        search.eject_chains()
+        labels = search.run(rng)
+        if step == 0:
+            labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
+    return labels
 
 
 def _merge_undersize(label, grid_status, mergeable, xy):
