@@ -7,17 +7,19 @@ The tessellation gives every square metre of the study area to exactly one build
    ``momepy.enclosures`` does; dead-end lines do not split anything. Without barriers the study
    area itself (each of its parts) is the only enclosure.
 2. **Voronoi cells per enclosure.** Each footprint is shrunk by 0.4 m (so that touching
-   footprints give distinct points), its outline densified to one point every 2 m
-   (``shapely.segmentize``) and ``shapely.voronoi_polygons(..., ordered=True)`` is run on the
+   footprints give distinct points), its outline densified to one point every 3 m
+   (``shapely.segmentize``), each point moved by at most 1 mm to break co-circular layouts that
+   make GEOS return invalid regions, and ``shapely.voronoi_polygons(..., ordered=True)`` is run on the
    points of the buildings of one enclosure. The Voronoi cells of one building's points are
    dissolved and clipped to the enclosure: this is the morphological tessellation of momepy,
    computed with shapely directly.
 3. **One planar arrangement.** The outlines of the Voronoi cells, of the footprints and of the
-   enclosures are noded together (``shapely.union_all``) and polygonized once. Every face of
-   that arrangement is given to the footprint that contains it, else to the Voronoi cell that
-   contains it. Because every face comes from one noded line set, neighbouring cells share
-   identical edges: the cells form an exact coverage, with no gap and no overlap, and every
-   footprint edge is a cell edge, so no cell boundary crosses a building.
+   enclosures are noded together, snapped to a 1 mm grid (``shapely.union_all(...,
+   grid_size=GRID_SIZE)``), and polygonized once. Every face of that arrangement is given to
+   the footprint that contains it, else to the Voronoi cell that contains it. Because every
+   face comes from one noded line set, neighbouring cells share identical edges: the cells form
+   an exact coverage, with no gap and no overlap, and every footprint edge is a cell edge (to
+   the millimetre), so no cell boundary crosses a building.
 4. **Repair.** Pieces that belong to no building (an enclosure without buildings, a Voronoi
    piece cut off by an enclosure edge) join the neighbouring cell with which they share the
    longest edge, until every cell is one connected piece holding its building.
@@ -70,7 +72,7 @@ _CLOSING = (100.0, 200.0, 400.0, 800.0)
 #: Footprints are shrunk by this much (m) before their outlines seed the Voronoi diagram.
 _SHRINK = 0.4
 #: Spacing (m) of the Voronoi seed points along footprint outlines.
-_SEGMENT = 2.0
+_SEGMENT = 3.0
 #: Precision grid (m): cells, grids and the study area have their vertices on this grid, so no
 #: edge is shorter than 1 mm and the coverage stays valid after reprojection to lon/lat.
 GRID_SIZE = 1e-3

@@ -26,12 +26,14 @@ ROWS: list[dict] = []
 
 
 def _timed(fn, repeat=1):
-    times, out = [], None
+    """Result, median wall time, all wall times and the median CPU time of this process."""
+    times, cpu, out = [], [], None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
-    return out, statistics.median(times), times
+        cpu.append(time.process_time() - c)
+    return out, statistics.median(times), times, statistics.median(cpu)
 
 
 def _assignment(cells, buildings, size=300.0):
@@ -59,11 +61,11 @@ def test_tessellation_benchmark(name, request):
         barriers = request.getfixturevalue("kotka_barriers")
     else:
         buildings = request.getfixturevalue(f"{name}_buildings")
-    area, t_area, _ = _timed(lambda: study_area(buildings))
-    cells, t_tess, runs = _timed(lambda: tessellate(buildings, area=area, barriers=barriers), REPEAT)
+    area, t_area, *_ = _timed(lambda: study_area(buildings))
+    cells, t_tess, runs, cpu_tess = _timed(lambda: tessellate(buildings, area=area, barriers=barriers), REPEAT)
     assignment = _assignment(cells, buildings)
-    grids, t_grids, _ = _timed(lambda: grid_polygons(cells, assignment))
-    report, t_report, _ = _timed(lambda: coverage_report(grids, buildings, assignment, area=area))
+    grids, t_grids, *_ = _timed(lambda: grid_polygons(cells, assignment))
+    report, t_report, *_ = _timed(lambda: coverage_report(grids, buildings, assignment, area=area))
     assert report["overlap_area_m2"] < 0.01 and report["gap_area_m2"] == 0
     assert report["coverage_valid"]
     ROWS.append({
@@ -73,6 +75,7 @@ def test_tessellation_benchmark(name, request):
         "study_area_s": t_area,
         "tessellate_s": t_tess,
         "tessellate_runs": ", ".join(f"{t:.2f}" for t in runs),
+        "tessellate_cpu_s": cpu_tess,
         "grid_polygons_s": t_grids,
         "coverage_report_s": t_report,
         "grids": len(grids),
@@ -91,7 +94,9 @@ def _write():
         "# Tessellation benchmark",
         "",
         "Written by `make bench` (`tests/benchmarks/test_tessellation_bench.py`). Times in seconds,",
-        f"wall clock; `tessellate` is the median of {REPEAT} runs. Grids here come from a simple",
+        f"wall clock; `tessellate` is the median of {REPEAT} runs (`cpu`: CPU time of the process, less",
+        "sensitive to other jobs sharing the 2 cores; `load`: 1-minute load average at the end).",
+        "Grids here come from a simple",
         "assignment (cells connected within 300 m squares), not from the partition engine.",
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores (shared), Python {platform.python_version()},"
@@ -99,14 +104,17 @@ def _write():
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "- goal: Suzhou tessellation under 10 s",
         "",
-        "| data | buildings | enclosures with buildings | study_area | tessellate | runs | grid_polygons | coverage_report "
-        "| grids | overlap m² | gap m² | rounding m² | multipart | cut |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"- load: {os.getloadavg()[0]:.1f}",
+        "",
+        "| data | buildings | enclosures with buildings | study_area | tessellate | runs | cpu | grid_polygons "
+        "| coverage_report | grids | overlap m² | gap m² | rounding m² | multipart | cut |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in ROWS:
         lines.append(
             f"| {r['data']} | {r['buildings']} | {r['enclosures']} | {r['study_area_s']:.2f} | "
-            f"{r['tessellate_s']:.2f} | {r['tessellate_runs']} | {r['grid_polygons_s']:.2f} | "
+            f"{r['tessellate_s']:.2f} | {r['tessellate_runs']} | {r['tessellate_cpu_s']:.2f} | "
+            f"{r['grid_polygons_s']:.2f} | "
             f"{r['coverage_report_s']:.2f} | {r['grids']} | {r['overlap_m2']:.3f} | {r['gap_m2']:.3f} | "
             f"{r['rounding_m2']:.3f} | {r['multipart']} | {r['cut']} |"
         )
