@@ -20,8 +20,8 @@ from flask import Response, abort, current_app, request
 import geo
 from maps.i18n import LANGUAGES, text
 
-__all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "adjacency", "cached", "send", "send_json",
-           "grid_id_or_404"]
+__all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "plan_figures", "adjacency", "cached", "send", "send_json",
+           "layout_or_404", "grid_id_or_404"]
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,34 @@ def plan(name: str) -> tuple[geo.Plan, tuple]:
     return cached(("plan", *version), lambda: geo.read_plan(path)), version
 
 
+def plan_figures(name: str, p: geo.Plan) -> dict:
+    """The figures of a plan the index page and ``/api/plans`` show."""
+    from maps.webmap import plan_layouts
+
+    m = p.meta.get("metrics", {}) or {}
+    return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
+            "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
+            "tolerance": p.meta.get("tolerance"), "share_within_tolerance": m.get("share_within_tolerance"),
+            "households_min": m.get("households_min"), "households_max": m.get("households_max"),
+            "crs": p.meta.get("crs"), "written": p.meta.get("written"), **plan_layouts(p)}
+
+
 def adjacency(p: geo.Plan, version: tuple):
     """The plan's grid adjacency (kept: every grid page and card needs it)."""
     from maps.webmap import grid_adjacency
 
     return cached(("adjacency", *version), lambda: grid_adjacency(p.grids))
+
+
+def layout_or_404(p: geo.Plan, name: str) -> tuple[str, str | None]:
+    """The ``?layout=`` and ``?level=`` asked for, when the plan has them; else a 404."""
+    from maps.webmap import plan_layouts
+
+    choices = plan_layouts(p)
+    layout, level = request.args.get("layout", "normal"), request.args.get("level") or None
+    if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
+        abort(404, description=f"{text('plan', lang())} “{name}”: {layout} / {level}: {text('not_found', lang())}")
+    return layout, level
 
 
 def grid_id_or_404(p: geo.Plan, name: str, code: str):

@@ -20,17 +20,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 
 
-def _figures(name: str, p) -> dict:
-    m = p.meta.get("metrics", {}) or {}
-    from maps.webmap import plan_layouts
-
-    return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
-            "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
-            "tolerance": p.meta.get("tolerance"), "share_within_tolerance": m.get("share_within_tolerance"),
-            "households_min": m.get("households_min"), "households_max": m.get("households_max"),
-            "crs": p.meta.get("crs"), "written": p.meta.get("written"), **plan_layouts(p)}
-
-
 def _datum() -> str:
     datum = request.args.get("datum", "wgs84")
     if datum not in ("wgs84", "gcj02"):
@@ -48,24 +37,21 @@ def openapi():
 def plans():
     names = list(current_app.config["PLAN_FILES"])
     versions = tuple(_data.plan(n)[1] for n in names)
-    return send_json(("plans", versions), lambda: [_figures(n, _data.plan(n)[0]) for n in names])
+    return send_json(("plans", versions), lambda: [_data.plan_figures(n, _data.plan(n)[0]) for n in names])
 
 
 @bp.get("/plans/<name>")
 def plan(name: str):
     p, version = _data.plan(name)
-    return send_json(("plan", *version), lambda: _figures(name, p))
+    return send_json(("plan", *version), lambda: _data.plan_figures(name, p))
 
 
 @bp.get("/plans/<name>/grids.geojson")
 def grids_geojson(name: str):
-    from maps.webmap import layer_geojson, layout_grids, plan_layouts
+    from maps.webmap import layer_geojson, layout_grids
 
     p, version = _data.plan(name)
-    layout, level, datum, language = request.args.get("layout", "normal"), request.args.get("level"), _datum(), lang()
-    choices = plan_layouts(p)
-    if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
-        abort(404, description=f"{name}: layout {layout!r} / level {level!r}: {text('not_found', language)}")
+    (layout, level), datum, language = _data.layout_or_404(p, name), _datum(), lang()
     payload = cached(("grids.geojson", *version, layout, level, datum, language), lambda: Payload.of(
         layer_geojson(p, "grids", lang=language, datum=datum, grids=layout_grids(p, layout=layout, level=level))))
     return send(payload, "application/geo+json")

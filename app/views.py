@@ -49,16 +49,9 @@ def _wallmap():
     return wallmap
 
 
-def _plan_figures(name: str, p) -> dict:
-    m = p.meta.get("metrics", {}) or {}
-    return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
-            "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
-            "balance": m.get("share_within_tolerance"), "updated": p.meta.get("written", "")}
-
-
 @bp.get("/")
 def index():
-    rows = [_plan_figures(name, _data.plan(name)[0]) for name in current_app.config["PLAN_FILES"]]
+    rows = [_data.plan_figures(name, _data.plan(name)[0]) for name in current_app.config["PLAN_FILES"]]
     return render_template("index.html", rows=rows, lang=lang(), t=_t())
 
 
@@ -67,12 +60,8 @@ def plan_map(name: str):
     from maps.webmap import community_map, layout_grids, plan_layouts
 
     p, version = _data.plan(name)
-    language = lang()
-    choices = plan_layouts(p)
-    layout = request.args.get("layout", "normal")
-    level = request.args.get("level") or None
-    if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
-        abort(404, description=f"{text('plan', language)} “{name}”: {layout} / {level}: {text('not_found', language)}")
+    language, choices = lang(), plan_layouts(p)
+    layout, level = _data.layout_or_404(p, name)
 
     def make() -> Payload:
         opts = map_options()
@@ -82,7 +71,7 @@ def plan_map(name: str):
             buildings_url=url_for("api.buildings_geojson", name=name,
                                   datum="gcj02" if opts["basemap"] == "amap" else None))
         return Payload.of(render_template(
-            "community.html", name=name, figures=_plan_figures(name, p), choices=choices, layout=layout,
+            "community.html", name=name, figures=_data.plan_figures(name, p), choices=choices, layout=layout,
             level=level, lang=language, t=_t(), **_map_parts(fmap)))
 
     key = ("community", *version, language, layout, level, current_app.config["BASEMAP"])

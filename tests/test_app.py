@@ -275,6 +275,17 @@ def test_not_found_pages_have_a_message(client, url, message):
     assert "Not found" in client.get(url + ("&" if "?" in url else "?") + "lang=en").get_data(as_text=True)
 
 
+def test_a_plan_file_broken_while_served_is_an_error_page(plan_path, tmp_path):
+    broken = tmp_path / "broken.gpkg"
+    broken.write_bytes(plan_path.read_bytes())
+    client = create_app({"TESTING": True, "PLANS": [str(broken)]}).test_client()
+    assert client.get("/plans/broken/").status_code == 200
+    broken.write_bytes(b"not a geopackage")  # replaced by something else: a new version to read
+    resp = client.get("/plans/broken/")
+    assert resp.status_code == 500 and "broken.gpkg" in resp.get_data(as_text=True)
+    assert client.get("/api/plans/broken").get_json()["status"] == 500
+
+
 def test_health(client):
     assert client.get("/healthz").get_json() == {"status": "ok", "plans": 1}
 

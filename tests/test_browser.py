@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import shapely
-from click.testing import CliRunner
 
 import geo
-from tests.realdata import KUNMING
+from tests.test_app import plan_path  # noqa: F401  (the Kunming plan, a fixture)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,16 +35,6 @@ def _chromium() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
-
-
-@pytest.fixture(scope="module")
-def plan_path(tmp_path_factory):
-    from app.cli import cli
-
-    out = tmp_path_factory.mktemp("browser") / "kunming.gpkg"
-    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @pytest.fixture(scope="module")
