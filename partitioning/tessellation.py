@@ -327,7 +327,7 @@ def _connect(labels, anchor, edges, centroids, anchor_points):
     Other pieces (and unlabelled faces, label -1) join the neighbouring label with which they
     share the longest edge; pieces without a labelled neighbour take the nearest building.
     """
-    labels = labels.copy()
+    labels, anchor = labels.copy(), anchor.copy()
     n = len(labels)
     a, b, w = edges["a"].to_numpy(), edges["b"].to_numpy(), edges["length"].to_numpy()
     for _ in range(n):
@@ -356,11 +356,13 @@ def _connect(labels, anchor, edges, centroids, anchor_points):
             move = ~good & np.isin(comp, best.index)
             labels[move] = best.loc[comp[move]].to_numpy()
             continue
-        # bad pieces with no good neighbour at all (an isolated part of the area)
+        # pieces with no good neighbour at all (a part of the area without buildings): the
+        # nearest building takes them, and they stay that building's even though detached
         bad = np.flatnonzero(~good)
         tree = shapely.STRtree(anchor_points[0])
         nearest = tree.nearest(centroids[bad])
         labels[bad] = anchor_points[1][nearest]
+        anchor[bad] = True
     raise RuntimeError("face labelling did not converge")  # pragma: no cover
 
 
@@ -385,7 +387,8 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     -------
     geopandas.GeoDataFrame
         Indexed by ``building_id`` in the input order, geometry a valid Polygon (MultiPolygon
-        only for a footprint made of separate parts), column ``enclosure_id`` (int, the
+        only for a footprint made of separate parts, or for the building nearest to a part of
+        the area that holds no building), column ``enclosure_id`` (int, the
         enclosure the building belongs to). The cells form a coverage of ``area``. ``attrs``
         holds ``shared_footprints``: ids of buildings whose footprint overlaps another one, so
         that part of it lies in the other building's cell.

@@ -350,3 +350,23 @@ def test_regular_rows_of_identical_buildings(nx_, ny_, w, gap, road):
     asg = pd.Series([f"g{k % 3}" for k in range(len(b))], index=b.index)
     report = coverage_report(grid_polygons(cells, asg), b, asg, area=area)
     assert report["coverage_valid"] and report["gap_area_m2"] == 0 and report["cut_buildings"] == []
+
+
+def test_boundary_piece_without_buildings_goes_to_the_nearest_building():
+    """A two-part boundary; the right part holds no building and joins b1's cell.
+
+    ::
+
+        +-----------+     +-----+
+        | [b0] [b1] |     |     |
+        +-----------+     +-----+
+    """
+    b = _buildings([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    boundary = gpd.GeoDataFrame(geometry=[box(-10, -10, 40, 20), box(60, -10, 80, 20)], crs=CRS)
+    area = study_area(b, boundary=boundary)
+    assert area.geom_type == "MultiPolygon"
+    cells = tessellate(b, area=area)
+    _check_cells(cells, b, area)
+    assert cells.geom_type.to_dict() == {"b0": "Polygon", "b1": "MultiPolygon"}
+    grids = grid_polygons(cells, pd.Series(["g", "g"], index=b.index))
+    assert grids["n_parts"].to_dict() == {"g": 2}
