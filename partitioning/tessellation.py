@@ -212,7 +212,11 @@ def _enclosures(area, barriers):
     """Polygons of the area split by the barrier lines (dangling lines split nothing)."""
     if barriers is None or len(barriers) == 0:
         return shapely.get_parts(area)
-    lines = shapely.intersection(barriers.geometry.values, area)
+    lines = np.asarray(barriers.geometry.values, dtype=object)
+    lines = lines[~shapely.is_missing(lines)]
+    polygonal = np.isin(shapely.get_type_id(lines), [3, 6])
+    lines[polygonal] = shapely.boundary(lines[polygonal])  # a river drawn as an area: its banks
+    lines = shapely.intersection(lines, area)
     lines = lines[~shapely.is_empty(lines)]
     noded = shapely.union_all(np.append(shapely.boundary(shapely.get_parts(area)), lines))
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))

@@ -370,3 +370,19 @@ def test_boundary_piece_without_buildings_goes_to_the_nearest_building():
     assert cells.geom_type.to_dict() == {"b0": "Polygon", "b1": "MultiPolygon"}
     grids = grid_polygons(cells, pd.Series(["g", "g"], index=b.index))
     assert grids["n_parts"].to_dict() == {"g": 2}
+
+
+def test_barrier_drawn_as_a_polygon_uses_its_banks():
+    """A river as a polygon (x 12..16) between b0 and b1: cells stop at its banks' enclosures.
+
+    ::
+
+        [b0] ~~~~ [b1]
+    """
+    b = _buildings([box(0, 0, 10, 10), box(20, 0, 30, 10)])
+    area = box(-20, -20, 50, 30)
+    river = gpd.GeoDataFrame(geometry=[box(12, -40, 16, 40)], crs=CRS)
+    cells = tessellate(b, area=area, barriers=river)
+    _check_cells(cells, b, area)
+    assert cells.geometry["b0"].bounds[2] in (pytest.approx(12), pytest.approx(16))
+    assert cells.geometry["b1"].bounds[0] == pytest.approx(16)
