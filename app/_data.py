@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
 
-from flask import Response, abort, current_app, request
+from flask import Response, abort, current_app, request, url_for
 
 import geo
 from maps.i18n import LANGUAGES, text
@@ -57,6 +57,13 @@ class _LRU:
 
 def init_app(app) -> None:
     app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]))
+
+    @app.template_global()
+    def switch_language_url() -> str:
+        """This page in the other language."""
+        other = "en" if lang() == "zh" else "zh"
+        return url_for(request.endpoint or "maps.index", **(request.view_args or {}),
+                       **{**request.args.to_dict(), "lang": other})
 
     @app.after_request
     def _remember_language(resp):

@@ -107,7 +107,9 @@ def search(name: str):
     exact = [h for h in hits if h["kind"] == "grid" and h["grid_code"].lower() == query.lower()]
     exact = exact or [h for h in hits if h["kind"] == "building" and h["building_id"].lower() == query.lower()]
     if len(exact) == 1 or (len(hits) == 1 and hits[0]["kind"] == "grid"):
-        return redirect(url_for("maps.grid_page", name=name, code=(exact or hits)[0]["grid_code"]))
+        hit = (exact or hits)[0]
+        anchor = f"b-{hit['building_id']}" if hit["kind"] == "building" else None
+        return redirect(url_for("maps.grid_page", name=name, code=hit["grid_code"], _anchor=anchor))
     return render_template("search.html", name=name, query=query, hits=hits, lang=lang(), t=_t())
 
 

@@ -429,8 +429,9 @@ def _base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles
     if spec.key == "intranet" and not tiles_url:
         raise ValueError("basemap 'intranet' needs a tile URL (TILES_URL in the app's config)")
     xmin, ymin, xmax, ymax = bounds
-    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=True,
+    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=False,
                       prefer_canvas=False, zoom_control=True, max_zoom=20)
+    _layer_classes()[2]().add_to(fmap)
     for i, (url, name) in enumerate(spec.tiles):
         url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
         attribution = tiles_attribution if spec.key == "intranet" and tiles_attribution else spec.attribution
@@ -485,7 +486,8 @@ fetch({{ this.url|tojson }}).then(function (r) { return r.json(); }).then(functi
 
 @functools.cache
 def _layer_classes():
-    """Our two folium layers, defined once (folium is imported only when a map is drawn)."""
+    """Our folium elements, defined once (folium is imported only when a map is drawn)."""
+    from branca.element import MacroElement
     from folium.map import Layer
     from folium.template import Template
 
@@ -514,7 +516,16 @@ def _layer_classes():
             self._name = "GridplanFetched"
             self.url, self.style = url, style
 
-    return Labels, Fetched
+    class MetricScale(MacroElement):
+        """A scale bar in metres only."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    return Labels, Fetched, MetricScale
 
 
 def _labels_layer(points: gpd.GeoDataFrame, **kwargs):

@@ -165,6 +165,15 @@ def test_index_lists_plans_in_chinese(client, plan):
     assert "Grid plans" in english and 'lang="en"' in english
 
 
+def test_language_switch_keeps_the_page(client, plan):
+    _, code = _grid_with_neighbours(plan)
+    page = client.get(f"/plans/kunming/grids/{code}").get_data(as_text=True)
+    assert f'class="gp-lang" href="/plans/kunming/grids/{code}?lang=en"' in page
+    page = client.get("/plans/kunming/search?q=金色&lang=en").get_data(as_text=True)
+    assert 'href="/plans/kunming/search?q=%E9%87%91%E8%89%B2&amp;lang=zh"' in page
+    assert "imperial: false" in client.get("/plans/kunming/").get_data(as_text=True)  # the scale bar in metres
+
+
 def test_language_choice_is_remembered(client):
     resp = client.get("/?lang=en")
     assert "lang=en" in resp.headers["Set-Cookie"]
@@ -230,8 +239,9 @@ def test_search_page(client, plan):
     resp = client.get(f"/plans/kunming/search?q={code}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/plans/kunming/grids/{code}")
     building = plan.buildings.index[0]
-    resp = client.get(f"/plans/kunming/search?q={building}")
-    assert resp.headers["Location"].endswith(f"/grids/{plan.buildings.at[building, 'grid_code']}")
+    resp = client.get(f"/plans/kunming/search?q={building}")  # the grid's page, at the building's row
+    assert resp.headers["Location"].endswith(f"/grids/{plan.buildings.at[building, 'grid_code']}#b-{building}")
+    assert f'id="b-{building}"' in client.get(resp.headers["Location"]).get_data(as_text=True)
     listing = client.get("/plans/kunming/search?q=金色年华").get_data(as_text=True)
     assert "金色年华" in listing and "/plans/kunming/grids/" in listing
     assert "没有找到" in client.get("/plans/kunming/search?q=不存在的地址").get_data(as_text=True)
