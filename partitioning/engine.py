@@ -231,8 +231,9 @@ def partition(
     _, piece = connected_components(adjacency, directed=False)
     piece[oversize] = -1
     piece_ids = [p for p in pd.unique(piece) if p >= 0]  # numbered by first node: deterministic
-    piece_h = np.array([sh[piece == p].sum() for p in piece_ids], dtype=float)
-    piece_n = np.array([(piece == p).sum() for p in piece_ids], dtype=np.int64)
+    light = piece >= 0
+    piece_h = np.bincount(piece[light], weights=sh[light], minlength=m)[piece_ids].astype(float)
+    piece_n = np.bincount(piece[light], minlength=m)[piece_ids]
     n_over = int(oversize.sum())
     if n_grids is None:
         choices = [[1] if hp < lo else _choose_k(hp, t, tolerance, cap) for hp, cap in zip(piece_h, piece_n)]

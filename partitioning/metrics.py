@@ -68,7 +68,8 @@ def validate_partition(graph: nx.Graph, assignment: pd.Series, *, allow_cross_bo
     twice = sorted(set(map(str, index[index.duplicated()])))
     if twice:
         problems.append(f"{len(twice)} building(s) assigned more than once: {', '.join(twice[:10])}")
-    missing = [v for v in graph.nodes if v not in set(index[assignment.notna()])]
+    assigned = set(index[assignment.notna()])
+    missing = [v for v in graph.nodes if v not in assigned]
     if missing:
         problems.append(f"{len(missing)} building(s) in no grid: {', '.join(map(str, missing[:10]))}")
     whole = {frozenset(c) for c in nx.connected_components(graph)} if allow_cross_boundary else set()
