@@ -11,8 +11,10 @@ PORT   ?= 5000
 
 .PHONY: demo test bench system-deps venv clean
 
-# Debian packages the project needs (none are required yet for the core; installed when missing).
-DEBS :=
+# Debian packages the project needs, installed when missing: a CJK font for printed maps,
+# poppler-utils (pdftotext) for their tests, Chromium for the browser tests, npm (when the machine
+# has none) to vendor the web maps' browser assets for offline mode.
+DEBS := fonts-noto-cjk poppler-utils chromium $(if $(shell command -v npm 2>/dev/null),,npm)
 system-deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -25,6 +27,7 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test]'
+	$(PY) -m app.vendor
 	rm -f $(VENV)/.installed-*; touch $@
 
 venv: system-deps $(STAMP)
