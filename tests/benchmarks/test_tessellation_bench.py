@@ -95,7 +95,7 @@ def _write():
         "",
         "Written by `make bench` (`tests/benchmarks/test_tessellation_bench.py`). Times in seconds,",
         f"wall clock; `tessellate` is the median of {REPEAT} runs (`cpu`: CPU time of the process, less",
-        "sensitive to other jobs sharing the 2 cores; `load`: 1-minute load average at the end).",
+        "sensitive to other jobs sharing the 2 cores).",
         "Grids here come from a simple",
         "assignment (cells connected within 300 m squares), not from the partition engine.",
         "",
@@ -103,8 +103,7 @@ def _write():
         f" shapely {shapely.__version__}, GEOS {'.'.join(map(str, shapely.geos_version))}",
         f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
         "- goal: Suzhou tessellation under 10 s",
-        "",
-        f"- load: {os.getloadavg()[0]:.1f}",
+        f"- load: {os.getloadavg()[0]:.1f} (1-minute load average when written; 2 means both cores busy)",
         "",
         "| data | buildings | enclosures with buildings | study_area | tessellate | runs | cpu | grid_polygons "
         "| coverage_report | grids | overlap m² | gap m² | rounding m² | multipart | cut |",
