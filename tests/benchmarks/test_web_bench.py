@@ -177,7 +177,8 @@ def test_web_bench(production_server, suzhou_plan):
         "",
         f"Suzhou demo ({len(plan.buildings):,} buildings, {len(plan.grids)} grids), "
         f"`gridplan serve --production --offline` (gunicorn gthread, one worker per core), on "
-        f"{platform.machine()} with {os.cpu_count()} cores shared with the load clients; "
+        f"{platform.machine()} with {os.cpu_count()} cores shared with the load clients (load average "
+        f"{os.getloadavg()[0]:.1f} at the end of the server start); "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Command: `make bench` "
         "(`pytest tests/benchmarks/test_web_bench.py`).",
         "",
