@@ -146,32 +146,45 @@ def subset_font(font: CJKFont, chars, folder) -> CJKFont:
     """
     import hashlib
 
-    from fontTools import subset
     from fontTools.ttLib import TTFont
 
     text = "".join(sorted(set("".join(chars)) | {chr(c) for c in range(32, 127)} | set("…·—×")))
-    digest = hashlib.sha1(f"{font.path}:{font.index}:{text}".encode()).hexdigest()[:10]
+    # the folder is part of the name: a family must never point to a file of an earlier run
+    digest = hashlib.sha1(f"{font.path}:{font.index}:{Path(folder).resolve()}:{text}".encode()).hexdigest()[:10]
     family = f"gridplan-{digest}"
     target = Path(folder) / f"{family}.ttf"
     if not target.exists():
-        tt = TTFont(str(font.path), fontNumber=font.index, lazy=True)
-        options = subset.Options()
-        options.name_IDs = ["*"]
-        options.name_languages = ["*"]
-        options.notdef_outline = True
-        sub = subset.Subsetter(options)
-        sub.populate(text=text)
-        sub.subset(tt)
-        table = tt["name"]
-        for record in list(table.names):
-            if record.nameID in (1, 4, 16, 6, 3):
-                table.removeNames(nameID=record.nameID)
-        for name_id, value in ((1, family), (4, family), (6, family), (16, family), (3, family)):
-            table.setName(value, name_id, 3, 1, 0x409)
-        tt.save(str(target))
+        with TTFont(str(font.path), fontNumber=font.index, lazy=True) as tt:
+            _subset_into(tt, text, family, target)
     fontManager.addfont(str(target))
     logger.debug("subset %s to %d characters: %s", font.family, len(text), target)
     return CJKFont(target, family, 0, False)
+
+
+def release_font(font: CJKFont) -> None:
+    """Forget a font made by :func:`subset_font` (before its folder is deleted)."""
+    fontManager.ttflist[:] = [e for e in fontManager.ttflist if Path(e.fname) != font.path]
+
+
+def _subset_into(tt, text: str, family: str, target: Path) -> None:
+    """Write the glyphs of ``text`` in ``tt`` to ``target`` as a TrueType font named ``family``."""
+    from fontTools import subset
+
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.notdef_outline = True
+    options.drop_tables += ["FFTM", "GSUB", "GPOS", "GDEF", "BASE", "JSTF", "DSIG"]
+    options.layout_features = []
+    options.hinting = False
+    sub = subset.Subsetter(options)
+    sub.populate(text=text)
+    sub.subset(tt)
+    table = tt["name"]
+    for name_id in (1, 3, 4, 6, 16):
+        table.removeNames(nameID=name_id)
+        table.setName(family, name_id, 3, 1, 0x409)
+    tt.save(str(target))
 
 
 # --- text measurement -------------------------------------------------------------------------
@@ -233,7 +246,7 @@ def panel(fig, x: float, y: float, w: float, h: float) -> Panel:
     return Panel(fig, x, y, w, h)
 
 
-def _rect(x, y, w, h, **kw):
+def rect(x, y, w, h, **kw):
     from matplotlib.patches import Rectangle
 
     return Rectangle((x, y), w, h, **kw)
@@ -249,7 +262,8 @@ def table(ax, x: float, top: float, widths, header, rows, *, size: float, font: 
     """Draw a ruled table with its top-left corner at (x, top); returns its height (mm).
 
     ``widths`` are the column widths in mm; cells too wide are shortened with an ellipsis.
-    Empty cells stay blank (ruled lines to write on by hand).
+    Empty cells stay blank (ruled lines to write on by hand); a row given as one string is a note
+    spanning the table's width.
     """
     align = align or ["left"] * len(widths)
     edges = np.concatenate([[x], x + np.cumsum(widths)])
@@ -259,6 +273,11 @@ def table(ax, x: float, top: float, widths, header, rows, *, size: float, font: 
     segments = []
     for i, row in enumerate(all_rows):
         mid = y - row_h / 2
+        if isinstance(row, str):  # a note spanning the whole row
+            pad = 0.25 * size * MM_PER_PT
+            put(ax, x + pad, mid, fit_text(row, total_w - 2 * pad, size, font), size=size, font=font,
+                va="center_baseline")
+            row = ()
         for j, cell in enumerate(row):
             if cell is None or cell == "":
                 continue

@@ -72,7 +72,7 @@ _TEXT.update({
     "scale": {"zh": "比例尺", "en": "Scale"},
     "scan_grid": {"zh": "扫码查看本网格", "en": "Scan for the grid's page"},
     "scan_plan": {"zh": "扫码查看网格地图", "en": "Scan for the web map"},
-    "schematic_note": {"zh": "示意图,非测绘成果,不作权属依据", "en": "Schematic, not a survey map"},
+    "schematic_note": {"zh": "非测绘成果,不作权属依据", "en": "not a survey map"},
     "data_source": {"zh": "数据来源", "en": "Data"},
     "plan_version": {"zh": "方案版本", "en": "Plan version"},
     "printed": {"zh": "打印日期", "en": "Printed"},
