@@ -66,6 +66,8 @@ def _best_cut(n, a, b, cost, weight, k, t, rng, n_trees):
     best = (None, 1, np.inf)
     random_tree = _random_tree_small if n <= _SMALL else _random_tree_large
     al, bl = (a.tolist(), b.tolist()) if n <= _SMALL else (a, b)
+    if len(cost) == n - 1:  # the graph is a tree: there is no other to draw
+        n_trees = 1
     for _ in range(n_trees):
         order, pred = random_tree(n, al, bl, cost, rng, int(rng.integers(n)))
         sub = list(weight)

@@ -96,10 +96,15 @@ class LocalSearch:
 
     def _delta(self, v, a, b):
         """(Δ excess, Δ secondary objective) of moving node ``v`` from part ``a`` to part ``b``."""
-        h, w, x, y = self.h[v], self.w[v], self.x[v], self.y[v]
-        q = w * (x * x + y * y)
+        h = self.h[v]
         Ha, Hb = self.H[a], self.H[b]
-        d_ex = self._excess(Ha - h) + self._excess(Hb + h) - self._excess(Ha) - self._excess(Hb)
+        lo, hi = self.lo, self.hi
+        d_ex = (max(0.0, lo - Ha + h, Ha - h - hi) + max(0.0, lo - Hb - h, Hb + h - hi)
+                - max(0.0, lo - Ha, Ha - hi) - max(0.0, lo - Hb, Hb - hi))
+        if d_ex > _EPS:  # worse balance: rejected whatever the rest
+            return d_ex, 0.0
+        w, x, y = self.w[v], self.x[v], self.y[v]
+        q = w * (x * x + y * y)
         ia = self._inertia(self.W[a], self.Sx[a], self.Sy[a], self.Sq[a])
         ib = self._inertia(self.W[b], self.Sx[b], self.Sy[b], self.Sq[b])
         ia2 = self._inertia(self.W[a] - w, self.Sx[a] - w * x, self.Sy[a] - w * y, self.Sq[a] - q)
