@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 BUILDINGS, GRIDS, META = "buildings", "grids", "plan_meta"
 #: Optional layers a plan may carry, in the plan's metric CRS.
-OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries")
+OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "grids_emergency")
 
 
 def gridplan_version() -> str:
@@ -160,6 +160,6 @@ def read_plan(path) -> Plan:
         if name in layers:
             gdf = pyogrio.read_dataframe(path, layer=name)
             key = {"cells": "building_id", "households": "household_id",
-                   "boundaries": "boundary_id"}.get(name)
+                   "boundaries": "boundary_id", "levels": "unit_key", "grids_emergency": "grid_id"}.get(name)
             extra[name] = gdf.set_index(key) if key in gdf.columns else gdf
     return Plan(buildings=buildings, grids=grids, meta=meta, layers=extra)

@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import PlanFileError
+from geo.errors import InfeasibleError, PlanFileError
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import grid_codes
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP, build_contiguity_graph
+from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierarchy, emergency_layout,
+                                    level_layer, nested_codes, partition_levels)
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons, keep_adjacent_cells, study_area, tessellate
 
@@ -47,6 +49,12 @@ class PlanSettings:
         Buildings this close (m) are neighbours in the contiguity graph.
     code_prefix : str, optional
         Administrative prefix of the grid codes (county + street + community codes).
+    levels : tuple of partitioning.hierarchy.Level
+        Upper levels (coarsest first) the grids nest in; empty for a flat plan.
+    level_name : str
+        Name of the grids' own level (e.g. ``small``), stored in the metadata.
+    emergency_target : int, optional
+        Households per emergency grid: adds an emergency layout nested in the grids.
     """
 
     target: int = 50
@@ -55,6 +63,9 @@ class PlanSettings:
     seed: int = 0
     gap: float = DEFAULT_GAP
     code_prefix: str | None = None
+    levels: tuple = ()
+    level_name: str = "grid"
+    emergency_target: int | None = None
 
 
 def _grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: gpd.GeoDataFrame,
@@ -94,29 +105,57 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     """
     t0 = time.perf_counter()
     buildings = inputs.buildings
+    levels = list(settings.levels)
+    given = [lv for lv in levels if lv.given]
+    if levels and settings.n_grids is not None:
+        raise InfeasibleError("give the grids' size by their target in --levels, not --grids, in a plan with levels")
+    # Given units are boundaries: no graph edge crosses them and cells follow their outlines.
+    boundaries = _unit_boundaries(boundaries, given)
+    cell_barriers = _with_outlines(barriers, given, buildings.crs)
     # Cells first: the partition only joins buildings whose cells touch, so every grid of
     # connected buildings is one polygon (see partitioning.tessellation.keep_adjacent_cells).
     area = study_area(buildings, boundary=boundaries)
-    cells = tessellate(buildings, area=area, barriers=barriers, progress=progress)
+    cells = tessellate(buildings, area=area, barriers=cell_barriers, progress=progress)
     t_tess = time.perf_counter()
     graph = plan_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries)
     t_graph = time.perf_counter()
-    result = partition(graph, target=settings.target, tolerance=settings.tolerance,
-                       n_grids=settings.n_grids, seed=settings.seed, progress=progress)
-    assignment = result.assignment.reindex(buildings.index)
-    polygons = grid_polygons(cells, assignment)
-    t_part = time.perf_counter()
-    codes = grid_codes(polygons, prefix=settings.code_prefix)
     out = buildings.copy()
+    layers = {"cells": cells}
+    if levels:
+        units, assignment, info = partition_levels(
+            graph, levels, {lv.name: assign_units(buildings, lv.boundaries) for lv in given},
+            target=settings.target, tolerance=settings.tolerance, seed=settings.seed, progress=progress)
+        assignment = assignment.reindex(buildings.index)
+        status = info["grids"]["status"]
+        for col in units.columns:
+            out[col] = units[col].reindex(buildings.index)
+        layers["levels"] = level_layer(cells, buildings, units.reindex(buildings.index), levels, info,
+                                       prefix=settings.code_prefix)
+    else:
+        result = partition(graph, target=settings.target, tolerance=settings.tolerance,
+                           n_grids=settings.n_grids, seed=settings.seed, progress=progress)
+        assignment = result.assignment.reindex(buildings.index)
+        status = result.grids["status"]
+    polygons = grid_polygons(cells, assignment)
+    if levels:
+        unit_codes = layers["levels"].set_index("unit_id")["unit_code"]
+        codes = nested_codes(polygons, prefix=settings.code_prefix, minimum_width=3,
+                             parent_code=info["grids"]["parent_id"].map(unit_codes))
+    else:
+        codes = grid_codes(polygons, prefix=settings.code_prefix)
+    t_part = time.perf_counter()
     out["grid_id"] = assignment
-    grids = _grids_frame(out, assignment, polygons, result.grids["status"], codes)
+    grids = _grids_frame(out, assignment, polygons, status, codes)
+    if settings.emergency_target is not None:
+        layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
+            graph, cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
+            seed=settings.seed, prefix=settings.code_prefix, progress=progress)
     out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
     metrics = partition_metrics(graph, assignment, target=settings.target, tolerance=settings.tolerance,
                                 runtime_s=round(t_part - t_tess, 3))
     coverage = coverage_report(grids, buildings, assignment, area=area)
     timings = {"tessellation_s": round(t_tess - t0, 3), "graph_s": round(t_graph - t_tess, 3),
                "partition_s": round(t_part - t_graph, 3), "total_s": round(time.perf_counter() - t0, 3)}
-    layers = {"cells": cells}
     if inputs.household_points is not None:
         layers["households"] = inputs.household_points
     if barriers is not None:
@@ -131,11 +170,55 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
         "inputs": inputs.files + list(extra_files or []),
         "notes": inputs.report.notes, "input_figures": inputs.report.figures,
         "metrics": metrics, "coverage": coverage, "timings": timings,
+        "levels": [lv.describe() for lv in levels], "grid_level": settings.level_name,
+        "emergency": None if settings.emergency_target is None else {"target": settings.emergency_target},
         "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
     plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
     logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
     return plan, {**metrics, "coverage": coverage, "timings": timings}
+
+
+def _unit_boundaries(boundaries, given):
+    """Boundaries the graph respects: the given ``boundaries`` intersected with every given level."""
+    frames = ([boundaries[["boundary_id", "name", "geometry"]]] if boundaries is not None else [])
+    frames += [lv.boundaries[["boundary_id", "name", "geometry"]] for lv in given]
+    if not frames:
+        return None
+    out = frames[0].copy()
+    for other in frames[1:]:
+        other = other.to_crs(out.crs)
+        out = gpd.overlay(out, other, how="intersection", keep_geom_type=True)
+        out["boundary_id"] = out["boundary_id_1"].astype(str) + "/" + out["boundary_id_2"].astype(str)
+        out["name"] = out["name_2"]
+        out = out[["boundary_id", "name", "geometry"]]
+    return out.reset_index(drop=True)
+
+
+def _with_outlines(barriers, given, crs):
+    """Barrier lines plus the outlines of given units, which the cells must follow."""
+    if not given:
+        return barriers
+    parts = [] if barriers is None else [barriers[["geometry"]]]
+    parts += [lv.boundaries[["geometry"]].to_crs(crs) for lv in given]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def emergency_grids(graph, cells, buildings, grids, *, target, tolerance, seed, prefix=None, progress=False):
+    """The ``grids_emergency`` layer: each normal grid split on its own into grids of about ``target``.
+
+    Columns as the ``grids`` layer (``grid_code`` extends the normal grid's code) plus
+    ``parent_grid_id``; indexed by ``grid_id`` (``E0001`` …); and the emergency grid of every
+    building.
+    """
+    assignment, info = emergency_layout(graph, buildings["grid_id"], target=target, tolerance=tolerance,
+                                        seed=seed, progress=progress)
+    assignment = assignment.reindex(buildings.index)
+    polygons = grid_polygons(cells, assignment)
+    codes = nested_codes(polygons, prefix=prefix, parent_code=info["parent_id"].map(grids["grid_code"]))
+    frame = _grids_frame(buildings, assignment, polygons, info["status"], codes)
+    frame["parent_grid_id"] = info["parent_id"].reindex(frame.index)
+    return frame, assignment
 
 
 def plan_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: float,
@@ -154,6 +237,8 @@ class CheckResult:
     metrics: dict = field(default_factory=dict)
     coverage: dict = field(default_factory=dict)
     grids: list = field(default_factory=list)
+    levels: dict = field(default_factory=dict)
+    emergency: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -161,12 +246,14 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "violations": self.violations, "metrics": self.metrics,
-                "coverage": self.coverage, "grids": self.grids}
+                "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
+                "emergency": self.emergency}
 
 
 def check_plan(plan: Plan) -> CheckResult:
     """Verify a plan: every building in exactly one grid, grids connected, figures consistent,
-    polygons a gap- and overlap-free coverage that cuts no building.
+    polygons a gap- and overlap-free coverage that cuts no building; with levels or an emergency
+    layout, the same at every level and the nesting (:func:`partitioning.hierarchy.check_hierarchy`).
 
     The contiguity graph is rebuilt from the plan's buildings, barriers and boundaries with the
     plan's own ``gap_m``, so a plan edited elsewhere is checked against the same rules.
@@ -217,6 +304,8 @@ def check_plan(plan: Plan) -> CheckResult:
     if cov.get("cut_buildings"):
         res.violations.append(f"{len(cov['cut_buildings'])} building(s) are cut by a grid boundary: "
                               + ", ".join(map(str, cov["cut_buildings"][:12])))
+    hierarchy_problems, res.levels, res.emergency = check_hierarchy(plan, graph, area=area)
+    res.violations.extend(hierarchy_problems)
     res.grids = [{"grid_id": str(g), "grid_code": str(r.grid_code), "households": int(r.households),
                   "n_buildings": int(r.n_buildings), "status": str(r.status)}
                  for g, r in grids.sort_values("grid_code").iterrows()]
