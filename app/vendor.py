@@ -75,7 +75,19 @@ def vendor(*, dest: Path = VENDOR_DIR, cache: Path | None = None) -> list[Path]:
             shutil.rmtree(staging, ignore_errors=True)
         written.append(folder)
         logger.info("vendored %s@%s → %s", name, version, folder)
+    for stale in set(_vendored(dest)) - {f"{name}@{version}" for name, version in packages()}:
+        shutil.rmtree(dest / stale)
+        logger.info("removed %s (no longer used)", stale)
     return written
+
+
+def _vendored(dest: Path) -> list[str]:
+    """The package folders in ``dest``: ``name@version`` or ``@scope/name@version``."""
+    if not dest.is_dir():
+        return []
+    tops = [p for p in dest.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return [f"{p.name}/{q.name}" for p in tops if p.name.startswith("@") for q in p.iterdir() if q.is_dir()] + \
+        [p.name for p in tops if not p.name.startswith("@")]
 
 
 def main(argv=None) -> int:

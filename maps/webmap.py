@@ -49,8 +49,9 @@ WEB_ASSETS = {
     "leaflet.css": ("leaflet", "1.9.4", "dist/leaflet.css"),
     "fullscreen.js": ("leaflet.fullscreen", "3.0.0", "Control.FullScreen.js"),
     "fullscreen.css": ("leaflet.fullscreen", "3.0.0", "Control.FullScreen.css"),
-    "measure.js": ("leaflet-measure", "2.1.7", "dist/leaflet-measure.min.js"),
-    "measure.css": ("leaflet-measure", "2.1.7", "dist/leaflet-measure.css"),
+    "measure.js": ("leaflet-measure", "3.1.0", "dist/leaflet-measure.js"),
+    "measure.zh.js": ("leaflet-measure", "3.1.0", "dist/leaflet-measure.cn.js"),
+    "measure.css": ("leaflet-measure", "3.1.0", "dist/leaflet-measure.css"),
     "locate.js": ("leaflet.locatecontrol", "0.66.2", "dist/L.Control.Locate.min.js"),
     "locate.css": ("leaflet.locatecontrol", "0.66.2", "dist/L.Control.Locate.min.css"),
     "fontawesome.css": ("@fortawesome/fontawesome-free", "6.2.0", "css/all.min.css"),
@@ -59,10 +60,11 @@ WEB_ASSETS = {
 VENDOR_EXTRA = {
     "leaflet": ("dist/images",),
     "leaflet.fullscreen": ("icon-fullscreen.svg",),
-    "leaflet-measure": ("dist/images",),
+    "leaflet-measure": ("dist/assets",),
     "@fortawesome/fontawesome-free": ("webfonts", "LICENSE.txt"),
 }
-# folium's own link names → our asset (None: not needed by these maps, left out)
+# folium's own link names → our asset (None: not needed by these maps, left out; a language's own
+# build, "name.zh.js", is taken for Chinese maps when there is one)
 _FOLIUM_LINKS = {
     "leaflet": "leaflet.js", "leaflet_css": "leaflet.css",
     "jquery": None, "bootstrap": None, "awesome_markers": None, "bootstrap_css": None,
@@ -393,7 +395,7 @@ def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, dat
 
 # --- folium ------------------------------------------------------------------------------
 
-def _use_assets(fmap, asset_base: str | None) -> None:
+def _use_assets(fmap, asset_base: str | None, *, lang: str = "zh") -> None:
     """Point every asset link of the map's elements at :data:`WEB_ASSETS` (CDN or vendored)."""
     seen, stack = set(), [fmap.get_root()]
     while stack:
@@ -411,8 +413,10 @@ def _use_assets(fmap, asset_base: str | None) -> None:
                 if name not in _FOLIUM_LINKS:
                     raise ValueError(f"folium element {type(el).__name__} loads {url}, which is not in "
                                      "maps.webmap.WEB_ASSETS: add it there so offline pages can serve it")
-                if _FOLIUM_LINKS[name]:
-                    mapped.append((name, asset_url(_FOLIUM_LINKS[name], base=asset_base)))
+                asset = _FOLIUM_LINKS[name]
+                if asset:
+                    localised = asset.replace(".js", f".{lang}.js")
+                    mapped.append((name, asset_url(localised if localised in WEB_ASSETS else asset, base=asset_base)))
             setattr(el, attr, mapped)  # an instance attribute: folium's class lists stay as they are
 
 
@@ -633,7 +637,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     _labels_layer(labels, name=text("grid_codes", lang), css_class="gp-grid-label", url=grid_url,
                   min_zoom=_label_zoom(grids)).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    _use_assets(fmap, asset_base)
+    _use_assets(fmap, asset_base, lang=lang)
     return fmap
 
 
@@ -706,7 +710,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     labels = _label_points(shown, [f"<b>{n}</b> · {unit.format(n=h)}" for n, h in zip(shown["no"], shown["households"])])
     _labels_layer(labels, name=text("building_labels", lang), css_class="gp-building-label").add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    _use_assets(fmap, asset_base)
+    _use_assets(fmap, asset_base, lang=lang)
     return fmap
 
 

@@ -96,6 +96,7 @@ def test_community_map_shows_the_grids(page, server, plan_path):
     assert page.locator("path").count() >= len(plan.grids) + len(plan.buildings)
     assert page.locator(".leaflet-control-zoom-fullscreen").count() == 1
     assert page.locator(".leaflet-control-measure").count() == 1
+    assert "同时测量距离和面积" in page.locator(".leaflet-control-measure").inner_html()  # its Chinese build
     assert page.locator(".leaflet-control-locate").count() == 1
     assert page.locator(".leaflet-control-scale").count() == 1
     assert "网格" in page.title() and page.errors == []
