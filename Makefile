@@ -43,7 +43,7 @@ demo: venv
 	$(VENV)/bin/gridplan demo --host $(HOST) --port $(PORT)
 
 bench: venv $(BENCH_STAMP)
-	$(PY) -m pytest -q tests/benchmarks -p no:cacheprovider -o testpaths=tests/benchmarks -o norecursedirs= -s
+	$(PY) -m pytest -q tests/benchmarks -p no:cacheprovider -o testpaths=tests/benchmarks -o norecursedirs='.*' -s
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

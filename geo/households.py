@@ -77,7 +77,8 @@ def from_field(buildings: gpd.GeoDataFrame, field: str, *, path: str) -> pd.Seri
                        (values < 0, "are negative"),
                        (values.notna() & (values % 1 != 0), "are not whole numbers")):
         if mask.any():
-            shown = ", ".join(f"{i}={raw[i]!r}" for i in buildings.index[mask][:12])
+            shown = ", ".join(f"{i}={raw[i]!r}" if isinstance(raw[i], str) else f"{i}={raw[i]}"
+                              for i in buildings.index[mask][:12])
             problems.append(f"{int(mask.sum())} value(s) of {field!r} {what}: {shown}")
     if problems:
         problems.append(f"fix the {field!r} values, or leave out --households-field to estimate "

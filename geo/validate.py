@@ -11,6 +11,8 @@ missing or empty geometry                 error (OSM extracts: the feature GDAL 
 points or lines among the buildings       error: give a polygon layer
 invalid geometry                          repaired with ``make_valid(method="structure")``, polygonal
                                           parts kept, listed; error if nothing polygonal is left
+                                          (OSM extracts: dropped and reported)
+footprints under 0.1 m² (flat outlines)   error (OSM extracts: dropped and reported)
 exact duplicates, near-total overlaps     error (households would count twice), unless
 (≥ 90 % of the smaller footprint)         ``drop_duplicates=True``: the later feature is dropped,
                                           listed
@@ -31,12 +33,14 @@ import shapely
 
 from geo.errors import ValidationError
 
-__all__ = ["Report", "validate_buildings", "SLIVER_AREA", "NEAR_TOTAL_OVERLAP"]
+__all__ = ["Report", "validate_buildings", "SLIVER_AREA", "MIN_AREA", "NEAR_TOTAL_OVERLAP"]
 
 logger = logging.getLogger(__name__)
 
 #: Footprints smaller than this (m²) are reported as slivers.
 SLIVER_AREA = 20.0
+#: Footprints enclosing less than this (m²) are degenerate outlines, not buildings.
+MIN_AREA = 0.1
 #: Two footprints whose overlap covers this share of the smaller one are the same building twice.
 NEAR_TOTAL_OVERLAP = 0.9
 _SHOW = 12  # IDs shown per problem line
@@ -62,15 +66,21 @@ class Report:
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep only the polygonal parts of each geometry (make_valid may return collections)."""
-    out = geoms.copy()
-    coll = shapely.get_type_id(out) == shapely.GeometryType.GEOMETRYCOLLECTION.value
-    for i in np.flatnonzero(coll):
-        parts = shapely.get_parts(out[i])
-        polys = parts[shapely.get_type_id(parts) == shapely.GeometryType.POLYGON.value]
-        multi = parts[shapely.get_type_id(parts) == shapely.GeometryType.MULTIPOLYGON.value]
-        polys = np.concatenate([polys, shapely.get_parts(multi)]) if len(multi) else polys
-        out[i] = shapely.multipolygons(polys) if len(polys) > 1 else (polys[0] if len(polys) else None)
+    """Keep only the polygonal parts of each geometry; ``None`` where nothing polygonal is left.
+
+    ``make_valid`` may return a collection, or a line for a ring with too few points.
+    """
+    polygon, multi = shapely.GeometryType.POLYGON.value, shapely.GeometryType.MULTIPOLYGON.value
+    out = np.empty(len(geoms), dtype=object)
+    for i, geom in enumerate(geoms):
+        parts = shapely.get_parts(shapely.get_parts(geom))  # collections and multi-parts flattened
+        polys = parts[(shapely.get_type_id(parts) == polygon) & ~shapely.is_empty(parts)]
+        if len(polys) == 0:
+            out[i] = None
+        elif len(polys) == 1 and shapely.get_type_id(geom) in (polygon, multi):
+            out[i] = geom
+        else:
+            out[i] = shapely.multipolygons(polys) if len(polys) > 1 else polys[0]
     return out
 
 
@@ -125,18 +135,33 @@ def validate_buildings(buildings: gpd.GeoDataFrame, *, path: str, report: Report
     invalid = polygonal & ~shapely.is_valid(geoms)
     if invalid.any():
         fixed = _polygonal(shapely.make_valid(geoms[invalid], method="structure"))
-        lost = shapely.is_missing(fixed) | shapely.is_empty(fixed)
+        lost = shapely.is_missing(fixed)
         bad_ids = ids[invalid][lost]
-        if len(bad_ids):
-            errors.append(f"{len(bad_ids)} footprint(s) are invalid beyond repair (no area left after "
-                          f"make_valid): {_ids(bad_ids)}; redraw them")
         reasons = shapely.is_valid_reason(geoms[invalid])
         geoms[invalid] = fixed
         fixed_ids = ids[invalid][~lost]
         if len(fixed_ids):
             report.note(f"{path}: repaired {len(fixed_ids)} invalid footprint(s) with make_valid: "
                         f"{_ids(f'{i} ({r})' for i, r in zip(fixed_ids, reasons[~lost]))}")
+        if len(bad_ids) and osm:
+            report.note(f"{path}: {len(bad_ids)} OSM footprint(s) have no area once repaired (degenerate "
+                        f"rings) and were left out: {_ids(bad_ids)}")
+            keep = ~np.isin(ids, bad_ids)
+            buildings, geoms, ids = buildings[keep], geoms[keep], ids[keep]
+        elif len(bad_ids):
+            errors.append(f"{len(bad_ids)} footprint(s) are invalid beyond repair (no area left after "
+                          f"make_valid): {_ids(bad_ids)}; redraw them")
         report.figures["repaired_geometries"] = len(fixed_ids)
+
+    # Outlines GEOS calls valid that enclose (next to) nothing, e.g. a flat ring after projection.
+    flat = ~shapely.is_missing(geoms) & (shapely.area(geoms) < MIN_AREA)
+    if flat.any() and osm:
+        report.note(f"{path}: {int(flat.sum())} OSM footprint(s) enclose less than {MIN_AREA:g} m² and were "
+                    f"left out: {_ids(ids[flat])}")
+        buildings, geoms, ids = buildings[~flat], geoms[~flat], ids[~flat]
+    elif flat.any():
+        errors.append(f"{int(flat.sum())} footprint(s) enclose less than {MIN_AREA:g} m² (a flat or degenerate "
+                      f"outline): {_ids(ids[flat])}; redraw or remove them")
 
     if errors:
         raise ValidationError(path, errors)

@@ -91,7 +91,8 @@ def test_missing_geometry(tmp_path):
 
 def test_no_crs_is_an_error_unless_named(tmp_path):
     gdf = buildings(3).to_crs(4549).set_crs(None, allow_override=True)
-    path = write(tmp_path, "nocrs.shp", gdf)
+    with pytest.warns(UserWarning, match="'crs' was not provided"):  # exactly the bad input we want
+        path = write(tmp_path, "nocrs.shp", gdf)
     code, out = partition(tmp_path, path)
     assert code == 2
     assert "nocrs.shp: the data has no CRS" in out and "--crs" in out
@@ -163,6 +164,15 @@ def test_invalid_geometry_is_repaired_and_reported(tmp_path):
     code, out = partition(tmp_path, path)
     assert code == 0, out
     assert "repaired 1 invalid footprint(s) with make_valid: B00002 (Self-intersection" in out
+
+
+def test_zero_area_footprint_is_refused(tmp_path):
+    gdf = buildings(3)
+    gdf.loc[1, "geometry"] = shapely.Polygon([(X0, Y0), (X0 + D, Y0), (X0 + 2 * D, Y0), (X0, Y0)])
+    path = write(tmp_path, "flat.geojson", gdf)
+    code, out = partition(tmp_path, path)
+    assert code == 2
+    assert "1 footprint(s) enclose less than 0.1 m² (a flat or degenerate outline): B00002" in out
 
 
 def test_slivers_are_reported(tmp_path):
@@ -244,7 +254,8 @@ def test_plan_output_must_be_geopackage(tmp_path):
 
 
 def test_not_a_plan(tmp_path):
-    path = write(tmp_path, "b.gpkg", buildings(3))
+    path = tmp_path / "b.gpkg"
+    buildings(3).to_file(path, layer="buildings")
     code, out = run("check", path)
     assert code == 2
-    assert "is not a gridplan plan (missing layer(s) grids, plan_meta)" in out
+    assert "b.gpkg: is not a gridplan plan (missing layer(s) grids, plan_meta)" in out

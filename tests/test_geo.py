@@ -59,7 +59,9 @@ def test_kotka_osm_ids_levels_and_broken_features(kotka_inputs):
     notes = "\n".join(kotka_inputs.report.notes)
     assert "4 OSM building(s) have geometry GDAL could not build" in notes
     assert "dropped 1 duplicate footprint(s)" in notes and "w369836399=w424099283" in notes
-    assert len(b) == 2219 - 4 - 1
+    assert "22 OSM footprint(s) have no area once repaired (degenerate rings) and were left out" in notes
+    assert len(b) == 2219 - 4 - 22 - 1
+    assert set(b.geom_type) <= {"Polygon", "MultiPolygon"} and b.geometry.is_valid.all()
     levels = b["building:levels"].notna()
     assert levels.sum() >= 5
     industrial = b["building"] == "industrial"
