@@ -563,6 +563,12 @@ def _label_points(gdf: gpd.GeoDataFrame, labels, codes=None) -> gpd.GeoDataFrame
     return pts
 
 
+def _escaped(frame: gpd.GeoDataFrame, columns) -> gpd.GeoDataFrame:
+    """``frame`` with its text ``columns`` HTML-escaped: tooltips and labels are shown as HTML,
+    and names come from the input data."""
+    return frame.assign(**{c: frame[c].astype(str).map(html.escape) for c in columns})
+
+
 def _click_to(url: str):
     from folium.utilities import JsCode
 
@@ -611,7 +617,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
 
     datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
     grids = plan.grids if grids is None else grids
-    frame = _to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index()
+    frame = _escaped(_to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index(), ["grid_code", "leader"])
     fmap = _base_map(frame.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
                      tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     if buildings_url:
@@ -632,8 +638,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
         on_each_feature=_click_to(grid_url) if grid_url else None,
     ).add_to(fmap)
     prefix = plan.meta.get("code_prefix")
-    labels = _label_points(frame, [html.escape(_short_code(c, prefix)) for c in frame["grid_code"]],
-                           frame["grid_code"])
+    labels = _label_points(frame, [_short_code(c, prefix) for c in frame["grid_code"]], frame["grid_code"])
     _labels_layer(labels, name=text("grid_codes", lang), css_class="gp-grid-label", url=grid_url,
                   min_zoom=_label_zoom(grids)).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
@@ -662,8 +667,8 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     card = card or grid_card(plan, grid_id, lang=lang)
     codes = plan.grids["grid_code"].astype(str)
     neighbour_ids = list(codes.index[codes.isin(card["neighbours"])])
-    frame = _to_datum(_grid_frame(plan, plan.grids.loc[[grid_id, *neighbour_ids]], lang=lang, tolerance=1.0),
-                      datum)
+    frame = _escaped(_to_datum(_grid_frame(plan, plan.grids.loc[[grid_id, *neighbour_ids]], lang=lang,
+                                           tolerance=1.0), datum), ["grid_code", "leader"])
     own, others = frame.loc[[str(grid_id)]].reset_index(), frame.drop(index=str(grid_id)).reset_index()
     fmap = _base_map(own.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
                      tiles_url=tiles_url, tiles_attribution=tiles_attribution)
@@ -677,8 +682,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
                        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases),
                        on_each_feature=_click_to(grid_url) if grid_url else None).add_to(fmap)
         prefix = plan.meta.get("code_prefix")
-        labels = _label_points(others, [html.escape(_short_code(c, prefix)) for c in others["grid_code"]],
-                               others["grid_code"])
+        labels = _label_points(others, [_short_code(c, prefix) for c in others["grid_code"]], others["grid_code"])
         _labels_layer(labels, name=text("neighbour_codes", lang), css_class="gp-grid-label gp-neighbour",
                       url=grid_url).add_to(fmap)
     folium.GeoJson(own[[*tooltip_fields, "geometry"]], name=text("grid", lang),
@@ -696,7 +700,8 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
                     for i in b.index]
     b["name"] = [rows[i]["name"] or "" for i in b.index]
     b.index.name = "building_id"
-    shown = _to_datum(display_geometry(b, tolerance=0.3), datum).reset_index()
+    shown = _escaped(_to_datum(display_geometry(b, tolerance=0.3), datum).reset_index(),
+                     ["building_id", "name", "leader", "special"])
     folium.GeoJson(shown, name=text("buildings_layer", lang),
                    style_function=lambda f: {"fillColor": "#e67e22", "color": "#7f3c00", "weight": 1,
                                              "fillOpacity": 0.75},

@@ -145,6 +145,14 @@ def _js(value: str) -> str:
     return json.dumps(value)[1:-1]
 
 
+def test_names_from_the_data_are_escaped_in_maps(tiny_plan):
+    evil = geo.Plan(buildings=tiny_plan.buildings.assign(name=['<img src=x onerror="alert(1)">'] * 8),
+                    grids=tiny_plan.grids, meta=tiny_plan.meta, layers=tiny_plan.layers)
+    page = webmap.grid_map(evil, "G1", basemap="none").get_root().render()
+    assert "<img src=x" not in page and "\\u003cimg" not in page  # neither raw nor JSON-escaped HTML
+    assert "lt;img src=x onerror=" in page                            # but the text, as &lt;img …
+
+
 def test_gcj02_basemap_shifts_overlays(tiny_plan):
     wgs = json.loads(webmap.layer_geojson(tiny_plan, "grids"))
     gcj = json.loads(webmap.layer_geojson(tiny_plan, "grids", datum="gcj02"))
