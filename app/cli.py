@@ -41,7 +41,7 @@ def _setup_logging(verbose: int) -> None:
     logging.captureWarnings(True)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="gridplan", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gridplan")
 @click.option("-v", "--verbose", count=True, help="More detail on stderr (-v progress, -vv debug).")
 def cli(verbose: int) -> None:
