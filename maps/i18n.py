@@ -108,7 +108,6 @@ _TEXT.update({
     "layout_normal": {"zh": "常态", "en": "Normal"},
     "layout_emergency": {"zh": "应急", "en": "Emergency"},
     "level": {"zh": "层级", "en": "Level"},
-    "all_levels": {"zh": "全部", "en": "All"},
     "grid_not_found": {"zh": "网格不存在", "en": "No such grid"},
     "building_not_found": {"zh": "楼栋不存在", "en": "No such building"},
     "page_not_found": {"zh": "页面不存在", "en": "No such page"},
@@ -121,4 +120,9 @@ _TEXT.update({
     "flag_disabled": {"zh": "残疾人", "en": "Disabled"},
     "flag_low_income": {"zh": "低保户", "en": "Low income"},
     "flag_party_member": {"zh": "党员户", "en": "Party-member households"},
+    "level_community": {"zh": "社区", "en": "Community"},
+    "level_zone": {"zh": "片区", "en": "Zone"},
+    "level_grid": {"zh": "网格", "en": "Grids"},
+    "level_small": {"zh": "微网格", "en": "Small grids"},
+    "level_comprehensive": {"zh": "综合网格", "en": "Comprehensive grids"},
 })

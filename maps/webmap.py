@@ -190,24 +190,50 @@ def _status_text(status: str, lang: str) -> str:
 # --- what the pages show -------------------------------------------------------------------
 
 def plan_layouts(plan: Plan) -> dict:
-    """The layouts and levels a plan offers: ``{"layouts": [...], "levels": [...]}``.
+    """The layouts and levels a plan offers (see ``docs/hierarchy.md``).
 
-    ``layouts`` holds ``"normal"`` and, when the plan has a ``grids_emergency`` layer,
-    ``"emergency"``; ``levels`` the distinct values of a ``level`` column of the grids (empty
-    when there is none).
+    Returns
+    -------
+    dict
+        ``layouts``: ``["normal"]``, plus ``"emergency"`` when the plan has a
+        ``grids_emergency`` layer; ``levels``: the upper levels of its ``levels`` layer,
+        coarsest first (empty for a flat plan); ``grid_level``: the name of the grids' own level.
     """
     layouts = ["normal"] + (["emergency"] if "grids_emergency" in plan.layers else [])
-    levels = (sorted(map(str, plan.grids["level"].dropna().unique()))
-              if "level" in plan.grids.columns else [])
-    return {"layouts": layouts, "levels": levels}
+    units = plan.layers.get("levels")
+    levels = list(dict.fromkeys(units["level"].astype(str))) if units is not None and len(units) else []
+    return {"layouts": layouts, "levels": levels, "grid_level": plan.meta.get("grid_level") or "grid"}
 
 
 def layout_grids(plan: Plan, *, layout: str = "normal", level: str | None = None) -> gpd.GeoDataFrame:
-    """The grids of one layout (``normal``/``emergency``) and, when given, one level."""
-    grids = plan.layers["grids_emergency"] if layout == "emergency" else plan.grids
-    if level is not None and "level" in grids.columns:
-        grids = grids[grids["level"].astype(str) == str(level)]
-    return grids
+    """The polygons a community map shows: the grids of a layout, or the units of an upper level.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    layout : {"normal", "emergency"}
+        The plan's grids, or its ``grids_emergency`` layer (each inside one normal grid).
+    level : str, optional
+        An upper level of the ``levels`` layer: its units instead of grids (the layout does not
+        change them).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``grid_code``, ``households``, ``n_buildings``, ``status`` and ``link`` — the code of the
+        (normal) grid whose page a click opens: the grid itself, an emergency grid's parent, none
+        for an upper level's unit.
+    """
+    cols = ["grid_code", "households", "n_buildings", "status", "geometry"]
+    if level is not None:
+        units = plan.layers["levels"]
+        units = units[units["level"].astype(str) == str(level)].set_index("unit_id")
+        out = units.rename(columns={"unit_code": "grid_code"})[cols]
+        return out.assign(link=None)
+    if layout == "emergency":
+        grids = plan.layers["grids_emergency"]
+        return grids[cols].assign(link=grids["parent_grid_id"].map(plan.grids["grid_code"]).astype(str))
+    return plan.grids[cols].assign(link=plan.grids["grid_code"].astype(str))
 
 
 def find_grid(plan: Plan, code: str):
@@ -345,13 +371,14 @@ def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
 
 
 def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: float = 2.0) -> gpd.GeoDataFrame:
-    """Grids for display: code, figures, status and leader as text, colour; EPSG:4326."""
+    """Grids for display: code, figures, status and leader as text, colour, link; EPSG:4326."""
     colours = grid_colours(grids)
     people = plan_people(plan)
     staff = people[(people["role"].astype(str) == "grid_leader").to_numpy(dtype=bool)]
     leaders = staff.groupby(staff["grid_id"].astype(str))["name"].agg(lambda s: "、".join(map(str, s)))
     out = grids[["grid_code", "households", "n_buildings", "status", "geometry"]].copy()
     out["grid_code"] = out["grid_code"].astype(str)
+    out["link"] = grids["link"] if "link" in grids.columns else out["grid_code"]
     out["status_text"] = [_status_text(s, lang) for s in out["status"]]
     out["leader"] = [leaders.get(str(g), text("not_assigned", lang)) for g in out.index]
     out["colour"] = [colours[g] for g in out.index]
@@ -462,9 +489,11 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
   },
   onEachFeature: function (f, layer) {
     {%- if this.url %}
-    layer.on('click', function () {
-      window.location.href = {{ this.url|tojson }}.replace('__CODE__', encodeURIComponent(f.properties.code));
-    });
+    if (f.properties.code) {
+      layer.on('click', function () {
+        window.location.href = {{ this.url|tojson }}.replace('__CODE__', encodeURIComponent(f.properties.code));
+      });
+    }
     {%- endif %}
   }
 });
@@ -572,8 +601,9 @@ def _escaped(frame: gpd.GeoDataFrame, columns) -> gpd.GeoDataFrame:
 def _click_to(url: str):
     from folium.utilities import JsCode
 
-    return JsCode("function (f, layer) { layer.on('click', function () { window.location.href = "
-                  f"{_js_str(url)}.replace('__CODE__', encodeURIComponent(f.properties.grid_code)); }}); }}")
+    return JsCode("function (f, layer) { if (f.properties.link) { layer.on('click', function () { "
+                  f"window.location.href = {_js_str(url)}.replace('__CODE__', encodeURIComponent(f.properties.link)); "
+                  "}); } }")
 
 
 def _js_str(value: str) -> str:
@@ -625,7 +655,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
                        style={"color": "#666666", "weight": 0.5, "fillColor": "#999999",
                               "fillOpacity": 0.5}).add_to(fmap)
     folium.GeoJson(
-        frame[["grid_id", "grid_code", "households", "n_buildings", "status_text", "leader", "colour",
+        frame[["grid_id", "grid_code", "households", "n_buildings", "status_text", "leader", "colour", "link",
                "geometry"]],
         name=text("grids", lang),
         style_function=lambda f: {"fillColor": f["properties"]["colour"], "color": "#333333",
@@ -638,7 +668,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
         on_each_feature=_click_to(grid_url) if grid_url else None,
     ).add_to(fmap)
     prefix = plan.meta.get("code_prefix")
-    labels = _label_points(frame, [_short_code(c, prefix) for c in frame["grid_code"]], frame["grid_code"])
+    labels = _label_points(frame, [_short_code(c, prefix) for c in frame["grid_code"]], frame["link"])
     _labels_layer(labels, name=text("grid_codes", lang), css_class="gp-grid-label", url=grid_url,
                   min_zoom=_label_zoom(grids)).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
@@ -676,13 +706,13 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     tooltip_aliases = [text("grid_code", lang), text("households", lang), text("buildings", lang),
                        text("role_grid_leader", lang)]
     if len(others):
-        folium.GeoJson(others[[*tooltip_fields, "geometry"]], name=text("neighbour_grids", lang),
+        folium.GeoJson(others[[*tooltip_fields, "link", "geometry"]], name=text("neighbour_grids", lang),
                        style_function=lambda f: {"fillColor": "#bbbbbb", "color": "#777777", "weight": 1,
                                                  "fillOpacity": 0.35},
                        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, aliases=tooltip_aliases),
                        on_each_feature=_click_to(grid_url) if grid_url else None).add_to(fmap)
         prefix = plan.meta.get("code_prefix")
-        labels = _label_points(others, [_short_code(c, prefix) for c in others["grid_code"]], others["grid_code"])
+        labels = _label_points(others, [_short_code(c, prefix) for c in others["grid_code"]], others["link"])
         _labels_layer(labels, name=text("neighbour_codes", lang), css_class="gp-grid-label gp-neighbour",
                       url=grid_url).add_to(fmap)
     folium.GeoJson(own[[*tooltip_fields, "geometry"]], name=text("grid", lang),

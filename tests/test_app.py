@@ -69,31 +69,41 @@ def tiny_plan():
         +------+------+      grid codes 320508001001001 … 004 (prefix 320508001001),
         | G1   | G2   |      numbered west→east, north→south;
         | b1 b2| b3 b4|      b3 has a building leader and 2 elderly-alone households,
-        +------+------+      b8 is named 梧桐苑 (found by search)
-        | G3   | G4   |
-        | b5 b6| b7 b8|
-        +------+------+
+        +------+------+      b8 is named 梧桐苑 (found by search);
+        | G3   | G4   |      upper level "zone": 北片 = G1 + G2, 南片 = G3 + G4;
+        | b5 b6| b7 b8|      emergency layout: each grid split in a west and an east half
+        +------+------+      (E1 … E8, one building each)
     """
     x0, y0 = 500_000.0, 3_460_000.0
-    grids, buildings = [], []
+    grids, buildings, emergency = [], [], []
     for i, (gx, gy) in enumerate([(0, 100), (100, 100), (0, 0), (100, 0)], start=1):
-        grids.append({"grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}", "households": 2 * (10 + i),
-                      "n_buildings": 2, "status": "ok", "level": "A" if i <= 2 else "B",
-                      "geometry": _square(x0 + gx, y0 + gy, 100)})
+        code = f"320508001001{i:03d}"
+        grids.append({"grid_id": f"G{i}", "grid_code": code, "households": 2 * (10 + i),
+                      "n_buildings": 2, "status": "ok", "geometry": _square(x0 + gx, y0 + gy, 100)})
         for j, (bx, by) in enumerate([(10, 60), (60, 20)]):  # west one to the north: reading order b(2i-1), b(2i)
             n = 2 * i - 1 + j
-            buildings.append({"building_id": f"b{n}", "grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}",
+            buildings.append({"building_id": f"b{n}", "grid_id": f"G{i}", "grid_code": code,
                               "households": 10 + i, "households_source": "field",
                               "name": "梧桐苑" if n == 8 else None, "flag_elderly_alone": 2 if n == 3 else 0,
                               "geometry": _square(x0 + gx + bx, y0 + gy + by, 20)})
-    grids = gpd.GeoDataFrame(grids, crs=4549).set_index("grid_id")
-    buildings = gpd.GeoDataFrame(buildings, crs=4549).set_index("building_id")
+            emergency.append({"grid_id": f"E{n}", "grid_code": f"{code}{j + 1:02d}", "households": 10 + i,
+                              "n_buildings": 1, "status": "ok", "parent_grid_id": f"G{i}",
+                              "geometry": shapely.box(x0 + gx + 50 * j, y0 + gy, x0 + gx + 50 * (j + 1), y0 + gy + 100)})
+    levels = gpd.GeoDataFrame({
+        "level": ["zone", "zone"], "unit_id": ["zone-0001", "zone-0002"],
+        "unit_code": ["3205080010011", "3205080010012"], "parent_id": [None, None], "name": ["北片", "南片"],
+        "households": [46, 50], "n_buildings": [4, 4], "status": ["ok", "ok"],
+        "geometry": [shapely.box(x0, y0 + 100, x0 + 200, y0 + 200), shapely.box(x0, y0, x0 + 200, y0 + 100)]},
+        crs=4549, index=pd.Index(["zone/zone-0001", "zone/zone-0002"], name="unit_key"))
     people = pd.DataFrame([
         {"grid_id": "G2", "building_id": None, "role": "grid_leader", "name": "王芳", "phone": "13800000000"},
         {"grid_id": "G2", "building_id": "b3", "role": "building_leader", "name": "李强", "phone": None},
     ])
-    return geo.Plan(buildings=buildings, grids=grids, meta={"code_prefix": "320508001001", "target": 20},
-                    layers={"people": people})
+    return geo.Plan(buildings=gpd.GeoDataFrame(buildings, crs=4549).set_index("building_id"),
+                    grids=gpd.GeoDataFrame(grids, crs=4549).set_index("grid_id"),
+                    meta={"code_prefix": "320508001001", "target": 20, "grid_level": "small"},
+                    layers={"people": people, "levels": levels,
+                            "grids_emergency": gpd.GeoDataFrame(emergency, crs=4549).set_index("grid_id")})
 
 
 def test_neighbouring_grids_never_share_a_colour(plan):
@@ -127,8 +137,12 @@ def test_tiny_plan_search_layouts_and_maps(tiny_plan):
     assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "label": "320508001001002"}  # ends with 2
     assert search_plan(tiny_plan, "梧桐")[0]["building_id"] == "b8"
     assert search_plan(tiny_plan, "") == [] and search_plan(tiny_plan, "nothing-like-this") == []
-    assert plan_layouts(tiny_plan) == {"layouts": ["normal"], "levels": ["A", "B"]}
-    assert webmap.layout_grids(tiny_plan, level="B").index.tolist() == ["G3", "G4"]
+    assert plan_layouts(tiny_plan) == {"layouts": ["normal", "emergency"], "levels": ["zone"], "grid_level": "small"}
+    zones = webmap.layout_grids(tiny_plan, level="zone")
+    assert zones.index.tolist() == ["zone-0001", "zone-0002"] and zones["link"].isna().all()  # no page
+    assert zones["households"].tolist() == [46, 50]
+    halves = webmap.layout_grids(tiny_plan, layout="emergency")
+    assert halves.loc["E3", "link"] == "320508001001002" and len(halves) == 8  # opens the normal grid G2
 
     html = webmap.community_map(tiny_plan, basemap="none", grid_url="/g/__CODE__").get_root().render()
     assert _js("王芳") in html and '"/g/__CODE__"' in html  # the grid leader in the tooltip
@@ -229,17 +243,23 @@ def test_grid_battle_map_page(client, plan):
     assert client.get(f"/plans/kunming/grids/{grid_id}").status_code == 200  # the internal id works too
 
 
-def test_levels_switch_when_the_grids_have_levels(tmp_path, plan):
-    with_levels = geo.Plan(buildings=plan.buildings, grids=plan.grids.assign(
-        level=np.where(np.arange(len(plan.grids)) % 2 == 0, "东片", "西片")), meta=dict(plan.meta))
-    path = geo.write_plan(with_levels, tmp_path / "levels.gpkg")
-    client = create_app({"TESTING": True, "PLANS": [str(path)]}).test_client()
-    html = client.get("/plans/levels/").get_data(as_text=True)
-    assert "level-switch" in html and "东片" in html
-    east = client.get("/plans/levels/?level=东片").get_data(as_text=True)
-    assert east.count('"grid_code":') < html.count('"grid_code":')
-    assert client.get("/plans/levels/?level=北片").status_code == 404
-    assert client.get("/plans/levels/?layout=emergency").status_code == 404  # no emergency layout in the plan
+def test_level_and_layout_switches(tiny_plan, tmp_path):
+    plan = geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta=dict(tiny_plan.meta),
+                    layers={k: v for k, v in tiny_plan.layers.items() if k != "people"})
+    path = geo.write_plan(plan, tmp_path / "tiny.gpkg")
+    client = create_app({"TESTING": True, "PLANS": [str(path)], "BASEMAP": "none"}).test_client()
+    html = client.get("/plans/tiny/").get_data(as_text=True)
+    assert "level-switch" in html and "片区" in html and "微网格" in html and "layout-switch" in html
+    assert html.count('"grid_code":') == 4
+    zones = client.get("/plans/tiny/?level=zone").get_data(as_text=True)
+    assert zones.count('"grid_code":') == 2 and '"link": null' in zones
+    halves = client.get("/plans/tiny/?layout=emergency").get_data(as_text=True)
+    assert halves.count('"grid_code":') == 8 and '"link": "320508001001002"' in halves
+    assert client.get("/plans/tiny/?level=street").status_code == 404
+    assert client.get("/plans/tiny/?layout=wartime").status_code == 404
+    features = json.loads(client.get("/api/plans/tiny/grids.geojson?layout=emergency").data)["features"]
+    assert sorted(f["id"] for f in features) == [f"E{n}" for n in range(1, 9)]
+    assert client.get("/api/plans/tiny").get_json()["levels"] == ["zone"]
 
 
 def test_search_page(client, plan):
