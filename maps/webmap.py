@@ -260,7 +260,8 @@ def plan_people(plan: Plan) -> pd.DataFrame:
 
 
 def _blank(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+    """None, NaN, pandas' NA or empty text."""
+    return value is None or (np.ndim(value) == 0 and pd.isna(value)) or str(value).strip() == ""
 
 
 def _role_text(role, lang: str) -> str:
@@ -296,6 +297,8 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         ``grid_id``, ``grid_code``, ``households``, ``n_buildings``, ``persons`` (or ``None``),
         ``status``, ``status_text``, ``staff`` (people of the grid without a building: role,
         name, phone — empty when the plan has no ``people`` layer), ``neighbours`` (codes),
+        ``units`` (the upper levels' units holding it: level, unit_code, name), ``emergency``
+        (codes of the emergency grids inside it),
         ``buildings`` (in reading order: ``no``, ``building_id``, ``name``, ``households``,
         ``leaders``, ``special`` — counts of flagged households by flag).
     """
@@ -329,8 +332,36 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         "status": str(grid["status"]), "status_text": _status_text(str(grid["status"]), lang),
         "staff": staff,
         "neighbours": sorted(str(codes.loc[n]) for n in adjacency.neighbors(grid_id)),
+        "units": _units_of(plan, buildings),
+        "emergency": _emergency_codes(plan, grid_id),
         "buildings": rows,
     }
+
+
+def _units_of(plan: Plan, buildings: pd.DataFrame) -> list:
+    """The units of the upper levels holding a grid's buildings, coarsest first."""
+    units = plan.layers.get("levels")
+    if units is None or len(units) == 0:
+        return []
+    out = []
+    for level in dict.fromkeys(units["level"].astype(str)):
+        col = f"unit_{level}"
+        if col not in buildings.columns or buildings.empty:
+            continue
+        row = units.loc[(units["level"].astype(str) == level) & (units["unit_id"] == buildings[col].iloc[0])]
+        if len(row):
+            name = row["name"].iloc[0]
+            out.append({"level": level, "unit_code": str(row["unit_code"].iloc[0]),
+                        "name": None if _blank(name) else str(name)})
+    return out
+
+
+def _emergency_codes(plan: Plan, grid_id) -> list:
+    """Codes of the emergency grids inside a grid (empty without an emergency layout)."""
+    emergency = plan.layers.get("grids_emergency")
+    if emergency is None:
+        return []
+    return sorted(emergency.loc[emergency["parent_grid_id"].astype(str) == str(grid_id), "grid_code"].astype(str))
 
 
 _SEARCH_FIELDS = ("name", "addr:street", "addr:housenumber", "address", "addr", "community")

@@ -132,6 +132,16 @@ def test_tiny_plan_adjacency_colours_and_card(tiny_plan):
     assert grid_card(tiny_plan, "G3")["staff"] == []
 
 
+def test_tiny_plan_card_names_units_and_emergency_grids(tiny_plan):
+    buildings = tiny_plan.buildings.assign(unit_zone=["zone-0001"] * 4 + ["zone-0002"] * 4)
+    plan = geo.Plan(buildings=buildings, grids=tiny_plan.grids, meta=tiny_plan.meta, layers=tiny_plan.layers)
+    card = grid_card(plan, "G3")
+    assert card["units"] == [{"level": "zone", "unit_code": "3205080010012", "name": "南片"}]
+    assert card["emergency"] == ["32050800100100301", "32050800100100302"]
+    flat = grid_card(geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta={}), "G3")
+    assert flat["units"] == [] and flat["emergency"] == []
+
+
 def test_tiny_plan_search_layouts_and_maps(tiny_plan):
     hits = search_plan(tiny_plan, "2")
     assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "label": "320508001001002"}  # ends with 2
