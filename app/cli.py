@@ -95,11 +95,18 @@ def _input_options(f):
               help="Buildings this close (m) are neighbours [default: the engine's, see docs].")
 @click.option("--prefix", "code_prefix", help="Administrative prefix of grid codes (county+street+community).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same input and seed give the same plan.")
+@click.option("--levels", "levels_spec", metavar="NAME=FILE|TARGET,...",
+              help="Nested levels, coarsest first, the grids last: NAME=FILE (given boundary polygons) or "
+              "NAME=TARGET (generated at that many households), e.g. community=communities.geojson,grid=400,"
+              "small=50. The last target replaces --target. See docs/hierarchy.md.")
+@click.option("--emergency-target", type=click.IntRange(min=1),
+              help="Add an emergency layout (急时) of about this many households per grid, nested in the grids.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The plan file (.gpkg).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
-              barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json):
+              barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
+              levels_spec=None, emergency_target=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -120,8 +127,21 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     if boundary:
         boundary_gdf = geo.load_boundaries(boundary, inputs.crs, layer=boundary_layer, crs=src_crs, datum=datum)
         extra.append(input_record("boundary", boundary, layer=boundary_layer))
+    levels, level_name = [], "grid"
+    if levels_spec:
+        from partitioning.hierarchy import Level, parse_levels
+
+        *upper, (level_name, target) = parse_levels(levels_spec)
+        for name, value in upper:
+            if isinstance(value, int):
+                levels.append(Level(name, target=value))
+            else:
+                levels.append(Level(name, boundaries=geo.load_boundaries(value, inputs.crs, crs=src_crs, datum=datum),
+                                    source=str(value)))
+                extra.append(input_record(f"level {name}", value))
     settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
-                            gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix)
+                            gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
+                            levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
     plan, metrics = make_plan(inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
                               extra_files=extra, progress=logging.getLogger().level <= logging.INFO)
     metrics["runtime_total_s"] = round(time.perf_counter() - t0, 3)
@@ -134,6 +154,11 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     click.echo(f"buildings:          {len(plan.buildings)} ({inputs.households_method})")
     for line in summary_lines(metrics, target=target):
         click.echo(line)
+    for name, layer_ in (("levels", plan.layers.get("levels")), ("emergency", plan.layers.get("grids_emergency"))):
+        if layer_ is not None:
+            counts = layer_["level"].value_counts(sort=False).to_dict() if name == "levels" else {
+                f"emergency (target {emergency_target})": len(layer_)}
+            click.echo(f"{name + ':':<20}" + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for note in inputs.report.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wall time:          {metrics['runtime_total_s']:.2f} s (reading and writing included)")
@@ -160,6 +185,13 @@ def check(plan_path, as_json):
         click.echo(f"plan {plan_path}: {len(plan.buildings)} buildings, CRS {plan.meta.get('crs')}")
         for line in summary_lines(metrics, target=int(plan.meta.get("target", 50))):
             click.echo(line)
+        for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
+            click.echo(f"{'emergency grids' if name == 'emergency' else 'level ' + name}: {fig['n_grids']} units of {fig['households_min']}–{fig['households_max']} "
+                       f"households (median {fig['households_median']:g}, target {fig['target']:g}, "
+                       f"{fig['share_within_tolerance']:.0%} within tolerance), coverage "
+                       f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
+                       + ("" if fig["outside_parent_m2"] is None else
+                          f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:
             click.echo(f"  {g['grid_code']}: {g['households']}, {g['n_buildings']}, {g['status']}")
@@ -168,7 +200,102 @@ def check(plan_path, as_json):
                              + "\n".join(f"  - {v}" for v in result.violations))
     if not as_json:
         click.echo("check passed: every building in exactly one grid, every grid connected, "
-                   "no overlap, no gap, no cut building")
+                   "no overlap, no gap, no cut building"
+                   + (", every level nested in the one above" if result.levels or result.emergency else ""))
+
+
+@cli.command()
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--households", "households_path", type=click.Path(dir_okay=False),
+              help="Table (CSV) with building_id and households: the new counts (returns, move-outs).")
+@click.option("--buildings", "buildings_path", type=click.Path(dir_okay=False),
+              help="The buildings as they stand now (same ids): new ids are added, missing ones demolished.")
+@click.option("--layer", help="Layer of a multi-layer --buildings file.")
+@click.option("--id-field", help="Field of --buildings holding each building's own ID (as for partition).")
+@click.option("--households-field", help="Field of --buildings holding the households of added buildings.")
+@click.option("--crs", "src_crs", help="CRS of a --buildings file that carries none.")
+@click.option("--datum", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True,
+              help="Offset Chinese coordinates of --buildings to convert to WGS84.")
+@click.option("--lock", "locks", multiple=True, metavar="GRID,...",
+              help="Grid ids or codes that must not change (repeat or separate by commas).")
+@click.option("--max-hops", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Largest neighbourhood (grid-to-grid steps) re-partitioned around a grid local moves cannot repair.")
+@click.option("--global-repair", is_flag=True,
+              help="As a last resort re-partition the whole parent unit (may move many buildings).")
+@click.option("--seed", type=int, help="Seed of re-partitions [default: the plan's].")
+@click.option("--moves", "moves_path", type=click.Path(dir_okay=False), help="Also write the moves to this CSV.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The new plan file (.gpkg).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary and the moves as JSON.")
+def update(plan_path, households_path, buildings_path, layer, id_field, households_field, src_crs, datum, locks,
+           max_hops, global_repair, seed, moves_path, output, as_json):
+    """Redraw PLAN after households or buildings changed, moving as few buildings as possible.
+
+    Locked grids do not change; grids whose buildings did not change keep their ids and codes.
+    Every move is reported (building, from, to, why).
+    """
+    import geo
+    from geo.plan import atomic_path
+    from partitioning.update import MOVE_REASONS, read_household_changes, update_plan
+
+    if not output.lower().endswith(".gpkg"):
+        raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
+    if not households_path and not buildings_path:
+        raise click.UsageError("give --households and/or --buildings: what changed")
+    plan = geo.read_plan(plan_path)
+    households = read_household_changes(households_path) if households_path else None
+    buildings = None
+    if buildings_path:
+        buildings = geo.load_buildings(buildings_path, layer=layer, id_field=id_field, crs=src_crs, datum=datum,
+                                       households_field=households_field, metric_crs=plan.crs).buildings
+    lock = [g for item in locks for g in item.split(",") if g.strip()]
+    result = update_plan(plan, households=households, buildings=buildings, lock=lock, seed=seed,
+                         max_hops=max_hops, allow_global=global_repair)
+    result.plan.meta["command"] = " ".join(["gridplan", *sys.argv[1:]]) if sys.argv else "gridplan update"
+    result.plan.meta["updated_from"] = str(plan_path)
+    geo.write_plan(result.plan, output)
+    if moves_path:
+        with atomic_path(moves_path) as tmp:
+            result.moves.to_csv(tmp, index=False)
+    if as_json:
+        click.echo(json.dumps({"summary": result.summary,
+                               "moves": result.moves.astype(object).where(result.moves.notna(), None)
+                               .to_dict(orient="records")}, ensure_ascii=False, indent=2, default=str))
+        return
+    s = result.summary
+    click.echo(f"plan written to {output}")
+    click.echo(f"buildings moved:    {s['buildings_moved']} of {s['buildings_total'] - s['buildings_added']} "
+               f"({s['share_moved']:.1%}); added {s['buildings_added']}, demolished {s['buildings_demolished']}")
+    click.echo(f"grids:              {s['grids_unchanged']} unchanged, {s['grids_changed']} changed, "
+               f"{len(s['grids_added'])} added, {len(s['grids_removed'])} removed; locked: "
+               f"{', '.join(s['locked']) or 'none'}")
+    click.echo(f"out of tolerance:   {s['out_of_tolerance_before']} grid(s) after the change, "
+               f"{s['out_of_tolerance_after']} after repair ({s['stages']['ejection_chains']} local repairs, "
+               f"{s['stages']['repartitions']} neighbourhood re-partitions)")
+    if s["unrepaired"]:
+        click.echo(f"not repaired:       {', '.join(s['unrepaired'])} (try --max-hops or --global-repair)")
+    click.echo("moves (building: from → to, why):")
+    for m in result.moves.itertuples():
+        click.echo(f"  {m.building_id}: {m.from_grid or '-'} → {m.to_grid or '-'}, {m.reason} "
+                   f"({MOVE_REASONS[m.reason]})")
+
+
+@cli.command()
+@click.argument("old_path", metavar="OLD", type=click.Path(dir_okay=False))
+@click.argument("new_path", metavar="NEW", type=click.Path(dir_okay=False))
+@click.option("--match", is_flag=True, help="Match grids by shared buildings first (plans made independently).")
+@click.option("--json", "as_json", is_flag=True, help="Print the differences as JSON.")
+def diff(old_path, new_path, match, as_json):
+    """Compare two plans: buildings moved, grids added/removed/changed, households per grid."""
+    import geo
+    from partitioning.diff import diff_plans
+
+    result = diff_plans(geo.read_plan(old_path), geo.read_plan(new_path), match=match)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{old_path} → {new_path}")
+    for line in result.lines():
+        click.echo(line)
 
 
 @cli.command()

@@ -638,6 +638,7 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
         polys = grid_polygons(cells, buildings[col].astype(str))
         grouped = buildings["households"].groupby(buildings[col].astype(str))
         frame = rows.reindex(polys.index).drop(columns="geometry")
+        frame.index.name = "unit_id"
         frame["households"] = grouped.sum().reindex(polys.index).astype("int64")
         frame["n_buildings"] = grouped.size().reindex(polys.index).astype("int64")
         frame["level"] = name
