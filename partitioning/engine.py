@@ -51,8 +51,8 @@ GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_toleran
 # graph's gap: a squared deviation of one household² weighs like one household moved by
 # sqrt(_BALANCE_WEIGHT) × gap; a barrier edge inside a grid like the grid's households moved by
 # sqrt(_CROSSING_WEIGHT) × gap.
-_BALANCE_WEIGHT = 0.25
-_CROSSING_WEIGHT = 0.5
+_BALANCE_WEIGHT = 0.05
+_CROSSING_WEIGHT = 0.1
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
 
 _CROSS_COST = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
