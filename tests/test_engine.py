@@ -151,7 +151,7 @@ def test_grid_ids_read_north_to_south_then_west_to_east():
 
 def test_n_grids_sets_the_number_of_grids():
     g = _graph({f"v{k}": (20, 10 * k, 0) for k in range(6)}, [(f"v{k}", f"v{k + 1}") for k in range(5)])
-    result = partition(g, n_grids=3)
+    result = partition(g, n_grids=3, progress=True)
     assert len(result.grids) == 3 and result.grids["households"].tolist() == [40, 40, 40]
     assert (result.grids["status"] == "ok").all()
 
