@@ -340,7 +340,8 @@ def qr_path(url: str) -> tuple[MplPath, int]:
     import qrcode
     from qrcode.constants import ERROR_CORRECT_M
 
-    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0)
+    # a fixed mask: any mask decodes, and searching the best of eight costs 8× the encoding
+    qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)
     qr.add_data(url)
     qr.make(fit=True)
     matrix = np.array(qr.get_matrix(), dtype=bool)

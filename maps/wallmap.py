@@ -349,7 +349,7 @@ def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fall
         cx, cy = centres[i] * denominator / 1000 + np.array([x0, y0])
         sh.put(ax, cx, cy, label, size=size, font=sheet.font, ha="center", va="center", color=colour,
                linespacing=lead, multialignment="center", zorder=6,
-               bbox={"boxstyle": "square,pad=0.08", "fc": bg, "ec": "none", "alpha": 0.75})
+               bbox=None if bg is None else {"boxstyle": "square,pad=0.08", "fc": bg, "ec": "none", "alpha": 0.75})
         if np.hypot(*(centres[i] - anchors[i])) > 0.5:  # a leader line to a moved label
             ax.plot([anchors_m[i][0], cx], [anchors_m[i][1], cy], color=colour, lw=0.35, zorder=5)
     return int((form < 0).sum())
@@ -533,7 +533,7 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
         labels = [[text("grid_number", lang).format(number=_grid_number(str(c), prefix))]
                   for c in others["grid_code"][keep]]
         _place_and_draw(sheet, ax, rect, denominator, pts, labels, None, size=sheet.pt(8), colour="#555555",
-                        bg=_OTHER_FILL)
+                        bg=None)  # on the plain grey of the neighbours: no backing box needed
     if omitted:
         logger.warning("grid %s: %d of %d building labels left out for lack of room at 1:%d; the table "
                        "lists every building", grid_code, omitted, len(mine), denominator)
@@ -661,7 +661,11 @@ def _overview_layout(sheet: _Sheet, header, rows) -> dict:
     lay = _frame_layout(sheet)
     x, y, w, h = lay["body"]
     side = 62 * sheet.s  # figures, QR code and legend above the table
-    size, widths, row_h, per_col, n_cols = _table_plan(sheet, header, rows, h - side, 0.55 * w)
+    # the map comes first: the table gets a third of the width, more only when it cannot fit
+    for share in (0.33, 0.55):
+        size, widths, row_h, per_col, n_cols = _table_plan(sheet, header, rows, h - side, share * w)
+        if per_col * n_cols >= len(rows):
+            break
     panel_w = max(n_cols * (sum(widths) + 3 * sheet.s) - 3 * sheet.s, 80 * sheet.s)
     lay.update(map=(x, y, w - panel_w - lay["gap"], h), panel=(x + w - panel_w, y, panel_w, h), side=side,
                table=(size, widths, row_h, per_col, n_cols), fits=per_col * n_cols >= len(rows))
@@ -719,7 +723,7 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     anchors = shapely.get_coordinates(shapely.point_on_surface(ordered.geometry.values))
     labels = [[_grid_number(str(c), prefix)] for c in ordered["grid_code"]]
     omitted = _place_and_draw(sheet, ax, rect, denominator, anchors, labels, None,
-                              size=max(sh.MIN_PT, round(7.5 * sheet.s ** 0.5, 1)))
+                              size=max(sh.MIN_PT, round(9 * sheet.s ** 0.5, 1)))
     if omitted:
         logger.warning("overview: %d of %d grid labels left out for lack of room at 1:%d on %s",
                        omitted, len(plan.grids), denominator, paper)
