@@ -58,6 +58,7 @@ _TEXT.update({
     "role_police": {"zh": "社区民警", "en": "Community police"},
     "role_building_leader": {"zh": "楼栋长", "en": "Building leader"},
     "role_volunteer": {"zh": "志愿者", "en": "Volunteer"},
+    "households_column": {"zh": "户数", "en": "Hh."},
     "households_unit": {"zh": "{n}户", "en": "{n} hh"},
     "legend_this_grid": {"zh": "本网格边界", "en": "This grid"},
     "legend_grid_buildings": {"zh": "本网格楼栋(编号/户数)", "en": "Buildings of the grid (no./households)"},

@@ -381,12 +381,16 @@ def _context_layers(sheet: _Sheet, ax, plan: Plan, window) -> list:
 
 # --- the grid sheet ---------------------------------------------------------------------------
 
-def _grid_layout(sheet: _Sheet) -> dict:
+def _grid_layout(sheet: _Sheet, n_rows: int = 0) -> dict:
+    """Map and side panel of a grid sheet; ``fits``: whether ``n_rows`` table rows fit at 7 pt."""
     lay = _frame_layout(sheet)
     x, y, w, h = lay["body"]
     panel_w = 92 * sheet.s
     lay["map"] = (x, y, w - panel_w - lay["gap"], h)
     lay["panel"] = (x + w - panel_w, y, panel_w, h)
+    # figures, QR code and legend take about 80 mm on A3; then two headings and the table rows
+    need = 80 * sheet.s + 2 * sh.MIN_PT * sh.MM_PER_PT * (1.15 * 1.9 + 1.8) + n_rows * sh.MIN_PT * sh.MM_PER_PT * 1.8
+    lay["fits"] = need <= h
     return lay
 
 
@@ -481,7 +485,8 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
 
     pad = 0.06
     bounds = grid.geometry.bounds
-    landscape = _pick_orientation(paper, orientation, bounds, _grid_layout, pad=pad)
+    n_rows = len(_contact_rows(roster, grid_id, lang)) + int(grid["n_buildings"])
+    landscape = _pick_orientation(paper, orientation, bounds, lambda probe: _grid_layout(probe, n_rows), pad=pad)
     sheet = _new_sheet(paper, landscape, lang, font)
     sheet.fig.set_label(title)
     lay = _grid_layout(sheet)
@@ -596,7 +601,7 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
         logger.warning("grid %s: %d building rows left out of the table for lack of room on %s",
                        grid_code, left_out, paper)
     sh.table(pax, 0, top, [pw * 0.09, pw * 0.27, pw * 0.13, pw * 0.24, pw * 0.27],
-             [text("number", lang), text("building", lang), text("households", lang),
+             [text("number", lang), text("building", lang), text("households_column", lang),
               text("role_building_leader", lang), text("phone", lang)], shown,
              size=size, font=sheet.font, row_h=row_h, align=["left", "left", "right", "left", "left"])
     return sheet.fig
