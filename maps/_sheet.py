@@ -72,6 +72,10 @@ def _entry_font(entry) -> CJKFont:
 _FOUND: dict = {}
 
 
+def _regular(entry) -> bool:
+    return entry.weight in (400, "normal", "regular") and entry.style == "normal"
+
+
 def _lookup(families, files) -> CJKFont | None:
     override = os.environ.get(FONT_ENV)
     if override:

@@ -129,6 +129,26 @@ def test_landscape_and_auto_orientation(kunming, busy_code, tmp_path):
     assert grid_sheet(tall, "320508019044001").get_size_inches().tolist() == pytest.approx([w / 25.4, h / 25.4])
 
 
+def test_orientation_keeps_the_building_table_whole():
+    """A wide grid of many buildings: landscape would show it larger but cut its table.
+
+    ::
+
+        +--------------------------------------------+
+        | [][][][][][][][][][][][][][][][][][][][]... |   50 buildings in a 600 × 100 m grid
+        +--------------------------------------------+
+    """
+    plan = _tiny_plan(1, buildings_per_grid=50, spacing=11.5, size=6)
+    plan.grids.loc["G0001", "geometry"] = shapely.box(500_000, 3_460_000, 500_600, 3_460_100)
+    plan.grids.loc["G0001", "n_buildings"] = 50
+    w, h = PAPERS["A3"]
+    fig = grid_sheet(plan, "320508019044001")
+    assert fig.get_size_inches().tolist() == pytest.approx([w / 25.4, h / 25.4])  # portrait
+    texts = [t.get_text() for t in _visible_texts(fig)]
+    assert all(b in texts for b in plan.buildings.index)
+    assert not any("从略" in t and "行" in t for t in texts)
+
+
 # --- real text --------------------------------------------------------------------------------
 
 def test_pdf_text_is_real_chinese_with_code_and_contacts(kunming, busy_code, roster, tmp_path):
