@@ -201,3 +201,29 @@ def test_cli_update_and_lock(tmp_path, suzhou_part):
     new = geo.read_plan(out)
     assert new.meta["update"]["buildings_moved"] == len(moves)
     assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+
+
+def test_update_keeps_levels_and_emergency_nested():
+    """4 × 8 lattice in blocks of ~160 households, grids of 40, emergency grids of 20: a changed and an
+    added building leave every level nested; emergency grids of unchanged grids keep their ids."""
+    from partitioning.hierarchy import Level
+
+    plan, _ = make_plan(lattice(4, 8), PlanSettings(target=40, levels=(Level("block", target=160),),
+                                                    emergency_target=20))
+    b = plan.buildings
+    extra = gpd.GeoDataFrame({"households": [8], "households_source": ["estimate"]},
+                             geometry=[box(500_120, 3_500_000, 500_130, 3_500_010)],  # east of r0c7
+                             index=pd.Index(["new1"], name="building_id"), crs=b.crs)
+    now = gpd.GeoDataFrame(pd.concat([b[["households", "households_source", "geometry"]], extra]), crs=b.crs)
+    result = update_plan(plan, buildings=now, households=pd.Series({"r2c2": 19}))
+    new = result.plan
+    report = check_plan(new)
+    assert report.ok, report.violations
+    nb = new.buildings
+    assert nb.at["new1", "unit_block"] == b.at["r0c7", "unit_block"]
+    assert (nb.groupby("grid_id")["unit_block"].nunique() == 1).all()
+    changed = set(result.moves["from_grid"].dropna()) | set(result.moves["to_grid"].dropna())
+    changed |= {nb.at["new1", "grid_id"]}
+    kept = b.index[~b["grid_id"].isin(changed)]
+    assert len(kept) and (nb.loc[kept, "grid_id_emergency"] == b.loc[kept, "grid_id_emergency"]).all()
+    assert set(new.layers["levels"]["unit_id"]) == set(plan.layers["levels"]["unit_id"])
