@@ -9,7 +9,7 @@ BENCH_STAMP := $(VENV)/.bench-$(shell cat setup.cfg | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test bench system-deps venv clean
+.PHONY: demo test bench system-deps venv vendor clean
 
 # Debian packages the project needs, installed when missing: a CJK font for printed maps,
 # poppler-utils (pdftotext) for their tests, Chromium for the browser tests, npm (when the machine
@@ -27,10 +27,13 @@ $(STAMP): setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e '.[test]'
-	$(PY) -m app.vendor
 	rm -f $(VENV)/.installed-*; touch $@
 
-venv: system-deps $(STAMP)
+# Browser assets for offline web maps, from the npm registry (re-vendored when the pins change).
+vendor: $(STAMP)
+	@$(PY) -m app.vendor --check >/dev/null 2>&1 || $(PY) -m app.vendor --cache $(VENV)/npm-cache
+
+venv: system-deps $(STAMP) vendor
 
 $(BENCH_STAMP): $(STAMP)
 	$(PIP) install -q -e '.[test,bench]'

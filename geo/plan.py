@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 BUILDINGS, GRIDS, META = "buildings", "grids", "plan_meta"
 #: Optional layers a plan may carry, in the plan's metric CRS.
-OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "grids_emergency")
+OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "grids_emergency", "people")
 
 
 def gridplan_version() -> str:
@@ -98,14 +98,21 @@ class _AtomicPath:
             self.tmp.unlink(missing_ok=True)
 
 
+def _text(value):
+    """A value of an object column as GeoPackage text (missing values stay missing)."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or pd.isna(value):
+        return None
+    return str(value)
+
+
 def _to_layer(gdf: gpd.GeoDataFrame, index_name: str) -> gpd.GeoDataFrame:
     out = gdf.reset_index() if gdf.index.name == index_name else gdf.copy()
     # GeoPackage has no object dtype: write mixed columns as text
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object:
-            out[col] = out[col].map(lambda v: None if v is None or (isinstance(v, float) and pd.isna(v))
-                                    else (json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict))
-                                          else str(v)))
+            out[col] = out[col].map(_text)
     return out
 
 

@@ -185,6 +185,14 @@ def test_plan_round_trip(tmp_path):
     assert back.crs.to_epsg() == 4549
 
 
+def test_missing_text_stays_missing(tmp_path):
+    plan = _tiny_plan()
+    plan.buildings["note"] = pd.Series(["x", pd.NA, None], index=plan.buildings.index, dtype=object)
+    back = read_plan(write_plan(plan, tmp_path / "p.gpkg"))
+    assert back.buildings.loc["a", "note"] == "x"
+    assert back.buildings["note"].isna().tolist() == [False, True, True]
+
+
 def test_plan_write_is_atomic(tmp_path, monkeypatch):
     path = write_plan(_tiny_plan(), tmp_path / "p.gpkg")
     before = path.read_bytes()
