@@ -31,6 +31,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from tqdm.auto import tqdm
 
 from geo.errors import InputError
 from partitioning.codes import PLACEHOLDER, grid_codes
@@ -188,8 +189,6 @@ def partition_within(graph: nx.Graph, parent: pd.Series, *, target: int, toleran
         raise InputError(f"{int(parent.isna().sum())} building(s) have no parent unit")
     pieces, rows, n = [], [], 0
     groups = parent.groupby(parent.astype(str), sort=True).groups
-    from tqdm.auto import tqdm
-
     for pid, members in tqdm(groups.items(), desc="units", unit="unit", disable=not progress):
         result = partition(graph.subgraph(list(members)), target=int(target), tolerance=tolerance, seed=seed)
         names = {g: id_format.format(n + k + 1) for k, g in enumerate(result.grids.index)}

@@ -26,7 +26,7 @@ from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierar
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons, keep_adjacent_cells, study_area, tessellate
 
-__all__ = ["PlanSettings", "make_plan", "plan_graph", "CheckResult", "check_plan", "summary_lines"]
+__all__ = ["PlanSettings", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
 
 logger = logging.getLogger(__name__)
 

@@ -332,7 +332,7 @@ def _repartition(state: _State, grids: list, seed: int) -> tuple[dict, float, in
     for label in table.columns:
         if label not in names:
             names[label] = state.new_grid()
-    proposal = {v: names[new[v]] for v in nodes}
+    proposal = _pull_back(state, nodes, {v: names[new[v]] for v in nodes})
     oversize = {names[label] for label in result.grids.index[result.grids["status"] == "oversize"]}
     hh: dict = {}
     for v, g in proposal.items():
@@ -340,6 +340,51 @@ def _repartition(state: _State, grids: list, seed: int) -> tuple[dict, float, in
     excess = sum(max(0.0, state.lo - x, x - state.hi) for g, x in hh.items() if g not in oversize)
     moved = sum(1 for v in nodes if proposal[v] != state.assign[v])
     return proposal, excess, moved
+
+
+def _pull_back(state: _State, nodes: list, proposal: dict) -> dict:
+    """Move buildings of a re-partitioned neighbourhood back to their old grid wherever that keeps both
+    grids connected and puts no more households outside the band: the engine ignores the old plan,
+    this undoes the moves the new balance does not need."""
+    proposal = dict(proposal)
+    members: dict = {}
+    for v, g in proposal.items():
+        members.setdefault(g, set()).add(v)
+    hh = {g: sum(state.h[v] for v in m) for g, m in members.items()}
+    groups: dict = {}
+    for v in nodes:
+        groups.setdefault(state.group[v], []).append(v)
+
+    def excess(x):
+        return max(0.0, state.lo - x, x - state.hi)
+
+    def connected_without(g, gone):
+        rest = members[g] - gone
+        return bool(rest) and nx.is_connected(state.graph.subgraph(rest))
+
+    changed = True
+    while changed:
+        changed = False
+        for key in sorted(groups):
+            vs = groups[key]
+            a, b = proposal[vs[0]], state.assign[vs[0]]
+            if a == b or b not in members:
+                continue
+            if not any(proposal.get(u) == b for v in vs for u in state.graph[v]):
+                continue
+            h = sum(state.h[v] for v in vs)
+            if excess(hh[a] - h) + excess(hh[b] + h) > excess(hh[a]) + excess(hh[b]) + 1e-9:
+                continue
+            if not connected_without(a, set(vs)):
+                continue
+            for v in vs:
+                proposal[v] = b
+            members[a] -= set(vs)
+            members[b] |= set(vs)
+            hh[a] -= h
+            hh[b] += h
+            changed = True
+    return proposal
 
 
 def _repair(state: _State, *, gap: float, seed: int, max_hops: int = 3, allow_global: bool = False) -> dict:
