@@ -89,10 +89,9 @@ def _lookup(families, files) -> CJKFont | None:
             for fname in findSystemFonts():
                 if Path(fname).name in files and not any(e.fname == fname for e in fontManager.ttflist):
                     fontManager.addfont(fname)
-        by_name = {}
-        for entry in fontManager.ttflist:
-            if entry.weight in (400, "normal", "regular") and entry.style == "normal":
-                by_name.setdefault(entry.name, entry)
+        by_name = {}  # per family its regular upright face, else any face
+        for entry in sorted(fontManager.ttflist, key=lambda e: not _regular(e)):
+            by_name.setdefault(entry.name, entry)
         for family in families:
             if family in by_name:
                 return _entry_font(by_name[family])

@@ -241,6 +241,18 @@ def _map_axes(sheet: _Sheet, rect, centre, denominator: int):
     return ax
 
 
+def _page(sheet: _Sheet, lay: dict, plan: Plan, title: str, subtitle: str, bounds, *, pad, attribution,
+          printed):
+    """Header, footer and the north-up map fitted to ``bounds``: (axes, rect, scale, window)."""
+    _header(sheet, lay, title, subtitle)
+    _footer(sheet, lay, plan, attribution, printed)
+    rect = lay["map"]
+    denominator = _choose_scale(bounds, rect[2], rect[3], pad=pad)
+    ax = _map_axes(sheet, rect, ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2), denominator)
+    window = shapely.box(ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1])
+    return ax, rect, denominator, window
+
+
 def _display(geoms, window, denominator: int) -> np.ndarray:
     """Geometries cut to the map window and simplified to 0.05 mm at print size (lighter PDFs)."""
     geoms = shapely.clip_by_rect(np.asarray(geoms), *window.bounds) if window is not None else np.asarray(geoms)
@@ -248,7 +260,7 @@ def _display(geoms, window, denominator: int) -> np.ndarray:
     return geoms[~shapely.is_empty(geoms)]
 
 
-def _to_paper(xy: np.ndarray, ax, rect, denominator: int) -> np.ndarray:
+def _to_paper(xy: np.ndarray, ax, denominator: int) -> np.ndarray:
     """Map coordinates (m) → mm from the map rectangle's lower-left corner."""
     x0, _ = ax.get_xlim()
     y0, _ = ax.get_ylim()
@@ -329,7 +341,7 @@ def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fall
     """Place labels (priority order) without overlap and draw them; returns how many were left out."""
     if not len(anchors_m):
         return 0
-    anchors = _to_paper(np.asarray(anchors_m), ax, rect, denominator)
+    anchors = _to_paper(np.asarray(anchors_m), ax, denominator)
     lead = 1.15
 
     def box(lines_):
@@ -494,24 +506,18 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
     hh_total = int(mine["households"].sum())
     subtitle = " · ".join([f"{text('grid_code', lang)} {grid_code}", f"{text('households', lang)} {hh_total}",
                            f"{text('plan', lang)} {name}"])
-    _header(sheet, lay, title, subtitle)
-    _footer(sheet, lay, plan, attribution, printed)
-
-    # the map
-    rect = lay["map"]
-    denominator = _choose_scale(bounds, rect[2], rect[3], pad=pad)
-    centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    ax = _map_axes(sheet, rect, centre, denominator)
-    window = shapely.box(ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1])
+    ax, rect, denominator, window = _page(sheet, lay, plan, title, subtitle, bounds, pad=pad,
+                                          attribution=attribution, printed=printed)
     near_grids = grids.iloc[grids.sindex.query(window)]
     others = near_grids[near_grids.index != grid_id]
-    sh.add_polygons(ax, _display(others.geometry.values, window, denominator), facecolors=_OTHER_FILL, edgecolors=_OTHER_EDGE,
-                    linewidths=0.7, zorder=1)
-    sh.add_polygons(ax, _display([grid.geometry], window, denominator), facecolors=_GRID_FILL, edgecolors="none", zorder=1)
+    sh.add_polygons(ax, _display(others.geometry.values, window, denominator), facecolors=_OTHER_FILL,
+                    edgecolors=_OTHER_EDGE, linewidths=0.7, zorder=1)
+    sh.add_polygons(ax, _display([grid.geometry], window, denominator), facecolors=_GRID_FILL,
+                    edgecolors="none", zorder=1)
     near_b = plan.buildings.iloc[plan.buildings.sindex.query(window)]
     near_b = near_b[near_b["grid_id"] != grid_id]
-    sh.add_polygons(ax, _display(near_b.geometry.values, window, denominator), facecolors=_OTHER_BUILDING, edgecolors=_OTHER_EDGE,
-                    linewidths=0.2, zorder=2)
+    sh.add_polygons(ax, _display(near_b.geometry.values, window, denominator), facecolors=_OTHER_BUILDING,
+                    edgecolors=_OTHER_EDGE, linewidths=0.2, zorder=2)
     context = _context_layers(sheet, ax, plan, window)
     sh.add_polygons(ax, mine.geometry.values, facecolors=_BUILDING_FILL, edgecolors=_BUILDING_EDGE,
                     linewidths=0.4, zorder=3)
@@ -709,19 +715,13 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     hh = int(plan.grids["households"].sum())
     subtitle = " · ".join([f"{text('n_grids', lang)} {len(plan.grids)}", f"{text('households', lang)} {hh}",
                            f"{text('plan', lang)} {name}"])
-    _header(sheet, lay, title, subtitle)
-    _footer(sheet, lay, plan, attribution, printed)
-
-    rect = lay["map"]
-    denominator = _choose_scale(bounds, rect[2], rect[3], pad=pad)
-    centre = ((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    ax = _map_axes(sheet, rect, centre, denominator)
-    window = shapely.box(ax.get_xlim()[0], ax.get_ylim()[0], ax.get_xlim()[1], ax.get_ylim()[1])
+    ax, rect, denominator, window = _page(sheet, lay, plan, title, subtitle, bounds, pad=pad,
+                                          attribution=attribution, printed=printed)
     colours = grid_colours(plan.grids)
     sh.add_polygons(ax, plan.grids.geometry.values, facecolors=[colours[g] for g in plan.grids.index],
                     edgecolors="#333333", linewidths=0.6 * sheet.s ** 0.5, zorder=1)
-    sh.add_polygons(ax, _display(plan.buildings.geometry.values, None, denominator), facecolors="#5a5a5a", edgecolors="none",
-                    alpha=0.55, zorder=2)
+    sh.add_polygons(ax, _display(plan.buildings.geometry.values, None, denominator), facecolors="#5a5a5a",
+                    edgecolors="none", alpha=0.55, zorder=2)
     context = _context_layers(sheet, ax, plan, window)
     order = plan.grids.geometry.area.sort_values(ascending=False, kind="stable").index
     ordered = plan.grids.loc[order]
