@@ -529,7 +529,7 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
     order = reading_order(mine.geometry.values)
     numbered = mine.iloc[order]
     numbers = {b: i + 1 for i, b in enumerate(numbered.index)}
-    label_pt = max(sh.MIN_PT, round(7.5 * sheet.s ** 0.5, 1))
+    label_pt = max(sh.MIN_PT, round(7.5 * sheet.s ** 0.75, 1))  # wall sheets are read from further away
     by_priority = numbered.sort_values("households", ascending=False, kind="stable")
     anchors = shapely.get_coordinates(shapely.point_on_surface(by_priority.geometry.values))
     lines = [[str(numbers[b]), text("households_unit", lang).format(n=int(hh))]
