@@ -1,6 +1,6 @@
 """Printed wall maps (作战图): page sizes, real Chinese text, legibility, structure, errors.
 
-Sheets are made from the Kunming plan (140 OSM buildings, made through the CLI) and from tiny
+Sheets are made from the Kunming plan (140 OSM buildings, partitioned as the CLI does) and from tiny
 hand-made plans; PDFs are read back with poppler (``pdfinfo``, ``pdftotext``, ``pdffonts``).
 """
 
@@ -16,17 +16,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from click.testing import CliRunner
 from matplotlib.text import Text
 
 import geo
-from app.cli import cli
 from geo.errors import CRSError, GridplanError, InputError
 from geo.plan import Plan
 from maps import _sheet
 from maps.wallmap import (PAPERS, MissingFontError, grid_sheet, grid_url, overview_sheet, print_all,
                           save_sheet)
-from tests.realdata import KUNMING
+from partitioning.planning import PlanSettings, make_plan
 
 PRINTED = "2026-01-15"
 MM_TO_PT = 72 / 25.4
@@ -48,12 +46,10 @@ def _pdf_text(pdf) -> str:
 
 
 @pytest.fixture(scope="module")
-def kunming(tmp_path_factory) -> Plan:
-    out = tmp_path_factory.mktemp("wallmap") / "kunming.gpkg"
-    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", "-o", str(out)],
-                                catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return geo.read_plan(out)
+def kunming(kunming_inputs, tmp_path_factory) -> Plan:
+    """The Kunming plan as `gridplan partition` makes it, read back from its GeoPackage."""
+    plan, _ = make_plan(kunming_inputs, PlanSettings())
+    return geo.read_plan(geo.write_plan(plan, tmp_path_factory.mktemp("wallmap") / "kunming.gpkg"))
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,10 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from click.testing import CliRunner
 
 import geo
-from app.cli import cli
 from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
-from tests.realdata import SUZHOU
+from partitioning.planning import PlanSettings, make_plan
 
 RESULTS = Path(__file__).parent / "results" / "print.md"
 JOBS = 2
@@ -38,10 +36,10 @@ def _timed(fn):
 
 
 @pytest.fixture(scope="module")
-def suzhou(tmp_path_factory):
-    out = tmp_path_factory.mktemp("print") / "suzhou_gusu.gpkg"
-    result = CliRunner().invoke(cli, ["partition", str(SUZHOU), "-o", str(out)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
+def suzhou(suzhou_inputs, tmp_path_factory):
+    """The Suzhou plan as `gridplan partition` makes it (default settings), read back from its file."""
+    plan, _ = make_plan(suzhou_inputs, PlanSettings())
+    out = geo.write_plan(plan, tmp_path_factory.mktemp("print") / "suzhou_gusu.gpkg")
     return geo.read_plan(out), out
 
 
@@ -71,7 +69,7 @@ def test_print_benchmark(suzhou, tmp_path):
         "# Wall map (作战图) benchmark",
         "",
         "Written by `make bench` (`tests/benchmarks/test_print_bench.py`) on the Suzhou demo plan",
-        "(`gridplan partition data/suzhou_gusu/buildings.geojson`: 3,076 buildings). Times in seconds:",
+        "(the Suzhou footprints partitioned with the default settings: 3,076 buildings). Times in seconds:",
         "`wall` is the elapsed time, `cpu` the CPU time of the process and its worker processes (less",
         "sensitive to other jobs sharing the cores). Sheets are vector PDFs with the CJK font embedded",
         "as TrueType; `print_all` sets every sheet in a font cut down to the characters the plan prints.",
