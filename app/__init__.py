@@ -33,6 +33,14 @@ SETTINGS = {
                        "becomes intranet (when TILES_URL is set) or none."),
     "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
+    "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
+                          "(no names, phones or special households). Off: everyone signs in."),
+    "USERS_DB": (None, "SQLite database of users and the audit log (default: gridplan-users.sqlite in the "
+                       "instance folder); made by `gridplan users add`."),
+    "SECRET_KEY": (None, "Key signing the session cookies; random per start when not set (sessions then end "
+                         "with a restart). Set it in instance/config.py for production."),
+    "LOGIN_ATTEMPTS": (5, "Failed sign-ins in a row that lock an account."),
+    "LOCKOUT_MINUTES": (15, "How long a locked account stays locked."),
 }
 
 
@@ -103,9 +111,10 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     if app.config["BASEMAP"] == "intranet" and not app.config["TILES_URL"]:
         raise GridplanError("basemap intranet needs TILES_URL (e.g. http://tiles.local/{z}/{x}/{y}.png)")
 
-    from app import _data, api, views
+    from app import _data, api, auth, views
 
     _data.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     views.register_error_pages(app)

@@ -90,15 +90,22 @@ def plan_path(name: str) -> Path:
 
 
 def cached(key: tuple, make):
-    """``make()`` once per ``key`` (which should hold the plan's path and mtime)."""
-    return current_app.extensions["gridplan_cache"].get(key, make)
+    """``make()`` once per ``key`` (which should hold the plan's path and mtime) and per access
+    level of the visitor (:func:`app.auth.access`): what one role sees is never served to another."""
+    from app.auth import access
+
+    return current_app.extensions["gridplan_cache"].get((*key, access()), make)
 
 
 def plan(name: str) -> tuple[geo.Plan, tuple]:
-    """Plan ``name`` and its version key ``(path, mtime)`` (read once per version)."""
+    """Plan ``name`` as the visitor may see it (:func:`app.auth.visible_plan`) and its version key
+    ``(path, mtime)`` (read once per version)."""
+    from app.auth import access, visible_plan
+
     path = plan_path(name)
     version = (str(path), path.stat().st_mtime_ns)
-    return cached(("plan", *version), lambda: geo.read_plan(path)), version
+    full = current_app.extensions["gridplan_cache"].get(("plan", *version), lambda: geo.read_plan(path))
+    return cached(("plan", *version), lambda: visible_plan(full, access())), version
 
 
 def plan_figures(name: str, p: geo.Plan) -> dict:
@@ -151,7 +158,7 @@ def send(payload: Payload, mimetype: str, *, download: str | None = None, max_ag
         resp = Response(payload.body, mimetype=mimetype)
     resp.set_etag(payload.etag)
     resp.headers["Vary"] = "Accept-Encoding, Cookie"
-    resp.headers["Cache-Control"] = f"public, max-age={max_age}"
+    resp.headers["Cache-Control"] = f"public, max-age={max_age}"  # private for signed-in users (app.auth)
     if download:
         resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{download}"
     return resp

@@ -22,8 +22,33 @@ bp = Blueprint("maps", __name__)
 
 
 def _t():
+    from app.auth import _WORDS
+
     language = lang()
-    return lambda key: text(key, language)
+    return lambda key: _WORDS.get(key, {}).get(language) or text(key, language)
+
+
+def residents(p, grid_id) -> list[dict]:
+    """The special households of a grid (flagged household points: name, address, flags) when
+    the visitor may see them (:func:`app.auth.may_see_residents`); else an empty list."""
+    import pandas as pd
+
+    from app.auth import may_see_residents
+
+    points = p.layers.get("households")
+    if points is None or "building_id" not in points.columns or not may_see_residents(p, grid_id):
+        return []
+    points = pd.DataFrame(points).reset_index()
+    flags = [c for c in points.columns if c.startswith("flag_") or c in ("elderly_alone", "disabled", "low_income",
+                                                                           "ill", "other")]
+    in_grid = points["building_id"].astype(str).map(p.buildings["grid_id"].astype(str)) == str(grid_id)
+    flagged = pd.DataFrame({c: pd.to_numeric(points[c], errors="coerce").fillna(0) > 0 for c in flags})
+    rows = points[in_grid.to_numpy(dtype=bool) & flagged.any(axis=1).to_numpy(dtype=bool)]
+    return [{"household_id": str(r.get("household_id", "")), "building_id": str(r["building_id"]),
+             "name": None if pd.isna(r.get("name")) else str(r.get("name")),
+             "address": None if pd.isna(r.get("address")) else str(r.get("address")),
+             "flags": [c.removeprefix("flag_") for c in flags if flagged.at[i, c]]}
+            for i, r in rows.iterrows()]
 
 
 def map_options() -> dict:
@@ -86,15 +111,41 @@ def grid_page(name: str, code: str):
     grid_id = _data.grid_id_or_404(p, name, code)
     language = lang()
 
+    special = residents(p, grid_id)
+
     def make() -> Payload:
         card = grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version))
         fmap = grid_map(p, grid_id, lang=language, card=card, **map_options(),
                         grid_url=url_for("maps.grid_page", name=name, code="__CODE__"))
         return Payload.of(render_template(
             "grid.html", name=name, card=card, lang=language, t=_t(), has_sheet=_wallmap() is not None,
-            **_map_parts(fmap)))
+            residents=special, escalation=escalation_chain(p, grid_id), **_map_parts(fmap)))
 
+    if special:
+        from app.auth import audit
+
+        audit("residents", target=f"{name}/{code}: {len(special)} household(s)")
     return send(cached(("grid", *version, grid_id, language, current_app.config["BASEMAP"]), make), "text/html")
+
+
+def escalation_chain(p, grid_id) -> list[dict]:
+    """Who the grid calls (网格吹哨、部门报到): the plan's ``escalation`` metadata for the grid's
+    community (or ``"*"``), as a list of ``{level, name, role, phone}``."""
+    from partitioning.staffing import grid_communities
+
+    from app.auth import access
+    from geo.roster import mask_phone
+
+    chains = p.meta.get("escalation") or {}
+    level = access()[0]
+    if not chains or level == "public":
+        return []
+    community = grid_communities(p.buildings, p.grids.loc[[grid_id]]).iloc[0]
+    chain = [dict(c) for c in chains.get(community) or chains.get("*") or []]
+    if level == "viewer":
+        for c in chain:
+            c["phone"] = mask_phone(c.get("phone"))
+    return chain
 
 
 @bp.get("/plans/<name>/search")

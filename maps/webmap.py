@@ -245,13 +245,13 @@ def find_grid(plan: Plan, code: str):
 
 
 def plan_people(plan: Plan) -> pd.DataFrame:
-    """The plan's ``people`` layer (grid_id, building_id, role, name, phone), or an empty one.
+    """The plan's ``people`` layer (grid_id, building_id, role, name, phone, role_label), or an empty one.
 
     ``role`` is one of ``grid_leader``, ``grid_worker``, ``police``, ``building_leader``,
     ``volunteer`` (as in :mod:`maps.wallmap`'s roster); a row with a ``building_id`` belongs
     to that building, one without to the grid.
     """
-    cols = ["grid_id", "building_id", "role", "name", "phone"]
+    cols = ["grid_id", "building_id", "role", "name", "phone", "role_label"]
     people = plan.layers.get("people")
     if people is None or len(people) == 0:
         return pd.DataFrame(columns=cols)
@@ -264,7 +264,10 @@ def _blank(value) -> bool:
     return value is None or (np.ndim(value) == 0 and pd.isna(value)) or str(value).strip() == ""
 
 
-def _role_text(role, lang: str) -> str:
+def _role_text(role, lang: str, label=None) -> str:
+    """The role's words; a staffing template's own Chinese label (e.g. 第一网格长) on Chinese pages."""
+    if lang == "zh" and not _blank(label):
+        return str(label)
     return text(f"role_{role}", lang) if not _blank(role) else ""
 
 
@@ -307,7 +310,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     codes = plan.grids["grid_code"]
     people = plan_people(plan)
     in_grid = people[people["grid_id"].astype(str) == str(grid_id)]
-    staff = [{"role": r.role, "role_text": _role_text(r.role, lang), "name": r.name,
+    staff = [{"role": r.role, "role_text": _role_text(r.role, lang, r.role_label), "name": r.name,
               "phone": None if _blank(r.phone) else str(r.phone)}
              for r in in_grid.itertuples() if _blank(r.building_id)]
     buildings = plan.buildings[plan.buildings["grid_id"] == grid_id]
@@ -320,7 +323,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
             "no": no, "building_id": str(bid),
             "name": None if "name" not in b or _blank(b["name"]) else str(b["name"]),
             "households": int(b["households"]),
-            "leaders": [{"role": r.role, "role_text": _role_text(r.role, lang), "name": r.name,
+            "leaders": [{"role": r.role, "role_text": _role_text(r.role, lang, r.role_label), "name": r.name,
                          "phone": None if _blank(r.phone) else str(r.phone)} for r in leaders.itertuples()],
             "special": {f[5:]: int(b[f]) for f in flags if not _blank(b[f]) and int(b[f]) > 0},
         })

@@ -41,13 +41,27 @@ def plan(plan_path):
 
 
 @pytest.fixture()
-def app(plan_path):
-    return create_app({"TESTING": True, "PLANS": [str(plan_path)]})
+def app(plan_path, tmp_path):
+    return create_app({"TESTING": True, "PLANS": [str(plan_path)], "USERS_DB": str(tmp_path / "users.sqlite")})
+
+
+def signed_in(app, role: str = "admin", *, grids=(), password: str = "correct-horse-1"):
+    """A test client signed in as a new user named after ``role`` (through the login form, with its CSRF token)."""
+    from app.auth import add_user
+
+    add_user(app.config["USERS_DB"], role, password, role=role, grids=grids, replace=True)
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    resp = client.post("/login", data={"username": role, "password": password, "csrf_token": token})
+    assert resp.status_code == 302, resp.get_data(as_text=True)
+    return client
 
 
 @pytest.fixture()
 def client(app):
-    return app.test_client()
+    """Signed in as an admin: every page shows everything."""
+    return signed_in(app)
 
 
 def _grid_with_neighbours(plan):
@@ -257,7 +271,7 @@ def test_level_and_layout_switches(tiny_plan, tmp_path):
     plan = geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta=dict(tiny_plan.meta),
                     layers={k: v for k, v in tiny_plan.layers.items() if k != "people"})
     path = geo.write_plan(plan, tmp_path / "tiny.gpkg")
-    client = create_app({"TESTING": True, "PLANS": [str(path)], "BASEMAP": "none"}).test_client()
+    client = create_app({"TESTING": True, "PLANS": [str(path)], "BASEMAP": "none", "PUBLIC_MAP": True}).test_client()
     html = client.get("/plans/tiny/").get_data(as_text=True)
     assert "level-switch" in html and "片区" in html and "微网格" in html and "layout-switch" in html
     assert html.count('"grid_code":') == 4
@@ -326,7 +340,7 @@ def test_not_found_pages_have_a_message(client, url, message):
 def test_a_plan_file_broken_while_served_is_an_error_page(plan_path, tmp_path):
     broken = tmp_path / "broken.gpkg"
     broken.write_bytes(plan_path.read_bytes())
-    client = create_app({"TESTING": True, "PLANS": [str(broken)]}).test_client()
+    client = create_app({"TESTING": True, "PLANS": [str(broken)], "PUBLIC_MAP": True}).test_client()
     assert client.get("/plans/broken/").status_code == 200
     broken.write_bytes(b"not a geopackage")  # replaced by something else: a new version to read
     resp = client.get("/plans/broken/")
@@ -407,17 +421,17 @@ def test_basemaps_need_their_key_or_url(plan_path):
     with pytest.raises(GridplanError, match="unknown basemap"):
         create_app({"PLANS": [str(plan_path)], "BASEMAP": "google"})
     client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "tianditu-img",
-                         "TIANDITU_KEY": "k123"}).test_client()
+                         "TIANDITU_KEY": "k123", "PUBLIC_MAP": True}).test_client()
     html = client.get("/plans/kunming/").get_data(as_text=True)
     assert "tianditu.gov.cn/img_w/wmts" in html and "tianditu.gov.cn/cia_w/wmts" in html and "tk=k123" in html
-    amap = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "amap"}).test_client()
+    amap = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "amap", "PUBLIC_MAP": True}).test_client()
     assert "buildings.geojson?datum=gcj02" in amap.get("/plans/kunming/").get_data(as_text=True)
 
 
 def test_offline_pages_load_nothing_from_outside(plan_path):
     if missing_assets():
         pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
-    client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True,
+    client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True, "PUBLIC_MAP": True,
                          "TILES_URL": "http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png"}).test_client()
     for url in ("/plans/kunming/", "/plans/kunming/grids/" + str(geo.read_plan(plan_path).grids["grid_code"].iloc[0])):
         html = client.get(url).get_data(as_text=True)
@@ -448,9 +462,10 @@ def test_serving_a_folder_and_missing_plans(tmp_path, plan_path):
         create_app({"PLANS": [str(tmp_path)]})
 
 
-def test_warm_renders_the_pages_before_serving(app):
+def test_warm_renders_the_pages_before_serving(plan_path):
     from app.wsgi import warm
 
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True})  # warms the public pages
     assert warm(app) == 4
     kinds = {key[0] for key in app.extensions["gridplan_cache"].items}
     assert {"plan", "community", "grids.geojson", "buildings.geojson"} <= kinds
@@ -460,7 +475,7 @@ def test_warm_every_grid_in_forked_processes(tiny_plan, tmp_path):
     from app.wsgi import warm
 
     plan = geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta=dict(tiny_plan.meta))
-    app = create_app({"TESTING": True, "PLANS": [str(geo.write_plan(plan, tmp_path / "tiny.gpkg"))]})
+    app = create_app({"TESTING": True, "PLANS": [str(geo.write_plan(plan, tmp_path / "tiny.gpkg"))], "PUBLIC_MAP": True})
     n = warm(app, grids=True, processes=2)
     assert n == 4 + 2 * len(plan.grids)
     pages = {key[3] for key in app.extensions["gridplan_cache"].items if key[0] == "grid"}

@@ -1,0 +1,369 @@
+"""Users, login, CSRF protection, what each role may see, and the audit log.
+
+Users live in an embedded SQLite database (``USERS_DB``, by default ``gridplan-users.sqlite``
+in the instance folder), created by ``gridplan users add``. Passwords are stored as werkzeug
+hashes (scrypt); sessions are Flask-Login's; every POST/PUT/PATCH/DELETE needs a CSRF token
+(Flask-WTF's ``CSRFProtect``). After ``LOGIN_ATTEMPTS`` failed logins in a row an account is
+locked for ``LOCKOUT_MINUTES``.
+
+Roles, from least to most (:data:`ROLES`):
+
+- anonymous — only when ``PUBLIC_MAP`` is on: grids, buildings and household counts; no names,
+  no phones, no special-household counts;
+- ``viewer`` — staff names, masked phones (``138****1234``), counts of special households;
+- ``staff`` (grid staff) — full phones, and the special households (names, addresses) of their
+  own grids (``users add --grid CODE``);
+- ``editor``, ``admin`` — everything, every grid.
+
+Every response that shows personal data to a signed-in user is written to the ``audit_log``
+table of the same database (time, user, role, what, path, address).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pandas as pd
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
+                   url_for)
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from geo.errors import InputError
+from geo.roster import mask_phone
+
+__all__ = ["ROLES", "User", "init_app", "connect", "init_db", "add_user", "remove_user", "list_users",
+           "access", "may_see_residents", "visible_plan", "audit", "read_audit", "check_role", "bp"]
+
+logger = logging.getLogger(__name__)
+
+#: Roles of signed-in users, from least to most.
+ROLES = ("viewer", "staff", "editor", "admin")
+#: Endpoints that show personal data to a signed-in user (each such view is audited).
+PERSONAL_ENDPOINTS = frozenset({
+    "maps.plan_map", "maps.grid_page", "maps.grid_sheet", "api.grids_geojson", "api.grid", "api.people",
+})
+#: Endpoints open to everybody, signed in or not.
+OPEN_ENDPOINTS = frozenset({"auth.login", "auth.logout", "static", "maps.health", "api.openapi"})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL,
+    grids TEXT NOT NULL DEFAULT '',
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    username TEXT,
+    role TEXT,
+    action TEXT NOT NULL,
+    path TEXT,
+    target TEXT,
+    address TEXT
+);
+"""
+
+bp = Blueprint("auth", __name__)
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- the database -----------------------------------------------------------------------------
+
+def connect(path) -> sqlite3.Connection:
+    """Open (and create when missing) the users database at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path, timeout=10)
+    con.row_factory = sqlite3.Row
+    con.executescript(_SCHEMA)
+    return con
+
+
+def init_db(path) -> Path:
+    """Create the users database (tables ``users`` and ``audit_log``) when it does not exist."""
+    connect(path).close()
+    return Path(path)
+
+
+def add_user(path, username: str, password: str, *, role: str = "viewer", grids=(), replace: bool = False) -> None:
+    """Add a user (or, with ``replace``, change one's password, role and grids).
+
+    Raises
+    ------
+    geo.errors.InputError
+        An unknown role, an empty name, a password under 8 characters, or an existing user.
+    """
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if not username.strip():
+        raise InputError("a user needs a name")
+    if len(password) < 8:
+        raise InputError("a password has at least 8 characters")
+    with connect(path) as con:
+        exists = con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+        if exists and not replace:
+            raise InputError(f"user {username!r} exists; use --replace to change it")
+        con.execute("INSERT OR REPLACE INTO users (username, password_hash, role, grids, failed, locked_until, created) "
+                    "VALUES (?, ?, ?, ?, 0, NULL, ?)",
+                    (username, generate_password_hash(password), role, ",".join(map(str, grids)),
+                     _now().isoformat(timespec="seconds")))
+    logger.info("user %s (%s) %s", username, role, "changed" if exists else "added")
+
+
+def remove_user(path, username: str) -> bool:
+    """Remove a user; ``False`` when there was none."""
+    with connect(path) as con:
+        return con.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount > 0
+
+
+def list_users(path) -> list[dict]:
+    """The users (name, role, grids, locked until), never their password hashes."""
+    with connect(path) as con:
+        return [dict(r) for r in con.execute("SELECT username, role, grids, failed, locked_until, created "
+                                             "FROM users ORDER BY username")]
+
+
+def read_audit(path, *, limit: int = 100) -> list[dict]:
+    """The latest entries of the audit log, newest first."""
+    with connect(path) as con:
+        return [dict(r) for r in con.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))]
+
+
+def _db() -> sqlite3.Connection:
+    if "users_db" not in g:
+        g.users_db = connect(current_app.config["USERS_DB"])
+    return g.users_db
+
+
+# --- users and access ---------------------------------------------------------------------------
+
+class User(UserMixin):
+    """A signed-in user: ``username``, ``role``, ``grids`` (grid codes or IDs, for staff)."""
+
+    def __init__(self, username: str, role: str, grids: str):
+        self.id = self.username = username
+        self.role = role
+        self.grids = frozenset(x for x in grids.split(",") if x)
+
+
+@login_manager.user_loader
+def _load_user(username: str):
+    row = _db().execute("SELECT username, role, grids FROM users WHERE username = ?", (username,)).fetchone()
+    return User(row["username"], row["role"], row["grids"]) if row else None
+
+
+def access() -> tuple:
+    """What the current visitor may see, as a cache key part: ``("public",)``, ``("viewer",)``,
+    ``("staff", grids)``, ``("editor",)`` or ``("admin",)``."""
+    if not current_user.is_authenticated:
+        return ("public",)
+    if current_user.role == "staff":
+        return ("staff", tuple(sorted(current_user.grids)))
+    return (current_user.role,)
+
+
+def may_see_residents(plan, grid_id) -> bool:
+    """Whether the current user may see the special households (names, addresses) of a grid."""
+    level = access()
+    if level[0] in ("editor", "admin"):
+        return True
+    if level[0] != "staff":
+        return False
+    return str(grid_id) in level[1] or str(plan.grids.at[grid_id, "grid_code"]) in level[1]
+
+
+def visible_plan(plan, level: tuple):
+    """The plan as a visitor of access ``level`` (see :func:`access`) may see it.
+
+    public: no ``people`` and ``households`` layers, no ``flag_*`` counts; viewer: people with
+    masked phones and without their homes, no ``households`` layer; staff: people in full, the
+    ``households`` layer of their grids only; editor and admin: everything.
+    """
+    import geo
+
+    if level[0] in ("editor", "admin"):
+        return plan
+    layers = dict(plan.layers)
+    buildings = plan.buildings
+    people = layers.get("people")
+    households = layers.pop("households", None)
+    if level[0] == "public":
+        layers.pop("people", None)
+        buildings = buildings.drop(columns=[c for c in buildings.columns if c.startswith("flag_")])
+    elif people is not None:
+        people = pd.DataFrame(people).drop(columns=["home"], errors="ignore")
+        if level[0] == "viewer" and "phone" in people.columns:
+            people = people.assign(phone=people["phone"].map(mask_phone))
+        layers["people"] = people
+    if level[0] == "staff" and households is not None and "building_id" in households.columns:
+        codes = plan.grids["grid_code"].astype(str)
+        mine = {str(i) for i in plan.grids.index if str(i) in level[1] or codes.loc[i] in level[1]}
+        grid_of = plan.buildings["grid_id"].astype(str)
+        keep = households["building_id"].astype(str).map(grid_of).isin(mine)
+        layers["households"] = households[keep.to_numpy(dtype=bool)]
+    return geo.Plan(buildings=buildings, grids=plan.grids, meta=plan.meta, layers=layers)
+
+
+def audit(action: str, *, target: str | None = None) -> None:
+    """Write one entry to the audit log (the current user, role, path and address)."""
+    user = current_user if current_user.is_authenticated else None
+    with _db() as con:
+        con.execute("INSERT INTO audit_log (time, username, role, action, path, target, address) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (_now().isoformat(timespec="seconds"), user.username if user else None,
+                     user.role if user else None, action, request.full_path.rstrip("?"), target,
+                     request.remote_addr))
+
+
+# --- login and logout ------------------------------------------------------------------------------
+
+def _t():
+    from app._data import lang
+    from maps.i18n import text
+
+    language = lang()
+    return lambda key: _WORDS.get(key, {}).get(language) or text(key, language)
+
+
+_WORDS = {
+    "login": {"zh": "登录", "en": "Sign in"},
+    "logout": {"zh": "退出登录", "en": "Sign out"},
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "locked": {"zh": "登录失败次数过多, 账户已锁定, 请稍后再试", "en": "Too many failed sign-ins: the account is locked, try again later"},
+    "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
+    "residents": {"zh": "重点人群(特殊户)", "en": "Special households"},
+    "address": {"zh": "地址", "en": "Address"},
+    "name": {"zh": "姓名", "en": "Name"},
+    "escalation": {"zh": "网格吹哨 · 部门报到", "en": "Escalation chain"},
+}
+
+
+def _safe_next(target: str | None) -> str:
+    """Only paths on this site (no ``//host`` or scheme): no open redirect after login."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("maps.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    if request.method == "POST":
+        username = request.form.get("username", "").strip()
+        password = request.form.get("password", "")
+        con = _db()
+        row = con.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
+        now = _now()
+        locked = row is not None and row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now
+        if locked:
+            error = "locked"
+        elif row is not None and check_password_hash(row["password_hash"], password):
+            with con:
+                con.execute("UPDATE users SET failed = 0, locked_until = NULL WHERE username = ?", (username,))
+            session.clear()
+            login_user(User(row["username"], row["role"], row["grids"]))
+            audit("login")
+            return redirect(_safe_next(request.args.get("next")))
+        else:
+            if row is None:
+                check_password_hash(_DUMMY_HASH, password)  # as slow as a known user: names are not revealed
+            else:
+                failed = row["failed"] + 1
+                until = None
+                if failed >= int(current_app.config["LOGIN_ATTEMPTS"]):
+                    until = (now + timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))).isoformat()
+                    failed = 0
+                    logger.warning("user %s locked after repeated failed sign-ins", username)
+                with con:
+                    con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE username = ?",
+                                (failed, until, username))
+                error = "locked" if until else "login_failed"
+            error = error or "login_failed"
+            audit("login_failed", target=username)
+        return render_template("login.html", error=error, t=_t(), lang=_lang()), 401 if error != "locked" else 429
+    return render_template("login.html", error=None, t=_t(), lang=_lang())
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    if request.method == "POST":
+        if current_user.is_authenticated:
+            audit("logout")
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.login"))
+    return render_template("logout.html", t=_t(), lang=_lang())
+
+
+def _lang():
+    from app._data import lang
+
+    return lang()
+
+
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+# --- wiring -----------------------------------------------------------------------------------------
+
+def init_app(app) -> None:
+    """Sessions, CSRF, the login wall and the audit of personal data for ``app``."""
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        logger.warning("no SECRET_KEY set: sessions end when the server restarts (set it in instance/config.py)")
+    if not app.config.get("USERS_DB"):
+        app.config["USERS_DB"] = str(Path(app.instance_path) / "gridplan-users.sqlite")
+    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    app.register_blueprint(bp)
+
+    @app.teardown_appcontext
+    def _close_db(exc):
+        con = g.pop("users_db", None)
+        if con is not None:
+            con.close()
+
+    @app.before_request
+    def _login_wall():
+        if current_user.is_authenticated or app.config["PUBLIC_MAP"] or request.endpoint in OPEN_ENDPOINTS:
+            return None
+        if request.path.startswith("/api/"):
+            abort(401, description="sign in first (/login)")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+    @app.after_request
+    def _audit_and_privacy(resp):
+        if current_user.is_authenticated:
+            resp.headers["Cache-Control"] = "private, no-cache"
+            if request.endpoint in PERSONAL_ENDPOINTS and resp.status_code in (200, 304):
+                audit("view", target=(request.view_args or {}).get("code") or (request.view_args or {}).get("name"))
+        return resp
+
+    @app.context_processor
+    def _user():
+        return {"current_user": current_user}
+
+
+def check_role(role: str) -> None:
+    """Abort with 403 unless the current user has at least ``role``."""
+    if not current_user.is_authenticated or ROLES.index(current_user.role) < ROLES.index(role):
+        abort(403, description=f"needs the {role} role")
