@@ -17,7 +17,9 @@ Roster
 An optional ``pandas.DataFrame`` (or list of dicts) with columns ``grid_id``, ``role``, ``name``
 and optionally ``phone`` and ``building_id``. ``role`` is one of ``grid_leader``, ``grid_worker``,
 ``police``, ``building_leader``, ``volunteer`` (or the Chinese 网格长, 网格员, 社区民警, 楼栋长,
-志愿者); a ``building_leader`` row names its ``building_id``.
+志愿者); a ``building_leader`` row names its ``building_id``. An optional ``role_label`` (e.g.
+第一网格长) is printed instead of the role's name. Without a roster, the plan's ``people`` layer
+(posts filled by ``partitioning.staffing``, same columns) is used.
 
 Examples
 --------
@@ -156,10 +158,17 @@ def _attribution(plan: Plan, attribution: str | None) -> str:
     return ", ".join(Path(p).name for p in paths if p) or "—"
 
 
-def _roster(roster) -> pd.DataFrame | None:
-    """The roster as a DataFrame with the documented columns and role keys; ``None`` stays ``None``."""
+def _roster(roster, plan: Plan) -> pd.DataFrame | None:
+    """The roster as a DataFrame with the documented columns and role keys.
+
+    Without one, the plan's ``people`` layer (posts filled by ``partitioning.staffing``) is used;
+    ``None`` when there is neither.
+    """
     if roster is None:
-        return None
+        people = plan.layers.get("people")
+        if people is None or not len(people):
+            return None
+        roster = people.reset_index() if people.index.name in ROSTER_COLUMNS else people
     frame = pd.DataFrame(roster).copy()
     missing = [c for c in ("grid_id", "role", "name") if c not in frame.columns]
     if missing:
@@ -173,8 +182,9 @@ def _roster(roster) -> pd.DataFrame | None:
     unknown = sorted(set(frame["role"]) - set(ROLES))
     if unknown:
         raise InputError(f"roster: unknown role(s) {', '.join(unknown)}; use {', '.join(ROLES)}")
-    for col in ROSTER_COLUMNS:
-        frame[col] = frame[col].fillna("").astype(str)
+    for col in (*ROSTER_COLUMNS, "role_label"):
+        if col in frame.columns:
+            frame[col] = frame[col].fillna("").astype(str)
     return frame
 
 
@@ -427,8 +437,9 @@ def _contact_rows(roster, grid_id, lang) -> list:
     for role, blanks in (("grid_leader", 1), ("grid_worker", 1), ("police", 1), ("volunteer", 2)):
         people = roster[(roster["grid_id"] == grid_id) & (roster["role"] == role)] if roster is not None else []
         label = text(f"role_{role}", lang)
-        if len(people):
-            rows += [[label, p.name, p.phone] for p in people.itertuples()]
+        if len(people):  # the post's own title (e.g. 第一网格长) when the roster names it
+            rows += [[(getattr(p, "role_label", "") if lang == "zh" else "") or label, p.name, p.phone]
+                     for p in people.itertuples()]
         else:
             rows += [[label, "", ""]] * blanks
     return rows
@@ -451,7 +462,8 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
         ``auto`` takes the one that shows the grid at the larger scale.
     lang : {"zh", "en"}
     roster : DataFrame or list of dict, optional
-        People of the grids (see the module docstring); blank rows are printed without it.
+        People of the grids (see the module docstring); default the plan's ``people`` layer;
+        blank rows are printed without either.
     base_url : str
         Web app address the QR code links to (``{base_url}/plans/{plan_name}/grids/{grid_code}``).
     plan_name : str, optional
@@ -488,7 +500,7 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
                          "see `gridplan check PLAN` for the codes")
     grid_id = match[0]
     grid = grids.loc[grid_id]
-    roster = _roster(roster)
+    roster = _roster(roster, plan)
     prefix = plan.meta.get("code_prefix")
     number = _grid_number(str(grid_code), prefix)
     name = _plan_name(plan, plan_name)
@@ -697,7 +709,7 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     matplotlib.figure.Figure
     """
     _check(plan, paper, orientation, lang)
-    roster = _roster(roster)
+    roster = _roster(roster, plan)
     name = _plan_name(plan, plan_name)
     community = _community(plan, community_name, lang)
     title = title or text("overview_title", lang).format(community=community)
@@ -787,7 +799,8 @@ def _sheet_chars(plan: Plan, lang, roster, plan_name, community_name, attributio
                 str(plan.meta.get("gridplan_version", "")), gridplan_version()]
     strings += plan.grids["grid_code"].astype(str).tolist() + plan.buildings.index.astype(str).tolist()
     if roster is not None:
-        strings += roster[["name", "phone", "building_id"]].to_numpy().ravel().tolist()
+        cols = [c for c in ("name", "phone", "building_id", "role_label") if c in roster.columns]
+        strings += roster[cols].to_numpy().ravel().tolist()
     return set("".join(map(str, strings)))
 
 
@@ -860,7 +873,7 @@ def print_all(plan: Plan, out_dir, *, paper: str = "A3", overview_paper: str = "
     if fmt not in ("pdf", "png"):
         raise InputError(f"format {fmt!r}: wall maps are written as pdf or png")
     out_dir = Path(out_dir)
-    roster = _roster(roster)
+    roster = _roster(roster, plan)
     _check(plan, paper, orientation, lang)
     if jobs > 1 and "fork" not in multiprocessing.get_all_start_methods():
         logger.info("no fork on this platform: printing the sheets in one process")

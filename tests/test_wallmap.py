@@ -176,6 +176,21 @@ def test_without_roster_the_contact_table_has_blank_rows(kunming, busy_code, tmp
         assert line.strip() == role, line  # nothing filled in
 
 
+def test_people_layer_of_the_plan_fills_the_contacts(tmp_path):
+    """Posts filled by the staffing step (the plan's ``people`` layer) print without a roster."""
+    plan = _tiny_plan(2)
+    plan.layers["people"] = pd.DataFrame({
+        "person_id": ["P0001", "P0002", "P0003"], "grid_id": ["G0001", "G0001", None],
+        "building_id": [None, "B0000", None], "role": ["grid_leader", "building_leader", "volunteer"],
+        "role_label": ["第一网格长", "楼栋长", "志愿者"], "name": ["司马光", "诸葛亮", "闲置人"],
+        "phone": ["13800000001", "13800000002", "13800000003"]}).set_index("person_id")
+    files = print_all(plan, tmp_path, printed=PRINTED)
+    text = _pdf_text(files[1])  # grid 001
+    assert "第一网格长 司马光 13800000001" in text
+    assert "诸葛亮" in text and "闲置人" not in text  # a person without a post is on no sheet
+    assert "司马光" in _pdf_text(files[0])  # the overview's table of grid leaders
+
+
 def test_english_sheet(kunming, busy_code, tmp_path):
     pdf = save_sheet(grid_sheet(kunming, busy_code, lang="en", printed=PRINTED), tmp_path / "en.pdf")
     text = _pdf_text(pdf)
