@@ -103,10 +103,14 @@ def _input_options(f):
               help="Add an emergency layout (急时) of about this many households per grid, nested in the grids.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The plan file (.gpkg).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--workers", type=click.IntRange(min=0), help="Plan each --boundary community apart on this many "
+              "local Dask worker processes (0: in this process). See docs/scale.md.")
+@click.option("--scheduler", metavar="ADDRESS", help="Plan each --boundary community apart on the workers of "
+              "this running Dask scheduler (e.g. tcp://10.0.0.5:8786).")
 def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
-              levels_spec=None, emergency_target=None):
+              levels_spec=None, emergency_target=None, workers=None, scheduler=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -142,8 +146,18 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
                             levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
-    plan, metrics = make_plan(inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
-                              extra_files=extra, progress=logging.getLogger().level <= logging.INFO)
+    progress = logging.getLogger().level <= logging.INFO
+    if workers is not None or scheduler:
+        from partitioning.parallel import make_plan_parallel
+
+        if boundary_gdf is None:
+            raise click.UsageError("--workers/--scheduler plan each community apart: give them with --boundary")
+        plan, metrics = make_plan_parallel(inputs, settings, boundaries=boundary_gdf, barriers=barrier_gdf,
+                                           workers=2 if workers is None else workers, scheduler=scheduler,
+                                           extra_files=extra, progress=progress)
+    else:
+        plan, metrics = make_plan(inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
+                                  extra_files=extra, progress=progress)
     metrics["runtime_total_s"] = round(time.perf_counter() - t0, 3)
     plan.meta["command"] = " ".join(["gridplan", *sys.argv[1:]]) if sys.argv else "gridplan partition"
     geo.write_plan(plan, output)
@@ -161,6 +175,10 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
             click.echo(f"{name + ':':<20}" + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for note in inputs.report.notes:
         click.echo(f"note: {note}", err=True)
+    if "communities" in metrics:
+        where = f"scheduler {scheduler}" if scheduler else f"{plan.meta['parallel']['workers']} worker(s)"
+        click.echo(f"communities:        {metrics['communities']} planned apart on {where} (the cells, "
+                   "graph and partition times above are summed over the communities)")
     click.echo(f"wall time:          {metrics['runtime_total_s']:.2f} s (reading and writing included)")
 
 
@@ -388,6 +406,271 @@ def demo(ctx, out_dir, host, port, no_serve):
     ctx.invoke(map_, plan_path=str(plan_path), output=str(out / "suzhou_gusu.html"), lang="zh")
     if not no_serve:
         ctx.invoke(serve, plans=(str(plan_path),), host=host, port=port)
+
+
+@cli.command()
+@click.option("--households", "n_households", type=click.IntRange(min=1), required=True,
+              help="Households the city holds (at least this many, less than one building more).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same seed gives the same city.")
+@click.option("--no-household-points", is_flag=True, help="Leave out the households layer (one point per household).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The city file (.gpkg).")
+def synth(n_households, seed, no_household_points, output):
+    """Generate a synthetic Chinese city for scale tests (see docs/synth.md).
+
+    Layers buildings (with households), households, roads (main roads, minor roads, a river),
+    streets and communities, in EPSG:4549. Partition it with
+    `gridplan partition CITY --layer buildings --id-field building_id --households-field households
+    --barriers CITY --barriers-layer roads --boundary CITY --boundary-layer communities --workers 2 -o plan.gpkg`.
+    """
+    from geo.synth import synth_city, write_city
+
+    if not output.lower().endswith(".gpkg"):
+        raise click.BadParameter("the city is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
+    city = synth_city(n_households, seed=seed, household_points=not no_household_points,
+                      progress=logging.getLogger().level <= logging.INFO)
+    write_city(city, output)
+    b = city.buildings
+    click.echo(f"city written to {output}: {len(b)} buildings, {int(b['households'].sum())} households, "
+               f"{len(city.communities)} communities in {len(city.streets)} streets")
+    click.echo("buildings by kind: " + ", ".join(f"{k} {v}" for k, v in b["kind"].value_counts().sort_index().items()))
+
+
+# --- people: rosters, staffing templates, assignment (docs/people.md) -------------------------
+
+@cli.group()
+def people():
+    """Grid staff: import a roster, assign it to the grids' posts, report the gaps (缺口)."""
+
+
+def _templates(paths):
+    from partitioning.staffing import load_templates
+
+    return load_templates(*paths)
+
+
+def _print_gaps(result_gaps, totals, as_json: bool) -> None:
+    by_community = (result_gaps.groupby(["community", "role", "role_label"], sort=True)[["required", "filled", "missing"]]
+                    .sum().reset_index())
+    if as_json:
+        click.echo(json.dumps({"totals": totals, "by_community": by_community.to_dict("records"),
+                               "grids_with_gaps": sorted(result_gaps.loc[result_gaps["missing"] > 0, "grid_code"]
+                                                         .unique().tolist())}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"posts: {totals['required']:,} required, {totals['filled']:,} filled, "
+               f"{totals['missing']:,} still needed (缺口); {totals['grids_complete']} of {totals['grids']} grids complete")
+    for r in by_community.itertuples():
+        click.echo(f"  {r.community or '—'}  {r.role_label} ({r.role}): {r.filled:,}/{r.required:,}, "
+                   f"missing {r.missing:,}")
+
+
+@people.command("import")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.argument("roster_path", metavar="ROSTER.csv|.xlsx", type=click.Path(exists=True, dir_okay=False))
+@click.option("--templates", "template_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Your own roles and templates (TOML, as partitioning/staffing_templates.toml).")
+def people_import(plan_path, roster_path, template_files):
+    """Validate a roster and store it in the plan (posts of people still in it are kept)."""
+    import geo
+    from geo.roster import read_roster
+    from partitioning.staffing import import_roster, role_aliases
+
+    staffing = _templates(template_files)
+    roster = read_roster(roster_path, roles=role_aliases(staffing))
+    plan = geo.read_plan(plan_path)
+    people = import_roster(roster, existing=plan.layers.get("people"), staffing=staffing)
+    plan.layers["people"] = _people_frame(people, plan.crs)
+    geo.write_plan(plan, plan_path)
+    kept = int(people["grid_id"].notna().sum())
+    click.echo(f"{len(roster):,} people imported into {plan_path} ({kept:,} post(s) kept); "
+               f"roles: {', '.join(f'{k} {v}' for k, v in roster['role'].value_counts().sort_index().items())}")
+
+
+def _people_frame(people, crs):
+    """The people table as a layer the plan file can hold (no geometry: homes are not mapped)."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(people, geometry=gpd.GeoSeries([None] * len(people), index=people.index, crs=crs))
+
+
+@people.command("assign")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.option("--template", "template_name", default="1+1+N", show_default=True,
+              help="Staffing template: 1+1+N (zhangwan, 1包50), 4+N (zunyi), 1+4+6N (jifeng), 3 (huizhou, 三人小组) "
+                   "or one of --templates.")
+@click.option("--templates", "template_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Your own roles and templates (TOML).")
+@click.option("--max-distance", type=float, default=3000.0, show_default=True,
+              help="Metres beyond which a home is too far from a post.")
+@click.option("--fresh", is_flag=True, help="Re-assign everyone instead of keeping the plan's current posts.")
+@click.option("--json", "as_json", is_flag=True, help="The gaps report as JSON.")
+def people_assign(plan_path, template_name, template_files, max_distance, fresh, as_json):
+    """Fill each grid's posts from the plan's roster (optimal: near home, residents as building
+    leaders, work spread), keep current posts, and report the gaps per grid and community."""
+    import geo
+    from geo.errors import InputError
+    from partitioning.staffing import assign, get_template, roster_of
+
+    staffing = _templates(template_files)
+    template = get_template(staffing, template_name)
+    plan = geo.read_plan(plan_path)
+    current = plan.layers.get("people")
+    if current is None or len(current) == 0 or "person_id" not in current.columns:
+        raise InputError(f"{plan_path}: no roster in the plan; run `gridplan people import {plan_path} ROSTER.csv` first")
+    result = assign(plan.buildings, plan.grids, roster_of(current), template, staffing=staffing,
+                    existing=None if fresh else current, max_distance=max_distance,
+                    community=str(plan.meta.get("community_name") or ""))
+    plan.layers["people"] = _people_frame(result.people, plan.crs)
+    totals = result.totals()
+    plan.meta["staffing"] = {"template": template["name"], **{k: v for k, v in totals.items()}}
+    geo.write_plan(plan, plan_path)
+    _print_gaps(result.gaps, totals, as_json)
+
+
+@people.command("report")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.option("--template", "template_name", help="Template to measure against [default: the plan's last assignment's].")
+@click.option("--templates", "template_files", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grids", "per_grid", is_flag=True, help="One line per grid with a gap.")
+@click.option("--json", "as_json", is_flag=True)
+def people_report(plan_path, template_name, template_files, per_grid, as_json):
+    """The gaps (缺口): posts required, filled and still needed per community and role."""
+    import geo
+    import pandas as pd
+    from partitioning.staffing import gaps, get_template
+
+    staffing = _templates(template_files)
+    plan = geo.read_plan(plan_path)
+    template = get_template(staffing, template_name or (plan.meta.get("staffing") or {}).get("template", "1+1+N"))
+    people = plan.layers.get("people")
+    people = pd.DataFrame(columns=["grid_id", "template_role"]) if people is None else pd.DataFrame(people)
+    g = gaps(plan.buildings, plan.grids, template, people, staffing=staffing,
+             community=str(plan.meta.get("community_name") or ""))
+    totals = {"required": int(g["required"].sum()), "filled": int(g["filled"].sum()),
+              "missing": int(g["missing"].sum()), "grids": int(g["grid_id"].nunique()),
+              "grids_complete": int((g.groupby("grid_id")["missing"].sum() == 0).sum())}
+    _print_gaps(g, totals, as_json)
+    if per_grid and not as_json:
+        for r in g[g["missing"] > 0].itertuples():
+            click.echo(f"  {r.grid_code}  {r.role_label}: {r.filled}/{r.required}")
+
+
+@people.command("synthetic")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Roster CSV to write.")
+@click.option("--template", "template_name", default="1+1+N", show_default=True)
+@click.option("--templates", "template_files", multiple=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--fill", type=float, default=0.8, show_default=True, help="Share of the posts the roster covers.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def people_synthetic(plan_path, output, template_name, template_files, fill, seed):
+    """Write a made-up roster for a plan (invented names and phones, never real people): for demos."""
+    import geo
+    from geo.plan import atomic_path
+    from geo.roster import synthetic_roster
+    from partitioning.staffing import get_template, posts
+
+    staffing = _templates(template_files)
+    plan = geo.read_plan(plan_path)
+    demand = posts(plan.buildings, plan.grids, get_template(staffing, template_name))["role"].value_counts()
+    roster = synthetic_roster(plan.buildings, demand.to_dict(), seed=seed, fill=fill)
+    with atomic_path(output) as tmp:
+        roster.to_csv(tmp, index=False, encoding="utf-8")
+    click.echo(f"{len(roster):,} made-up people written to {output} (seed {seed})")
+
+
+@people.command("contacts")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.argument("contacts_path", metavar="CONTACTS.toml", type=click.Path(exists=True, dir_okay=False))
+def people_contacts(plan_path, contacts_path):
+    """Store the escalation chain (网格吹哨、部门报到) per community: who a grid calls at community
+    and street level and the departments (police, medical, property management)."""
+    import tomllib
+
+    import geo
+    from geo.errors import InputError
+
+    try:
+        data = tomllib.loads(Path(contacts_path).read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{contacts_path}: not TOML ({exc})") from exc
+    chains = {}
+    for community, entries in data.items():
+        if not isinstance(entries, list) or not all(isinstance(e, dict) and e.get("level") and e.get("role")
+                                                    for e in entries):
+            raise InputError(f"{contacts_path}: [{community}] must be a list of {{level, role, name, phone}} "
+                             "tables ([[community]] entries; \"*\" for every community)")
+        chains[community] = [{k: str(e.get(k, "")) for k in ("level", "role", "name", "phone")} for e in entries]
+    plan = geo.read_plan(plan_path)
+    plan.meta["escalation"] = chains
+    geo.write_plan(plan, plan_path)
+    click.echo(f"escalation chain of {len(chains)} community(ies) stored in {plan_path}")
+
+
+# --- users of the web app (docs/people.md) -----------------------------------------------------
+
+def _users_db(db):
+    from flask import Flask
+
+    return db or str(Path(Flask("app", instance_relative_config=True).instance_path) / "gridplan-users.sqlite")
+
+
+_db_option = click.option("--db", type=click.Path(dir_okay=False),
+                          help="Users database [default: gridplan-users.sqlite in the app's instance folder].")
+
+
+@cli.group()
+def users():
+    """Users of the web app (viewer, staff, editor, admin) and the audit log."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "staff", "editor", "admin"]), default="viewer", show_default=True)
+@click.option("--grid", "grids", multiple=True, help="Grid code (or id) a staff member looks after; repeat for more.")
+@click.password_option(envvar="GRIDPLAN_PASSWORD", help="Password (asked for when not given; or $GRIDPLAN_PASSWORD).")
+@click.option("--replace", is_flag=True, help="Change an existing user.")
+@_db_option
+def users_add(username, role, grids, password, replace, db):
+    """Add a user of the web app (the database is created when missing)."""
+    from app.auth import add_user
+
+    path = _users_db(db)
+    add_user(path, username, password, role=role, grids=grids, replace=replace)
+    click.echo(f"user {username} ({role}{': ' + ', '.join(grids) if grids else ''}) saved in {path}")
+
+
+@users.command("list")
+@_db_option
+def users_list(db):
+    """The users, their roles and grids."""
+    from app.auth import list_users
+
+    for u in list_users(_users_db(db)):
+        locked = f", locked until {u['locked_until']}" if u["locked_until"] else ""
+        click.echo(f"{u['username']}\t{u['role']}\t{u['grids'] or '—'}{locked}")
+
+
+@users.command("remove")
+@click.argument("username")
+@_db_option
+def users_remove(username, db):
+    """Remove a user."""
+    from app.auth import remove_user
+
+    if not remove_user(_users_db(db), username):
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(f"user {username} removed")
+
+
+@users.command("audit")
+@click.option("--limit", type=int, default=50, show_default=True)
+@_db_option
+def users_audit(limit, db):
+    """The latest views of personal data and sign-ins (newest first)."""
+    from app.auth import read_audit
+
+    for e in read_audit(_users_db(db), limit=limit):
+        click.echo(f"{e['time']}  {e['username'] or '-'} ({e['role'] or '-'})  {e['action']}  {e['path']}  "
+                   f"{e['target'] or ''}")
 
 
 def main(argv=None) -> None:

@@ -182,7 +182,7 @@ _ORGANISATIONS = {
 }
 
 
-def synthetic_roster(buildings: pd.DataFrame, demand: dict, *, seed: int = 0, fill: float = 0.9,
+def synthetic_roster(buildings: pd.DataFrame, demand: dict, *, seed: int = 0, fill: float = 0.8,
                      resident_share: float = 0.8) -> pd.DataFrame:
     """A made-up roster for demos and tests: invented names and phones, never real people.
 
@@ -228,7 +228,7 @@ def synthetic_roster(buildings: pd.DataFrame, demand: dict, *, seed: int = 0, fi
             phones.add(phone)
             orgs = _ORGANISATIONS.get(role, ["社区志愿者协会", "党员志愿服务队"])
             rows.append({"name": name, "phone": phone, "role": role, "organisation": orgs[rng.integers(len(orgs))],
-                         "home": h, "availability": int(rng.choice([1, 1, 1, 2]))})
+                         "home": h, "availability": int(rng.choice([1, 1, 1, 1, 2]))})
     frame = pd.DataFrame(rows, columns=[c for c in ROSTER_FIELDS if c not in ("person_id", "lon", "lat")])
     frame.insert(0, "person_id", [f"P{i:05d}" for i in range(1, len(frame) + 1)])
     return frame

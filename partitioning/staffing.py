@@ -36,7 +36,7 @@ from scipy.spatial.distance import cdist
 from geo.errors import CRSError, InputError
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
-           "assign", "grid_communities", "PEOPLE_COLUMNS"]
+           "assign", "import_roster", "roster_of", "gaps", "grid_communities", "PEOPLE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 TEMPLATES_PATH = Path(__file__).resolve().parent / "staffing_templates.toml"
 #: Columns of the plan's ``people`` layer written by :func:`assign`.
 PEOPLE_COLUMNS = ("person_id", "grid_id", "building_id", "role", "template_role", "role_label", "name", "phone",
-                  "organisation", "home", "distance_m", "kept")
+                  "organisation", "home", "lon", "lat", "availability", "distance_m", "kept")
 _SHOWS_AS = ("grid_leader", "grid_worker", "police", "building_leader", "volunteer")
 _PER = ("grid", "building", "households")
 _FORBIDDEN = 1e12
@@ -314,8 +314,43 @@ def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.Data
     columns = ["person_id", "grid_id", "building_id", "template_role", "distance_m", "kept"]
     posted = pd.concat([pd.DataFrame(kept, columns=columns), *filled], ignore_index=True)[columns]
     people = _people_layer(posted, roster, staffing)
-    return Assignment(people=people, gaps=_gaps(buildings, grids, template, posted, staffing,
-                                                 community_column=community_column, community=community))
+    return Assignment(people=people, gaps=gaps(buildings, grids, template, people, staffing=staffing,
+                                               community_column=community_column, community=community))
+
+
+def roster_of(people: pd.DataFrame) -> pd.DataFrame:
+    """The roster held in a plan's ``people`` layer (one row per person, ``role`` = template role)."""
+    frame = pd.DataFrame(people).reset_index(drop="person_id" in pd.DataFrame(people).columns)
+    frame = frame.drop_duplicates("person_id").set_index("person_id")
+    frame.index = frame.index.astype(str)
+    out = frame.reindex(columns=["name", "phone", "template_role", "organisation", "home", "lon", "lat", "availability"])
+    out = out.rename(columns={"template_role": "role"})
+    out["home"] = out["home"].fillna("").astype(str)
+    out["availability"] = pd.to_numeric(out["availability"], errors="coerce").fillna(1).astype("int64")
+    for col in ("lon", "lat"):
+        out[col] = pd.to_numeric(out[col], errors="coerce")
+    return out
+
+
+def import_roster(roster: pd.DataFrame, *, existing: pd.DataFrame | None = None,
+                  staffing: Staffing | None = None) -> pd.DataFrame:
+    """A plan's ``people`` layer for a new roster: the posts of people still in it with the same
+    role are kept (with their new details), everyone else is listed without a post."""
+    staffing = staffing or load_templates()
+    roster = roster.copy()
+    roster.index = roster.index.astype(str)
+    columns = ["person_id", "grid_id", "building_id", "template_role", "distance_m", "kept"]
+    posted = pd.DataFrame(columns=columns)
+    if existing is not None and len(existing):
+        old = pd.DataFrame(existing).reset_index(drop="person_id" in pd.DataFrame(existing).columns)
+        old = old[old["grid_id"].notna() & (old["grid_id"].astype(str) != "")]
+        pid = old["person_id"].astype(str)
+        same = pid.isin(roster.index) & (old["template_role"].to_numpy() == roster["role"].reindex(pid).to_numpy())
+        posted = old.loc[same.to_numpy(dtype=bool), columns].assign(person_id=lambda d: d["person_id"].astype(str),
+                                                                    kept=True)
+        logger.info("roster: %d post(s) of people still in the roster kept, %d dropped",
+                    len(posted), int((~same).sum()))
+    return _people_layer(posted, roster, staffing)
 
 
 def _people_layer(posted: pd.DataFrame, roster: pd.DataFrame, staffing: Staffing) -> pd.DataFrame:
@@ -326,7 +361,7 @@ def _people_layer(posted: pd.DataFrame, roster: pd.DataFrame, staffing: Staffing
     info = roster.loc[rows["person_id"].astype(str)]
     rows["role"] = [staffing.roles[r]["shows_as"] for r in rows["template_role"]]
     rows["role_label"] = [staffing.roles[r].get("zh", r) for r in rows["template_role"]]
-    for col in ("name", "phone", "organisation", "home"):
+    for col in ("name", "phone", "organisation", "home", "lon", "lat", "availability"):
         rows[col] = info[col].to_numpy()
     rows["building_id"] = rows["building_id"].replace("", None)
     rows["kept"] = rows["kept"].astype(bool)
@@ -335,7 +370,12 @@ def _people_layer(posted: pd.DataFrame, roster: pd.DataFrame, staffing: Staffing
                                                   na_position="last").reset_index(drop=True)
 
 
-def _gaps(buildings, grids, template, posted, staffing, *, community_column, community) -> pd.DataFrame:
+def gaps(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict, people: pd.DataFrame, *,
+         staffing: Staffing | None = None, community_column: str = "community", community: str = "") -> pd.DataFrame:
+    """Posts required, filled and missing (缺口) per grid and role, from a ``people`` layer."""
+    staffing = staffing or load_templates()
+    people = pd.DataFrame(people)
+    posted = people[people["grid_id"].notna() & (people["grid_id"].astype(str) != "")]
     wanted = posts(buildings, grids, template)
     req = wanted.groupby(["grid_id", "role"]).size().rename("required")
     got = posted.groupby(["grid_id", "template_role"]).size().rename("filled")
