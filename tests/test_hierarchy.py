@@ -127,13 +127,13 @@ def _quadrants(buildings: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def suzhou_levels(tmp_path_factory, suzhou_buildings):
-    """Suzhou: given communities (quadrants) → generated grids of 400 → small grids of 50, plus an
-    emergency layout of 25, made and checked through the command line."""
+    """Suzhou in four levels: given communities (quadrants) → generated areas of 2,000 households →
+    grids of 400 → small grids of 50, plus an emergency layout of 25, made through the command line."""
     folder = tmp_path_factory.mktemp("levels")
     quads = folder / "communities.geojson"
     _quadrants(suzhou_buildings).to_file(quads)
     out = folder / "suzhou_levels.gpkg"
-    run = CliRunner().invoke(cli, ["partition", str(SUZHOU), "--levels", f"community={quads},grid=400,small=50",
+    run = CliRunner().invoke(cli, ["partition", str(SUZHOU), "--levels", f"community={quads},area=2000,grid=400,small=50",
                                    "--emergency-target", "25", "-o", str(out)], catch_exceptions=False)
     assert run.exit_code == 0, run.output
     return out, run.output
@@ -141,14 +141,15 @@ def suzhou_levels(tmp_path_factory, suzhou_buildings):
 
 def test_suzhou_four_levels_pass_check(suzhou_levels):
     path, text = suzhou_levels
-    assert "levels:             community 4, grid " in text
+    assert "levels:             community 4, area " in text
     run = CliRunner().invoke(cli, ["check", str(path), "--json"], catch_exceptions=False)
     assert run.exit_code == 0, run.output
     result = json.loads(run.output)
     assert result["ok"], result["violations"]
     levels = result["levels"]
-    assert list(levels) == ["community", "grid"]
+    assert list(levels) == ["community", "area", "grid"]
     assert levels["community"]["n_grids"] == 4
+    assert levels["area"]["outside_parent_m2"] < 1.0
     # grids of ~400 households, all within the band, nested in the communities
     assert levels["grid"]["share_within_tolerance"] >= 0.9
     assert levels["grid"]["outside_parent_m2"] < 1.0
@@ -159,7 +160,8 @@ def test_suzhou_four_levels_pass_check(suzhou_levels):
 def test_suzhou_levels_nest_by_buildings_and_codes(suzhou_levels):
     plan = geo.read_plan(suzhou_levels[0])
     b = plan.buildings
-    assert (b.groupby("unit_grid")["unit_community"].nunique() == 1).all()
+    assert (b.groupby("unit_area")["unit_community"].nunique() == 1).all()
+    assert (b.groupby("unit_grid")["unit_area"].nunique() == 1).all()
     assert (b.groupby("grid_id")["unit_grid"].nunique() == 1).all()
     assert (b.groupby("grid_id_emergency")["grid_id"].nunique() == 1).all()
     levels = plan.layers["levels"]
@@ -167,8 +169,10 @@ def test_suzhou_levels_nest_by_buildings_and_codes(suzhou_levels):
     units = levels.set_index("unit_id")
     grid_code = b["unit_grid"].map(units["unit_code"])
     assert (b["grid_code"].str[:-3] == grid_code).all()
+    area_code = b["unit_area"].map(units["unit_code"])
+    assert (grid_code.str[:-2] == area_code).all()
     community_code = b["unit_community"].map(units["unit_code"])
-    assert (grid_code.str[:-2] == community_code).all()
+    assert (area_code.str[:-2] == community_code).all()
     # every community polygon is the union of its grids' polygons
     for cid, row in units[units["level"] == "community"].iterrows():
         grids = plan.grids.loc[b.loc[b["unit_community"] == cid, "grid_id"].unique()]
