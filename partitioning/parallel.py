@@ -1,0 +1,454 @@
+"""City scale: plan every community on its own, in parallel on Dask, and assemble one plan.
+
+Communities are independent -- no grid crosses a community boundary -- so a city is planned
+community by community: the buildings are split by the community polygon holding their
+representative point (the rule of :func:`partitioning.graph.build_contiguity_graph`), each
+community runs study area → cells → contiguity graph → partition → grid polygons → codes on a
+Dask worker (:func:`plan_community`), and returns a compact result (grid of each building, grid
+polygons and cells as geometry arrays, figures). Results are gathered as they complete, with at
+most a few communities in flight per worker, so no process ever holds the whole city's graphs.
+
+The plan does not depend on the number of workers: each community's seed is derived from the
+plan's seed and the community id (:func:`community_seed`), and grids are numbered in sorted
+community order. ``workers=0`` runs the same steps in this process, without Dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from tqdm.auto import tqdm
+
+from geo.errors import InfeasibleError, InputError
+from geo.load import Inputs
+from geo.plan import Plan
+from partitioning.codes import PLACEHOLDER, grid_codes
+from partitioning.engine import partition
+from partitioning.metrics import partition_metrics
+from partitioning.planning import PlanSettings, plan_graph
+from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+
+__all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
+
+logger = logging.getLogger(__name__)
+
+#: Communities submitted ahead of the results gathered, per worker: keeps every worker busy
+#: while bounding what the scheduler holds.
+IN_FLIGHT_PER_WORKER = 4
+
+
+def community_seed(seed: int, community_id: str) -> int:
+    """The engine's seed for one community: from the plan's seed and the community's id only.
+
+    Examples
+    --------
+    >>> community_seed(0, "320508001001") == community_seed(0, "320508001001")
+    True
+    >>> community_seed(0, "320508001001") != community_seed(1, "320508001001")
+    True
+    """
+    key = zlib.crc32(str(community_id).encode("utf-8"))
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, key]).generate_state(1)[0])
+
+
+def community_of(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> pd.Series:
+    """The ``boundary_id`` of the community holding each building's representative point.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Footprints indexed by ``building_id``, metric CRS.
+    communities : GeoDataFrame
+        Polygons with ``boundary_id``, same CRS.
+
+    Returns
+    -------
+    pandas.Series
+        ``boundary_id`` (str) by ``building_id``. Where communities overlap, the first in
+        ``boundary_id`` order.
+
+    Raises
+    ------
+    geo.errors.InputError
+        For buildings whose representative point lies in no community (names them).
+    """
+    comms = communities.sort_values("boundary_id", kind="stable")
+    ids = comms["boundary_id"].astype(str).to_numpy()
+    points = shapely.point_on_surface(buildings.geometry.values)
+    b, c = shapely.STRtree(comms.geometry.values).query(points, predicate="within")
+    first = pd.Series(c, index=b).groupby(level=0).min()
+    out = pd.Series(None, index=buildings.index, dtype=object, name="community_id")
+    out.iloc[first.index.to_numpy()] = ids[first.to_numpy()]
+    if out.isna().any():
+        lost = list(buildings.index[out.isna()][:10])
+        raise InputError(f"{int(out.isna().sum())} building(s) lie in no community (first: {lost}); clip "
+                         "the buildings to the communities or give a boundary layer that covers them")
+    return out
+
+
+@dataclass
+class CommunityResult:
+    """What a worker returns for one community: compact, no graph.
+
+    Attributes
+    ----------
+    community_id : str
+    building_ids : numpy.ndarray of str
+    grid : numpy.ndarray of int
+        Position of each building's grid in ``grids`` (0-based).
+    grids : pandas.DataFrame
+        One row per grid in code order: ``grid_code``, ``households``, ``status``, ``geometry``
+        (shapely polygons).
+    cells : numpy.ndarray of shapely geometries
+        The cell of each building, in ``building_ids`` order.
+    enclosure : numpy.ndarray of int
+    metrics, coverage, timings : dict
+        The community's partition metrics, coverage figures (``multipart_grids`` as positions in
+        ``grids``) and seconds per step.
+    """
+
+    community_id: str
+    building_ids: np.ndarray
+    grid: np.ndarray
+    grids: pd.DataFrame
+    cells: np.ndarray
+    enclosure: np.ndarray
+    metrics: dict
+    coverage: dict
+    timings: dict
+
+
+def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
+                   barriers: gpd.GeoDataFrame | None, *, settings: PlanSettings,
+                   prefix: str) -> CommunityResult:
+    """Plan one community: the steps of :func:`partitioning.planning.make_plan` on its buildings.
+
+    Parameters
+    ----------
+    community_id : str
+    buildings : GeoDataFrame
+        The community's buildings (index ``building_id``, ``households``), metric CRS.
+    boundary : GeoDataFrame
+        The community's polygon (one row: ``boundary_id``, ``name``).
+    barriers : GeoDataFrame or None
+        Barrier lines near the community.
+    settings : PlanSettings
+        ``target``, ``tolerance``, ``gap``; the seed is :func:`community_seed` of ``settings.seed``.
+    prefix : str
+        Grid codes are ``prefix`` + a 3-digit sequence in reading order.
+
+    Returns
+    -------
+    CommunityResult
+    """
+    t0 = time.perf_counter()
+    area = study_area(buildings, boundary=boundary)
+    cells = tessellate(buildings, area=area, barriers=barriers)
+    t1 = time.perf_counter()
+    graph = plan_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundary)
+    t2 = time.perf_counter()
+    result = partition(graph, target=settings.target, tolerance=settings.tolerance,
+                       seed=community_seed(settings.seed, community_id))
+    assignment = result.assignment.reindex(buildings.index)
+    polygons = grid_polygons(cells, assignment)
+    polygons["grid_code"] = grid_codes(polygons, prefix=prefix)
+    polygons = polygons.sort_values("grid_code")
+    t3 = time.perf_counter()
+    metrics = partition_metrics(graph, assignment, target=settings.target, tolerance=settings.tolerance)
+    coverage = coverage_report(polygons, buildings, assignment, area=area)
+    position = pd.Series(np.arange(len(polygons)), index=polygons.index)
+    coverage["multipart_grids"] = [int(position[g]) for g in coverage["multipart_grids"]]
+    grids = pd.DataFrame({"grid_code": polygons["grid_code"].to_numpy(),
+                          "households": buildings["households"].groupby(assignment).sum()
+                          .reindex(polygons.index).to_numpy(),
+                          "status": result.grids["status"].reindex(polygons.index).to_numpy(),
+                          "geometry": polygons.geometry.to_numpy()})
+    cells = cells.reindex(buildings.index)
+    return CommunityResult(
+        community_id=community_id, building_ids=buildings.index.to_numpy(),
+        grid=position.reindex(assignment.to_numpy()).to_numpy(), grids=grids,
+        cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
+        metrics=metrics, coverage=coverage,
+        timings={"tessellation_s": t1 - t0, "graph_s": t2 - t1, "partition_s": t3 - t2,
+                 "total_s": time.perf_counter() - t0})
+
+
+def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
+    """Grid code prefix of each community: its own 12-digit division code when it has one and no
+    ``code_prefix`` is given, else ``code_prefix`` (or zeros) + the community's 3-digit number."""
+    if code_prefix is None and all(i.isdigit() and len(i) == 12 for i in ids):
+        return {i: i for i in ids}
+    base = PLACEHOLDER[:9] if code_prefix is None else str(code_prefix)
+    width = max(3, len(str(len(ids))))
+    return {i: f"{base}{k + 1:0{width}d}" for k, i in enumerate(ids)}
+
+
+def _community_area(polygon, rows, geoms, tree, owner):
+    """The area a community's grids cover: its polygon, plus its own buildings' footprints that
+    cross the outline, less the footprints of other communities' buildings that reach into it.
+    The areas of communities that tile the city tile the city's study area."""
+    own_cross = rows[~shapely.covered_by(geoms[rows], polygon)]
+    near = tree.query(polygon, predicate="intersects")
+    others = near[owner[near] != owner[rows[0]]]
+    if not len(own_cross) and not len(others):
+        return polygon
+    area = shapely.union_all(np.append(geoms[own_cross], polygon))
+    return shapely.difference(area, shapely.union_all(geoms[others])) if len(others) else area
+
+
+def _tasks(buildings, communities, barriers, member):
+    """(community_id, buildings, boundary, barriers) of each community, in sorted id order."""
+    comms = communities.set_index(communities["boundary_id"].astype(str)).sort_index()
+    codes, owner = np.unique(member.to_numpy().astype(str), return_inverse=True)
+    groups = dict(zip(codes, np.split(np.argsort(owner, kind="stable"), np.cumsum(np.bincount(owner))[:-1])))
+    geoms = buildings.geometry.values
+    b_tree = shapely.STRtree(geoms)
+    tree = None
+    if barriers is not None and len(barriers):
+        tree = shapely.STRtree(barriers.geometry.values)
+    for cid in comms.index:
+        rows = groups.get(cid)
+        if rows is None:
+            continue
+        area = _community_area(comms.geometry[cid], rows, geoms, b_tree, owner)
+        boundary = gpd.GeoDataFrame({"boundary_id": [cid], "name": [comms["name"][cid]]},
+                                    geometry=[area], crs=communities.crs)
+        near = None
+        if tree is not None:
+            hit = np.sort(tree.query(shapely.buffer(area, 1.0), predicate="intersects"))
+            near = barriers.iloc[hit] if len(hit) else None
+        yield cid, buildings.iloc[rows], boundary, near
+
+
+def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total):
+    """Yield each community's result as it completes (in any order)."""
+    bar = tqdm(total=n_total, desc="communities", unit="community", disable=not progress)
+    try:
+        if workers == 0 and scheduler is None:
+            for cid, b, boundary, near in tasks:
+                yield plan_community(cid, b, boundary, near, settings=settings, prefix=prefixes[cid])
+                bar.update()
+            return
+        yield from _run_dask(tasks, settings=settings, prefixes=prefixes, workers=workers,
+                             scheduler=scheduler, bar=bar)
+    finally:
+        bar.close()
+
+
+def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    try:
+        n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        window = IN_FLIGHT_PER_WORKER * n_workers
+        logger.info("dask: %d worker(s) at %s", n_workers, client.scheduler.address)
+        pending = as_completed()
+        tasks = iter(tasks)
+
+        def submit(k):
+            for cid, b, boundary, near in tasks:
+                pending.add(client.submit(plan_community, cid, b, boundary, near, settings=settings,
+                                          prefix=prefixes[cid], key=f"gridplan-community-{cid}-{settings.seed}",
+                                          pure=False))
+                k -= 1
+                if k == 0:
+                    return
+
+        submit(window)
+        for future in pending:
+            result = future.result()
+            future.release()
+            bar.update()
+            yield result
+            submit(1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _aggregate(results: list[CommunityResult], settings: PlanSettings) -> tuple[dict, dict]:
+    """City-wide partition metrics and coverage figures from the communities' own."""
+    t, tol = settings.target, settings.tolerance
+    lo, hi = t * (1 - tol), t * (1 + tol)
+    hh = np.concatenate([r.grids["households"].to_numpy() for r in results]).astype(np.int64)
+    status = np.concatenate([r.grids["status"].to_numpy() for r in results]).astype(str)
+    normal = status != "oversize"
+    within = normal & (hh >= lo) & (hh <= hi)
+    reachable = normal & (status != "undersize")
+    ms = [r.metrics for r in results]
+    weight = np.array([m["households_total"] for m in ms], dtype=float)
+    dist = np.array([m["mean_distance_m"] or 0.0 for m in ms])
+    metrics = {
+        "n_grids": int(len(hh)), "n_buildings": sum(m["n_buildings"] for m in ms),
+        "households_total": int(weight.sum()), "target": t, "tolerance": tol,
+        "households_min": int(hh.min()), "households_median": round(float(np.median(hh)), 4),
+        "households_max": int(hh.max()),
+        "share_within_tolerance": round(float(within.sum() / normal.sum()), 4) if normal.any() else 1.0,
+        "share_within_tolerance_reachable": (round(float((within & reachable).sum() / reachable.sum()), 4)
+                                             if reachable.any() else 1.0),
+        "worst_deviation": round(float((np.abs(hh[normal] - t) / t).max()), 4) if normal.any() else 0.0,
+        "oversize_grids": int((~normal).sum()), "undersize_grids": int((status == "undersize").sum()),
+        "mean_distance_m": round(float(dist @ weight / weight.sum()), 4) if weight.sum() else 0.0,
+        "max_diameter_m": max(m["max_diameter_m"] or 0.0 for m in ms),
+        "runtime_s": None,
+    }
+    for key in ("barrier_crossing_grids", "major_crossing_grids", "disconnected_grids", "split_buildings",
+                "unassigned_buildings"):
+        metrics[key] = sum(int(m[key]) for m in ms)
+    cs = [r.coverage for r in results]
+    coverage = {key: float(sum(c[key] for c in cs)) for key in
+                ("area_m2", "grids_area_m2", "overlap_area_m2", "gap_area_m2", "outside_area_m2", "rounding_area_m2")}
+    coverage["n_grids"] = metrics["n_grids"]
+    for key in ("multipart_grids", "cut_buildings", "unassigned_buildings"):
+        coverage[key] = []  # filled with plan-wide ids by the caller
+    coverage["coverage_valid"] = all(c["coverage_valid"] for c in cs)
+    coverage["ok"] = all(c["ok"] for c in cs)
+    return metrics, coverage
+
+
+def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gpd.GeoDataFrame,
+                       barriers: gpd.GeoDataFrame | None = None, workers: int = 2,
+                       scheduler: str | None = None, extra_files: list | None = None,
+                       progress: bool = False) -> tuple[Plan, dict]:
+    """Partition a city community by community, in parallel, into one plan.
+
+    Parameters
+    ----------
+    inputs : geo.load.Inputs
+        Loaded buildings (metric CRS, ``households``).
+    settings : PlanSettings
+        ``target``, ``tolerance``, ``seed``, ``gap``, ``code_prefix``; ``n_grids``, ``levels`` and
+        ``emergency_target`` are not supported here (use :func:`partitioning.planning.make_plan`).
+    boundaries : GeoDataFrame
+        Community polygons with ``boundary_id``, ``name``, same CRS: the units planned apart.
+    barriers : GeoDataFrame, optional
+        Barrier lines; each community gets those that touch it.
+    workers : int, default 2
+        Local Dask worker processes (one thread each); 0 runs in this process without Dask.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``): use its workers instead of a
+        local cluster. The workers need gridplan installed.
+    extra_files : list of dict, optional
+        Records of the barrier/boundary files for the metadata.
+    progress : bool, default False
+        A progress bar over the communities.
+
+    Returns
+    -------
+    plan : geo.plan.Plan
+        As :func:`~partitioning.planning.make_plan`'s; grids also carry ``community_id``. Grid ids
+        are ``G0001`` … in community order, codes the community's code (or the prefix + its number)
+        + a sequence.
+    metrics : dict
+        City-wide partition metrics and coverage (summed over communities), timings, and
+        ``communities``: the number of communities and the slowest one's seconds.
+
+    Raises
+    ------
+    geo.errors.InfeasibleError
+        For ``n_grids``, levels or an emergency layout, which need the whole city at once.
+    geo.errors.InputError
+        For buildings in no community.
+    """
+    if settings.n_grids is not None or settings.levels or settings.emergency_target is not None:
+        raise InfeasibleError("the parallel (per-community) path takes --target only: --grids, --levels and "
+                              "--emergency-target need the whole plan at once (drop --workers/--scheduler)")
+    if workers < 0:
+        raise InputError(f"workers must be >= 0, got {workers}")
+    t0 = time.perf_counter()
+    buildings = inputs.buildings
+    boundaries = boundaries.to_crs(buildings.crs)
+    member = community_of(buildings, boundaries)
+    ids = sorted(member.unique())
+    prefixes = _prefixes(ids, settings.code_prefix)
+    logger.info("%d buildings in %d communities; %s", len(buildings), len(ids),
+                "in this process" if workers == 0 and scheduler is None else
+                f"Dask scheduler {scheduler}" if scheduler else f"{workers} local Dask workers")
+    gathered = {}
+    for res in _run(_tasks(buildings, boundaries, barriers, member), settings=settings, prefixes=prefixes,
+                    workers=workers, scheduler=scheduler, progress=progress, n_total=len(ids)):
+        gathered[res.community_id] = res
+    t_run = time.perf_counter()
+    results = [gathered[c] for c in ids]
+    plan, metrics = _assemble(inputs, settings, results, boundaries, barriers, extra_files)
+    # wall seconds of the whole run; the steps' seconds are summed over the communities
+    timings = {"total_s": round(time.perf_counter() - t0, 3), "communities_s": round(t_run - t0, 3),
+               "assemble_s": round(time.perf_counter() - t_run, 3),
+               **{key: round(sum(r.timings[key] for r in results), 3)
+                  for key in ("tessellation_s", "graph_s", "partition_s")},
+               "worker_s": round(sum(r.timings["total_s"] for r in results), 3),
+               "slowest_community_s": round(max(r.timings["total_s"] for r in results), 3)}
+    metrics["timings"] = plan.meta["timings"] = timings
+    metrics["communities"] = len(results)
+    plan.meta["parallel"] = {"communities": len(results), "workers": workers, "scheduler": scheduler,
+                             "seeds": "per community, from the seed and the community id"}
+    logger.info("plan: %d grids in %d communities in %.1f s", len(plan.grids), len(results), timings["total_s"])
+    return plan, metrics
+
+
+def _assemble(inputs, settings, results, boundaries, barriers, extra_files):
+    buildings = inputs.buildings
+    n_grids = sum(len(r.grids) for r in results)
+    width = max(4, len(str(n_grids)))
+    offsets = np.cumsum([0] + [len(r.grids) for r in results])
+    grid_ids = np.array([f"G{k + 1:0{width}d}" for k in range(n_grids)], dtype=object)
+    b_ids = np.concatenate([r.building_ids for r in results])
+    b_grid = np.concatenate([off + r.grid for off, r in zip(offsets, results)])
+    assignment = pd.Series(grid_ids[b_grid], index=pd.Index(b_ids, name="building_id"), name="grid_id")
+    assignment = assignment.reindex(buildings.index)
+    frame = pd.concat([r.grids.assign(community_id=r.community_id) for r in results], ignore_index=True)
+    frame.index = pd.Index(grid_ids, name="grid_id")
+    out = buildings.copy()
+    out["grid_id"] = assignment
+    grouped = out.groupby("grid_id")
+    frame["n_buildings"] = grouped.size().reindex(frame.index).astype("int64")
+    if "persons" in out.columns:
+        frame["persons"] = grouped["persons"].sum().reindex(frame.index)
+    grids = gpd.GeoDataFrame(frame[["grid_code", "households", "n_buildings", "status", "community_id",
+                                    *(["persons"] if "persons" in frame else []), "geometry"]],
+                             geometry="geometry", crs=buildings.crs).sort_values("grid_code")
+    grids["households"] = grids["households"].astype("int64")
+    out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
+    enclosure = np.concatenate([r.enclosure for r in results])
+    enc_offset = np.repeat(np.cumsum([0] + [int(r.enclosure.max()) + 1 for r in results])[:-1],
+                           [len(r.building_ids) for r in results])
+    cells = gpd.GeoDataFrame({"enclosure_id": (enclosure + enc_offset).astype("int64")},
+                             geometry=np.concatenate([r.cells for r in results]),
+                             index=pd.Index(b_ids, name="building_id"), crs=buildings.crs).reindex(buildings.index)
+    metrics, coverage = _aggregate(results, settings)
+    coverage["multipart_grids"] = sorted(grid_ids[off + g] for off, r in zip(offsets, results)
+                                         for g in r.coverage["multipart_grids"])
+    coverage["cut_buildings"] = sorted(b for r in results for b in r.coverage["cut_buildings"])
+    coverage["unassigned_buildings"] = sorted(b for r in results for b in r.coverage["unassigned_buildings"])
+    layers = {"cells": cells}
+    if inputs.household_points is not None:
+        layers["households"] = inputs.household_points
+    if barriers is not None:
+        layers["barriers"] = barriers
+    used = boundaries[boundaries["boundary_id"].astype(str).isin([r.community_id for r in results])]
+    layers["boundaries"] = used.set_index("boundary_id")
+    meta = {
+        "target": settings.target, "tolerance": settings.tolerance, "n_grids_requested": None,
+        "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
+        "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
+        "households_method": inputs.households_method, "inputs": inputs.files + list(extra_files or []),
+        "notes": inputs.report.notes, "input_figures": inputs.report.figures,
+        "metrics": metrics, "coverage": coverage, "levels": [], "grid_level": settings.level_name,
+        "emergency": None, "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+    }
+    return Plan(buildings=out, grids=grids, meta=meta, layers=layers), {**metrics, "coverage": coverage}

@@ -1,0 +1,161 @@
+"""Planning community by community: on Dask or in this process, the same plan."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+from click.testing import CliRunner
+from shapely.geometry import box
+
+import geo
+from geo.errors import InfeasibleError, InputError
+from geo.synth import SynthParams, synth_city, write_city
+from partitioning.parallel import community_of, community_seed, make_plan_parallel
+from partitioning.planning import PlanSettings, check_plan
+
+
+@pytest.fixture(scope="module")
+def city_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("city") / "city.gpkg"
+    # small superblocks: several communities in a few thousand households
+    write_city(synth_city(4000, seed=11, params=SynthParams(block_size=(260.0, 230.0))), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def city(city_file):
+    inputs = geo.load_buildings(city_file, layer="buildings", id_field="building_id", households_field="households")
+    barriers = geo.load_barriers(city_file, inputs.crs, layer="roads")
+    communities = geo.load_boundaries(city_file, inputs.crs, layer="communities")
+    return inputs, barriers, communities
+
+
+@pytest.fixture(scope="module")
+def serial_plan(city):
+    inputs, barriers, communities = city
+    return make_plan_parallel(inputs, PlanSettings(seed=5), boundaries=communities, barriers=barriers, workers=0)
+
+
+def _same_plan(a, b):
+    pd.testing.assert_series_equal(a.buildings["grid_id"], b.buildings["grid_id"])
+    pd.testing.assert_series_equal(a.buildings["grid_code"], b.buildings["grid_code"])
+    cols = ["grid_code", "households", "n_buildings", "status", "community_id"]
+    pd.testing.assert_frame_equal(pd.DataFrame(a.grids[cols]), pd.DataFrame(b.grids[cols]))
+    assert shapely.equals_exact(a.grids.geometry.values, b.grids.geometry.values, 0).all()
+    assert shapely.equals_exact(a.layers["cells"].geometry.values, b.layers["cells"].geometry.values, 0).all()
+
+
+def test_dask_with_two_workers_gives_the_single_process_plan(city, serial_plan):
+    inputs, barriers, communities = city
+    plan, metrics = make_plan_parallel(inputs, PlanSettings(seed=5), boundaries=communities, barriers=barriers,
+                                       workers=2)
+    assert len(communities) >= 3
+    _same_plan(plan, serial_plan[0])
+    assert {k: v for k, v in metrics.items() if k != "timings"} == \
+        {k: v for k, v in serial_plan[1].items() if k != "timings"}
+    assert plan.meta["parallel"]["workers"] == 2
+
+
+def test_plan_keeps_every_guarantee(city, serial_plan, tmp_path):
+    inputs, _, communities = city
+    plan, metrics = serial_plan
+    assert metrics["coverage"]["ok"], metrics["coverage"]
+    assert metrics["households_total"] == int(inputs.buildings["households"].sum())
+    assert metrics["disconnected_grids"] == 0 and metrics["split_buildings"] == 0
+    # no grid crosses a community: each grid's buildings lie in the grid's community
+    member = community_of(inputs.buildings, communities)
+    grid_comm = plan.grids["community_id"].reindex(plan.buildings["grid_id"]).to_numpy()
+    assert (grid_comm == member.reindex(plan.buildings.index).to_numpy()).all()
+    # codes: the community's 12-digit code + a 3-digit sequence
+    assert (plan.grids["grid_code"].str[:12] == plan.grids["community_id"]).all()
+    assert plan.grids["grid_code"].is_unique
+    # the city-wide figures agree with the check of the written plan (whole-city graph)
+    geo.write_plan(plan, tmp_path / "plan.gpkg")
+    result = check_plan(geo.read_plan(tmp_path / "plan.gpkg"))
+    assert result.ok, result.violations
+    for key in ("n_grids", "households_total", "households_min", "households_max", "share_within_tolerance",
+                "oversize_grids", "disconnected_grids", "mean_distance_m"):
+        assert result.metrics[key] == pytest.approx(metrics[key], abs=1e-3), key
+
+
+def test_a_community_plan_depends_only_on_its_own_buildings(city, serial_plan):
+    """Drop one community: the others keep exactly their grids (same seeds, same codes)."""
+    inputs, barriers, communities = city
+    dropped = sorted(communities["boundary_id"])[0]
+    member = community_of(inputs.buildings, communities)
+    rest = geo.Inputs(buildings=inputs.buildings[member != dropped], crs=inputs.crs,
+                      source_crs=inputs.source_crs, households_method=inputs.households_method)
+    plan, _ = make_plan_parallel(rest, PlanSettings(seed=5), boundaries=communities, barriers=barriers, workers=0)
+    full = serial_plan[0].buildings["grid_code"]
+    assert (plan.buildings["grid_code"] == full.reindex(plan.buildings.index)).all()
+    other_seed, _ = make_plan_parallel(rest, PlanSettings(seed=6), boundaries=communities, barriers=barriers,
+                                       workers=0)
+    assert community_seed(5, dropped) != community_seed(6, dropped)
+    assert not other_seed.buildings["grid_code"].equals(plan.buildings["grid_code"])
+
+
+def test_real_compounds_planned_apart(kunming_inputs):
+    """Kunming's 16 compounds as communities: Voronoi cells of the buildings merged by compound."""
+    b = kunming_inputs.buildings
+    pts = shapely.point_on_surface(b.geometry.values)
+    frame = shapely.buffer(shapely.envelope(shapely.union_all(b.geometry.values)), 100)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=frame))
+    which = shapely.STRtree(pts).query(cells, predicate="contains")
+    owner = pd.Series(b["community"].to_numpy()[which[1]], index=which[0]).sort_index()
+    comms = gpd.GeoDataFrame({"cell": shapely.intersection(cells[owner.index], frame), "boundary_id": owner.values},
+                             geometry="cell", crs=b.crs).dissolve("boundary_id").reset_index()
+    comms["name"] = comms["boundary_id"]
+    plan, metrics = make_plan_parallel(kunming_inputs, PlanSettings(), boundaries=comms, workers=0)
+    assert metrics["communities"] == b["community"].nunique() == 16
+    assert metrics["coverage"]["ok"] and metrics["disconnected_grids"] == 0
+    grid_comm = plan.grids["community_id"].reindex(plan.buildings["grid_id"]).to_numpy()
+    assert (grid_comm == b["community"].to_numpy()).all()
+    result = check_plan(plan)
+    assert result.ok, result.violations
+
+
+def test_community_of_hand_made():
+    """Two communities A | B; building ``x`` straddles the line with most of it in B,
+    ``out`` is in neither::
+
+        +----A----+----B----+
+        |  a      | b       |
+        |        x|xx       |   out
+        +---------+---------+
+    """
+    comms = gpd.GeoDataFrame({"boundary_id": ["B", "A"], "name": ["b", "a"]},
+                             geometry=[box(10, 0, 20, 10), box(0, 0, 10, 10)], crs=32650)
+    b = gpd.GeoDataFrame({"households": [1, 1, 1]}, geometry=[box(1, 6, 3, 8), box(11, 6, 13, 8), box(9, 1, 13, 3)],
+                         index=pd.Index(["a", "b", "x"], name="building_id"), crs=32650)
+    assert community_of(b, comms).to_dict() == {"a": "A", "b": "B", "x": "B"}
+    b.loc["out", ["households", "geometry"]] = [1, box(30, 0, 32, 2)]
+    with pytest.raises(InputError, match="1 building\\(s\\) lie in no community.*out"):
+        community_of(b, comms)
+
+
+def test_requests_the_parallel_path_refuses(city):
+    inputs, barriers, communities = city
+    with pytest.raises(InfeasibleError, match="--grids"):
+        make_plan_parallel(inputs, PlanSettings(n_grids=10), boundaries=communities, workers=0)
+    with pytest.raises(InputError, match="workers"):
+        make_plan_parallel(inputs, PlanSettings(), boundaries=communities, workers=-1)
+
+
+def test_partition_command_with_workers(city_file, tmp_path):
+    from app.cli import cli
+
+    out = tmp_path / "plan.gpkg"
+    args = ["partition", str(city_file), "--layer", "buildings", "--id-field", "building_id", "--households-field",
+            "households", "--barriers", str(city_file), "--barriers-layer", "roads", "--boundary", str(city_file),
+            "--boundary-layer", "communities", "--workers", "0", "-o", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "planned apart" in result.output
+    plan = geo.read_plan(out)
+    assert plan.meta["parallel"]["communities"] == plan.grids["community_id"].nunique()
+    assert plan.grids["households"].sum() == plan.buildings["households"].sum() > 4000
+    assert plan.buildings["grid_code"].notna().all()
+    no_boundary = CliRunner().invoke(cli, args[:8] + ["--workers", "0", "-o", str(out)])
+    assert no_boundary.exit_code == 2 and "--boundary" in no_boundary.output
