@@ -460,6 +460,72 @@ def _next_codes(codes: pd.Series, parent_code: pd.Series, new: list, default_wid
     return out
 
 
+def _resolve_locks(grids: gpd.GeoDataFrame, lock) -> set:
+    """Grid ids of the locked grids, given by id or by code."""
+    code_to_id = dict(zip(grids["grid_code"].astype(str), grids.index.astype(str)))
+    locked = set()
+    for item in lock:
+        item = str(item).strip()
+        if item in grids.index:
+            locked.add(item)
+        elif item in code_to_id:
+            locked.add(code_to_id[item])
+        elif item:
+            raise InputError(f"--lock {item}: no grid with this id or code in the plan")
+    return locked
+
+
+def _cells(plan: Plan, buildings: gpd.GeoDataFrame, boundaries, locked: set) -> gpd.GeoDataFrame:
+    """Cells of the changed buildings. The outlines of locked grids (and of given units) are barriers,
+    so locked grids keep their polygons and given units their outlines."""
+    barriers = plan.layers.get("barriers")
+    lines = [] if barriers is None else [barriers[["geometry"]]]
+    if boundaries is not None and any(d.get("source") not in (None, "generated") for d in plan.meta.get("levels") or []):
+        lines.append(boundaries[["geometry"]])
+    if locked:
+        lines.append(plan.grids.loc[sorted(locked), ["geometry"]])
+    cell_barriers = (gpd.GeoDataFrame(pd.concat(lines, ignore_index=True), geometry="geometry", crs=buildings.crs)
+                     if lines else None)
+    return tessellate(buildings, area=study_area(buildings, boundary=boundaries), barriers=cell_barriers)
+
+
+def _apply_changes(old: gpd.GeoDataFrame, buildings, households, unit_cols) -> tuple[gpd.GeoDataFrame, list, list]:
+    """The plan's buildings with the new household counts, without the demolished buildings and with
+    the added ones (their grid still empty)."""
+    new = old.copy()
+    added, demolished = [], []
+    if buildings is not None:
+        if "households" not in buildings.columns:
+            raise InputError("the new buildings have no 'households' column")
+        if buildings.crs is None:
+            raise InputError("the new buildings have no CRS")
+        if buildings.crs != old.crs:
+            buildings = buildings.to_crs(old.crs)
+        ids = buildings.index.astype(str)
+        if ids.duplicated().any():
+            raise InputError(f"building ids repeat in the new buildings: {sorted(set(ids[ids.duplicated()]))[:10]}")
+        buildings = buildings.set_axis(ids)
+        demolished = sorted(set(old.index) - set(ids))
+        added = sorted(set(ids) - set(old.index))
+        extra = buildings.loc[added].drop(columns=["grid_id", "grid_code", EMERGENCY_COLUMN, *unit_cols],
+                                          errors="ignore")
+        extra = extra.rename_geometry(old.geometry.name) if extra.geometry.name != old.geometry.name else extra
+        new = pd.concat([old.drop(index=demolished), extra[[c for c in extra.columns if c in old.columns]]])
+        new = gpd.GeoDataFrame(new, geometry=old.geometry.name, crs=old.crs)
+        new.index.name = "building_id"
+        new["households"] = new["households"].astype("int64")
+        if "households_source" in new.columns:
+            new.loc[added, "households_source"] = new.loc[added, "households_source"].fillna("estimate")
+    if households is not None:
+        households = households.copy()
+        households.index = households.index.astype(str)
+        unknown = sorted(set(households.index) - set(new.index))
+        if unknown:
+            raise InputError(f"{len(unknown)} building id(s) with new households are not in the plan: {unknown[:10]}")
+        new.loc[households.index, "households"] = households.astype("int64").to_numpy()
+    return new, added, demolished
+
+
 def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: gpd.GeoDataFrame | None = None,
                 lock=(), seed: int | None = None, max_hops: int = 3, allow_global: bool = False) -> UpdateResult:
     """Update a plan to changed households or buildings, moving as few buildings as possible.
@@ -505,69 +571,17 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         raise InputError("the plan has no 'cells' layer; re-make it with `gridplan partition`")
     old = plan.buildings
     grids_old = plan.grids
-    code_to_id = dict(zip(grids_old["grid_code"].astype(str), grids_old.index.astype(str)))
-    locked = set()
-    for item in lock:
-        item = str(item).strip()
-        if item in grids_old.index:
-            locked.add(item)
-        elif item in code_to_id:
-            locked.add(code_to_id[item])
-        elif item:
-            raise InputError(f"--lock {item}: no grid with this id or code in the plan")
+    locked = _resolve_locks(grids_old, lock)
     levels = [d["name"] for d in meta.get("levels") or []]
     unit_cols = [unit_column(n) for n in levels]
 
-    new = old.copy()
-    added, demolished = [], []
-    if buildings is not None:
-        if "households" not in buildings.columns:
-            raise InputError("the new buildings have no 'households' column")
-        if buildings.crs is None:
-            raise InputError("the new buildings have no CRS")
-        if buildings.crs != old.crs:
-            buildings = buildings.to_crs(old.crs)
-        ids = buildings.index.astype(str)
-        if ids.duplicated().any():
-            raise InputError(f"building ids repeat in the new buildings: {sorted(set(ids[ids.duplicated()]))[:10]}")
-        buildings = buildings.set_axis(ids)
-        demolished = sorted(set(old.index) - set(ids))
-        added = sorted(set(ids) - set(old.index))
-        extra = buildings.loc[added].drop(columns=["grid_id", "grid_code", EMERGENCY_COLUMN, *unit_cols],
-                                          errors="ignore")
-        extra = extra.rename_geometry(old.geometry.name) if extra.geometry.name != old.geometry.name else extra
-        new = pd.concat([old.drop(index=demolished), extra[[c for c in extra.columns if c in old.columns]]])
-        new = gpd.GeoDataFrame(new, geometry=old.geometry.name, crs=old.crs)
-        new.index.name = "building_id"
-        new["households"] = new["households"].astype("int64")
-        if "households_source" in new.columns:
-            new.loc[added, "households_source"] = new.loc[added, "households_source"].fillna("estimate")
-    if households is not None:
-        households = households.copy()
-        households.index = households.index.astype(str)
-        unknown = sorted(set(households.index) - set(new.index))
-        if unknown:
-            raise InputError(f"{len(unknown)} building id(s) with new households are not in the plan: {unknown[:10]}")
-        new.loc[households.index, "households"] = households.astype("int64").to_numpy()
+    new, added, demolished = _apply_changes(old, buildings, households, unit_cols)
 
-    # cells: re-tessellate only when the set of buildings changed, around locked grids
     layers = dict(plan.layers)
     boundaries = layers.get("boundaries")
     boundaries = boundaries.reset_index() if boundaries is not None else None
     barriers = layers.get("barriers")
-    if added or demolished:
-        area = study_area(new, boundary=boundaries)
-        lines = [] if barriers is None else [barriers[["geometry"]]]
-        if levels and boundaries is not None and any(d.get("source") not in (None, "generated")
-                                                     for d in meta.get("levels") or []):
-            lines.append(boundaries[["geometry"]])
-        if locked:
-            lines.append(grids_old.loc[sorted(locked), ["geometry"]])
-        cell_barriers = (gpd.GeoDataFrame(pd.concat(lines, ignore_index=True), geometry="geometry", crs=old.crs)
-                         if lines else None)
-        cells = tessellate(new, area=area, barriers=cell_barriers)
-    else:
-        cells = layers["cells"]
+    cells = _cells(plan, new, boundaries, locked) if added or demolished else layers["cells"]
     graph = plan_graph(new, cells, gap=gap, barriers=barriers, boundaries=boundaries)
 
     parent_col = unit_cols[-1] if unit_cols else None
