@@ -296,7 +296,7 @@ def login():
                                 (failed, until, username))
                 error = "locked" if until else "login_failed"
             error = error or "login_failed"
-            audit("login_failed", target=username)
+        audit("login_failed", target=username)
         return render_template("login.html", error=error, t=_t(), lang=_lang()), 401 if error != "locked" else 429
     return render_template("login.html", error=None, t=_t(), lang=_lang())
 

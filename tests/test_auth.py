@@ -1,0 +1,224 @@
+"""Access control of the web app: sign-in, roles, masking, CSRF, lockout, audit log, escaping.
+
+The plan is hand-made (two grids of 100 m in EPSG:4549)::
+
+    +--------+--------+    G1 (code 320508001001001): b1, b2; grid leader 王芳 13812341234,
+    | G1     | G2     |        building leader of b1 is <script>alert(1)</script> 13900001111
+    | b1  b2 | b3  b4 |    G2 (…002): b3, b4; grid leader 赵磊 13700007777
+    +--------+--------+    special households: 刘奶奶 (b1, elderly alone), 孙大爷 (b3, disabled)
+"""
+
+from __future__ import annotations
+
+import re
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+import geo
+from app import create_app
+from app.auth import add_user, read_audit
+from tests.test_app import signed_in
+
+RESIDENTS = ("刘奶奶", "孙大爷", "平江路12号", "干将路3号")
+STAFF_NAMES = ("王芳", "赵磊")
+PHONES = ("13812341234", "13900001111", "13700007777", "0512-65001234")
+XSS = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def plan_file(tmp_path_factory):
+    x0, y0 = 500_000.0, 3_460_000.0
+    grids, buildings = [], []
+    for i in (1, 2):
+        gx = (i - 1) * 100
+        grids.append({"grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}", "households": 20, "n_buildings": 2,
+                      "status": "ok", "geometry": shapely.box(x0 + gx, y0, x0 + gx + 100, y0 + 100)})
+        for j, bx in enumerate((10, 60)):
+            n = 2 * i - 1 + j
+            buildings.append({"building_id": f"b{n}", "grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}",
+                              "households": 10,
+                              "households_source": "field", "flag_elderly_alone": int(n == 1),
+                              "flag_disabled": int(n == 3),
+                              "geometry": shapely.box(x0 + gx + bx, y0 + 40, x0 + gx + bx + 20, y0 + 60)})
+    people = pd.DataFrame([
+        {"person_id": "P1", "grid_id": "G1", "building_id": None, "role": "grid_leader", "role_label": "网格长",
+         "name": "王芳", "phone": "13812341234", "home": "平江路1号"},
+        {"person_id": "P2", "grid_id": "G1", "building_id": "b1", "role": "building_leader", "role_label": "楼栋长",
+         "name": XSS, "phone": "13900001111", "home": "b1"},
+        {"person_id": "P3", "grid_id": "G2", "building_id": None, "role": "grid_leader", "role_label": "网格长",
+         "name": "赵磊", "phone": "13700007777", "home": "b4"},
+    ])
+    b = gpd.GeoDataFrame(buildings, crs=4549).set_index("building_id")
+    households = gpd.GeoDataFrame({
+        "household_id": ["h1", "h2"], "building_id": ["b1", "b3"], "match": ["inside", "inside"],
+        "persons": [1, 2], "name": ["刘奶奶", "孙大爷"], "address": ["平江路12号", "干将路3号"],
+        "elderly_alone": [1, 0], "disabled": [0, 1]},
+        geometry=[b.geometry["b1"].centroid, b.geometry["b3"].centroid], crs=4549).set_index("household_id")
+    plan = geo.Plan(buildings=b, grids=gpd.GeoDataFrame(grids, crs=4549).set_index("grid_id"),
+                    meta={"code_prefix": "320508001001", "target": 20,
+                          "escalation": {"*": [{"level": "街道", "role": "派出所", "name": "平江派出所",
+                                                "phone": "0512-65001234"}]}},
+                    layers={"people": gpd.GeoDataFrame(people, geometry=[None] * len(people), crs=4549),
+                            "households": households})
+    return geo.write_plan(plan, tmp_path_factory.mktemp("auth") / "tiny.gpkg")
+
+
+@pytest.fixture()
+def app(plan_file, tmp_path):
+    return create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                       "BASEMAP": "none", "SECRET_KEY": "test-key"})
+
+
+def _urls(app) -> list[str]:
+    """Every GET route of the app with its arguments filled in for the tiny plan."""
+    values = {"name": "tiny", "code": "320508001001001", "building_id": "b1", "fmt": "geojson",
+              "filename": "gridplan.css"}
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        url = rule.rule
+        for arg in rule.arguments:
+            url = url.replace(f"<{arg}>", values[arg]).replace(f"<path:{arg}>", values[arg])
+        urls.append(url)
+    urls += ["/plans/tiny/grids/320508001001002", "/api/plans/tiny/grids/320508001001002",
+             "/plans/tiny/download.gpkg", "/plans/tiny/search?q=320508001001", "/api/plans/tiny/search?q=b",
+             "/plans/tiny/?lang=en", "/plans/tiny/grids/320508001001001?lang=en"]
+    assert len(urls) > 15
+    return urls
+
+
+def _bodies(client, urls) -> dict:
+    out = {}
+    for url in urls:
+        with client.get(url) as resp:
+            assert resp.status_code in (200, 302, 404), (url, resp.status_code)
+            out[url] = resp.get_data()
+    return out
+
+
+def _text(body: bytes) -> str:
+    """A response as text, with JSON and JavaScript \\uXXXX escapes read back (map scripts use them)."""
+    text = body.decode("utf-8", errors="replace")
+    return re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), text)
+
+
+def test_viewer_never_sees_residents_or_full_phones_on_any_route(app):
+    admin = signed_in(app, "admin")
+    _bodies(admin, _urls(app))  # the admin's pages fill the cache first: none may reach the viewer
+    viewer = signed_in(app, "viewer")
+    bodies = _bodies(viewer, _urls(app))
+    seen = ""
+    for url, body in bodies.items():
+        text = _text(body)
+        for secret in RESIDENTS + PHONES:
+            assert secret not in text, (url, secret)
+        seen += text
+    assert "138****1234" in seen and "王芳" in seen  # viewers do see the staff, masked
+    assert "0512-****1234" in seen  # and the escalation chain, masked
+
+
+def test_public_map_shows_grids_and_counts_only(plan_file, tmp_path):
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "u.sqlite"),
+                      "BASEMAP": "none", "PUBLIC_MAP": True})
+    bodies = _bodies(app.test_client(), _urls(app))
+    assert "320508001001001" in _text(bodies["/plans/tiny/"]) or "001" in _text(bodies["/plans/tiny/"])
+    for url, body in bodies.items():
+        text = _text(body)
+        for secret in RESIDENTS + PHONES + STAFF_NAMES + ("alert(1)", "\"flag_elderly_alone\":", "138****"):
+            assert secret not in text, (url, secret)
+    assert read_audit(app.config["USERS_DB"]) == []  # nothing personal was shown
+
+
+def test_without_public_map_everyone_signs_in(app):
+    client = app.test_client()
+    page = client.get("/plans/tiny/grids/320508001001001")
+    assert page.status_code == 302 and "/login?next=" in page.headers["Location"]
+    api = client.get("/api/plans/tiny/grids/320508001001001")
+    assert api.status_code == 401 and api.get_json()["status"] == 401
+    assert client.get("/healthz").status_code == 200
+
+
+def test_staff_see_their_own_grids_residents_only(app):
+    staff = signed_in(app, "staff", grids=["320508001001001"])
+    own = staff.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)
+    other = staff.get("/plans/tiny/grids/320508001001002").get_data(as_text=True)
+    assert "刘奶奶" in own and "平江路12号" in own and "13812341234" in own  # their grid, phones in full
+    assert "孙大爷" not in other and "干将路3号" not in other
+    actions = [(e["username"], e["action"]) for e in read_audit(app.config["USERS_DB"])]
+    assert ("staff", "residents") in actions and ("staff", "view") in actions and ("staff", "login") in actions
+
+
+def test_every_view_of_personal_data_is_audited(app):
+    viewer = signed_in(app, "viewer")
+    before = len(read_audit(app.config["USERS_DB"], limit=1000))
+    viewer.get("/plans/tiny/grids/320508001001002")
+    viewer.get("/api/plans/tiny/grids/320508001001002")
+    entries = read_audit(app.config["USERS_DB"], limit=1000)
+    assert len(entries) == before + 2
+    assert {e["path"] for e in entries[:2]} == {"/plans/tiny/grids/320508001001002",
+                                                "/api/plans/tiny/grids/320508001001002"}
+    assert all(e["username"] == "viewer" and e["role"] == "viewer" for e in entries[:2])
+
+
+def test_roster_names_are_escaped(app):
+    admin = signed_in(app, "editor")
+    for url in ("/plans/tiny/grids/320508001001001", "/plans/tiny/", "/plans/tiny/search?q=b1"):
+        assert XSS not in admin.get(url).get_data(as_text=True), url
+    page = admin.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    card = admin.get("/api/plans/tiny/grids/320508001001001").get_json()
+    assert card["buildings"][0]["leaders"][0]["name"] == XSS  # JSON keeps the text; pages escape it
+
+
+@pytest.mark.parametrize("url, data", [("/login", {"username": "admin", "password": "correct-horse-1"}),
+                                       ("/logout", {})])
+def test_a_post_without_csrf_token_is_refused(app, url, data):
+    add_user(app.config["USERS_DB"], "admin", "correct-horse-1", role="admin")
+    client = signed_in(app, "viewer")
+    resp = client.post(url, data=data)
+    assert resp.status_code == 400 and "CSRF" in resp.get_data(as_text=True)
+    assert client.get("/api/plans/tiny/grids/320508001001001").status_code == 200  # still signed in as before
+
+
+def test_repeated_failed_logins_lock_the_account(app):
+    add_user(app.config["USERS_DB"], "wang", "correct-horse-1", role="viewer")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    codes = [client.post("/login", data={"username": "wang", "password": f"wrong-{i}", "csrf_token": token}).status_code
+             for i in range(app.config["LOGIN_ATTEMPTS"])]
+    assert codes == [401] * (app.config["LOGIN_ATTEMPTS"] - 1) + [429]
+    right = client.post("/login", data={"username": "wang", "password": "correct-horse-1", "csrf_token": token})
+    assert right.status_code == 429 and "锁定" in right.get_data(as_text=True)
+    assert client.get("/api/plans/tiny").status_code == 401
+    failed = [e for e in read_audit(app.config["USERS_DB"]) if e["action"] == "login_failed"]
+    assert len(failed) == app.config["LOGIN_ATTEMPTS"] + 1
+
+
+def test_login_redirects_only_within_the_site(app):
+    add_user(app.config["USERS_DB"], "li", "correct-horse-1", role="viewer")
+    client = app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    resp = client.post("/login?next=//evil.example/x", data={"username": "li", "password": "correct-horse-1",
+                                                             "csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    logout_page = client.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', logout_page).group(1)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+    assert client.get("/api/plans/tiny").status_code == 401
+
+
+def test_passwords_are_stored_hashed(app):
+    from app.auth import connect
+
+    add_user(app.config["USERS_DB"], "zhao", "correct-horse-1", role="editor", grids=["G1"])
+    with connect(app.config["USERS_DB"]) as con:
+        stored = con.execute("SELECT password_hash FROM users WHERE username = 'zhao'").fetchone()[0]
+    assert "correct-horse-1" not in stored and stored.startswith(("scrypt:", "pbkdf2:"))
+    with pytest.raises(geo.errors.InputError, match="exists"):
+        add_user(app.config["USERS_DB"], "zhao", "another-pass", role="viewer")
+    with pytest.raises(geo.errors.InputError, match="8 characters"):
+        add_user(app.config["USERS_DB"], "qian", "short", role="viewer")
