@@ -204,7 +204,8 @@ def _community_area(polygon, rows, geoms, tree, owner):
 
 
 def _tasks(buildings, communities, barriers, member):
-    """(community_id, buildings, boundary, barriers) of each community, in sorted id order."""
+    """(community_id, buildings, boundary, barriers) of each community, the most households first
+    (the longest tasks start first, so that no worker ends with a large community alone)."""
     comms = communities.set_index(communities["boundary_id"].astype(str)).sort_index()
     codes, owner = np.unique(member.to_numpy().astype(str), return_inverse=True)
     groups = dict(zip(codes, np.split(np.argsort(owner, kind="stable"), np.cumsum(np.bincount(owner))[:-1])))
@@ -213,10 +214,9 @@ def _tasks(buildings, communities, barriers, member):
     tree = None
     if barriers is not None and len(barriers):
         tree = shapely.STRtree(barriers.geometry.values)
-    for cid in comms.index:
-        rows = groups.get(cid)
-        if rows is None:
-            continue
+    weight = buildings["households"].groupby(member.to_numpy()).sum()
+    for cid in sorted(comms.index.intersection(weight.index), key=lambda c: (-weight[c], c)):
+        rows = groups[cid]
         area = _community_area(comms.geometry[cid], rows, geoms, b_tree, owner)
         boundary = gpd.GeoDataFrame({"boundary_id": [cid], "name": [comms["name"][cid]]},
                                     geometry=[area], crs=communities.crs)
