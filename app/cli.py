@@ -168,11 +168,13 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     click.echo(f"buildings:          {len(plan.buildings)} ({inputs.households_method})")
     for line in summary_lines(metrics, target=target):
         click.echo(line)
-    for name, layer_ in (("levels", plan.layers.get("levels")), ("emergency", plan.layers.get("grids_emergency"))):
-        if layer_ is not None:
-            counts = layer_["level"].value_counts(sort=False).to_dict() if name == "levels" else {
-                f"emergency (target {emergency_target})": len(layer_)}
-            click.echo(f"{name + ':':<20}" + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if "levels" in plan.layers:
+        counts = plan.layers["levels"]["level"].value_counts(sort=False)
+        click.echo("levels:             " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                   + f", {level_name} {len(plan.grids)} (units per level)")
+    if "grids_emergency" in plan.layers:
+        click.echo(f"emergency layout:   {len(plan.layers['grids_emergency'])} grids (target {emergency_target}), "
+                   "each inside one grid")
     for note in inputs.report.notes:
         click.echo(f"note: {note}", err=True)
     if "communities" in metrics:
@@ -205,8 +207,9 @@ def check(plan_path, as_json):
             click.echo(line)
         for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
             click.echo(f"{'emergency grids' if name == 'emergency' else 'level ' + name}: {fig['n_grids']} units of {fig['households_min']}–{fig['households_max']} "
-                       f"households (median {fig['households_median']:g}, target {fig['target']:g}, "
-                       f"{fig['share_within_tolerance']:.0%} within tolerance), coverage "
+                       f"households (median {fig['households_median']:g}"
+                       + (", given" if fig.get("given") else f", target {fig['target']:g}, "
+                          f"{fig['share_within_tolerance']:.0%} within tolerance") + "), coverage "
                        f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                        + ("" if fig["outside_parent_m2"] is None else
                           f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
@@ -486,10 +489,23 @@ def people_import(plan_path, roster_path, template_files):
 
 
 def _people_frame(people, crs):
-    """The people table as a layer the plan file can hold (no geometry: homes are not mapped)."""
+    """The people table as a layer the plan file can hold (no geometry: homes are not mapped),
+    indexed by ``person_id`` so that writing the plan adds no ``index`` column."""
     import geopandas as gpd
+    import pandas as pd
 
+    people = pd.DataFrame(people).drop(columns=["index", "level_0", "geometry"], errors="ignore")
+    people = people.set_index("person_id")
     return gpd.GeoDataFrame(people, geometry=gpd.GeoSeries([None] * len(people), index=people.index, crs=crs))
+
+
+def _write_with_people(plan, path) -> None:
+    """Write a plan whose ``people`` layer was read back (``geo.read_plan`` gives it no index)."""
+    import geo
+
+    if plan.layers.get("people") is not None and "person_id" in plan.layers["people"].columns:
+        plan.layers["people"] = _people_frame(plan.layers["people"], plan.crs)
+    geo.write_plan(plan, path)
 
 
 @people.command("assign")
@@ -577,6 +593,34 @@ def people_synthetic(plan_path, output, template_name, template_files, fill, see
     click.echo(f"{len(roster):,} made-up people written to {output} (seed {seed})")
 
 
+@people.command("residents")
+@click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
+@click.argument("csv_path", metavar="SPECIAL.csv", required=False, type=click.Path(dir_okay=False))
+@click.option("--synthetic", "synthetic_out", type=click.Path(dir_okay=False),
+              help="Instead: write made-up special households for the plan to this CSV (demos).")
+@click.option("--seed", type=int, default=0, show_default=True)
+def people_residents(plan_path, csv_path, synthetic_out, seed):
+    """Store special households (elderly alone, disabled, low-income, ill, other) in the plan:
+    names and addresses for authorised roles, counts per building for the maps and sheets."""
+    import geo
+    from geo.errors import InputError
+    from geo.plan import atomic_path
+    from geo.roster import add_special_households, read_special_households, synthetic_special_households
+
+    plan = geo.read_plan(plan_path)
+    if synthetic_out:
+        table = synthetic_special_households(plan.buildings, seed=seed)
+        with atomic_path(synthetic_out) as tmp:
+            table.to_csv(tmp, index=False, encoding="utf-8")
+        click.echo(f"{len(table):,} made-up special households written to {synthetic_out} (seed {seed})")
+        return
+    if not csv_path:
+        raise InputError("give SPECIAL.csv (or --synthetic OUT.csv)")
+    special = read_special_households(csv_path, plan.buildings)
+    _write_with_people(add_special_households(plan, special), plan_path)
+    click.echo(f"{len(special):,} special households stored in {plan_path}")
+
+
 @people.command("contacts")
 @click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
 @click.argument("contacts_path", metavar="CONTACTS.toml", type=click.Path(exists=True, dir_okay=False))
@@ -601,7 +645,7 @@ def people_contacts(plan_path, contacts_path):
         chains[community] = [{k: str(e.get(k, "")) for k in ("level", "role", "name", "phone")} for e in entries]
     plan = geo.read_plan(plan_path)
     plan.meta["escalation"] = chains
-    geo.write_plan(plan, plan_path)
+    _write_with_people(plan, plan_path)
     click.echo(f"escalation chain of {len(chains)} community(ies) stored in {plan_path}")
 
 

@@ -475,6 +475,7 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
         p, summary[name] = _check_layout(f"level {name}", polys, buildings[chain[k]], buildings, graph, area=area,
                                          target=target, tolerance=tolerance, connected=d.get("target") is not None,
                                          parent=parent, parent_polys=parent_polys)
+        summary[name]["given"] = d.get("target") is None
         problems += p
     if levels:  # the grids nest in the lowest level
         grids = plan.grids.assign(parent_id=buildings.groupby("grid_id")[chain[-2]].first())
