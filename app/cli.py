@@ -254,6 +254,8 @@ def update(plan_path, households_path, buildings_path, layer, id_field, househol
     Locked grids do not change; grids whose buildings did not change keep their ids and codes.
     Every move is reported (building, from, to, why).
     """
+    import pandas as pd
+
     import geo
     from geo.plan import atomic_path
     from partitioning.update import MOVE_REASONS, read_household_changes, update_plan
@@ -296,7 +298,8 @@ def update(plan_path, households_path, buildings_path, layer, id_field, househol
         click.echo(f"not repaired:       {', '.join(s['unrepaired'])} (try --max-hops or --global-repair)")
     click.echo("moves (building: from → to, why):")
     for m in result.moves.itertuples():
-        click.echo(f"  {m.building_id}: {m.from_grid or '-'} → {m.to_grid or '-'}, {m.reason} "
+        click.echo(f"  {m.building_id}: {'-' if pd.isna(m.from_grid) else m.from_grid} → "
+                   f"{'-' if pd.isna(m.to_grid) else m.to_grid}, {m.reason} "
                    f"({MOVE_REASONS[m.reason]})")
 
 

@@ -33,7 +33,8 @@ import pandas as pd
 from geo.errors import InputError, ValidationError
 
 __all__ = ["ROSTER_FIELDS", "HEADER_ALIASES", "read_roster", "validate_roster", "normalise_phone", "mask_phone",
-           "synthetic_roster"]
+           "synthetic_roster", "SPECIAL_FLAGS", "read_special_households", "add_special_households",
+           "synthetic_special_households"]
 
 logger = logging.getLogger(__name__)
 
@@ -232,3 +233,86 @@ def synthetic_roster(buildings: pd.DataFrame, demand: dict, *, seed: int = 0, fi
     frame = pd.DataFrame(rows, columns=[c for c in ROSTER_FIELDS if c not in ("person_id", "lon", "lat")])
     frame.insert(0, "person_id", [f"P{i:05d}" for i in range(1, len(frame) + 1)])
     return frame
+
+
+#: Flags of special households (需要日常走访的重点人群); a ``flag_*`` column per flag on buildings.
+SPECIAL_FLAGS = ("elderly_alone", "disabled", "low_income", "ill", "other")
+_STREETS = ("平江路", "干将路", "临顿路", "人民路", "十全街", "凤凰街", "东北街", "白塔路", "大儒巷", "钮家巷")
+
+
+def read_special_households(path, buildings: pd.DataFrame) -> pd.DataFrame:
+    """Read special households (CSV: ``household_id``, ``building_id``, ``name``, ``address``,
+    ``persons`` and one 0/1 column per flag of :data:`SPECIAL_FLAGS`), checked against the plan.
+
+    Raises
+    ------
+    geo.errors.ValidationError
+        Unknown buildings, duplicate IDs, rows without any flag.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    table = pd.read_csv(path, dtype={"household_id": str, "building_id": str, "name": str, "address": str},
+                        keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("household_id", "building_id") if c not in table.columns]
+    flags = [f for f in SPECIAL_FLAGS if f in table.columns]
+    if missing or not flags:
+        raise ValidationError(str(path), [f"needs the columns household_id, building_id and at least one of "
+                                          f"{', '.join(SPECIAL_FLAGS)} (missing: {', '.join(missing) or 'flags'})"])
+    problems = []
+    for i in table.index[~table["building_id"].isin(buildings.index.astype(str))]:
+        problems.append(f"line {i + 2}: building {table.at[i, 'building_id']!r} is not in the plan")
+    for i in table.index[table["household_id"].duplicated(keep="first")]:
+        problems.append(f"line {i + 2}: household_id {table.at[i, 'household_id']!r} more than once")
+    values = table[flags].apply(pd.to_numeric, errors="coerce").fillna(0).astype("int64").clip(0, 1)
+    for i in table.index[values.sum(axis=1) == 0]:
+        problems.append(f"line {i + 2}: no flag set ({', '.join(flags)})")
+    if problems:
+        raise ValidationError(str(path), problems)
+    table[flags] = values
+    return table.set_index("household_id")
+
+
+def add_special_households(plan, special: pd.DataFrame):
+    """Put special households into ``plan`` (in place): they join the ``households`` layer (as points
+    at their building, ``match`` = ``special``; rows of the same ``household_id`` are replaced) and
+    the buildings' ``flag_*`` columns count the flagged households of every point."""
+    import geopandas as gpd
+
+    pts = plan.buildings.geometry.representative_point()
+    new = gpd.GeoDataFrame(special.assign(match="special"), geometry=pts.loc[special["building_id"]].to_numpy(),
+                           crs=plan.crs)
+    new.index.name = "household_id"
+    old = plan.layers.get("households")
+    if old is not None and len(old):
+        old = old[~old.index.astype(str).isin(new.index)]
+        new = pd.concat([old, new])
+    plan.layers["households"] = new
+    flags = [f for f in SPECIAL_FLAGS if f in new.columns]
+    counts = new[flags].apply(pd.to_numeric, errors="coerce").fillna(0).groupby(new["building_id"].astype(str)).sum()
+    for f in flags:
+        plan.buildings[f"flag_{f}"] = counts[f].reindex(plan.buildings.index.astype(str)).fillna(0).astype("int64").to_numpy()
+    logger.info("%d special household(s) in %d building(s)", len(special), special["building_id"].nunique())
+    return plan
+
+
+def synthetic_special_households(buildings: pd.DataFrame, *, seed: int = 0, rate: float = 0.05) -> pd.DataFrame:
+    """Made-up special households for demos (invented names and addresses, no real people): about
+    ``rate`` of each building's households, each with one or two flags.
+    """
+    rng = np.random.default_rng(seed)
+    n = rng.binomial(buildings["households"].clip(lower=0).to_numpy(dtype="int64"), rate)
+    building_ids = np.repeat(buildings.index.astype(str).to_numpy(), n)
+    rows = []
+    p = np.array([0.4, 0.15, 0.2, 0.2, 0.05])
+    for k, bid in enumerate(building_ids, start=1):
+        flags = set(rng.choice(SPECIAL_FLAGS, size=rng.choice([1, 1, 1, 2]), replace=False, p=p))
+        surname = _SURNAMES[rng.integers(len(_SURNAMES))]
+        rows.append({"household_id": f"S{k:05d}", "building_id": bid,
+                     "name": surname + ("奶奶" if rng.random() < 0.5 else "大爷") if "elderly_alone" in flags
+                     else surname + "".join(_GIVEN[j] for j in rng.integers(len(_GIVEN), size=2)),
+                     "address": f"{_STREETS[rng.integers(len(_STREETS))]}{rng.integers(1, 300)}号"
+                                f"{rng.integers(1, 7)}0{rng.integers(1, 5)}室",
+                     "persons": int(1 if "elderly_alone" in flags else rng.integers(1, 5)),
+                     **{f: int(f in flags) for f in SPECIAL_FLAGS}})
+    return pd.DataFrame(rows, columns=["household_id", "building_id", "name", "address", "persons", *SPECIAL_FLAGS])

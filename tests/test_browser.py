@@ -38,15 +38,18 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(plan_path):
-    """The offline app on a free loopback port, served by werkzeug in a thread."""
+def server(plan_path, tmp_path_factory):
+    """The offline app on a free loopback port, served by werkzeug in a thread; one viewer account."""
     from werkzeug.serving import make_server
 
     from app import create_app, missing_assets
+    from app.auth import add_user
 
     if missing_assets():
         pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
-    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True})
+    db = tmp_path_factory.mktemp("users") / "users.sqlite"
+    add_user(db, "viewer", "correct-horse-1", role="viewer")
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True, "USERS_DB": str(db)})
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
@@ -65,10 +68,20 @@ def browser():
         browser.close()
 
 
+def _sign_in(page, server: str) -> None:
+    """Through the login form, as a person would (the form carries its CSRF token)."""
+    page.goto(f"{server}/login")
+    page.fill("input[name=username]", "viewer")
+    page.fill("input[name=password]", "correct-horse-1")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+
+
 @pytest.fixture()
-def page(browser):
+def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = context.new_page()
+    _sign_in(page, server)
     page.requests, page.errors = [], []
     page.on("request", lambda r: page.requests.append(r.url))
     page.on("pageerror", lambda e: page.errors.append(str(e)))
@@ -146,6 +159,7 @@ def test_battle_map_on_a_phone(browser, server, plan_path):
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                   device_scale_factor=2, locale="zh-CN")
     page = context.new_page()
+    _sign_in(page, server)
     _open(page, f"{server}/plans/kunming/grids/{code}")
     assert page.locator(".leaflet-control-locate").is_visible()   # "locate me" on phones
     card = page.locator("#grid-card").bounding_box()
