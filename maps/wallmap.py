@@ -337,6 +337,7 @@ def _qr(sheet: _Sheet, ax, x: float, y: float, size: float, url: str, caption: s
 
 
 def _figure_lines(sheet: _Sheet, ax, x: float, top: float, heading: str, pairs, *, size: float) -> float:
+    """A heading and ``key: value`` lines below ``top``; returns the height used (mm)."""
     row = size * sh.MM_PER_PT * 1.75
     sh.put(ax, x, top - row / 2, heading, size=size * 1.15, font=sheet.font, bold=True, va="center_baseline")
     y = top - row * 1.15
@@ -371,7 +372,8 @@ def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fall
         cx, cy = centres[i] * denominator / 1000 + np.array([x0, y0])
         sh.put(ax, cx, cy, label, size=size, font=sheet.font, ha="center", va="center", color=colour,
                linespacing=lead, multialignment="center", zorder=6,
-               bbox=None if bg is None else {"boxstyle": "square,pad=0.08", "fc": bg, "ec": "none", "alpha": 0.75})
+               bbox=None if bg is None else {"boxstyle": "square,pad=0.08", "fc": bg, "ec": "none",
+                                             "alpha": 0.75})
         if np.hypot(*(centres[i] - anchors[i])) > 0.5:  # a leader line to a moved label
             ax.plot([anchors_m[i][0], cx], [anchors_m[i][1], cy], color=colour, lw=0.35, zorder=5)
     return int((form < 0).sum())
