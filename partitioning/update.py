@@ -189,10 +189,11 @@ class _State:
         return self.hh(g) > self.hi and len({self.group[v] for v in self.members[g]}) == 1
 
     def fixable(self, g) -> bool:
-        """Outside the band, unlocked, divisible, and with a neighbour to trade with."""
+        """Outside the band, unlocked, divisible, and with a neighbour to trade with (a grid that is
+        one building above the band takes nothing: it stays alone)."""
         if g in self.locked or self.excess(g) <= 0 or self.indivisible(g):
             return False
-        return bool(self.neighbours(g))
+        return any(not self.indivisible(o) for o in self.neighbours(g))
 
     def bad(self) -> list:
         """Fixable grids the change put outside the band (or further outside), worst first; grids
@@ -207,8 +208,9 @@ class _State:
 
 def _place_added(state: _State, added: list, inside_locked: dict) -> None:
     """Give each added building a grid: the one it stands in when locked, else the grid of an
-    overlapping building, else the neighbouring unlocked grid with the fewest households; groups of
-    added buildings that reach no grid become grids of their own."""
+    overlapping building, else the neighbouring unlocked grid with the fewest households (never a
+    grid that is one building above the band); groups of added buildings that reach no such grid
+    become grids of their own."""
     graph = state.graph
     for v in added:
         if v in inside_locked:
@@ -219,7 +221,8 @@ def _place_added(state: _State, added: list, inside_locked: dict) -> None:
         for v in todo:
             overlap = [state.assign[u] for u in graph[v] if graph[v][u].get("overlap") and u in state.assign]
             options = overlap or sorted({state.assign[u] for u in graph[v] if u in state.assign
-                                         and state.assign[u] not in state.locked})
+                                         and state.assign[u] not in state.locked
+                                         and not state.indivisible(state.assign[u])})
             if options:
                 state.move(v, min(options, key=lambda g: (state.hh(g), g)) if not overlap else overlap[0], "added")
                 progress = True
@@ -432,8 +435,9 @@ def _status(state: _State) -> dict:
             out[g] = "oversize"
         elif state.lo <= hh <= state.hi:
             out[g] = "ok"
-        elif hh < state.lo and not any(state.assign.get(u) != g for v in state.members[g] for u in state.graph[v]):
-            out[g] = "undersize"
+        elif hh < state.lo and all(state.indivisible(o) for o in
+                                   {state.assign[u] for v in state.members[g] for u in state.graph[v]} - {g}):
+            out[g] = "undersize"  # cut off: no neighbour, or only buildings that are grids of their own
         else:
             out[g] = "out_of_tolerance"
     return out

@@ -227,3 +227,29 @@ def test_update_keeps_levels_and_emergency_nested():
     kept = b.index[~b["grid_id"].isin(changed)]
     assert len(kept) and (nb.loc[kept, "grid_id_emergency"] == b.loc[kept, "grid_id_emergency"]).all()
     assert set(new.layers["levels"]["unit_id"]) == set(plan.layers["levels"]["unit_id"])
+
+
+def test_added_building_next_to_a_tower_gets_its_own_grid():
+    """A new building whose only neighbour is a tower (a grid of its own, above the band) does not
+    join the tower's grid: it becomes an undersize grid, as the engine would make it.
+
+    ::
+
+        new  TOWER r0c1 r0c2 r0c3
+    """
+    inputs = lattice(1, 4)
+    inputs.buildings.loc["r0c0", "households"] = 100
+    plan, _ = make_plan(inputs, PlanSettings(target=40))
+    tower = plan.buildings.at["r0c0", "grid_id"]
+    assert plan.grids.at[tower, "status"] == "oversize"
+    extra = gpd.GeoDataFrame({"households": [12], "households_source": ["estimate"]},
+                             geometry=[box(499_985, 3_500_000, 499_995, 3_500_010)],
+                             index=pd.Index(["new1"], name="building_id"), crs=plan.crs)
+    now = gpd.GeoDataFrame(pd.concat([plan.buildings[["households", "households_source", "geometry"]], extra]),
+                           crs=plan.crs)
+    result = update_plan(plan, buildings=now)
+    g = result.plan.buildings.at["new1", "grid_id"]
+    assert g != tower and g in result.summary["grids_added"]
+    assert result.plan.grids.at[g, "status"] == "undersize"
+    assert result.plan.grids.at[tower, "n_buildings"] == 1
+    assert result.summary["unrepaired"] == [] and check_plan(result.plan).ok
