@@ -104,6 +104,29 @@ def building(name: str, building_id: str):
     return send_json(("building", *version, building_id), make)
 
 
+@bp.get("/plans/<name>/people")
+def people(name: str):
+    """The grids' people as the caller may see them (see :func:`app.auth.visible_plan`) and the
+    staffing figures of the plan's last ``gridplan people assign``."""
+    from maps.webmap import plan_people
+
+    p, version = _data.plan(name)
+
+    def make() -> dict:
+        rows = plan_people(p)
+        rows = rows[rows["grid_id"].notna() & (rows["grid_id"].astype(str) != "")]
+        codes = p.grids["grid_code"].astype(str)
+        codes.index = codes.index.astype(str)
+        return {"staffing": p.meta.get("staffing"),
+                "people": [{"grid_id": str(r.grid_id), "grid_code": codes.get(str(r.grid_id)),
+                            **{k: (None if v is None or v != v or v == "" else str(v))
+                               for k, v in (("building_id", r.building_id), ("role", r.role),
+                                            ("role_label", r.role_label), ("name", r.name), ("phone", r.phone))}}
+                           for r in rows.itertuples()]}
+
+    return send_json(("people", *version), make)
+
+
 @bp.get("/plans/<name>/search")
 def search(name: str):
     from maps.webmap import search_plan
