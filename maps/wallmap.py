@@ -303,6 +303,15 @@ def _scale_bar(sheet: _Sheet, ax, denominator: int) -> None:
     ax.add_artist(bar)
 
 
+def _map_furniture(sheet: _Sheet, ax, rect, denominator: int, note: str | None) -> None:
+    """North arrow, scale bar and, when labels were left out, a note at the top of the map."""
+    if note:
+        sh.put(ax, 0.5, 0.985, note, size=sheet.pt(8), font=sheet.font, transform=ax.transAxes, ha="center",
+               va="top", color=_GRID_LINE, bbox={"fc": "white", "ec": "none", "alpha": 0.85})
+    _north_arrow(sheet, rect)
+    _scale_bar(sheet, ax, denominator)
+
+
 def _legend(sheet: _Sheet, ax, x: float, top: float, items, *, size: float) -> float:
     """Legend entries ``(label, kind, style)`` below ``top``; returns the height used (mm)."""
     from matplotlib.patches import Rectangle
@@ -562,11 +571,7 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
     if omitted:
         logger.warning("grid %s: %d of %d building labels left out for lack of room at 1:%d; the table "
                        "lists every building", grid_code, omitted, len(mine), denominator)
-        sh.put(ax, 0.5, 0.985, text("labels_omitted", lang).format(n=omitted), size=sheet.pt(8),
-               font=sheet.font, transform=ax.transAxes, ha="center", va="top", color=_GRID_LINE,
-               bbox={"fc": "white", "ec": "none", "alpha": 0.85})
-    _north_arrow(sheet, rect)
-    _scale_bar(sheet, ax, denominator)
+    _map_furniture(sheet, ax, rect, denominator, text("labels_omitted", lang).format(n=omitted) if omitted else None)
 
     # the side panel
     px, py, pw, ph = lay["panel"]
@@ -746,11 +751,8 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     if omitted:
         logger.warning("overview: %d of %d grid labels left out for lack of room at 1:%d on %s",
                        omitted, len(plan.grids), denominator, paper)
-        sh.put(ax, 0.5, 0.985, text("grid_labels_omitted", lang).format(n=omitted), size=sheet.pt(8),
-               font=sheet.font, transform=ax.transAxes, ha="center", va="top", color=_GRID_LINE,
-               bbox={"fc": "white", "ec": "none", "alpha": 0.85})
-    _north_arrow(sheet, rect)
-    _scale_bar(sheet, ax, denominator)
+    _map_furniture(sheet, ax, rect, denominator,
+                   text("grid_labels_omitted", lang).format(n=omitted) if omitted else None)
 
     px, py, pw, ph = lay["panel"]
     pax = sh.panel(sheet.fig, px, py, pw, ph)
