@@ -11,10 +11,10 @@ PORT   ?= 5000
 
 .PHONY: demo test bench system-deps venv vendor clean
 
-# Debian packages the project needs, installed when missing: a CJK font for printed maps,
+# Debian packages the project needs, installed when missing: CJK fonts for printed maps,
 # poppler-utils (pdftotext) for their tests, Chromium for the browser tests, npm (when the machine
 # has none) to vendor the web maps' browser assets for offline mode.
-DEBS := fonts-noto-cjk poppler-utils chromium $(if $(shell command -v npm 2>/dev/null),,npm)
+DEBS := fonts-wqy-microhei fonts-noto-cjk poppler-utils chromium $(if $(shell command -v npm 2>/dev/null),,npm)
 system-deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

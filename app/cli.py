@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -336,6 +337,66 @@ def export(plan_path, fmt, output, crs):
     written = export_plan(geo.read_plan(plan_path), output, fmt=fmt, crs=crs)
     for path in written:
         click.echo(f"wrote {path}")
+
+
+PAPERS = ["A3", "A2", "A1", "A0"]
+
+
+@cli.command("print")
+@click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
+@click.option("--grid", "grid_code", help="Print the sheet of this grid (its code, see `gridplan check PLAN`).")
+@click.option("--community", "community_id", is_flag=False, flag_value="", default=None, metavar="[ID]",
+              help="Print the community overview (every grid, with a table of grids).")
+@click.option("--all", "everything", is_flag=True, help="One sheet per grid plus the overview, into the folder -o.")
+@click.option("--paper", type=click.Choice(PAPERS), help="Paper size [default: A3 for grids, A1 for the overview].")
+@click.option("--overview-paper", type=click.Choice(PAPERS), default="A1", show_default=True,
+              help="With --all: paper of the overview.")
+@click.option("--orientation", type=click.Choice(["auto", "portrait", "landscape"]), default="auto",
+              show_default=True, help="auto: the orientation that shows the map at the larger scale.")
+@click.option("--dpi", type=click.IntRange(min=50, max=1200), default=300, show_default=True,
+              help="Resolution of PNG output.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "png"]), default="pdf", show_default=True,
+              help="With --all: the file format of the sheets.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the sheets.")
+@click.option("--roster", type=click.Path(dir_okay=False),
+              help="CSV of people: grid_id, role, name, phone, building_id (default: the plan's people layer).")
+@click.option("--community-name", help="Community name in the titles [default: the plan's, else XX社区].")
+@click.option("--title", help="Title of the sheet (single sheets only).")
+@click.option("--base-url", envvar="GRIDPLAN_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
+              help="Web app address the QR codes link to.")
+@click.option("--attribution", help="Data attribution printed in the footer [default: from the plan's inputs].")
+@click.option("--jobs", type=click.IntRange(min=1), default=min(2, os.cpu_count() or 1), show_default=True,
+              help="With --all: worker processes.")
+@click.option("-o", "--output", required=True, type=click.Path(),
+              help="The sheet (.pdf or .png), or with --all the folder to write into.")
+def print_(plan_path, grid_code, community_id, everything, paper, overview_paper, orientation, dpi, fmt, lang,
+           roster, community_name, title, base_url, attribution, jobs, output):
+    """Print wall maps (作战图) of PLAN: one grid, the community overview, or --all of them."""
+    import pandas as pd
+
+    import geo
+    from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
+
+    if sum([grid_code is not None, community_id is not None, everything]) != 1:
+        raise click.UsageError("choose one of --grid CODE, --community or --all")
+    if community_id:
+        raise click.BadParameter("a plan is one community for now: give --community without an ID",
+                                 param_hint="--community")
+    plan = geo.read_plan(plan_path)
+    people = pd.read_csv(roster, dtype=str, keep_default_na=False) if roster else None
+    common = dict(orientation=orientation, lang=lang, roster=people, base_url=base_url,
+                  plan_name=Path(plan_path).stem, community_name=community_name, attribution=attribution)
+    if everything:
+        files = print_all(plan, output, paper=paper or "A3", overview_paper=overview_paper, fmt=fmt, dpi=dpi,
+                          jobs=jobs, progress=logging.getLogger().level <= logging.INFO, **common)
+        click.echo(f"{len(files)} sheets written to {output} (overview.{fmt} and one per grid)")
+        return
+    if grid_code is not None:
+        fig = grid_sheet(plan, grid_code, paper=paper or "A3", title=title, **common)
+    else:
+        fig = overview_sheet(plan, paper=paper or "A1", title=title, **common)
+    out = save_sheet(fig, output, dpi=dpi)
+    click.echo(f"sheet written to {out} ({out.stat().st_size / 1024:.0f} KiB)")
 
 
 @cli.command("map")
