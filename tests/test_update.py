@@ -177,6 +177,11 @@ def test_suzhou_five_percent_change_moves_few(suzhou_part):
     moved = b.index[b["grid_id"] != result.plan.buildings["grid_id"].reindex(b.index)]
     assert set(result.moves["building_id"]) == set(moved)
     assert (result.plan.buildings.loc[changes.index, "households"] == changes).all()
+    # one hop and a global fallback: still a valid plan, no worse balanced
+    wide = update_plan(plan, households=changes, max_hops=1, allow_global=True)
+    wide_report = check_plan(wide.plan)
+    assert wide_report.ok, wide_report.violations
+    assert wide.summary["out_of_tolerance_after"] <= s["out_of_tolerance_after"]
 
 
 def test_cli_update_and_lock(tmp_path, suzhou_part):
