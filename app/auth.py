@@ -38,7 +38,7 @@ from geo.errors import InputError
 from geo.roster import mask_phone
 
 __all__ = ["ROLES", "User", "init_app", "connect", "init_db", "add_user", "remove_user", "list_users",
-           "access", "may_see_residents", "visible_plan", "audit", "read_audit", "check_role", "bp"]
+           "access", "may_see_residents", "visible_plan", "audit", "read_audit", "words", "bp"]
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,8 @@ def audit(action: str, *, target: str | None = None) -> None:
 
 # --- login and logout ------------------------------------------------------------------------------
 
-def _t():
+def words():
+    """The page's words: those of sign-in and people here, the rest from :mod:`maps.i18n`."""
     from app._data import lang
     from maps.i18n import text
 
@@ -248,6 +249,8 @@ _WORDS = {
     "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
     "locked": {"zh": "登录失败次数过多, 账户已锁定, 请稍后再试", "en": "Too many failed sign-ins: the account is locked, try again later"},
     "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
+    "no_users": {"zh": "尚无用户: 请先运行 gridplan users add 用户名 --role admin",
+                 "en": "No users yet: run gridplan users add NAME --role admin first"},
     "residents": {"zh": "重点人群(特殊户)", "en": "Special households"},
     "address": {"zh": "地址", "en": "Address"},
     "name": {"zh": "姓名", "en": "Name"},
@@ -297,8 +300,9 @@ def login():
                 error = "locked" if until else "login_failed"
             error = error or "login_failed"
         audit("login_failed", target=username)
-        return render_template("login.html", error=error, t=_t(), lang=_lang()), 401 if error != "locked" else 429
-    return render_template("login.html", error=None, t=_t(), lang=_lang())
+        return render_template("login.html", error=error, t=words(), lang=_lang()), 401 if error != "locked" else 429
+    no_users = _db().execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+    return render_template("login.html", error="no_users" if no_users else None, t=words(), lang=_lang())
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -309,7 +313,7 @@ def logout():
         logout_user()
         session.clear()
         return redirect(url_for("auth.login"))
-    return render_template("logout.html", t=_t(), lang=_lang())
+    return render_template("logout.html", t=words(), lang=_lang())
 
 
 def _lang():
@@ -361,9 +365,3 @@ def init_app(app) -> None:
     @app.context_processor
     def _user():
         return {"current_user": current_user}
-
-
-def check_role(role: str) -> None:
-    """Abort with 403 unless the current user has at least ``role``."""
-    if not current_user.is_authenticated or ROLES.index(current_user.role) < ROLES.index(role):
-        abort(403, description=f"needs the {role} role")

@@ -22,10 +22,9 @@ bp = Blueprint("maps", __name__)
 
 
 def _t():
-    from app.auth import _WORDS
+    from app.auth import words
 
-    language = lang()
-    return lambda key: _WORDS.get(key, {}).get(language) or text(key, language)
+    return words()
 
 
 def residents(p, grid_id) -> list[dict]:
@@ -34,13 +33,13 @@ def residents(p, grid_id) -> list[dict]:
     import pandas as pd
 
     from app.auth import may_see_residents
+    from geo.roster import SPECIAL_FLAGS
 
     points = p.layers.get("households")
     if points is None or "building_id" not in points.columns or not may_see_residents(p, grid_id):
         return []
     points = pd.DataFrame(points).reset_index()
-    flags = [c for c in points.columns if c.startswith("flag_") or c in ("elderly_alone", "disabled", "low_income",
-                                                                           "ill", "other")]
+    flags = [c for c in points.columns if c.startswith("flag_") or c in SPECIAL_FLAGS]
     in_grid = points["building_id"].astype(str).map(p.buildings["grid_id"].astype(str)) == str(grid_id)
     flagged = pd.DataFrame({c: pd.to_numeric(points[c], errors="coerce").fillna(0) > 0 for c in flags})
     rows = points[in_grid.to_numpy(dtype=bool) & flagged.any(axis=1).to_numpy(dtype=bool)]
@@ -131,10 +130,9 @@ def grid_page(name: str, code: str):
 def escalation_chain(p, grid_id) -> list[dict]:
     """Who the grid calls (网格吹哨、部门报到): the plan's ``escalation`` metadata for the grid's
     community (or ``"*"``), as a list of ``{level, name, role, phone}``."""
-    from partitioning.staffing import grid_communities
-
     from app.auth import access
     from geo.roster import mask_phone
+    from partitioning.staffing import grid_communities
 
     chains = p.meta.get("escalation") or {}
     level = access()[0]
