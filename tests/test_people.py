@@ -306,3 +306,39 @@ def test_synthetic_roster_phones_are_unique_and_valid():
                               {"volunteer": 300, "grid_leader": 20}, seed=0, fill=1.0)
     assert roster["phone"].is_unique and roster["phone"].map(normalise_phone).notna().all()
     assert len(roster) == 320
+
+
+def test_special_households_and_contacts_through_the_cli(tmp_path):
+    """Special households become counts per building (flag_*) and household points with names;
+    the escalation chain goes into the plan's metadata; the people layer survives both writes."""
+    buildings, grids = _strip()
+    plan_path = geo.write_plan(geo.Plan(buildings=buildings, grids=grids), tmp_path / "strip.gpkg")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("name,phone,role,home\n王芳,13812341234,grid_leader,b1\n", encoding="utf-8")
+    special = tmp_path / "special.csv"
+    special.write_text("household_id,building_id,name,address,persons,elderly_alone,disabled\n"
+                       "h1,b1,刘奶奶,平江路12号,1,1,0\nh2,b1,孙大爷,平江路14号,2,1,1\nh3,b3,钱伟,干将路3号,3,0,1\n",
+                       encoding="utf-8")
+    contacts = tmp_path / "contacts.toml"
+    contacts.write_text('"*" = [{ level = "部门", role = "派出所", name = "平江派出所", phone = "110" }]\n',
+                        encoding="utf-8")
+    runner = CliRunner()
+    for args in (["people", "import", str(plan_path), str(roster)], ["people", "assign", str(plan_path)],
+                 ["people", "residents", str(plan_path), str(special)],
+                 ["people", "contacts", str(plan_path), str(contacts)]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    plan = geo.read_plan(plan_path)
+    assert plan.buildings["flag_elderly_alone"].to_dict() == {"b1": 2, "b2": 0, "b3": 0, "b4": 0}
+    assert plan.buildings["flag_disabled"].to_dict() == {"b1": 1, "b2": 0, "b3": 1, "b4": 0}
+    points = plan.layers["households"]
+    assert sorted(points.index) == ["h1", "h2", "h3"] and set(points["match"]) == {"special"}
+    assert plan.meta["escalation"]["*"][0]["name"] == "平江派出所"
+    people = pd.DataFrame(plan.layers["people"])
+    assert people.loc[people["name"] == "王芳", "grid_id"].tolist() == ["G1"]
+    assert not {"index", "level_0"} & set(people.columns)  # rewriting the plan adds no index columns
+    bad = tmp_path / "bad.csv"
+    bad.write_text("household_id,building_id,elderly_alone\nh1,b9,1\nh2,b1,0\n", encoding="utf-8")
+    result = runner.invoke(cli, ["people", "residents", str(plan_path), str(bad)])
+    assert result.exit_code == 2
+    assert "line 2: building 'b9' is not in the plan" in result.output and "line 3: no flag set" in result.output
