@@ -21,6 +21,7 @@ import shapely
 
 import geo
 from tests.test_app import plan_path  # noqa: F401  (the Kunming plan, a fixture)
+from tests.test_auth import XSS, plan_file  # noqa: F401  (a tiny plan with a <script> name, a fixture)
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -181,3 +182,43 @@ def test_offline_pages_make_no_request_outside_127_0_0_1(page, server, plan_path
     assert any("/static/vendor/leaflet@" in u for u in page.requests)
     assert any("fa-solid-900.woff2" in u for u in page.requests)  # the icon font comes from the app too
     assert page.errors == []
+
+
+def test_a_script_in_a_roster_name_never_runs(browser, plan_file, tmp_path):  # noqa: F811
+    """A building leader named ``<script>alert(1)</script>``: the grid page, its map tooltips and
+    the community map show the text; no dialog opens and no script error happens."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+    from app.auth import add_user
+
+    db = tmp_path / "users.sqlite"
+    add_user(db, "editor", "correct-horse-1", role="editor")
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "OFFLINE": True, "USERS_DB": str(db)})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    server = f"http://127.0.0.1:{srv.server_port}"
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    dialogs, errors = [], []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(f"{server}/login")
+        page.fill("input[name=username]", "editor")
+        page.fill("input[name=password]", "correct-horse-1")
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/")
+        _open(page, f"{server}/plans/tiny/grids/320508001001001")
+        assert XSS in page.locator("#grid-card").inner_text()  # shown as text
+        for path in page.locator("path.leaflet-interactive").all():
+            path.hover(force=True)  # opens the tooltips, which hold the leader's name
+        _open(page, f"{server}/plans/tiny/")
+        for path in page.locator("path.leaflet-interactive").all():
+            path.hover(force=True)
+        assert dialogs == [] and errors == []
+    finally:
+        context.close()
+        srv.shutdown()
+        thread.join(timeout=10)
