@@ -148,7 +148,7 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
     -------
     CommunityResult
     """
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     area = study_area(buildings, boundary=boundary)
     cells = tessellate(buildings, area=area, barriers=barriers)
     t1 = time.perf_counter()
@@ -177,7 +177,7 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
         cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
         metrics=metrics, coverage=coverage,
         timings={"tessellation_s": t1 - t0, "graph_s": t2 - t1, "partition_s": t3 - t2,
-                 "total_s": time.perf_counter() - t0})
+                 "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0})
 
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
@@ -247,8 +247,9 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
 
     cluster = None
     if scheduler is None:
+        # the scheduler's HTTP server on a free port: several plans may run at once
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                               dashboard_address=":0", silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -386,12 +387,13 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     t_run = time.perf_counter()
     results = [gathered[c] for c in ids]
     plan, metrics = _assemble(inputs, settings, results, boundaries, barriers, extra_files)
-    # wall seconds of the whole run; the steps' seconds are summed over the communities
+    # wall seconds of the whole run; the steps' seconds (wall and CPU) are summed over the communities
     timings = {"total_s": round(time.perf_counter() - t0, 3), "communities_s": round(t_run - t0, 3),
                "assemble_s": round(time.perf_counter() - t_run, 3),
                **{key: round(sum(r.timings[key] for r in results), 3)
                   for key in ("tessellation_s", "graph_s", "partition_s")},
                "worker_s": round(sum(r.timings["total_s"] for r in results), 3),
+               "worker_cpu_s": round(sum(r.timings["cpu_s"] for r in results), 3),
                "slowest_community_s": round(max(r.timings["total_s"] for r in results), 3)}
     metrics["timings"] = plan.meta["timings"] = timings
     metrics["communities"] = len(results)
