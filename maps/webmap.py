@@ -303,7 +303,8 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         ``units`` (the upper levels' units holding it: level, unit_code, name), ``emergency``
         (codes of the emergency grids inside it),
         ``buildings`` (in reading order: ``no``, ``building_id``, ``name``, ``households``,
-        ``leaders``, ``special`` — counts of flagged households by flag).
+        ``leaders``, ``special`` — counts of flagged households by flag), ``special`` (the grid's
+        counts of flagged households by flag).
     """
     grid = plan.grids.loc[grid_id]
     adjacency = grid_adjacency(plan.grids) if adjacency is None else adjacency
@@ -338,6 +339,8 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         "units": _units_of(plan, buildings),
         "emergency": _emergency_codes(plan, grid_id),
         "buildings": rows,
+        "special": {k: n for k in dict.fromkeys(k for r in rows for k in r["special"])
+                    if (n := sum(r["special"].get(k, 0) for r in rows))},
     }
 
 

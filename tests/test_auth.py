@@ -120,6 +120,8 @@ def test_viewer_never_sees_residents_or_full_phones_on_any_route(app):
         seen += text
     assert "138****1234" in seen and "王芳" in seen  # viewers do see the staff, masked
     assert "0512-****1234" in seen  # and the escalation chain, masked
+    card = json.loads(bodies["/api/plans/tiny/grids/320508001001001"])
+    assert card["special"] == {"elderly_alone": 1}  # counts of special households per grid, no names
     people = json.loads(bodies["/api/plans/tiny/people"])["people"]
     assert {p["name"]: p["phone"] for p in people} == {"王芳": "138****1234", XSS: "139****1111", "赵磊": "137****7777"}
 
@@ -137,6 +139,8 @@ def test_public_map_shows_grids_and_counts_only(plan_file, tmp_path):
             assert secret not in text, (url, secret)
     assert read_audit(app.config["USERS_DB"]) == []  # nothing personal was shown
     assert json.loads(bodies["/api/plans/tiny/people"]) == {"staffing": None, "people": []}
+    card = json.loads(bodies["/api/plans/tiny/grids/320508001001001"])
+    assert card["households"] == 20 and card["special"] == {} and card["staff"] == []
 
 
 def test_without_public_map_everyone_signs_in(app):
