@@ -341,7 +341,9 @@ def import_roster(roster: pd.DataFrame, *, existing: pd.DataFrame | None = None,
     roster.index = roster.index.astype(str)
     columns = ["person_id", "grid_id", "building_id", "template_role", "distance_m", "kept"]
     posted = pd.DataFrame(columns=columns)
-    if existing is not None and len(existing):
+    if existing is not None and len(existing) and not {"person_id", "template_role"} <= set(existing.columns):
+        logger.warning("the plan's people layer was not made by gridplan people import: replaced by the roster")
+    elif existing is not None and len(existing):
         old = pd.DataFrame(existing).reset_index(drop="person_id" in pd.DataFrame(existing).columns)
         old = old[old["grid_id"].notna() & (old["grid_id"].astype(str) != "")]
         pid = old["person_id"].astype(str)
