@@ -23,6 +23,7 @@ __all__ = ["main", "cli"]
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "data"
 DEMO_BUILDINGS = REPO_DATA / "suzhou_gusu" / "buildings.geojson"
+DEMO_ROSTER = REPO_DATA / "suzhou_gusu" / "roster.csv"
 
 
 class _Group(click.Group):
@@ -429,7 +430,8 @@ def map_(plan_path, output, lang):
               "no request leaves the server (needs `python -m app.vendor`, run by make venv).")
 @click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers, pages pre-rendered).")
 @click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes [default: one per core, 2–8].")
-def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, production, workers):
+@click.option("--public", is_flag=True, help="Anonymous visitors see the maps: grids and counts only, no names (PUBLIC_MAP).")
+def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, production, workers, public):
     """Serve the maps of one or more plans (files or folders of *.gpkg).
 
     Settings not given here come from the instance folder's config.py (see docs/web.md).
@@ -437,7 +439,7 @@ def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, pr
     from app import create_app
 
     given = {"BASEMAP": basemap, "TILES_URL": tiles_url, "TIANDITU_KEY": tianditu_key,
-             "DEFAULT_LANGUAGE": lang, "OFFLINE": offline or None}
+             "DEFAULT_LANGUAGE": lang, "OFFLINE": offline or None, "PUBLIC_MAP": public or None}
     application = create_app({"PLANS": [str(p) for p in plans],
                               **{k: v for k, v in given.items() if v is not None}}, instance_config=True)
     mode = "production (gunicorn)" if production else "development (Flask)"
@@ -460,19 +462,20 @@ def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, pr
 @click.option("--no-serve", is_flag=True, help="Make the plan and map, then stop.")
 @click.pass_context
 def demo(ctx, out_dir, host, port, no_serve):
-    """Partition the bundled Suzhou footprints, check the plan, write its map and serve it."""
+    """Partition the bundled Suzhou footprints, check the plan, staff it from the bundled synthetic
+    roster, write its map and serve it (public map: grids and counts; sign in for people)."""
     out = Path(out_dir)
     plan_path = out / "suzhou_gusu.gpkg"
     click.echo(f"gridplan demo: {DEMO_BUILDINGS.relative_to(REPO_DATA.parent)} → {plan_path}")
-    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), layer=None, id_field=None, src_crs=None,
-               datum="wgs84", households_path=None, households_field=None, households_layer=None,
-               match_distance=30.0, drop_duplicates=False, target=50, tolerance=0.2, n_grids=None,
-               barriers=None, barriers_layer=None, boundary=None, boundary_layer=None, gap=None,
-               code_prefix=None, seed=0, output=str(plan_path), as_json=False)
-    ctx.invoke(check, plan_path=str(plan_path), as_json=False)
-    ctx.invoke(map_, plan_path=str(plan_path), output=str(out / "suzhou_gusu.html"), lang="zh")
+    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), output=str(plan_path))
+    ctx.invoke(check, plan_path=str(plan_path))
+    ctx.invoke(people_import, plan_path=str(plan_path), roster_path=str(DEMO_ROSTER))
+    ctx.invoke(people_assign, plan_path=str(plan_path))
+    ctx.invoke(map_, plan_path=str(plan_path), output=str(out / "suzhou_gusu.html"))
     if not no_serve:
-        ctx.invoke(serve, plans=(str(plan_path),), host=host, port=port)
+        click.echo("anonymous visitors see grids and counts; for names and phones: "
+                   "`gridplan users add NAME --role admin`, then sign in")
+        ctx.invoke(serve, plans=(str(plan_path),), host=host, port=port, public=True)
 
 
 @cli.command()

@@ -108,7 +108,8 @@ def _text(value):
 
 
 def _to_layer(gdf: gpd.GeoDataFrame, index_name: str) -> gpd.GeoDataFrame:
-    out = gdf.reset_index() if gdf.index.name == index_name else gdf.copy()
+    named = index_name is not None and gdf.index.name == index_name
+    out = gdf.reset_index() if named else gdf.reset_index(drop=True)
     # GeoPackage has no object dtype: write mixed columns as text
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object:
