@@ -252,7 +252,7 @@ def test_partition_benchmark(name, request):
             if problems:
                 note = f"{len(problems)} violation(s)"
             if method in (METIS, "spopt SKATER") and assignment.nunique() < n_grids:
-                note += f"; {n_grids - assignment.nunique()} of {n_grids} parts empty"
+                note = "; ".join(filter(None, [note, f"{n_grids - assignment.nunique()} of {n_grids} parts empty"]))
         rows.append((method, metrics, note))
         print(f"{name}: {method}: {seconds:.2f} s {note}", flush=True)
 
