@@ -177,12 +177,12 @@ def write_results(rows: list[dict], *, sizes, workers: int) -> None:
         worst = max(r["peak_rss_gb"] for r in rows)
         lines.append(f"- Peak memory under {MEMORY_GOAL_GB:.0f} GB: largest {worst} GB "
                      f"({'met' if worst < MEMORY_GOAL_GB else 'NOT met'}).")
-    if len(rows) >= 2:
-        a, b = rows[0], rows[-1]
-        growth = (b["wall_s"] / a["wall_s"]) / (b["households"] / a["households"])
-        lines.append(f"- Time growth from {a['households']:,} to {b['households']:,} households: "
-                     f"{b['wall_s'] / a['wall_s']:.1f}× the time for {b['households'] / a['households']:.1f}× the "
-                     f"households ({growth:.2f} of linear).")
+    for a, b in zip(rows, rows[1:]):
+        ratio = b["households"] / a["households"]
+        lines.append(f"- From {a['households']:,} to {b['households']:,} households ({ratio:.1f}×): "
+                     f"{b['wall_s'] / a['wall_s']:.1f}× the wall time"
+                     + (f", {b['worker_cpu_s'] / a['worker_cpu_s']:.1f}× the workers' CPU time"
+                        if a.get("worker_cpu_s") and b.get("worker_cpu_s") else "") + ".")
     if missing:
         lines.append(f"- Not measured in this run: {', '.join(f'{s:,}' for s in missing)} households.")
     (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
@@ -199,8 +199,10 @@ def _plot(rows):
     hh = [r["households"] for r in rows]
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ax.loglog(hh, [r["wall_s"] for r in rows], "o-", color="tab:blue", label="wall time (s)")
-    ref = rows[0]["wall_s"] / rows[0]["households"]
-    ax.loglog(hh, [ref * h for h in hh], ":", color="tab:blue", alpha=0.6, label="linear from the smallest")
+    ref = rows[-1]["wall_s"] / rows[-1]["households"]
+    ax.loglog(hh, [ref * h for h in hh], ":", color="tab:blue", alpha=0.6, label="linear through the largest")
+    if all(r.get("worker_cpu_s") for r in rows):
+        ax.loglog(hh, [r["worker_cpu_s"] for r in rows], "^-", color="tab:orange", label="workers' CPU time (s)")
     for size, goal in GOALS.items():
         ax.plot([size], [goal], "x", color="tab:red")
     ax.set_xlabel("households")
