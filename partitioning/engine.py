@@ -14,7 +14,9 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    that fits its households best.
 4. **Initial split** by recursive spanning-tree bisection (:mod:`partitioning._bisect`).
 5. **Refinement** by moving boundary buildings between neighbouring grids, keeping every grid connected
-   (:mod:`partitioning._refine`): balance first, then compactness and barrier crossings.
+   (:mod:`partitioning._refine`): balance first, then compactness and barrier crossings; ejection
+   chains through neighbouring grids; recombination of the neighbourhood of each grid still outside
+   the band (:mod:`partitioning._recombine`).
 
 Every random choice draws from ``numpy.random.default_rng([seed, piece])``: the same graph and seed give
 the same plan.
