@@ -7,15 +7,19 @@ The public surface:
 - :func:`partition_metrics`, :func:`validate_partition` — figures and validity of any partition;
 - :func:`study_area`, :func:`tessellate`, :func:`grid_polygons`, :func:`coverage_report` — grid polygons;
 - :func:`grid_codes` — printed grid codes;
-- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.planning`) — the whole pipeline.
+- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.planning`) — the whole pipeline;
+- :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs.
 """
 
 from partitioning.codes import grid_codes
+from partitioning.diff import diff_plans
 from partitioning.engine import PartitionResult, partition
 from partitioning.graph import build_contiguity_graph
+from partitioning.hierarchy import Level
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.planning import PlanSettings, check_plan, make_plan
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+from partitioning.update import update_plan
 
 __all__ = [
     "build_contiguity_graph",
@@ -31,4 +35,7 @@ __all__ = [
     "PlanSettings",
     "make_plan",
     "check_plan",
+    "Level",
+    "update_plan",
+    "diff_plans",
 ]
