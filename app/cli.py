@@ -168,7 +168,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         return
     click.echo(f"plan written to {output}")
     click.echo(f"buildings:          {len(plan.buildings)} ({inputs.households_method})")
-    for line in summary_lines(metrics, target=target):
+    for line in summary_lines(metrics, target=int(plan.meta["target"])):
         click.echo(line)
     if "levels" in plan.layers:
         counts = plan.layers["levels"]["level"].value_counts(sort=False)

@@ -26,7 +26,7 @@ from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierar
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons, keep_adjacent_cells, study_area, tessellate
 
-__all__ = ["PlanSettings", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
+__all__ = ["PlanSettings", "balance_target", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,8 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
             graph, cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
             seed=settings.seed, prefix=settings.code_prefix, progress=progress)
     out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
-    metrics = partition_metrics(graph, assignment, target=settings.target, tolerance=settings.tolerance,
+    target = balance_target(settings, int(buildings["households"].sum()))
+    metrics = partition_metrics(graph, assignment, target=target, tolerance=settings.tolerance,
                                 runtime_s=round(t_part - t_tess, 3))
     coverage = coverage_report(grids, buildings, assignment, area=area)
     timings = {"tessellation_s": round(t_tess - t0, 3), "graph_s": round(t_graph - t_tess, 3),
@@ -163,7 +164,7 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     if boundaries is not None:
         layers["boundaries"] = boundaries.set_index("boundary_id")
     meta = {
-        "target": settings.target, "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
+        "target": target, "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
         "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
         "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
         "households_method": inputs.households_method,
@@ -227,6 +228,14 @@ def plan_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     ``gap`` metres that no barrier or boundary separates, and whose cells touch."""
     graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries)
     return keep_adjacent_cells(graph, cells)
+
+
+def balance_target(settings: PlanSettings, households: int) -> int:
+    """The households per grid a plan is balanced to: ``target``, or households ÷ ``n_grids``
+    when a number of grids was asked for (stored as the plan's ``target``)."""
+    if settings.n_grids is None:
+        return settings.target
+    return max(1, round(households / settings.n_grids))
 
 
 @dataclass

@@ -141,3 +141,15 @@ def test_map_writes_html(tmp_path, kunming_plan):
     code, _ = invoke("map", path, "-o", tmp_path / "en.html", "--lang", "en")
     html = (tmp_path / "en.html").read_text(encoding="utf-8")
     assert has("Households") and not has("户数")
+
+
+def test_grids_option_balances_to_households_per_grid(tmp_path):
+    out = tmp_path / "k10.gpkg"
+    code, text = invoke("partition", KUNMING, "--id-field", "id", "--grids", "10", "-o", out)
+    assert code == 0, text
+    plan = geo.read_plan(out)
+    households = int(plan.buildings["households"].sum())
+    assert plan.meta["n_grids_requested"] == 10
+    assert plan.meta["target"] == round(households / 10)  # the balance figures use this target
+    assert plan.meta["metrics"]["target"] == plan.meta["target"]
+    assert f"(target {round(households / 10)} per grid)" in text
