@@ -254,7 +254,7 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
     else:
         client = Client(scheduler)
     try:
-        n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        n_workers = max(1, len(client.nthreads()))
         window = IN_FLIGHT_PER_WORKER * n_workers
         logger.info("dask: %d worker(s) at %s", n_workers, client.scheduler.address)
         pending = as_completed()
@@ -262,9 +262,9 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
 
         def submit(k):
             for cid, b, boundary, near in tasks:
+                # pure=False: a unique key per call, even for the same community on a shared cluster
                 pending.add(client.submit(plan_community, cid, b, boundary, near, settings=settings,
-                                          prefix=prefixes[cid], key=f"gridplan-community-{cid}-{settings.seed}",
-                                          pure=False))
+                                          prefix=prefixes[cid], pure=False))
                 k -= 1
                 if k == 0:
                     return

@@ -58,6 +58,19 @@ def test_dask_with_two_workers_gives_the_single_process_plan(city, serial_plan):
     assert plan.meta["parallel"]["workers"] == 2
 
 
+def test_running_scheduler_gives_the_same_plan(city, serial_plan):
+    """``--scheduler ADDRESS``: the workers of a cluster started elsewhere (here one in-process worker)."""
+    from dask.distributed import LocalCluster
+
+    inputs, barriers, communities = city
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=":0") as cluster:
+        plan, _ = make_plan_parallel(inputs, PlanSettings(seed=5), boundaries=communities, barriers=barriers,
+                                     scheduler=cluster.scheduler_address)
+        assert cluster.scheduler.status.name == "running"  # the command leaves a cluster it did not start
+    _same_plan(plan, serial_plan[0])
+    assert plan.meta["parallel"]["scheduler"].startswith(("tcp://", "inproc://"))
+
+
 def test_plan_keeps_every_guarantee(city, serial_plan, tmp_path):
     inputs, _, communities = city
     plan, metrics = serial_plan
