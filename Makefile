@@ -9,7 +9,7 @@ BENCH_STAMP := $(VENV)/.bench-$(shell cat setup.cfg | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test bench system-deps venv vendor clean
+.PHONY: demo test bench bench-scale system-deps venv vendor clean
 
 # Debian packages the project needs, installed when missing: CJK fonts for printed maps,
 # poppler-utils (pdftotext) for their tests, Chromium for the browser tests, npm (when the machine
@@ -47,6 +47,10 @@ demo: venv
 
 bench: venv $(BENCH_STAMP)
 	$(PY) -m pytest -q tests/benchmarks -p no:cacheprovider -o testpaths=tests/benchmarks -o norecursedirs='.*' -s
+
+# Scaling benchmark: synthetic cities of 10k–1.5M households (~8–12 min on 2 cores); not part of test/bench.
+bench-scale: venv $(BENCH_STAMP)
+	$(PY) tests/benchmarks/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
