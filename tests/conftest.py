@@ -69,6 +69,27 @@ def kotka_barriers(kotka_inputs):
     return geo.load_barriers(_need(KOTKA), kotka_inputs.crs)
 
 
+@pytest.fixture(scope="session")
+def plan_path(tmp_path_factory):
+    """A plan of the Kunming buildings made through the command line (the web app's test plan)."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    out = tmp_path_factory.mktemp("app") / "kunming.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(_need(KUNMING)), "--id-field", "id", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def plan_file(tmp_path_factory):
+    """The tiny hand-made plan with people and special households of ``tests/plans.py``."""
+    from tests.plans import tiny_people_plan
+
+    return tiny_people_plan(tmp_path_factory.mktemp("auth"))
+
+
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog):
     caplog.set_level(logging.INFO)

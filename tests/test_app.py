@@ -22,17 +22,8 @@ from app.cli import cli
 from geo.errors import GridplanError, PlanFileError
 from maps import webmap
 from maps.webmap import grid_adjacency, grid_card, grid_colours, plan_layouts, search_plan
-from tests.realdata import KUNMING
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def plan_path(tmp_path_factory):
-    out = tmp_path_factory.mktemp("app") / "kunming.gpkg"
-    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -13,58 +13,13 @@ from __future__ import annotations
 import json
 import re
 
-import geopandas as gpd
-import pandas as pd
 import pytest
-import shapely
 
 import geo
 from app import create_app
 from app.auth import add_user, read_audit
+from tests.plans import PHONES, RESIDENTS, STAFF_NAMES, XSS
 from tests.test_app import signed_in
-
-RESIDENTS = ("刘奶奶", "孙大爷", "平江路12号", "干将路3号")
-STAFF_NAMES = ("王芳", "赵磊")
-PHONES = ("13812341234", "13900001111", "13700007777", "0512-65001234")
-XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture(scope="module")
-def plan_file(tmp_path_factory):
-    x0, y0 = 500_000.0, 3_460_000.0
-    grids, buildings = [], []
-    for i in (1, 2):
-        gx = (i - 1) * 100
-        grids.append({"grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}", "households": 20, "n_buildings": 2,
-                      "status": "ok", "geometry": shapely.box(x0 + gx, y0, x0 + gx + 100, y0 + 100)})
-        for j, bx in enumerate((10, 60)):
-            n = 2 * i - 1 + j
-            buildings.append({"building_id": f"b{n}", "grid_id": f"G{i}", "grid_code": f"320508001001{i:03d}",
-                              "households": 10,
-                              "households_source": "field", "flag_elderly_alone": int(n == 1),
-                              "flag_disabled": int(n == 3),
-                              "geometry": shapely.box(x0 + gx + bx, y0 + 40, x0 + gx + bx + 20, y0 + 60)})
-    people = pd.DataFrame([
-        {"person_id": "P1", "grid_id": "G1", "building_id": None, "role": "grid_leader", "role_label": "网格长",
-         "name": "王芳", "phone": "13812341234", "home": "平江路1号"},
-        {"person_id": "P2", "grid_id": "G1", "building_id": "b1", "role": "building_leader", "role_label": "楼栋长",
-         "name": XSS, "phone": "13900001111", "home": "b1"},
-        {"person_id": "P3", "grid_id": "G2", "building_id": None, "role": "grid_leader", "role_label": "网格长",
-         "name": "赵磊", "phone": "13700007777", "home": "b4"},
-    ])
-    b = gpd.GeoDataFrame(buildings, crs=4549).set_index("building_id")
-    households = gpd.GeoDataFrame({
-        "household_id": ["h1", "h2"], "building_id": ["b1", "b3"], "match": ["inside", "inside"],
-        "persons": [1, 2], "name": ["刘奶奶", "孙大爷"], "address": ["平江路12号", "干将路3号"],
-        "elderly_alone": [1, 0], "disabled": [0, 1]},
-        geometry=[b.geometry["b1"].centroid, b.geometry["b3"].centroid], crs=4549).set_index("household_id")
-    plan = geo.Plan(buildings=b, grids=gpd.GeoDataFrame(grids, crs=4549).set_index("grid_id"),
-                    meta={"code_prefix": "320508001001", "target": 20,
-                          "escalation": {"*": [{"level": "街道", "role": "派出所", "name": "平江派出所",
-                                                "phone": "0512-65001234"}]}},
-                    layers={"people": gpd.GeoDataFrame(people, geometry=[None] * len(people), crs=4549),
-                            "households": households})
-    return geo.write_plan(plan, tmp_path_factory.mktemp("auth") / "tiny.gpkg")
 
 
 @pytest.fixture()

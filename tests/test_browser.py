@@ -20,8 +20,7 @@ import pytest
 import shapely
 
 import geo
-from tests.test_app import plan_path  # noqa: F401  (the Kunming plan, a fixture)
-from tests.test_auth import XSS, plan_file  # noqa: F401  (a tiny plan with a <script> name, a fixture)
+from tests.plans import XSS
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
