@@ -233,29 +233,14 @@ def audit(action: str, *, target: str | None = None) -> None:
 # --- login and logout ------------------------------------------------------------------------------
 
 def words():
-    """The page's words: those of sign-in and people here, the rest from :mod:`maps.i18n`."""
+    """The page's words, from :mod:`maps.i18n`, in the request's language."""
     from app._data import lang
     from maps.i18n import text
 
     language = lang()
-    return lambda key: _WORDS.get(key, {}).get(language) or text(key, language)
+    return lambda key: text(key, language)
 
 
-_WORDS = {
-    "login": {"zh": "登录", "en": "Sign in"},
-    "logout": {"zh": "退出登录", "en": "Sign out"},
-    "username": {"zh": "用户名", "en": "User name"},
-    "password": {"zh": "密码", "en": "Password"},
-    "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
-    "locked": {"zh": "登录失败次数过多, 账户已锁定, 请稍后再试", "en": "Too many failed sign-ins: the account is locked, try again later"},
-    "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
-    "no_users": {"zh": "尚无用户: 请先运行 gridplan users add 用户名 --role admin",
-                 "en": "No users yet: run gridplan users add NAME --role admin first"},
-    "residents": {"zh": "重点人群(特殊户)", "en": "Special households"},
-    "address": {"zh": "地址", "en": "Address"},
-    "name": {"zh": "姓名", "en": "Name"},
-    "escalation": {"zh": "网格吹哨 · 部门报到", "en": "Escalation chain"},
-}
 
 
 def _safe_next(target: str | None) -> str:

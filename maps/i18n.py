@@ -127,3 +127,19 @@ _TEXT.update({
     "level_small": {"zh": "微网格", "en": "Small grids"},
     "level_comprehensive": {"zh": "综合网格", "en": "Comprehensive grids"},
 })
+
+# Sign-in and access control (app/auth.py).
+_TEXT.update({
+    "login": {"zh": "登录", "en": "Sign in"},
+    "logout": {"zh": "退出登录", "en": "Sign out"},
+    "username": {"zh": "用户名", "en": "User name"},
+    "password": {"zh": "密码", "en": "Password"},
+    "login_failed": {"zh": "用户名或密码错误", "en": "Wrong user name or password"},
+    "locked": {"zh": "登录失败次数过多, 账户已锁定, 请稍后再试", "en": "Too many failed sign-ins: the account is locked, try again later"},
+    "signed_in_as": {"zh": "当前用户", "en": "Signed in as"},
+    "no_users": {"zh": "尚无用户: 请先运行 gridplan users add 用户名 --role admin",
+                 "en": "No users yet: run gridplan users add NAME --role admin first"},
+    "residents": {"zh": "重点人群(特殊户)", "en": "Special households"},
+    "address": {"zh": "地址", "en": "Address"},
+    "escalation": {"zh": "网格吹哨 · 部门报到", "en": "Escalation chain"},
+})
