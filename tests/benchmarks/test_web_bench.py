@@ -9,7 +9,7 @@ here and never asserted:
   loopback, 0 errors (a bounded Python load script: 50 threads with keep-alive connections,
   each stopping at the deadline; seeded choice of grids).
 
-The server is ``gridplan serve --production --offline`` in a subprocess on 127.0.0.1; the load
+The server is ``gridplan serve --production --offline --public`` in a subprocess on 127.0.0.1; the load
 clients run on the same 2 cores, so the figures are conservative. Settings by environment:
 ``GRIDPLAN_BENCH_CLIENTS`` (50), ``GRIDPLAN_BENCH_SECONDS`` (30).
 """
@@ -67,7 +67,7 @@ def production_server(suzhou_plan, tmp_path_factory):
     t0 = time.perf_counter()
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", str(suzhou_plan), "--production",
-                                 "--offline", "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
+                                 "--offline", "--public", "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -176,7 +176,8 @@ def test_web_bench(production_server, suzhou_plan):
         "# Web app benchmark (issue 6)",
         "",
         f"Suzhou demo ({len(plan.buildings):,} buildings, {len(plan.grids)} grids), "
-        f"`gridplan serve --production --offline` (gunicorn gthread, one worker per core), on "
+        f"`gridplan serve --production --offline --public` (the public map as anonymous visitors see it; "
+        f"gunicorn gthread, one worker per core), on "
         f"{platform.machine()} with {os.cpu_count()} cores shared with the load clients (load average "
         f"{os.getloadavg()[0]:.1f} at the end of the server start); "
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Command: `make bench` "
