@@ -1,0 +1,399 @@
+"""Hand edits of a plan: move buildings, merge, split, lock and re-run grids, with validation.
+
+The engine's plan is a draft the planner finishes. Each edit is a pure function: it takes a
+:class:`geo.plan.Plan` and its contiguity graph (:func:`edit_graph`) and returns an
+:class:`EditResult` with a new plan and the warnings of the change, or raises
+:class:`EditError` with the reason the change is refused:
+
+- a building is never split: a building is one node of the graph, and overlapping footprints
+  (``overlap`` edges) must stay in one grid;
+- a grid never falls apart: every grid the change touches must stay connected in the graph,
+  and buildings only move into a grid they touch;
+- a locked grid (``locked`` column of the grids) never changes;
+- with levels, buildings stay in their lowest-level unit.
+
+A grid left outside ``target × (1 ± tolerance)`` is allowed, flagged by its ``status`` and
+returned as a warning. Only the grids a change touches are recomputed: their polygons are
+dissolved from the plan's ``cells`` layer (no re-tessellation), their figures summed from the
+buildings; the plan's ``metrics`` are recomputed on the graph.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+
+from geo.errors import GridplanError, InputError
+from geo.plan import Plan
+from partitioning.codes import PLACEHOLDER
+from partitioning.diff import match_grids
+from partitioning.engine import partition
+from partitioning.graph import DEFAULT_GAP
+from partitioning.metrics import partition_metrics
+from partitioning.tessellation import grid_polygons
+
+__all__ = ["EditError", "EditResult", "edit_graph", "move_buildings", "merge_grids", "split_grid",
+           "rerun_grids", "lock_grids", "OPERATIONS"]
+
+logger = logging.getLogger(__name__)
+
+LOCKED = "locked"
+
+
+class EditError(GridplanError):
+    """A hand edit refused: it would split a building, break a grid apart, or touch a locked grid."""
+
+    exit_code = 4
+
+
+@dataclass
+class EditResult:
+    """What an edit made.
+
+    Attributes
+    ----------
+    plan : geo.plan.Plan
+        The edited plan (a new object; the input plan is not modified).
+    changed : list of str
+        Grids whose buildings, polygon or lock changed (ids in the new plan).
+    removed : list of str
+        Grids that no longer exist.
+    warnings : list of str
+        Grids the change left outside the tolerance band, and other things the planner should know.
+    """
+
+    plan: Plan
+    changed: list = field(default_factory=list)
+    removed: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+
+def edit_graph(plan: Plan) -> nx.Graph:
+    """The contiguity graph a plan was made on (buildings, cells, barriers, boundaries, gap).
+
+    Raises
+    ------
+    geo.errors.InputError
+        When the plan has no ``cells`` layer.
+    """
+    from partitioning.planning import plan_graph
+
+    if "cells" not in plan.layers:
+        raise InputError("the plan has no 'cells' layer; re-make it with `gridplan partition`")
+    boundaries = plan.layers.get("boundaries")
+    boundaries = boundaries.reset_index() if boundaries is not None else None
+    return plan_graph(plan.buildings, plan.layers["cells"], gap=float(plan.meta.get("gap_m") or DEFAULT_GAP),
+                      barriers=plan.layers.get("barriers"), boundaries=boundaries)
+
+
+# --- checks ----------------------------------------------------------------------------------------
+
+def _locked(plan: Plan) -> set:
+    if LOCKED not in plan.grids.columns:
+        return set()
+    flags = plan.grids[LOCKED].fillna(0).astype(bool)
+    return set(plan.grids.index[flags.to_numpy()].astype(str))
+
+
+def _grid(plan: Plan, grid) -> str:
+    """A grid id from an id or a printed code."""
+    grid = str(grid)
+    if grid in plan.grids.index:
+        return grid
+    by_code = plan.grids.index[plan.grids["grid_code"].astype(str) == grid]
+    if len(by_code) == 1:
+        return str(by_code[0])
+    raise EditError(f"no grid {grid!r} in the plan")
+
+
+def _unlocked(plan: Plan, grids) -> None:
+    locked = sorted(set(grids) & _locked(plan))
+    if locked:
+        codes = ", ".join(f"{g} ({plan.grids.at[g, 'grid_code']})" for g in locked)
+        raise EditError(f"grid {codes} is locked; unlock it first")
+
+
+def _overlap_partners(graph: nx.Graph, nodes) -> set:
+    """Buildings that overlap one of ``nodes`` (directly or through a chain of overlaps)."""
+    seen, todo = set(nodes), list(nodes)
+    while todo:
+        v = todo.pop()
+        for u in graph[v]:
+            if graph[v][u].get("overlap") and u not in seen:
+                seen.add(u)
+                todo.append(u)
+    return seen
+
+
+def _unit_columns(plan: Plan) -> list:
+    from partitioning.hierarchy import unit_column
+
+    return [unit_column(d["name"]) for d in plan.meta.get("levels") or []]
+
+
+def _connected(graph: nx.Graph, plan: Plan, assignment: pd.Series, grids) -> None:
+    for g in grids:
+        members = list(assignment.index[assignment.to_numpy() == g])
+        if members and not nx.is_connected(graph.subgraph(members)):
+            pieces = nx.number_connected_components(graph.subgraph(members))
+            raise EditError(f"grid {g} ({plan.grids.at[g, 'grid_code'] if g in plan.grids.index else g}) would "
+                            f"fall apart into {pieces} pieces; move buildings that keep it connected")
+
+
+# --- recomputing -----------------------------------------------------------------------------------
+
+def _status(graph: nx.Graph, members: list, households: int, lo: float, hi: float) -> str:
+    if households > hi and len(_overlap_partners(graph, members[:1])) >= len(members):
+        return "oversize"
+    inside = set(members)
+    if households < lo and not any(u not in inside for v in members for u in graph[v]):
+        return "undersize"  # a whole connected group: it cannot grow
+    return "ok" if lo <= households <= hi else "out_of_tolerance"
+
+
+def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes=None,
+           note: str) -> EditResult:
+    """A new plan with ``assignment``: the ``touched`` grids' polygons and figures recomputed."""
+    target, tolerance = float(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    buildings = plan.buildings.copy()
+    buildings["grid_id"] = assignment.reindex(buildings.index).astype(str).to_numpy()
+    present = set(buildings["grid_id"])
+    touched = sorted(set(touched))
+    alive = [g for g in touched if g in present]
+    removed = [g for g in touched if g not in present and g in plan.grids.index]
+    cells = plan.layers["cells"]
+    mask = buildings["grid_id"].isin(alive).to_numpy()
+    polygons = grid_polygons(cells.loc[buildings.index[mask]], buildings["grid_id"][mask]) if alive else None
+    grids = plan.grids.drop(index=removed + alive, errors="ignore").copy()
+    warnings = []
+    rows = []
+    for g in alive:
+        members = list(buildings.index[buildings["grid_id"].to_numpy() == g])
+        part = buildings.loc[members]
+        hh = int(part["households"].sum())
+        row = {"grid_code": (codes or {}).get(g, plan.grids.at[g, "grid_code"] if g in plan.grids.index else g),
+               "households": hh, "n_buildings": len(members),
+               "status": _status(graph, members, hh, lo, hi)}
+        if "persons" in grids.columns:
+            row["persons"] = int(part["persons"].sum()) if "persons" in part else 0
+        if LOCKED in grids.columns:
+            row[LOCKED] = int(plan.grids.at[g, LOCKED]) if g in plan.grids.index and pd.notna(
+                plan.grids.at[g, LOCKED]) else 0
+        row["grid_id"] = g
+        rows.append(row)
+        if row["status"] != "ok":
+            warnings.append(f"grid {g} ({row['grid_code']}): {hh} households, outside {lo:g}–{hi:g} "
+                            f"({row['status']})")
+    if rows:
+        fresh = gpd.GeoDataFrame(pd.DataFrame(rows).set_index("grid_id"),
+                                 geometry=polygons.geometry.reindex([r["grid_id"] for r in rows]).to_numpy(),
+                                 crs=plan.grids.crs)
+        fresh.index.name = "grid_id"
+        grids = pd.concat([grids, fresh[[c for c in grids.columns if c in fresh.columns]]])
+        grids = gpd.GeoDataFrame(grids, geometry=plan.grids.geometry.name, crs=plan.grids.crs)
+        for col in grids.columns:
+            if col in plan.grids.columns and plan.grids[col].dtype.kind in "iu":
+                grids[col] = grids[col].fillna(0).astype(plan.grids[col].dtype)
+    grids = grids.sort_values("grid_code")
+    grids.index.name = "grid_id"
+    buildings["grid_code"] = grids["grid_code"].reindex(buildings["grid_id"]).to_numpy()
+    meta = dict(plan.meta)
+    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=int(target), tolerance=tolerance)
+    layers = dict(plan.layers)
+    if "grids_emergency" in layers:
+        warnings.append("the emergency layout was drawn before this edit; redraw it with `gridplan update`")
+    meta["edited"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
+    logger.info("edit: %s (%d grids recomputed, %d removed)", note, len(alive), len(removed))
+    return EditResult(Plan(buildings=buildings, grids=grids, meta=meta, layers=layers),
+                      changed=alive, removed=removed, warnings=warnings)
+
+
+def _next_ids(plan: Plan, n: int) -> list:
+    numbers = [int(g[1:]) for g in plan.grids.index.astype(str) if g[:1] == "G" and g[1:].isdigit()]
+    start = max(numbers, default=0) + 1
+    return [f"G{k:04d}" for k in range(start, start + n)]
+
+
+def _next_code(plan: Plan, code: str) -> str:
+    """The code after the last sibling of ``code`` (same parent prefix, last 3 digits a sequence)."""
+    code = str(code)
+    parent = code[:-3] if len(code) > 3 and code[-3:].isdigit() else (plan.meta.get("code_prefix") or PLACEHOLDER)
+    seqs = [int(c[len(parent):]) for c in plan.grids["grid_code"].astype(str)
+            if c.startswith(parent) and c[len(parent):].isdigit()]
+    return f"{parent}{max(seqs, default=0) + 1:03d}"
+
+
+# --- operations ------------------------------------------------------------------------------------
+
+def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditResult:
+    """Move buildings to a neighbouring grid.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    graph : networkx.Graph
+        From :func:`edit_graph`.
+    building_ids : list of str
+        Buildings to move; a grid emptied by the move disappears.
+    to_grid : str
+        Id or code of the grid they join; it must touch them (a graph edge).
+
+    Raises
+    ------
+    EditError
+        Unknown buildings or grid; a building overlapping one left behind (the grid boundary would
+        cut a building); a grid locked; the moved buildings not reaching ``to_grid``; a grid that
+        would fall apart; buildings leaving their lowest-level unit.
+
+    Examples
+    --------
+    >>> result = move_buildings(plan, edit_graph(plan), ["w123"], "G0002")   # doctest: +SKIP
+    >>> result.warnings                                                      # doctest: +SKIP
+    """
+    to_grid = _grid(plan, to_grid)
+    ids = [str(b) for b in dict.fromkeys(building_ids)]
+    if not ids:
+        raise EditError("select at least one building to move")
+    unknown = [b for b in ids if b not in plan.buildings.index]
+    if unknown:
+        raise EditError(f"no building {', '.join(unknown[:5])} in the plan")
+    assignment = plan.buildings["grid_id"].astype(str)
+    moving = [b for b in ids if assignment[b] != to_grid]
+    if not moving:
+        raise EditError(f"the selected buildings are already in grid {to_grid}")
+    partners = _overlap_partners(graph, moving) - set(ids)
+    left = sorted(b for b in partners if assignment[b] != to_grid)
+    if left:
+        raise EditError(f"building(s) {', '.join(moving[:3])} overlap {', '.join(left[:3])}: a grid boundary "
+                        "between them would cut a building; select them together")
+    sources = sorted({assignment[b] for b in moving})
+    _unlocked(plan, sources + [to_grid])
+    for col in _unit_columns(plan):
+        target_units = set(plan.buildings.loc[assignment == to_grid, col].astype(str))
+        if set(plan.buildings.loc[moving, col].astype(str)) - target_units:
+            raise EditError(f"the buildings are in another {col[5:]} unit than grid {to_grid}; "
+                            "a grid stays inside its unit")
+    new = assignment.copy()
+    new[moving] = to_grid
+    members = set(new.index[new.to_numpy() == to_grid])
+    if not nx.is_connected(graph.subgraph(members)):
+        raise EditError(f"building(s) {', '.join(moving[:5])} do not touch grid {to_grid} "
+                        f"({plan.grids.at[to_grid, 'grid_code']}); move them to a neighbouring grid")
+    _connected(graph, plan, new, sources)
+    return _apply(plan, graph, new, sources + [to_grid],
+                  note=f"moved {len(moving)} building(s) to {to_grid}")
+
+
+def merge_grids(plan: Plan, graph: nx.Graph, a, b) -> EditResult:
+    """Merge grid ``b`` into its neighbour ``a`` (``a`` keeps its id and code).
+
+    Raises
+    ------
+    EditError
+        Unknown or locked grids, the same grid twice, grids that do not touch, grids of different
+        lowest-level units.
+    """
+    a, b = _grid(plan, a), _grid(plan, b)
+    if a == b:
+        raise EditError("choose two different grids to merge")
+    _unlocked(plan, [a, b])
+    assignment = plan.buildings["grid_id"].astype(str)
+    for col in _unit_columns(plan):
+        if set(plan.buildings.loc[assignment == a, col]) != set(plan.buildings.loc[assignment == b, col]):
+            raise EditError(f"grids {a} and {b} are in different {col[5:]} units")
+    new = assignment.where(assignment != b, a)
+    members = list(new.index[new.to_numpy() == a])
+    if not nx.is_connected(graph.subgraph(members)):
+        raise EditError(f"grids {a} and {b} do not touch; merge neighbouring grids")
+    return _apply(plan, graph, new, [a, b], note=f"merged {b} into {a}")
+
+
+def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResult:
+    """Split a grid in two: the engine proposes the cut (two connected, balanced halves).
+
+    The larger half keeps the grid's id and code; the other gets the next free id and the next
+    code in the grid's parent.
+
+    Raises
+    ------
+    EditError
+        Unknown or locked grid, or a grid that cannot be cut (one building, or overlapping
+        footprints only).
+    """
+    grid = _grid(plan, grid)
+    _unlocked(plan, [grid])
+    assignment = plan.buildings["grid_id"].astype(str)
+    members = list(assignment.index[assignment.to_numpy() == grid])
+    if len(_overlap_partners(graph, members[:1])) >= len(members):
+        raise EditError(f"grid {grid} is one building (or overlapping footprints): it cannot be split")
+    target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, n_grids=2, seed=seed)
+    halves = result.assignment.reindex(members)
+    big = halves.value_counts().sort_index().idxmax()
+    new_id, = _next_ids(plan, 1)
+    new = assignment.copy()
+    new[members] = [grid if h == big else new_id for h in halves]
+    return _apply(plan, graph, new, [grid, new_id], codes={new_id: _next_code(plan, plan.grids.at[grid, "grid_code"])},
+                  note=f"split {grid} into {grid} and {new_id}")
+
+
+def rerun_grids(plan: Plan, graph: nx.Graph, grids, *, seed: int = 0) -> EditResult:
+    """Re-run the engine on the buildings of the selected grids only (other grids do not change).
+
+    New grids are matched to the old ones by shared buildings (they keep their ids and codes);
+    extra grids get new ids and codes, grids left over disappear.
+
+    Raises
+    ------
+    EditError
+        Unknown or locked grids.
+    """
+    chosen = sorted({_grid(plan, g) for g in grids})
+    if not chosen:
+        raise EditError("select at least one grid to re-run")
+    _unlocked(plan, chosen)
+    assignment = plan.buildings["grid_id"].astype(str)
+    members = list(assignment.index[assignment.isin(chosen).to_numpy()])
+    target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, seed=seed)
+    fresh = result.assignment.reindex(members).astype(str)
+    matched = match_grids(assignment[members], fresh)
+    extra = sorted(set(fresh) - set(matched))
+    ids = dict(matched) | dict(zip(extra, _next_ids(plan, len(extra))))
+    new = assignment.copy()
+    new[members] = fresh.map(ids).to_numpy()
+    codes, probe = {}, plan
+    for g in (ids[e] for e in extra):
+        codes[g] = _next_code(probe, plan.grids.at[chosen[0], "grid_code"])
+        probe = Plan(buildings=plan.buildings, meta=plan.meta, layers=plan.layers,
+                     grids=pd.concat([probe.grids, pd.DataFrame({"grid_code": [codes[g]]}, index=[g])]))
+    return _apply(plan, graph, new, chosen + [ids[e] for e in extra], codes=codes,
+                  note=f"re-ran the engine on {len(chosen)} grid(s)")
+
+
+def lock_grids(plan: Plan, grids, *, locked: bool = True) -> EditResult:
+    """Lock (or unlock) grids: a locked grid refuses every edit that would change it."""
+    chosen = sorted({_grid(plan, g) for g in grids})
+    out = plan.grids.copy()
+    if LOCKED not in out.columns:
+        out[LOCKED] = 0
+    out[LOCKED] = out[LOCKED].fillna(0).astype("int64")
+    out.loc[chosen, LOCKED] = int(locked)
+    logger.info("edit: %s %s", "locked" if locked else "unlocked", ", ".join(chosen))
+    return EditResult(Plan(buildings=plan.buildings, grids=out, meta=dict(plan.meta), layers=dict(plan.layers)),
+                      changed=chosen)
+
+
+#: Operation name → (function, whether it takes the graph): the editor's undo log replays these.
+OPERATIONS = {
+    "move": (move_buildings, True),
+    "merge": (merge_grids, True),
+    "split": (split_grid, True),
+    "rerun": (rerun_grids, True),
+    "lock": (lock_grids, False),
+}
