@@ -111,11 +111,12 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     if app.config["BASEMAP"] == "intranet" and not app.config["TILES_URL"]:
         raise GridplanError("basemap intranet needs TILES_URL (e.g. http://tiles.local/{z}/{x}/{y}.png)")
 
-    from app import _data, api, auth, views
+    from app import _data, api, auth, editor, views
 
     _data.init_app(app)
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    editor.init_app(app)
     views.register_error_pages(app)
     return app

@@ -1,0 +1,182 @@
+"""The editor's API (app.editor) on a copy of the real Kunming plan: every operation and its
+refusals, undo/redo, versions with their diffs, restore, and two editors saving concurrently."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+import geo
+from app import create_app
+from partitioning.editing import _overlap_partners, edit_graph
+from tests.test_app import signed_in
+
+
+@pytest.fixture()
+def app(plan_path, tmp_path):
+    copy = tmp_path / "kunming.gpkg"
+    shutil.copy(plan_path, copy)
+    return create_app({"TESTING": True, "PLANS": [str(copy)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                       "VERSIONS_DB": str(tmp_path / "versions.sqlite")})
+
+
+@pytest.fixture(scope="module")
+def moves(plan_path):
+    """Buildings (no overlapping partner) that can move to a neighbouring grid, and one that cannot."""
+    plan = geo.read_plan(plan_path)
+    graph = edit_graph(plan)
+    grid = plan.buildings["grid_id"]
+    ok, breaking = None, None
+    for u, v in sorted(graph.edges):
+        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
+            continue
+        rest = [b for b in grid.index[grid == grid[u]] if b != u]
+        if rest and ok is None and len(rest) > 1 and _connected(graph, rest):
+            ok = (u, grid[u], grid[v])
+        elif rest and breaking is None and not _connected(graph, rest):
+            breaking = (u, grid[u], grid[v])
+    assert ok and breaking
+    return {"ok": ok, "breaking": breaking}
+
+
+def _connected(graph, nodes):
+    import networkx as nx
+
+    return nx.is_connected(graph.subgraph(nodes))
+
+
+class Editor:
+    """A signed-in client that posts JSON with the CSRF token the editor API hands out."""
+
+    def __init__(self, app, role="editor", name="kunming"):
+        self.client, self.name = signed_in(app, role), name
+        self.state = self.get("/edit")
+
+    def get(self, path):
+        resp = self.client.get(f"/api/plans/{self.name}{path}")
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    def post(self, path, body=None, *, status=200):
+        resp = self.client.post(f"/api/plans/{self.name}{path}", json=body or {},
+                                headers={"X-CSRFToken": self.state["csrf_token"]})
+        assert resp.status_code == status, resp.get_json()
+        data = resp.get_json()
+        if status == 200 and "grids" in data:
+            self.state = data
+        return data
+
+    def grid(self, grid_id):
+        return next(g for g in self.state["grids"] if g["grid_id"] == grid_id)
+
+
+def test_viewers_and_posts_without_token_are_refused(app):
+    viewer = signed_in(app, "viewer")
+    assert viewer.get("/api/plans/kunming/edit").status_code == 404
+    assert viewer.get("/api/plans/kunming/versions").get_json()["error"].endswith("editor or admin role")
+    editor = Editor(app)
+    resp = editor.client.post("/api/plans/kunming/edit/undo", json={})
+    assert resp.status_code == 400 and "CSRF" in resp.get_json()["error"]
+
+
+def test_move_updates_figures_and_polygons_then_undo_redo(app, moves):
+    building, source, target = moves["ok"]
+    ed = Editor(app)
+    before = {g: ed.grid(g)["households"] for g in (source, target)}
+    out = ed.post("/edit/move", {"buildings": [building], "to_grid": target})
+    changed = {f["id"]: f for f in out["changed"]["features"]}
+    assert set(changed) == {source, target}
+    moved_hh = before[source] - ed.grid(source)["households"]
+    assert moved_hh == ed.grid(target)["households"] - before[target]
+    assert changed[target]["properties"]["households"] == before[target] + moved_hh
+    assert changed[target]["geometry"]["type"] == "Polygon"
+    assert out["can_undo"] and not out["can_redo"] and out["operations"][0]["op"] == "move"
+    undone = ed.post("/edit/undo")
+    assert ed.grid(target)["households"] == before[target] and undone["can_redo"]
+    assert {f["id"] for f in undone["changed"]["features"]} == {source, target}
+    ed.post("/edit/redo")
+    assert ed.grid(target)["households"] == before[target] + moved_hh
+    ed.post("/edit/redo", status=409)
+
+
+def test_refusals_give_the_reason(app, moves):
+    building, source, target = moves["breaking"]
+    ed = Editor(app)
+    assert "fall apart" in ed.post("/edit/move", {"buildings": [building], "to_grid": target}, status=422)["error"]
+    far = next(g["grid_id"] for g in ed.state["grids"] if g["grid_id"] not in (source, target))
+    ok_building, ok_source, ok_target = moves["ok"]
+    assert "touch" in ed.post("/edit/move", {"buildings": [ok_building], "to_grid": far}, status=422)["error"] \
+        or far == ok_source
+    assert "no building" in ed.post("/edit/move", {"buildings": ["nope"], "to_grid": target}, status=422)["error"]
+    ed.post("/edit/lock", {"grids": [ok_target]})
+    assert ed.grid(ok_target)["locked"] == 1
+    assert "locked" in ed.post("/edit/move", {"buildings": [ok_building], "to_grid": ok_target}, status=422)["error"]
+    assert "locked" in ed.post("/edit/split", {"grid": ok_target}, status=422)["error"]
+    ed.post("/edit/unlock", {"grids": [ok_target]})
+    ed.post("/edit/move", {"buildings": [ok_building], "to_grid": ok_target})
+    ed.post("/edit/merge", {"grids": [source]}, status=400)
+    ed.post("/edit/teleport", {}, status=404)
+    assert ed.state["operations"][-1]["op"] == "move"
+
+
+def test_merge_split_rerun(app, moves):
+    _, a, b = moves["ok"]
+    ed = Editor(app)
+    n = len(ed.state["grids"])
+    total = sum(g["households"] for g in ed.state["grids"])
+    merged = ed.post("/edit/merge", {"grids": [a, b]})
+    assert merged["removed"] == [b] and len(ed.state["grids"]) == n - 1
+    assert ed.grid(a)["households"] == sum(x["households"] for x in ed.post("/edit/undo")["grids"]
+                                           if x["grid_id"] in (a, b))
+    ed.post("/edit/redo")
+    split = ed.post("/edit/split", {"grid": a, "seed": 1})
+    assert len(ed.state["grids"]) == n and len(split["changed"]["features"]) == 2
+    rerun = ed.post("/edit/rerun", {"grids": [f["id"] for f in split["changed"]["features"]]})
+    assert sum(g["households"] for g in rerun["grids"]) == total
+    codes = [g["grid_code"] for g in rerun["grids"]]
+    assert len(set(codes)) == len(codes)
+
+
+def test_save_versions_diff_and_restore(app, moves):
+    building, source, target = moves["ok"]
+    ed = Editor(app)
+    ed.post("/edit/move", {"buildings": [building], "to_grid": target})
+    saved = ed.post("/versions", {"comment": "move one building", "base_version": 1}, status=201)
+    assert saved["version"] == 2
+    history = ed.get("/versions")["versions"]
+    assert [v["version"] for v in history] == [2, 1]
+    assert history[0]["author"] == "editor" and history[0]["comment"] == "move one building"
+    moved = history[0]["diff"]["moved"]
+    assert [(m["building_id"], m["from_grid"], m["to_grid"]) for m in moved] == [(building, source, target)]
+    # the served plan is the saved version
+    on_map = ed.client.get(f"/api/plans/kunming/buildings/{building}").get_json()
+    assert target in str(on_map)
+    restored = ed.post("/versions/1/restore", {"base_version": 2}, status=201)
+    assert restored["version"] == 3
+    history = ed.get("/versions")["versions"]
+    assert history[0]["comment"] == "restored version 1"
+    assert [(m["building_id"], m["to_grid"]) for m in history[0]["diff"]["moved"]] == [(building, source)]
+    assert geo.read_plan(app.config["PLAN_FILES"]["kunming"]).buildings.at[building, "grid_id"] == source
+    ed.post("/versions/9/restore", {"base_version": 3}, status=404)
+
+
+def test_concurrent_saves_stale_refused_then_reloaded(app, moves):
+    """Two editors start on version 1; the second save is stale (409), reload replays its edits."""
+    building, source, target = moves["ok"]
+    alice, bob = Editor(app, "editor"), Editor(app, "admin")
+    alice.post("/edit/move", {"buildings": [building], "to_grid": target})
+    bob.post("/edit/lock", {"grids": [source]})
+    assert alice.post("/versions", {"comment": "alice", "base_version": 1}, status=201)["version"] == 2
+    conflict = bob.post("/versions", {"comment": "bob", "base_version": 1}, status=409)
+    assert "not the latest" in conflict["error"]
+    assert [v["version"] for v in bob.get("/versions")["versions"]] == [2, 1]
+    reloaded = bob.post("/edit/reload")
+    assert reloaded["base_version"] == 2 and reloaded["refused"] == []
+    assert bob.grid(source)["locked"] == 1 and bob.grid(target)["households"] == alice.grid(target)["households"]
+    assert bob.post("/versions", {"comment": "bob", "base_version": 2}, status=201)["version"] == 3
+    history = bob.get("/versions")["versions"]
+    assert [(v["version"], v["author"], v["parent"]) for v in history] == [(3, "admin", 2), (2, "editor", 1),
+                                                                         (1, "gridplan", None)]
+    final = geo.read_plan(app.config["PLAN_FILES"]["kunming"])
+    assert final.buildings.at[building, "grid_id"] == target and final.grids.at[source, "locked"] == 1
