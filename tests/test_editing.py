@@ -1,0 +1,115 @@
+"""Hand edits of a plan (partitioning.editing) on the real Kunming plan: every edit keeps a valid
+partition and a gap- and overlap-free coverage; refused edits say why."""
+
+from __future__ import annotations
+
+import networkx as nx
+import pytest
+import shapely
+
+import geo
+from partitioning.editing import (EditError, _overlap_partners, edit_graph, lock_grids, merge_grids,
+                                  move_buildings, rerun_grids, split_grid)
+from partitioning.metrics import validate_partition
+
+
+@pytest.fixture(scope="module")
+def plan(plan_path):
+    return geo.read_plan(plan_path)
+
+
+@pytest.fixture(scope="module")
+def graph(plan):
+    return edit_graph(plan)
+
+
+def _assert_valid(before, after, graph):
+    """One grid per building, grids connected, figures summed, polygons a coverage of the same area."""
+    assert validate_partition(graph, after.buildings["grid_id"]) == []
+    assert set(after.grids.index) == set(after.buildings["grid_id"])
+    sums = after.buildings.groupby("grid_id")["households"].sum()
+    assert (after.grids["households"] == sums.reindex(after.grids.index)).all()
+    assert shapely.coverage_is_valid(after.grids.geometry.values)
+    assert after.grids.union_all().area == pytest.approx(before.grids.union_all().area, rel=1e-9)
+    assert (after.buildings["grid_code"] == after.grids["grid_code"].reindex(after.buildings["grid_id"]).to_numpy()).all()
+
+
+def _edge(plan, graph, *, keeps_connected):
+    grid = plan.buildings["grid_id"]
+    for u, v in sorted(graph.edges):
+        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
+            continue
+        rest = [b for b in grid.index[grid == grid[u]] if b != u]
+        if len(rest) > 1 and nx.is_connected(graph.subgraph(rest)) == keeps_connected:
+            return u, grid[u], grid[v]
+    raise AssertionError("no such edge in the plan")
+
+
+def test_move_recomputes_only_the_two_grids(plan, graph):
+    building, source, target = _edge(plan, graph, keeps_connected=True)
+    result = move_buildings(plan, graph, [building], target)
+    after = result.plan
+    assert result.changed == sorted([source, target]) and result.removed == []
+    assert after.buildings.at[building, "grid_id"] == target
+    hh = plan.buildings.at[building, "households"]
+    assert after.grids.at[target, "households"] == plan.grids.at[target, "households"] + hh
+    assert after.grids.at[source, "n_buildings"] == plan.grids.at[source, "n_buildings"] - 1
+    assert after.grids.at[target, "geometry"].contains(plan.buildings.at[building, "geometry"].representative_point())
+    others = plan.grids.index.difference([source, target])
+    assert after.grids.loc[others].geometry.geom_equals(plan.grids.loc[others].geometry).all()
+    assert plan.buildings.at[building, "grid_id"] == source  # the input plan is untouched
+    _assert_valid(plan, after, graph)
+    for g in (source, target):
+        status = after.grids.at[g, "status"]
+        assert (status != "ok") == any(w.startswith(f"grid {g} ") for w in result.warnings)
+
+
+def test_refusals(plan, graph):
+    building, source, target = _edge(plan, graph, keeps_connected=False)
+    with pytest.raises(EditError, match="fall apart"):
+        move_buildings(plan, graph, [building], target)
+    ok, ok_source, ok_target = _edge(plan, graph, keeps_connected=True)
+    far = next(g for g in plan.grids.index
+               if not any(plan.buildings.at[u, "grid_id"] == g for u in graph[ok]) and g != ok_source)
+    with pytest.raises(EditError, match="do not touch"):
+        move_buildings(plan, graph, [ok], far)
+    with pytest.raises(EditError, match="do not touch"):
+        merge_grids(plan, graph, ok_source, far)
+    with pytest.raises(EditError, match="no grid"):
+        move_buildings(plan, graph, [ok], "G9999")
+    locked = lock_grids(plan, [ok_target]).plan
+    with pytest.raises(EditError, match="locked"):
+        move_buildings(locked, graph, [ok], ok_target)
+    with pytest.raises(EditError, match="locked"):
+        split_grid(locked, graph, ok_target)
+    unlocked = lock_grids(locked, [ok_target], locked=False).plan
+    assert move_buildings(unlocked, graph, [ok], ok_target).plan.buildings.at[ok, "grid_id"] == ok_target
+
+
+def test_overlapping_buildings_move_together(plan, graph):
+    """A grid boundary between two overlapping footprints would cut a building."""
+    grid = plan.buildings["grid_id"]
+    u, v = next((u, v) for u, v, o in sorted(graph.edges(data="overlap")) if o and grid[u] == grid[v])
+    group = sorted(_overlap_partners(graph, [u]))
+    target = next((grid[w] for x in group for w in graph[x] if grid[w] != grid[u]), None)
+    if target is None:
+        pytest.skip("the overlapping pair has no neighbouring grid in this plan")
+    with pytest.raises(EditError, match="overlap"):
+        move_buildings(plan, graph, [u], target)
+
+
+def test_merge_split_rerun_keep_a_valid_coverage(plan, graph):
+    _, a, b = _edge(plan, graph, keeps_connected=True)
+    merged = merge_grids(plan, graph, a, b)
+    assert merged.removed == [b] and b not in merged.plan.grids.index
+    assert merged.plan.grids.at[a, "households"] == plan.grids.loc[[a, b], "households"].sum()
+    _assert_valid(plan, merged.plan, graph)
+    split = split_grid(merged.plan, graph, a, seed=3)
+    assert split.changed[0] == a and len(split.changed) == 2 and len(split.plan.grids) == len(plan.grids)
+    assert split_grid(merged.plan, graph, a, seed=3).plan.buildings["grid_id"].equals(split.plan.buildings["grid_id"])
+    assert split.plan.grids["grid_code"].is_unique
+    _assert_valid(plan, split.plan, graph)
+    rerun = rerun_grids(split.plan, graph, split.changed, seed=0)
+    assert set(rerun.plan.buildings["grid_id"]) - set(split.plan.grids.index) <= set(rerun.changed)
+    assert rerun.plan.grids["grid_code"].is_unique
+    _assert_valid(plan, rerun.plan, graph)
