@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock, RLock
@@ -91,15 +92,35 @@ class VersionStore:
         with self._connect() as con:
             con.executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self):
         con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         con.row_factory = sqlite3.Row
-        return con
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _write(self):
+        """A write transaction: ``BEGIN IMMEDIATE`` (one writer at a time), rolled back on any error."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    @staticmethod
+    def _latest(con, plan: str) -> int | None:
+        return con.execute("SELECT MAX(version) FROM versions WHERE plan = ?", (plan,)).fetchone()[0]
 
     def latest(self, plan: str) -> int | None:
         """Number of the latest version of ``plan`` (None before the first)."""
         with self._connect() as con:
-            return con.execute("SELECT MAX(version) FROM versions WHERE plan = ?", (plan,)).fetchone()[0]
+            return self._latest(con, plan)
 
     def ensure(self, plan: str, path) -> int:
         """The latest version of ``plan``; the plan file becomes version 1 when there is none."""
@@ -107,20 +128,12 @@ class VersionStore:
         if latest is not None:
             return latest
         data = Path(path).read_bytes()
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            latest = con.execute("SELECT MAX(version) FROM versions WHERE plan = ?", (plan,)).fetchone()[0]
+        with self._write() as con:
+            latest = self._latest(con, plan)
             if latest is None:
                 latest = 1
                 con.execute("INSERT INTO versions VALUES (?, 1, NULL, ?, ?, ?, NULL, ?)",
                             (plan, "gridplan", "the plan file", _now(), data))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
         return latest
 
     def save(self, plan: str, new: geo.Plan, *, base: int, author: str, comment: str = "",
@@ -138,10 +151,8 @@ class VersionStore:
             from partitioning.diff import diff_plans
 
             diff = json.dumps(diff_plans(parent_plan, new).to_dict(), ensure_ascii=False, default=str)
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")  # one writer at a time: the check and the insert are atomic
-            latest = con.execute("SELECT MAX(version) FROM versions WHERE plan = ?", (plan,)).fetchone()[0]
+        with self._write() as con:  # the check, the insert and the plan file: all or nothing
+            latest = self._latest(con, plan)
             if latest != base:
                 raise VersionConflict(base, latest)
             version = base + 1
@@ -150,12 +161,6 @@ class VersionStore:
             if path is not None:
                 with atomic_path(path) as tmp:
                     tmp.write_bytes(data)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
         logger.info("plan %s: version %d saved by %s", plan, version, author)
         return version
 

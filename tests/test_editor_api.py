@@ -180,3 +180,24 @@ def test_concurrent_saves_stale_refused_then_reloaded(app, moves):
                                                                          (1, "gridplan", None)]
     final = geo.read_plan(app.config["PLAN_FILES"]["kunming"])
     assert final.buildings.at[building, "grid_id"] == target and final.grids.at[source, "locked"] == 1
+
+
+def test_a_failed_save_leaves_no_version_and_the_plan_file_as_it_was(plan_path, tmp_path):
+    from app.editor import VersionConflict, VersionStore
+
+    store = VersionStore(tmp_path / "versions.sqlite")
+    assert store.ensure("kunming", plan_path) == 1 and store.ensure("kunming", plan_path) == 1
+    plan = store.load("kunming", 1)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the plan's folder should be")
+    with pytest.raises(OSError):
+        store.save("kunming", plan, base=1, author="a", path=blocker / "kunming.gpkg")
+    assert store.latest("kunming") == 1 and [v["version"] for v in store.versions("kunming")] == [1]
+    target = tmp_path / "kunming.gpkg"
+    shutil.copy(plan_path, target)
+    before = target.read_bytes()
+    with pytest.raises(VersionConflict):
+        store.save("kunming", plan, base=0, author="a", path=target)
+    assert target.read_bytes() == before and store.latest("kunming") == 1
+    assert store.save("kunming", plan, base=1, author="a", comment="same plan", path=target) == 2
+    assert geo.read_plan(target).buildings["grid_id"].equals(plan.buildings["grid_id"])
