@@ -13,12 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import geopandas as gpd
+import networkx as nx
+import numpy as np
 import pandas as pd
 import shapely
 
 import geo
+from partitioning.tessellation import CUT_TOLERANCE_M2, cell_adjacency
 
-__all__ = ["RESIDENTS", "STAFF_NAMES", "PHONES", "XSS", "tiny_people_plan"]
+__all__ = ["RESIDENTS", "STAFF_NAMES", "PHONES", "XSS", "tiny_people_plan", "square_assignment"]
 
 RESIDENTS = ("刘奶奶", "孙大爷", "平江路12号", "干将路3号")
 STAFF_NAMES = ("王芳", "赵磊")
@@ -62,3 +65,21 @@ def tiny_people_plan(folder) -> Path:
                     layers={"people": gpd.GeoDataFrame(people, geometry=[None] * len(people), crs=4549),
                             "households": households})
     return geo.write_plan(plan, Path(folder) / "tiny.gpkg")
+
+
+def square_assignment(cells, buildings, size=300.0):
+    """A simple assignment for testing grid polygons: cells connected within squares of ``size`` m,
+    overlapping footprints together (must-link). Returns the ``grid_id`` Series and each building's square."""
+    c = buildings.geometry.centroid
+    square = (np.floor(c.x / size).astype(int).astype(str) + "_" + np.floor(c.y / size).astype(int).astype(str))
+    adj = cell_adjacency(cells)
+    g = nx.Graph()
+    g.add_nodes_from(cells.index)
+    g.add_edges_from((a, b) for a, b in zip(adj["a"], adj["b"]) if square[a] == square[b])
+    geoms = buildings.geometry.values
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    over = (i < j) & (shapely.area(shapely.intersection(geoms[i], geoms[j])) > CUT_TOLERANCE_M2)
+    g.add_edges_from(zip(buildings.index[i[over]], buildings.index[j[over]]))
+    return pd.Series(
+        {n: f"G{k:04d}" for k, comp in enumerate(sorted(nx.connected_components(g), key=min)) for n in comp}
+    ).reindex(buildings.index), square

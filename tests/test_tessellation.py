@@ -24,6 +24,7 @@ from partitioning.tessellation import (
     study_area,
     tessellate,
 )
+from tests.plans import square_assignment
 
 CRS = "EPSG:4549"
 
@@ -220,34 +221,11 @@ def test_study_area_with_boundary():
     assert env.covers(shapely.buffer(far.geometry.values, 29.5)).all()
 
 
-def _must_link_assignment(cells, buildings, size=300.0):
-    """Grids: cells connected within squares of ``size`` m, overlapping footprints together."""
-    c = buildings.geometry.centroid
-    square = (np.floor(c.x / size).astype(int).astype(str) + "_" + np.floor(c.y / size).astype(int).astype(str))
-    adj = cell_adjacency(cells)
-    g = nx.Graph()
-    g.add_nodes_from(cells.index)
-    g.add_edges_from((a, b) for a, b in zip(adj["a"], adj["b"]) if square[a] == square[b])
-    geoms = buildings.geometry.values
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    over = (i < j) & (shapely.area(shapely.intersection(geoms[i], geoms[j])) > CUT_TOLERANCE_M2)
-    g.add_edges_from(zip(buildings.index[i[over]], buildings.index[j[over]]))
-    return pd.Series(
-        {n: f"G{k:04d}" for k, comp in enumerate(sorted(nx.connected_components(g), key=min)) for n in comp}
-    ).reindex(buildings.index), square
-
-
-@pytest.fixture(scope="module")
-def kotka_polygons(kotka_buildings):
-    # the loader may still hand over degenerate footprints as lines; they are not buildings
-    return kotka_buildings[kotka_buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["suzhou", "kunming", "kotka"])
-def test_real_data_grids_are_a_proper_coverage(name, request, kotka_polygons):
+def test_real_data_grids_are_a_proper_coverage(name, request, kotka_buildings):
     if name == "kotka":
-        buildings = kotka_polygons
+        buildings = kotka_buildings
         barriers = request.getfixturevalue("kotka_barriers")
     else:
         buildings, barriers = request.getfixturevalue(f"{name}_buildings"), None
@@ -259,7 +237,7 @@ def test_real_data_grids_are_a_proper_coverage(name, request, kotka_polygons):
     if barriers is not None:
         assert cells["enclosure_id"].nunique() > 10
 
-    asg, square = _must_link_assignment(cells, buildings)
+    asg, square = square_assignment(cells, buildings)
     grids = grid_polygons(cells, asg)
     assert len(grids) > 10
     report = coverage_report(grids, buildings, asg, area=area)
@@ -309,7 +287,7 @@ def test_keep_adjacent_cells_drops_edges_across_a_third_cell():
 def test_simplified_grids_stay_a_coverage_and_cut_nothing(kunming_buildings):
     area = study_area(kunming_buildings)
     cells = tessellate(kunming_buildings, area=area)
-    asg, _ = _must_link_assignment(cells, kunming_buildings)
+    asg, _ = square_assignment(cells, kunming_buildings)
     grids = grid_polygons(cells, asg)
     simple = simplify_grids(grids, kunming_buildings, asg, tolerance=2.0)
     assert shapely.get_num_coordinates(simple.geometry.values).sum() < 0.8 * shapely.get_num_coordinates(

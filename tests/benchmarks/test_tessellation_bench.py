@@ -12,13 +12,17 @@ import statistics
 import time
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
 
-from partitioning.tessellation import cell_adjacency, coverage_report, grid_polygons, study_area, tessellate
+from partitioning.tessellation import (
+    coverage_report,
+    grid_polygons,
+    study_area,
+    tessellate,
+)
+from tests.plans import square_assignment
 
 RESULTS = Path(__file__).parent / "results" / "tessellation.md"
 REPEAT = 3
@@ -36,34 +40,17 @@ def _timed(fn, repeat=1):
     return out, statistics.median(times), times, statistics.median(cpu)
 
 
-def _assignment(cells, buildings, size=300.0):
-    """Grids of cells connected within squares of ``size`` m; overlapping footprints together."""
-    pts = shapely.get_coordinates(shapely.point_on_surface(cells.geometry.values))
-    square = pd.Series([f"{int(x // size)}_{int(y // size)}" for x, y in pts], index=cells.index)
-    adj = cell_adjacency(cells)
-    g = nx.Graph()
-    g.add_nodes_from(cells.index)
-    g.add_edges_from((a, b) for a, b in zip(adj["a"], adj["b"]) if square[a] == square[b])
-    geoms = buildings.geometry.values
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    over = (i < j) & (shapely.area(shapely.intersection(geoms[i], geoms[j])) > 0.01)
-    g.add_edges_from(zip(buildings.index[i[over]], buildings.index[j[over]]))  # must-link
-    comps = sorted(nx.connected_components(g), key=min)
-    return pd.Series({n: f"G{k:04d}" for k, c in enumerate(comps) for n in c}).reindex(cells.index)
-
-
 @pytest.mark.parametrize("name", ["suzhou", "kunming", "kotka"])
 def test_tessellation_benchmark(name, request):
     barriers = None
     if name == "kotka":
         buildings = request.getfixturevalue("kotka_buildings")
-        buildings = buildings[buildings.geom_type.isin(["Polygon", "MultiPolygon"])]
         barriers = request.getfixturevalue("kotka_barriers")
     else:
         buildings = request.getfixturevalue(f"{name}_buildings")
     area, t_area, *_ = _timed(lambda: study_area(buildings))
     cells, t_tess, runs, cpu_tess = _timed(lambda: tessellate(buildings, area=area, barriers=barriers), REPEAT)
-    assignment = _assignment(cells, buildings)
+    assignment, _ = square_assignment(cells, buildings)
     grids, t_grids, *_ = _timed(lambda: grid_polygons(cells, assignment))
     report, t_report, *_ = _timed(lambda: coverage_report(grids, buildings, assignment, area=area))
     assert report["overlap_area_m2"] < 0.01 and report["gap_area_m2"] == 0
