@@ -33,7 +33,7 @@ from maps.i18n import text
 
 __all__ = [
     "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
-    "grid_adjacency", "grid_colours", "display_geometry", "plan_map", "community_map", "grid_map",
+    "grid_adjacency", "grid_colours", "display_geometry", "to_datum", "plan_map", "community_map", "grid_map",
     "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
 ]
 
@@ -168,7 +168,7 @@ def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool 
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
-def _to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
+def to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
     """Shift EPSG:4326 geometry to the basemap's datum (GCJ-02 for Amap tiles)."""
     if datum == "wgs84" or gdf.empty:
         return gdf
@@ -454,7 +454,7 @@ def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, dat
         frame = display_geometry(b[cols], tolerance=0.3)
     else:
         raise ValueError(f"layer must be 'grids' or 'buildings', not {layer!r}")
-    return _to_datum(frame, datum).to_json(drop_id=False, ensure_ascii=False)
+    return to_datum(frame, datum).to_json(drop_id=False, ensure_ascii=False)
 
 
 # --- folium ------------------------------------------------------------------------------
@@ -684,7 +684,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
 
     datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
     grids = plan.grids if grids is None else grids
-    frame = _escaped(_to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index(), ["grid_code", "leader"])
+    frame = _escaped(to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index(), ["grid_code", "leader"])
     fmap = _base_map(frame.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
                      tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     if buildings_url:
@@ -734,7 +734,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     card = card or grid_card(plan, grid_id, lang=lang)
     codes = plan.grids["grid_code"].astype(str)
     neighbour_ids = list(codes.index[codes.isin(card["neighbours"])])
-    frame = _escaped(_to_datum(_grid_frame(plan, plan.grids.loc[[grid_id, *neighbour_ids]], lang=lang,
+    frame = _escaped(to_datum(_grid_frame(plan, plan.grids.loc[[grid_id, *neighbour_ids]], lang=lang,
                                            tolerance=1.0), datum), ["grid_code", "leader"])
     own, others = frame.loc[[str(grid_id)]].reset_index(), frame.drop(index=str(grid_id)).reset_index()
     fmap = _base_map(own.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
@@ -767,7 +767,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
                     for i in b.index]
     b["name"] = [rows[i]["name"] or "" for i in b.index]
     b.index.name = "building_id"
-    shown = _escaped(_to_datum(display_geometry(b, tolerance=0.3), datum).reset_index(),
+    shown = _escaped(to_datum(display_geometry(b, tolerance=0.3), datum).reset_index(),
                      ["building_id", "name", "leader", "special"])
     folium.GeoJson(shown, name=text("buildings_layer", lang),
                    style_function=lambda f: {"fillColor": "#e67e22", "color": "#7f3c00", "weight": 1,
