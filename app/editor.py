@@ -1,19 +1,24 @@
 """The planner's editor: edit sessions with undo/redo, versions, and safe concurrent saves.
 
 Editors and admins edit a plan through ``/api/plans/<name>/edit…`` (see ``docs/editor.md``):
-each user has one edit session per plan, a stack of plans made by the operations of
-:mod:`partitioning.editing` (undo and redo walk the stack). Saving makes a new **version** in the
-version store, an SQLite database in the instance folder (``gridplan-versions.sqlite``): each
-version holds the whole plan (its GeoPackage bytes), its author, comment, parent and the diff
-against its parent (:func:`partitioning.diff.diff_plans`). A save whose base version is not the
-latest is refused with 409; the editor reloads the latest version and replays its operations.
-A save is one SQLite transaction (``BEGIN IMMEDIATE``: one writer at a time) around the atomic
-rewrite of the plan file (:func:`geo.plan.atomic_path`): a failed save leaves neither a version
-nor a changed plan file.
+each user has one edit session per plan, a list of operations of :mod:`partitioning.editing`
+applied to a base version (undo and redo move a position in that list). Sessions live in the
+version store, an SQLite database in the instance folder (``gridplan-versions.sqlite``), so that
+every worker process of the server sees the same session and a restart loses nothing; each
+process keeps the plans the operations made in memory and replays only the operations it has
+not seen yet. Saving makes a new **version**: the whole plan (its GeoPackage bytes), its author,
+comment, parent and the diff against its parent (:func:`partitioning.diff.diff_plans`). A save
+whose base version is not the latest is refused with 409; the editor reloads the latest version
+and replays its operations. A save is one SQLite transaction (``BEGIN IMMEDIATE``: one writer at
+a time) around the atomic rewrite of the plan file (:func:`geo.plan.atomic_path`): a failed save
+leaves neither a version nor a changed plan file. A plan file changed outside the editor (for
+example by ``gridplan update``) is recorded as a new version the next time the editor reads it,
+so a session based on the old file cannot overwrite the change.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
@@ -23,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Lock, RLock
+from typing import Callable
 
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user
@@ -34,7 +40,7 @@ from geo.errors import GridplanError
 from geo.plan import atomic_path
 from partitioning import editing
 
-__all__ = ["bp", "VersionStore", "VersionConflict", "EditSession", "init_app", "EDIT_ROLES"]
+__all__ = ["bp", "VersionStore", "VersionConflict", "SessionConflict", "EditSession", "init_app", "EDIT_ROLES"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +49,10 @@ bp = Blueprint("editor", __name__, url_prefix="/api/plans/<name>")
 #: Roles that may edit plans.
 EDIT_ROLES = ("editor", "admin")
 _GRID_COLUMNS = ["grid_code", "households", "n_buildings", "status"]
+#: Author and comment of a version recorded from the plan file itself.
+_FILE_AUTHOR = "gridplan"
+_FIRST_COMMENT = "the plan file"
+_OUTSIDE_COMMENT = "the plan file was changed outside the editor"
 
 
 class VersionConflict(GridplanError):
@@ -54,6 +64,13 @@ class VersionConflict(GridplanError):
                          "version and apply your changes again")
 
 
+class SessionConflict(GridplanError):
+    """An edit session changed by another request (another window or tab) since it was read."""
+
+    def __init__(self):
+        super().__init__("your edit session was changed in another window; reload the editor")
+
+
 # --- the version store -------------------------------------------------------------------------------
 
 _SCHEMA = """
@@ -61,7 +78,27 @@ CREATE TABLE IF NOT EXISTS versions (
     plan TEXT NOT NULL, version INTEGER NOT NULL, parent INTEGER, author TEXT, comment TEXT,
     created TEXT NOT NULL, diff TEXT, snapshot BLOB NOT NULL, PRIMARY KEY (plan, version)
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    plan TEXT NOT NULL, user TEXT NOT NULL, base INTEGER NOT NULL, ops TEXT NOT NULL, pos INTEGER NOT NULL,
+    rev INTEGER NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (plan, user)
+);
 """
+
+#: SHA-256 of plan files by (path, size, modification time): a request costs a ``stat``.
+_DIGESTS: dict = {}
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS.clear() if len(_DIGESTS) > 64 else None
+        _DIGESTS[key] = _digest(path.read_bytes())
+    return _DIGESTS[key]
 
 
 def _plan_bytes(plan: geo.Plan) -> bytes:
@@ -77,8 +114,14 @@ def _bytes_plan(data: bytes) -> geo.Plan:
         return geo.read_plan(path)
 
 
+def _diff(parent: geo.Plan, new: geo.Plan) -> str:
+    from partitioning.diff import diff_plans
+
+    return json.dumps(diff_plans(parent, new).to_dict(), ensure_ascii=False, default=str)
+
+
 class VersionStore:
-    """Versions of plans in one SQLite database.
+    """Versions of plans, and the editors' sessions, in one SQLite database.
 
     Parameters
     ----------
@@ -91,6 +134,12 @@ class VersionStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            con.execute("PRAGMA journal_mode=WAL")  # readers never wait for a save
+            if "sha256" not in {r["name"] for r in con.execute("PRAGMA table_info(versions)")}:
+                con.execute("ALTER TABLE versions ADD COLUMN sha256 TEXT")  # a store of the first release
+                for plan, version, data in con.execute("SELECT plan, version, snapshot FROM versions").fetchall():
+                    con.execute("UPDATE versions SET sha256 = ? WHERE plan = ? AND version = ?",
+                                (_digest(data), plan, version))
 
     @contextmanager
     def _connect(self):
@@ -117,28 +166,49 @@ class VersionStore:
     def _latest(con, plan: str) -> int | None:
         return con.execute("SELECT MAX(version) FROM versions WHERE plan = ?", (plan,)).fetchone()[0]
 
+    @staticmethod
+    def _latest_digest(con, plan: str) -> tuple[int | None, str | None]:
+        row = con.execute("SELECT version, sha256 FROM versions WHERE plan = ? ORDER BY version DESC LIMIT 1",
+                          (plan,)).fetchone()
+        return (None, None) if row is None else (row["version"], row["sha256"])
+
     def latest(self, plan: str) -> int | None:
         """Number of the latest version of ``plan`` (None before the first)."""
         with self._connect() as con:
             return self._latest(con, plan)
 
     def ensure(self, plan: str, path) -> int:
-        """The latest version of ``plan``; the plan file becomes version 1 when there is none."""
-        latest = self.latest(plan)
-        if latest is not None:
+        """The latest version of ``plan``, after recording the plan file as a version when it is not
+        the latest one: version 1 for a new plan, a new version when the file was changed outside
+        the editor (``gridplan update``, a copy from elsewhere)."""
+        path = Path(path)
+        with self._connect() as con:
+            latest, digest = self._latest_digest(con, plan)
+        if latest is not None and digest == _file_digest(path):
             return latest
-        data = Path(path).read_bytes()
-        with self._write() as con:
-            latest = self._latest(con, plan)
-            if latest is None:
-                latest = 1
-                con.execute("INSERT INTO versions VALUES (?, 1, NULL, ?, ?, ?, NULL, ?)",
-                            (plan, "gridplan", "the plan file", _now(), data))
-        return latest
+        with self._write() as con:  # saves rewrite the file inside their transaction: read it again here
+            data = path.read_bytes()
+            latest, digest = self._latest_digest(con, plan)
+            if latest is not None and digest == _digest(data):
+                return latest
+            version = 1 if latest is None else latest + 1
+            diff = None
+            if latest is not None:
+                old = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?",
+                                  (plan, latest)).fetchone()[0]
+                diff = _diff(_bytes_plan(old), _bytes_plan(data))
+                logger.warning("plan %s: %s; recorded as version %d", plan, _OUTSIDE_COMMENT, version)
+            con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (plan, version, latest, _FILE_AUTHOR, _OUTSIDE_COMMENT if latest else _FIRST_COMMENT,
+                         _now(), diff, data, _digest(data)))
+        return version
 
     def save(self, plan: str, new: geo.Plan, *, base: int, author: str, comment: str = "",
              parent_plan: geo.Plan | None = None, path=None) -> int:
         """Store ``new`` as the version after ``base``, and write it to the plan file ``path``.
+
+        The author's edit session of the plan starts again, empty, on the new version (in the
+        same transaction).
 
         Raises
         ------
@@ -146,18 +216,15 @@ class VersionStore:
             When ``base`` is not the latest version.
         """
         data = _plan_bytes(new)
-        diff = None
-        if parent_plan is not None:
-            from partitioning.diff import diff_plans
-
-            diff = json.dumps(diff_plans(parent_plan, new).to_dict(), ensure_ascii=False, default=str)
+        diff = None if parent_plan is None else _diff(parent_plan, new)
         with self._write() as con:  # the check, the insert and the plan file: all or nothing
             latest = self._latest(con, plan)
             if latest != base:
                 raise VersionConflict(base, latest)
             version = base + 1
-            con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (plan, version, base, author, comment, _now(), diff, data))
+            con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (plan, version, base, author, comment, _now(), diff, data, _digest(data)))
+            self._put_session(con, plan, author, base=version, ops=[], pos=0)
             if path is not None:
                 with atomic_path(path) as tmp:
                     tmp.write_bytes(data)
@@ -180,6 +247,37 @@ class VersionStore:
             raise KeyError(version)
         return _bytes_plan(row[0])
 
+    # sessions
+
+    def session(self, plan: str, user: str) -> dict | None:
+        """The stored edit session of ``user`` on ``plan``: ``base``, ``ops``, ``pos``, ``rev``."""
+        with self._connect() as con:
+            row = con.execute("SELECT base, ops, pos, rev FROM sessions WHERE plan = ? AND user = ?",
+                              (plan, user)).fetchone()
+        return None if row is None else {**dict(row), "ops": json.loads(row["ops"])}
+
+    def put_session(self, plan: str, user: str, *, base: int, ops: list, pos: int, rev: int) -> int:
+        """Store a session read at revision ``rev``; returns its new revision.
+
+        Raises
+        ------
+        SessionConflict
+            When the stored session is no longer at revision ``rev``.
+        """
+        with self._write() as con:
+            row = con.execute("SELECT rev FROM sessions WHERE plan = ? AND user = ?", (plan, user)).fetchone()
+            if (row["rev"] if row else 0) != rev:
+                raise SessionConflict()
+            return self._put_session(con, plan, user, base=base, ops=ops, pos=pos)
+
+    @staticmethod
+    def _put_session(con, plan, user, *, base, ops, pos) -> int:
+        row = con.execute("SELECT rev FROM sessions WHERE plan = ? AND user = ?", (plan, user)).fetchone()
+        rev = (row["rev"] if row else 0) + 1
+        con.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (plan, user, base, json.dumps(ops, ensure_ascii=False), pos, rev, _now()))
+        return rev
+
 
 def _now() -> str:
     from datetime import datetime, timezone
@@ -191,35 +289,66 @@ def _now() -> str:
 
 @dataclass
 class EditSession:
-    """One user's edits of one plan: the plans after each operation, and the operations.
+    """One user's edits of one plan: the operations and the plans they made.
 
-    ``plans[0]`` is version ``base`` as loaded; ``plans[pos]`` is the current plan; operations
-    ``ops[:pos]`` made it (undo lowers ``pos``, redo raises it, a new operation drops the redo tail).
+    ``plans[0]`` is version ``base`` as loaded; ``plans[i + 1]`` is what ``ops[i]`` made of
+    ``plans[i]``; ``plans[pos]`` is the current plan (undo lowers ``pos``, redo raises it, a new
+    operation drops the redo tail). ``rev`` is the revision of the stored session these match.
     """
 
     base: int
     plans: list
-    graph: object = None
+    make_graph: Callable = editing.edit_graph
     ops: list = field(default_factory=list)
-    warnings: list = field(default_factory=list)
     pos: int = 0
-    lock: Lock = field(default_factory=Lock)
+    rev: int = 0
+    graph: object = None
 
     @property
     def plan(self) -> geo.Plan:
         return self.plans[self.pos]
 
+    @property
+    def warnings(self) -> list:
+        return self.ops[self.pos - 1]["warnings"] if self.pos else []
+
+    def contiguity(self):
+        """The contiguity graph of the plans (their buildings and cells never change)."""
+        if self.graph is None:
+            self.graph = self.make_graph(self.plans[0])
+        return self.graph
+
     def apply(self, op: str, args: dict) -> editing.EditResult:
-        func, needs_graph = editing.OPERATIONS[op]
-        if needs_graph and self.graph is None:
-            self.graph = editing.edit_graph(self.plans[0])  # the buildings and cells never change
-        result = func(self.plan, self.graph, **args) if needs_graph else func(self.plan, **args)
+        """Apply an operation to the current plan; the redo tail is dropped when it succeeds."""
+        result = self._run(op, args, self.plan)
         del self.plans[self.pos + 1:], self.ops[self.pos:]
+        self._append(op, args, result)
+        return result
+
+    def _run(self, op: str, args: dict, plan: geo.Plan) -> editing.EditResult:
+        func, needs_graph = editing.OPERATIONS[op]
+        return func(plan, self.contiguity(), **args) if needs_graph else func(plan, **args)
+
+    def _append(self, op: str, args: dict, result: editing.EditResult) -> None:
         self.plans.append(result.plan)
         self.ops.append({"op": op, "args": args, "warnings": result.warnings})
-        self.pos += 1
-        self.warnings = result.warnings
-        return result
+        self.pos = len(self.ops)
+
+    def sync(self, stored: dict) -> None:
+        """Catch up with the stored session (same base): keep the plans of the operations both
+        share, replay the others."""
+        same = 0
+        for mine, theirs in zip(self.ops, stored["ops"]):
+            if (mine["op"], mine["args"]) != (theirs["op"], theirs["args"]):
+                break
+            same += 1
+        del self.plans[same + 1:], self.ops[same:]
+        for o in stored["ops"][same:]:
+            self._append(o["op"], o["args"], self._run(o["op"], o["args"], self.plans[-1]))
+        self.pos, self.rev = stored["pos"], stored["rev"]
+
+    def stored(self) -> dict:
+        return {"base": self.base, "ops": self.ops, "pos": self.pos}
 
 
 def _store() -> VersionStore:
@@ -239,19 +368,75 @@ def _require_editor():
         abort(404, description="the plan editor needs the editor or admin role")
 
 
-def _session(name: str, *, fresh: bool = False) -> EditSession:
-    """The current user's edit session of plan ``name`` (started on the latest version)."""
+@contextmanager
+def _user_session(name: str):
+    """The current user's edit session of plan ``name``, up to date with the stored one, held
+    exclusively in this process while the request uses it.
+
+    A session without operations follows the latest version of the plan; one with operations
+    stays on its base version until it is saved or reloaded.
+    """
     path = _data.plan_path(name)
-    sessions = current_app.extensions["gridplan_edit_sessions"]
+    ext = current_app.extensions
     key = (current_user.username, name)
-    with current_app.extensions["gridplan_edit_lock"]:
-        session = sessions.get(key)
-        if session is None or fresh:
-            base = _store().ensure(name, path)
-            plan = _store().load(name, base)
-            session = EditSession(base=base, plans=[plan])
-            sessions[key] = session
-    return session
+    with ext["gridplan_edit_lock"]:
+        lock = ext["gridplan_edit_locks"].setdefault(key, Lock())
+    with lock:
+        store = _store()
+        latest = store.ensure(name, path)
+        stored = store.session(name, key[0]) or {"base": latest, "ops": [], "pos": 0, "rev": 0}
+        if not stored["ops"]:
+            stored["base"] = latest
+        session = ext["gridplan_edit_sessions"].get(key)
+        if session is None or session.base != stored["base"]:
+            session = _new_session(name, stored["base"], rev=stored["rev"])
+        try:
+            session.sync(stored)
+        except editing.EditError as exc:  # the stored operations no longer apply (should not happen)
+            logger.error("plan %s: the edit session of %s cannot be replayed, started again: %s", name, key[0], exc)
+            session = _new_session(name, latest, rev=stored["rev"])
+            _persist(name, session)
+        ext["gridplan_edit_sessions"][key] = session
+        yield session
+
+
+def _new_session(name: str, version: int, *, rev: int, plan: geo.Plan | None = None) -> EditSession:
+    """An empty session on ``version`` (``plan`` when the caller has it); the contiguity graph is
+    shared by every session whose buildings and cells are the same."""
+    def make_graph(ground: geo.Plan):
+        graphs = current_app.extensions["gridplan_edit_graphs"]
+        hit = graphs.get(name)
+        if hit is None or not _same_ground(hit[0], ground):
+            hit = graphs[name] = (ground, editing.edit_graph(ground))
+        return hit[1]
+
+    return EditSession(base=version, plans=[plan if plan is not None else _store().load(name, version)],
+                       make_graph=make_graph, rev=rev)
+
+
+def _same_ground(a: geo.Plan, b: geo.Plan) -> bool:
+    """Whether two versions share their buildings and cells (and so the contiguity graph)."""
+    if a is b:
+        return True
+    ca, cb = a.layers.get("cells"), b.layers.get("cells")
+    return (a.buildings.index.equals(b.buildings.index) and ca is not None and cb is not None
+            and ca.index.equals(cb.index) and bool(ca.geometry.geom_equals_exact(cb.geometry, 0).all()))
+
+
+def _persist(name: str, session: EditSession) -> None:
+    """Store the session (409 when another request changed it since it was read)."""
+    try:
+        session.rev = _store().put_session(name, current_user.username, **session.stored(), rev=session.rev)
+    except SessionConflict as exc:
+        current_app.extensions["gridplan_edit_sessions"].pop((current_user.username, name), None)
+        abort(409, description=str(exc))
+
+
+def _datum() -> str:
+    datum = request.args.get("datum", "wgs84")
+    if datum not in ("wgs84", "gcj02"):
+        abort(400, description=f"datum must be wgs84 or gcj02, not {datum!r}")
+    return datum
 
 
 def _grid_rows(plan: geo.Plan) -> list[dict]:
@@ -262,14 +447,18 @@ def _grid_rows(plan: geo.Plan) -> list[dict]:
 
 
 def _geojson(plan: geo.Plan, ids) -> dict:
-    """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals)."""
+    """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals), shifted to ``?datum=``."""
+    from maps.webmap import to_datum
+
     grids = plan.grids.loc[list(ids)]
     cols = _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
-    return json.loads(grids[cols + [grids.geometry.name]].to_crs(4326).to_json(drop_id=False, ensure_ascii=False, to_wgs84=False))
+    frame = to_datum(grids[cols + [grids.geometry.name]].to_crs(4326), _datum())
+    return json.loads(frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False))
 
 
 def _state(name: str, session: EditSession) -> dict:
-    return {"plan": name, "base_version": session.base, "latest_version": _store().latest(name),
+    return {"plan": name, "user": current_user.username, "role": current_user.role,
+            "base_version": session.base, "latest_version": _store().latest(name),
             "can_undo": session.pos > 0, "can_redo": session.pos < len(session.plans) - 1,
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
             "warnings": session.warnings, "metrics": session.plan.meta.get("metrics"),
@@ -312,9 +501,10 @@ def _args(op: str, body: dict) -> dict:
 
 @bp.get("/edit")
 def edit_state(name: str):
-    """The edit session's state (started on the latest version when there is none)."""
+    """The edit session's state (an empty session on the latest version when there is none)."""
     _require_editor()
-    return _state(name, _session(name))
+    with _user_session(name) as session:
+        return _state(name, session)
 
 
 @bp.post("/edit/<op>")
@@ -324,27 +514,29 @@ def edit(name: str, op: str):
     body = _body()
     if op == "reload":
         return _reload(name)
-    session = _session(name)
+    if op not in ("undo", "redo", "move", "merge", "split", "rerun", "lock", "unlock"):
+        abort(404, description=f"no edit operation {op!r}")
     t0 = time.perf_counter()
-    with session.lock:
+    with _user_session(name) as session:
+        before = session.plan
         if op in ("undo", "redo"):
             step = -1 if op == "undo" else 1
             if not 0 <= session.pos + step < len(session.plans):
                 abort(409, description=f"nothing to {op}")
-            before = session.plan
             session.pos += step
-            session.warnings = session.ops[session.pos - 1]["warnings"] if session.pos else []
             changed = _changed_grids(before, session.plan)
             removed = [g for g in before.grids.index if g not in session.plan.grids.index]
-        elif op in ("move", "merge", "split", "rerun", "lock", "unlock"):
+        else:
             try:
                 result = session.apply("lock" if op == "unlock" else op, _args(op, body))
             except GridplanError as exc:  # refused edits, and plans without cells
                 abort(422, description=str(exc))
             changed, removed = result.changed, result.removed
-        else:
-            abort(404, description=f"no edit operation {op!r}")
-        out = {**_state(name, session), "changed": _geojson(session.plan, changed), "removed": removed,
+        _persist(name, session)
+        plan = session.plan
+        members = plan.buildings["grid_id"].astype(str)
+        out = {**_state(name, session), "changed": _geojson(plan, changed), "removed": removed,
+               "buildings": members[members.isin(changed).to_numpy()].to_dict(),
                "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}
     return out
 
@@ -362,25 +554,52 @@ def _changed_grids(a: geo.Plan, b: geo.Plan) -> list:
 
 def _reload(name: str):
     """Start again on the latest version and replay this session's operations; report the ones refused."""
-    old = _session(name)
-    ops = [o for o in old.ops[:old.pos]]
-    session = _session(name, fresh=True)
-    refused = []
-    with session.lock:
+    with _user_session(name) as old:
+        ops, rev = old.ops[:old.pos], old.rev
+        latest = _store().latest(name)
+        session = _new_session(name, latest, rev=rev)
+        refused = []
         for o in ops:
             try:
                 session.apply(o["op"], o["args"])
             except editing.EditError as exc:
-                refused.append({**{"op": o["op"], "args": o["args"]}, "reason": str(exc)})
+                refused.append({"op": o["op"], "args": o["args"], "reason": str(exc)})
+        _persist(name, session)
+        current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = session
         return {**_state(name, session), "refused": refused}
 
 
 @bp.get("/edit/grids.geojson")
 def edit_grids(name: str):
-    """Every grid of the edit session's current plan as GeoJSON (EPSG:4326)."""
+    """Every grid of the edit session's current plan as GeoJSON (EPSG:4326, or ``?datum=gcj02``)."""
     _require_editor()
-    session = _session(name)
-    return _geojson(session.plan, session.plan.grids.index)
+    with _user_session(name) as session:
+        return _geojson(session.plan, session.plan.grids.index)
+
+
+@bp.get("/edit/buildings.geojson")
+def edit_buildings(name: str):
+    """Every building of the edit session's current plan with its grid (GeoJSON, display geometry)."""
+    from maps.webmap import layer_geojson
+
+    _require_editor()
+    with _user_session(name) as session:
+        return current_app.response_class(layer_geojson(session.plan, "buildings", datum=_datum()),
+                                          mimetype="application/geo+json")
+
+
+@bp.get("/edit/targets")
+def edit_targets(name: str):
+    """The grids the selected buildings (``?buildings=ID``, repeated or comma-separated) may move to."""
+    _require_editor()
+    ids = [b for arg in request.args.getlist("buildings") for b in arg.split(",") if b]
+    if not ids:
+        abort(400, description="targets: give ?buildings=ID")
+    with _user_session(name) as session:
+        try:
+            return editing.move_targets(session.plan, session.contiguity(), ids)
+        except GridplanError as exc:
+            abort(422, description=str(exc))
 
 
 @bp.get("/versions")
@@ -396,14 +615,12 @@ def save(name: str):
     """Save the edit session's plan as a new version (409 when its base is not the latest)."""
     _require_editor()
     body = _body()
-    session = _session(name)
-    with session.lock:
+    with _user_session(name) as session:
         base = body.get("base_version", session.base)
         if base != session.base:
             abort(409, description=f"this edit session is based on version {session.base}, not {base}")
         version = _commit(name, session.plan, base=base, parent=session.plans[0], comment=body.get("comment", ""))
-        plan = session.plan
-    _fresh_session(name, version, plan, session.graph)
+        _restart(name, version, session.plan)
     return {"version": version, "plan": name}, 201
 
 
@@ -420,7 +637,7 @@ def restore(name: str, version: int):
         abort(404, description=f"plan {name}: no version {version}")
     parent = _store().load(name, latest)
     new = _commit(name, old, base=base, parent=parent, comment=body.get("comment") or f"restored version {version}")
-    _fresh_session(name, new, old, None)
+    _restart(name, new, old)
     return {"version": new, "restored": version, "plan": name}, 201
 
 
@@ -434,15 +651,18 @@ def _commit(name: str, plan: geo.Plan, *, base, parent, comment) -> int:
         abort(409, description=str(exc))
 
 
-def _fresh_session(name: str, version: int, plan: geo.Plan, graph) -> None:
-    with current_app.extensions["gridplan_edit_lock"]:
-        current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = EditSession(
-            base=version, plans=[plan], graph=graph)
+def _restart(name: str, version: int, plan: geo.Plan) -> None:
+    """After a save by this user: an empty session on the new version (stored by the save)."""
+    stored = _store().session(name, current_user.username)
+    current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = _new_session(
+        name, version, rev=stored["rev"], plan=plan)
 
 
 def init_app(app) -> None:
     """The edit sessions and the routes; the version store opens on first use."""
     app.extensions["gridplan_versions"] = None
     app.extensions["gridplan_edit_sessions"] = {}
+    app.extensions["gridplan_edit_locks"] = {}
+    app.extensions["gridplan_edit_graphs"] = {}
     app.extensions["gridplan_edit_lock"] = RLock()
     app.register_blueprint(bp)

@@ -36,7 +36,7 @@ from partitioning.graph import DEFAULT_GAP
 from partitioning.metrics import partition_metrics
 from partitioning.tessellation import grid_polygons
 
-__all__ = ["EditError", "EditResult", "edit_graph", "move_buildings", "merge_grids", "split_grid",
+__all__ = ["EditError", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
            "rerun_grids", "lock_grids", "OPERATIONS"]
 
 logger = logging.getLogger(__name__)
@@ -229,6 +229,44 @@ def _next_code(plan: Plan, code: str) -> str:
 
 
 # --- operations ------------------------------------------------------------------------------------
+
+def move_targets(plan: Plan, graph: nx.Graph, building_ids) -> dict:
+    """Where a selection of buildings may go: what an editor offers before :func:`move_buildings`.
+
+    Buildings overlapping the selection (directly or through a chain of overlaps) join it: a grid
+    boundary between them would cut a building. The targets are the grids the selection touches
+    in the graph, besides the one grid it is all in; :func:`move_buildings` still checks the rest
+    (locks, a grid falling apart, units).
+
+    Returns
+    -------
+    dict
+        ``buildings`` (the selection and its partners), ``partners`` (the buildings added),
+        ``from`` (their grids), ``targets`` (``grid_id``, ``grid_code``, ``households``,
+        ``locked`` of each grid, by code).
+
+    Raises
+    ------
+    EditError
+        Unknown buildings.
+    """
+    ids = [str(b) for b in dict.fromkeys(building_ids)]
+    unknown = [b for b in ids if b not in plan.buildings.index]
+    if unknown:
+        raise EditError(f"no building {', '.join(unknown[:5])} in the plan")
+    partners = sorted(_overlap_partners(graph, ids) - set(ids))
+    selection = ids + partners
+    assignment = plan.buildings["grid_id"].astype(str)
+    sources = sorted(set(assignment[selection]))
+    touched = {assignment[u] for v in selection for u in graph[v]} | set(sources)
+    if len(sources) == 1:
+        touched -= set(sources)
+    locked = _locked(plan)
+    grids = plan.grids.loc[sorted(touched)].sort_values("grid_code")
+    return {"buildings": selection, "partners": partners, "from": sources,
+            "targets": [{"grid_id": str(g), "grid_code": str(row["grid_code"]), "households": int(row["households"]),
+                         "locked": str(g) in locked} for g, row in grids.iterrows()]}
+
 
 def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditResult:
     """Move buildings to a neighbouring grid.
