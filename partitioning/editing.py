@@ -33,6 +33,7 @@ from partitioning.codes import PLACEHOLDER
 from partitioning.diff import match_grids
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP
+from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics
 from partitioning.tessellation import grid_polygons
 
@@ -206,11 +207,42 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=int(target), tolerance=tolerance)
     layers = dict(plan.layers)
     if "grids_emergency" in layers:
-        warnings.append("the emergency layout was drawn before this edit; redraw it with `gridplan update`")
+        redrawn = _emergency(plan, graph, buildings, grids, alive + removed)
+        if redrawn is None:
+            warnings.append("the emergency layout was drawn before this edit; redraw it with `gridplan update`")
+        else:
+            layers["grids_emergency"], buildings[EMERGENCY_COLUMN] = redrawn
     meta["edited"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     logger.info("edit: %s (%d grids recomputed, %d removed)", note, len(alive), len(removed))
     return EditResult(Plan(buildings=buildings, grids=grids, meta=meta, layers=layers),
                       changed=alive, removed=removed, warnings=warnings)
+
+
+def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, touched):
+    """The emergency layout with the ``touched`` grids split again (the others' emergency grids
+    unchanged): new ids after the highest in use, codes extending the grids' codes. ``None`` for a
+    plan that does not record its emergency target."""
+    from partitioning.planning import emergency_grids
+
+    target = (plan.meta.get("emergency") or {}).get("target")
+    layer = plan.layers["grids_emergency"]
+    if target is None or "parent_grid_id" not in layer.columns:
+        return None
+    kept = layer[~layer["parent_grid_id"].astype(str).isin(touched)]
+    members = buildings.index[buildings["grid_id"].isin(touched).to_numpy()]
+    fresh, assignment = emergency_grids(
+        graph.subgraph(members), plan.layers["cells"].loc[members], buildings.loc[members],
+        grids.loc[sorted(set(buildings.loc[members, "grid_id"]))], target=int(target),
+        tolerance=float(plan.meta.get("tolerance", 0.2)), seed=int(plan.meta.get("seed") or 0),
+        prefix=plan.meta.get("code_prefix"))
+    numbers = [int(g[1:]) for g in layer.index.astype(str) if g[:1] == "E" and g[1:].isdigit()]
+    ids = {old: f"E{k:04d}" for k, old in enumerate(sorted(fresh.index), start=max(numbers, default=0) + 1)}
+    fresh = fresh.rename(index=ids)
+    fresh.index.name = layer.index.name
+    out = pd.concat([kept, fresh[[c for c in layer.columns if c in fresh.columns]]]).sort_values("grid_code")
+    column = plan.buildings[EMERGENCY_COLUMN].astype(str).copy()
+    column[members] = assignment.reindex(members).map(ids).to_numpy()
+    return gpd.GeoDataFrame(out, geometry=layer.geometry.name, crs=layer.crs), column.to_numpy()
 
 
 def _next_ids(plan: Plan, n: int) -> list:

@@ -113,3 +113,64 @@ def test_merge_split_rerun_keep_a_valid_coverage(plan, graph):
     assert set(rerun.plan.buildings["grid_id"]) - set(split.plan.grids.index) <= set(rerun.changed)
     assert rerun.plan.grids["grid_code"].is_unique
     _assert_valid(plan, rerun.plan, graph)
+
+
+def test_move_targets_add_overlapping_partners(plan, graph):
+    """A building overlapping others drags them into the selection; the targets are the grids it touches."""
+    from partitioning.editing import move_targets
+
+    overlapping = sorted({u for u, v, d in graph.edges(data=True) if d.get("overlap")})
+    assert overlapping, "the Kunming plan has overlapping footprints"
+    first = overlapping[0]
+    out = move_targets(plan, graph, [first])
+    assert out["buildings"][0] == first and set(out["partners"]) == _overlap_partners(graph, [first]) - {first}
+    grid = plan.buildings["grid_id"]
+    assert out["from"] == sorted(set(grid[out["buildings"]]))
+    expected = {grid[u] for v in out["buildings"] for u in graph[v]} - set(out["from"])
+    assert {t["grid_id"] for t in out["targets"]} == expected
+    building, source, target = _edge(plan, graph, keeps_connected=True)
+    assert target in {t["grid_id"] for t in move_targets(plan, graph, [building])["targets"]}
+    with pytest.raises(EditError, match="no building nope"):
+        move_targets(plan, graph, ["nope"])
+
+
+@pytest.fixture(scope="module")
+def emergency_plan(tmp_path_factory):
+    """The Kunming buildings planned with an emergency layout of ~20 households per grid."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    from tests.conftest import KUNMING
+
+    out = tmp_path_factory.mktemp("emergency") / "kunming.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", "--emergency-target", "20",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return geo.read_plan(out)
+
+
+def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan):
+    """After a move, a split and a merge the emergency grids still nest in the grids (`gridplan check` passes);
+    the emergency grids of untouched grids keep their ids, codes and polygons."""
+    from partitioning.hierarchy import EMERGENCY_COLUMN
+    from partitioning.planning import check_plan
+
+    plan = emergency_plan
+    graph = edit_graph(plan)
+    building, source, target = _edge(plan, graph, keeps_connected=True)
+    moved = move_buildings(plan, graph, [building], target)
+    split = split_grid(moved.plan, graph, target, seed=1)
+    new_grid = next(g for g in split.changed if g != target)
+    edited = merge_grids(split.plan, graph, target, new_grid).plan
+    touched = {source, target, new_grid}
+    assert not any("emergency" in w for w in moved.warnings + split.warnings)
+    result = check_plan(edited)
+    assert result.ok, result.violations
+    em, b = edited.layers["grids_emergency"], edited.buildings
+    assert (b.groupby(EMERGENCY_COLUMN)["grid_id"].nunique() == 1).all()
+    assert set(em.index) == set(b[EMERGENCY_COLUMN]) and em.index.is_unique and em["grid_code"].is_unique
+    assert (em["grid_code"].str[:-2] == b.groupby(EMERGENCY_COLUMN)["grid_code"].first().reindex(em.index)).all()
+    old = plan.layers["grids_emergency"]
+    untouched = old.index[~old["parent_grid_id"].isin(touched)]
+    assert len(untouched) and em.loc[untouched, "grid_code"].tolist() == old.loc[untouched, "grid_code"].tolist()
+    assert em.loc[untouched].geometry.geom_equals(old.loc[untouched].geometry).all()
