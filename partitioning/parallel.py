@@ -29,11 +29,8 @@ from tqdm.auto import tqdm
 from geo.errors import InfeasibleError, InputError
 from geo.load import Inputs
 from geo.plan import Plan
-from partitioning.codes import PLACEHOLDER, grid_codes
-from partitioning.engine import partition
-from partitioning.metrics import partition_metrics
-from partitioning.planning import PlanSettings, plan_graph
-from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+from partitioning.codes import PLACEHOLDER
+from partitioning.planning import PlanSettings, plan_area
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
 
@@ -128,7 +125,8 @@ class CommunityResult:
 def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
                    barriers: gpd.GeoDataFrame | None, *, settings: PlanSettings,
                    prefix: str) -> CommunityResult:
-    """Plan one community: the steps of :func:`partitioning.planning.make_plan` on its buildings.
+    """Plan one community: :func:`partitioning.planning.plan_area` on its buildings, with the
+    community's own seed and code prefix, returned compact.
 
     Parameters
     ----------
@@ -148,36 +146,18 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
     -------
     CommunityResult
     """
-    t0, cpu0 = time.perf_counter(), time.process_time()
-    area = study_area(buildings, boundary=boundary)
-    cells = tessellate(buildings, area=area, barriers=barriers)
-    t1 = time.perf_counter()
-    graph = plan_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundary)
-    t2 = time.perf_counter()
-    result = partition(graph, target=settings.target, tolerance=settings.tolerance,
-                       seed=community_seed(settings.seed, community_id))
-    assignment = result.assignment.reindex(buildings.index)
-    polygons = grid_polygons(cells, assignment)
-    polygons["grid_code"] = grid_codes(polygons, prefix=prefix)
-    polygons = polygons.sort_values("grid_code")
-    t3 = time.perf_counter()
-    metrics = partition_metrics(graph, assignment, target=settings.target, tolerance=settings.tolerance)
-    coverage = coverage_report(polygons, buildings, assignment, area=area)
-    position = pd.Series(np.arange(len(polygons)), index=polygons.index)
-    coverage["multipart_grids"] = [int(position[g]) for g in coverage["multipart_grids"]]
-    grids = pd.DataFrame({"grid_code": polygons["grid_code"].to_numpy(),
-                          "households": buildings["households"].groupby(assignment).sum()
-                          .reindex(polygons.index).to_numpy(),
-                          "status": result.grids["status"].reindex(polygons.index).to_numpy(),
-                          "geometry": polygons.geometry.to_numpy()})
-    cells = cells.reindex(buildings.index)
+    area = plan_area(buildings, settings=settings, boundaries=boundary, barriers=barriers,
+                     seed=community_seed(settings.seed, community_id), prefix=prefix)
+    grids = area.grids
+    position = pd.Series(np.arange(len(grids)), index=grids.index)
+    coverage = {**area.coverage, "multipart_grids": [int(position[g]) for g in area.coverage["multipart_grids"]]}
+    cells = area.cells.reindex(buildings.index)
     return CommunityResult(
         community_id=community_id, building_ids=buildings.index.to_numpy(),
-        grid=position.reindex(assignment.to_numpy()).to_numpy(), grids=grids,
+        grid=position.reindex(area.assignment.to_numpy()).to_numpy(),
+        grids=pd.DataFrame({col: grids[col].to_numpy() for col in ("grid_code", "households", "status", "geometry")}),
         cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
-        metrics=metrics, coverage=coverage,
-        timings={"tessellation_s": t1 - t0, "graph_s": t2 - t1, "partition_s": t3 - t2,
-                 "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0})
+        metrics=area.metrics, coverage=coverage, timings=area.timings)
 
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:

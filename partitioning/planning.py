@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import networkx as nx
 import pandas as pd
 
 from geo.errors import InfeasibleError, PlanFileError
@@ -26,7 +27,7 @@ from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierar
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons, keep_adjacent_cells, study_area, tessellate
 
-__all__ = ["PlanSettings", "balance_target", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
+__all__ = ["PlanSettings", "AreaPlan", "plan_area", "balance_target", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,136 @@ def _grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: g
     return grids.sort_values("grid_code")
 
 
+@dataclass
+class AreaPlan:
+    """One area planned: what :func:`plan_area` returns.
+
+    Attributes
+    ----------
+    boundaries : GeoDataFrame or None
+        The boundaries the graph respects: the given ones intersected with every given level.
+    area : shapely.Polygon or shapely.MultiPolygon
+        The study area the grids cover.
+    cells : GeoDataFrame
+        The cell of every building (index ``building_id``, ``enclosure_id``).
+    graph : networkx.Graph
+        The contiguity graph the area was partitioned on.
+    assignment : pandas.Series
+        ``grid_id`` of every building, in the buildings' order.
+    grids : GeoDataFrame
+        One row per grid, indexed by ``grid_id`` in code order: ``grid_code``, ``households``,
+        ``n_buildings``, ``status`` (and ``persons`` when the buildings have it), the grid polygon.
+    units : pandas.DataFrame or None
+        With levels: the unit of every building at every upper level (``unit_<level>`` columns).
+    levels : GeoDataFrame or None
+        With levels: the ``levels`` layer (:func:`partitioning.hierarchy.level_layer`).
+    metrics, coverage : dict
+        :func:`partitioning.metrics.partition_metrics` and
+        :func:`partitioning.tessellation.coverage_report` of the grids.
+    timings : dict
+        Seconds of ``tessellation_s`` (study area and cells), ``graph_s``, ``partition_s`` (partition,
+        grid polygons, codes), ``total_s`` (wall) and ``cpu_s`` (this process's CPU), not rounded.
+    """
+
+    boundaries: gpd.GeoDataFrame | None
+    area: object
+    cells: gpd.GeoDataFrame
+    graph: nx.Graph
+    assignment: pd.Series
+    grids: gpd.GeoDataFrame
+    units: pd.DataFrame | None
+    levels: gpd.GeoDataFrame | None
+    metrics: dict
+    coverage: dict
+    timings: dict
+
+
+def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries: gpd.GeoDataFrame | None = None,
+              barriers: gpd.GeoDataFrame | None = None, seed: int | None = None, prefix: str | None = None,
+              progress: bool = False) -> AreaPlan:
+    """Plan one area: study area → cells → contiguity graph → partition → grid polygons → codes
+    → metrics and coverage. The steps :func:`make_plan` and
+    :func:`partitioning.parallel.plan_community` share.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        Footprints indexed by ``building_id`` with ``households``, metric CRS.
+    settings : PlanSettings
+        ``target``, ``tolerance``, ``n_grids``, ``gap`` and ``levels`` (given levels are
+        boundaries: no graph edge crosses them and the cells follow their outlines).
+    boundaries, barriers : GeoDataFrame, optional
+        Boundary polygons and barrier lines in the buildings' CRS.
+    seed : int, optional
+        The engine's seed (default ``settings.seed``).
+    prefix : str, optional
+        Administrative prefix of the grid codes (default ``settings.code_prefix``).
+    progress : bool, default False
+        Progress bars of the cells and the engine.
+
+    Returns
+    -------
+    AreaPlan
+
+    Raises
+    ------
+    geo.errors.InfeasibleError
+        For ``n_grids`` in a plan with levels, or a partition the engine cannot make.
+    """
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    seed = settings.seed if seed is None else seed
+    prefix = settings.code_prefix if prefix is None else prefix
+    levels = list(settings.levels)
+    given = [lv for lv in levels if lv.given]
+    if levels and settings.n_grids is not None:
+        raise InfeasibleError("give the grids' size by their target in --levels, not --grids, in a plan with levels")
+    # Given units are boundaries: no graph edge crosses them and cells follow their outlines.
+    boundaries = _unit_boundaries(boundaries, given)
+    cell_barriers = _with_outlines(barriers, given, buildings.crs)
+    # Cells first: the partition only joins buildings whose cells touch, so every grid of
+    # connected buildings is one polygon (see partitioning.tessellation.keep_adjacent_cells).
+    area = study_area(buildings, boundary=boundaries)
+    cells = tessellate(buildings, area=area, barriers=cell_barriers, progress=progress)
+    t_tess = time.perf_counter()
+    graph = plan_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries)
+    t_graph = time.perf_counter()
+    units = layer = None
+    if levels:
+        units, assignment, info = partition_levels(
+            graph, levels, {lv.name: assign_units(buildings, lv.boundaries) for lv in given},
+            target=settings.target, tolerance=settings.tolerance, seed=seed, progress=progress)
+        units = units.reindex(buildings.index)
+        status = info["grids"]["status"]
+        layer = level_layer(cells, buildings, units, levels, info, prefix=prefix)
+    else:
+        result = partition(graph, target=settings.target, tolerance=settings.tolerance,
+                           n_grids=settings.n_grids, seed=seed, progress=progress)
+        assignment, status = result.assignment, result.grids["status"]
+    assignment = assignment.reindex(buildings.index)
+    polygons = grid_polygons(cells, assignment)
+    if levels:
+        unit_codes = layer.set_index("unit_id")["unit_code"]
+        codes = nested_codes(polygons, prefix=prefix, minimum_width=3,
+                             parent_code=info["grids"]["parent_id"].map(unit_codes))
+    else:
+        codes = grid_codes(polygons, prefix=prefix)
+    grids = _grids_frame(buildings, assignment, polygons, status, codes)
+    t_part = time.perf_counter()
+    target = balance_target(settings, int(buildings["households"].sum()))
+    metrics = partition_metrics(graph, assignment, target=target, tolerance=settings.tolerance,
+                                runtime_s=round(t_part - t_tess, 3))
+    coverage = coverage_report(grids, buildings, assignment, area=area)
+    timings = {"tessellation_s": t_tess - t0, "graph_s": t_graph - t_tess, "partition_s": t_part - t_graph,
+               "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
+    return AreaPlan(boundaries=boundaries, area=area, cells=cells, graph=graph, assignment=assignment, grids=grids,
+                    units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings)
+
+
 def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFrame | None = None,
               boundaries: gpd.GeoDataFrame | None = None, extra_files: list | None = None,
               progress: bool = False) -> tuple[Plan, dict]:
-    """Partition the buildings into grids and draw the grid polygons.
+    """Partition the buildings into grids and draw the grid polygons (:func:`plan_area`), with the
+    emergency layout when asked, into a plan.
 
     Parameters
     ----------
@@ -105,73 +232,38 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     """
     t0 = time.perf_counter()
     buildings = inputs.buildings
-    levels = list(settings.levels)
-    given = [lv for lv in levels if lv.given]
-    if levels and settings.n_grids is not None:
-        raise InfeasibleError("give the grids' size by their target in --levels, not --grids, in a plan with levels")
-    # Given units are boundaries: no graph edge crosses them and cells follow their outlines.
-    boundaries = _unit_boundaries(boundaries, given)
-    cell_barriers = _with_outlines(barriers, given, buildings.crs)
-    # Cells first: the partition only joins buildings whose cells touch, so every grid of
-    # connected buildings is one polygon (see partitioning.tessellation.keep_adjacent_cells).
-    area = study_area(buildings, boundary=boundaries)
-    cells = tessellate(buildings, area=area, barriers=cell_barriers, progress=progress)
-    t_tess = time.perf_counter()
-    graph = plan_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries)
-    t_graph = time.perf_counter()
+    area = plan_area(buildings, settings=settings, boundaries=boundaries, barriers=barriers, progress=progress)
     out = buildings.copy()
-    layers = {"cells": cells}
-    if levels:
-        units, assignment, info = partition_levels(
-            graph, levels, {lv.name: assign_units(buildings, lv.boundaries) for lv in given},
-            target=settings.target, tolerance=settings.tolerance, seed=settings.seed, progress=progress)
-        assignment = assignment.reindex(buildings.index)
-        status = info["grids"]["status"]
-        for col in units.columns:
-            out[col] = units[col].reindex(buildings.index)
-        layers["levels"] = level_layer(cells, buildings, units.reindex(buildings.index), levels, info,
-                                       prefix=settings.code_prefix)
-    else:
-        result = partition(graph, target=settings.target, tolerance=settings.tolerance,
-                           n_grids=settings.n_grids, seed=settings.seed, progress=progress)
-        assignment = result.assignment.reindex(buildings.index)
-        status = result.grids["status"]
-    polygons = grid_polygons(cells, assignment)
-    if levels:
-        unit_codes = layers["levels"].set_index("unit_id")["unit_code"]
-        codes = nested_codes(polygons, prefix=settings.code_prefix, minimum_width=3,
-                             parent_code=info["grids"]["parent_id"].map(unit_codes))
-    else:
-        codes = grid_codes(polygons, prefix=settings.code_prefix)
-    t_part = time.perf_counter()
-    out["grid_id"] = assignment
-    grids = _grids_frame(out, assignment, polygons, status, codes)
+    layers = {"cells": area.cells}
+    if area.levels is not None:
+        for col in area.units.columns:
+            out[col] = area.units[col]
+        layers["levels"] = area.levels
+    out["grid_id"] = area.assignment
+    grids = area.grids
     if settings.emergency_target is not None:
         layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
-            graph, cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
+            area.graph, area.cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
             seed=settings.seed, prefix=settings.code_prefix, progress=progress)
-    out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
-    target = balance_target(settings, int(buildings["households"].sum()))
-    metrics = partition_metrics(graph, assignment, target=target, tolerance=settings.tolerance,
-                                runtime_s=round(t_part - t_tess, 3))
-    coverage = coverage_report(grids, buildings, assignment, area=area)
-    timings = {"tessellation_s": round(t_tess - t0, 3), "graph_s": round(t_graph - t_tess, 3),
-               "partition_s": round(t_part - t_graph, 3), "total_s": round(time.perf_counter() - t0, 3)}
+    out["grid_code"] = grids["grid_code"].reindex(area.assignment).to_numpy()
+    metrics, coverage = area.metrics, area.coverage
+    timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
+               "total_s": round(time.perf_counter() - t0, 3)}
     if inputs.household_points is not None:
         layers["households"] = inputs.household_points
     if barriers is not None:
         layers["barriers"] = barriers
-    if boundaries is not None:
-        layers["boundaries"] = boundaries.set_index("boundary_id")
+    if area.boundaries is not None:
+        layers["boundaries"] = area.boundaries.set_index("boundary_id")
     meta = {
-        "target": target, "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
+        "target": metrics["target"], "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
         "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
         "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
         "households_method": inputs.households_method,
         "inputs": inputs.files + list(extra_files or []),
         "notes": inputs.report.notes, "input_figures": inputs.report.figures,
         "metrics": metrics, "coverage": coverage, "timings": timings,
-        "levels": [lv.describe() for lv in levels], "grid_level": settings.level_name,
+        "levels": [lv.describe() for lv in settings.levels], "grid_level": settings.level_name,
         "emergency": None if settings.emergency_target is None else {"target": settings.emergency_target},
         "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
