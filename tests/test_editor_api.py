@@ -201,3 +201,83 @@ def test_a_failed_save_leaves_no_version_and_the_plan_file_as_it_was(plan_path, 
     assert target.read_bytes() == before and store.latest("kunming") == 1
     assert store.save("kunming", plan, base=1, author="a", comment="same plan", path=target) == 2
     assert geo.read_plan(target).buildings["grid_id"].equals(plan.buildings["grid_id"])
+
+
+def test_page_data_targets_buildings_and_datum(app, moves):
+    """What the editor page draws: buildings with their grids, the grids a selection may move to,
+    the moved buildings' new grids, and GeoJSON shifted for GCJ-02 basemaps."""
+    building, source, target = moves["ok"]
+    ed = Editor(app)
+    assert ed.state["user"] == "editor" and ed.state["role"] == "editor"
+    features = {f["id"]: f["properties"] for f in ed.get("/edit/buildings.geojson")["features"]}
+    assert len(features) == 140 and features[building]["grid_id"] == source
+    targets = ed.get(f"/edit/targets?buildings={building}")
+    assert targets["from"] == [source] and target in {t["grid_id"] for t in targets["targets"]}
+    assert ed.client.get("/api/plans/kunming/edit/targets").status_code == 400
+    assert "no building" in ed.client.get("/api/plans/kunming/edit/targets?buildings=nope").get_json()["error"]
+    out = ed.post("/edit/move", {"buildings": [building], "to_grid": target})
+    assert out["buildings"][building] == target
+    assert set(out["buildings"].values()) == {source, target}
+    assert {f["id"]: f["properties"] for f in ed.get("/edit/buildings.geojson")["features"]}[building]["grid_id"] == target
+    wgs = ed.get("/edit/grids.geojson")["features"][0]["geometry"]["coordinates"][0][0]
+    gcj = ed.get("/edit/grids.geojson?datum=gcj02")["features"][0]["geometry"]["coordinates"][0][0]
+    assert 0.001 < abs(gcj[0] - wgs[0]) + abs(gcj[1] - wgs[1]) < 0.02  # GCJ-02 is a few hundred metres off
+    assert ed.client.get("/api/plans/kunming/edit/grids.geojson?datum=bd09").status_code == 400
+
+
+def _worker(app):
+    """Another server process on the same plan file, users and version store (as gunicorn forks)."""
+    return create_app({**{k: app.config[k] for k in ("TESTING", "USERS_DB", "VERSIONS_DB")},
+                       "PLANS": [str(app.config["PLAN_FILES"]["kunming"])]})
+
+
+def test_sessions_are_shared_by_worker_processes_and_survive_a_restart(app, moves):
+    """gunicorn sends each request to any worker: the session is the same in all of them."""
+    building, source, target = moves["ok"]
+    one = Editor(app)
+    two = Editor(_worker(app))
+    one.post("/edit/move", {"buildings": [building], "to_grid": target})
+    seen = two.get("/edit")
+    assert seen["can_undo"] and [o["op"] for o in seen["operations"]] == ["move"]
+    assert {g["grid_id"]: g["households"] for g in seen["grids"]} == {g["grid_id"]: g["households"]
+                                                                     for g in one.state["grids"]}
+    two.state = seen
+    two.post("/edit/lock", {"grids": [source]})
+    one.post("/edit/undo")  # undoes the lock made in the other worker
+    assert one.grid(source).get("locked", 0) == 0 and one.state["can_redo"]
+    assert one.post("/versions", {"comment": "from worker one", "base_version": 1}, status=201)["version"] == 2
+    restarted = Editor(_worker(app))  # a fresh process: empty session on the saved version
+    assert restarted.state["base_version"] == 2 and not restarted.state["can_undo"]
+    saved = geo.read_plan(app.config["PLAN_FILES"]["kunming"])
+    assert saved.buildings.at[building, "grid_id"] == target and "locked" not in saved.grids.columns
+
+
+def test_a_stale_session_revision_is_refused(tmp_path):
+    from app.editor import SessionConflict, VersionStore
+
+    store = VersionStore(tmp_path / "versions.sqlite")
+    rev = store.put_session("p", "alice", base=1, ops=[], pos=0, rev=0)
+    assert store.put_session("p", "alice", base=1, ops=[{"op": "lock", "args": {}}], pos=1, rev=rev) == rev + 1
+    with pytest.raises(SessionConflict):
+        store.put_session("p", "alice", base=1, ops=[], pos=0, rev=rev)  # another window wrote since
+    assert store.session("p", "alice")["pos"] == 1
+
+
+def test_a_plan_file_changed_outside_the_editor_becomes_a_version(app, moves):
+    """`gridplan update` (or a copy) rewrites the file: the editor records it, and a session based on the
+    file as it was cannot overwrite it (409, then reload and re-apply)."""
+    from partitioning.editing import lock_grids
+
+    building, source, target = moves["ok"]
+    ed = Editor(app)
+    ed.post("/edit/move", {"buildings": [building], "to_grid": target})
+    path = app.config["PLAN_FILES"]["kunming"]
+    geo.write_plan(lock_grids(geo.read_plan(path), [source]).plan, path)
+    history = ed.get("/versions")["versions"]
+    assert [(v["version"], v["author"]) for v in history] == [(2, "gridplan"), (1, "gridplan")]
+    assert "outside the editor" in history[0]["comment"] and history[0]["diff"] is not None
+    assert ed.get("/edit")["latest_version"] == 2
+    assert "not the latest" in ed.post("/versions", {"base_version": 1}, status=409)["error"]
+    reloaded = ed.post("/edit/reload")
+    assert reloaded["refused"][0]["op"] == "move" and "locked" in reloaded["refused"][0]["reason"]
+    assert ed.get("/edit")["base_version"] == 2 and len(ed.get("/versions")["versions"]) == 2
