@@ -127,6 +127,35 @@ def grid_page(name: str, code: str):
     return send(cached(("grid", *version, grid_id, language, current_app.config["BASEMAP"]), make), "text/html")
 
 
+@bp.get("/plans/<name>/edit")
+def edit_page(name: str):
+    """The planner's editor: a map and a panel that edit the plan through the editor API.
+
+    Editors and admins only: an anonymous visitor is sent to the login page, another role gets
+    404 (as from the API). Not cached: the page draws the user's edit session, which the script
+    (``static/editor.js``) loads from ``/api/plans/<name>/edit…``.
+    """
+    from flask_login import current_user
+
+    from app.editor import EDIT_ROLES
+    from maps.i18n import EDITOR_KEYS
+    from maps.webmap import BASEMAPS, editor_map
+
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.role not in EDIT_ROLES:
+        abort(404, description="the plan editor needs the editor or admin role")
+    p, _ = _data.plan(name)
+    language, opts = lang(), map_options()
+    fmap = editor_map(p, lang=language, **opts)
+    config = {"map": fmap.get_name(), "plan": name, "lang": language,
+              "api": url_for("editor.edit_state", name=name).removesuffix("/edit"),
+              "datum": BASEMAPS[opts["basemap"]].datum, "code_prefix": p.meta.get("code_prefix"),
+              "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
+              "words": {k: text(k, language) for k in EDITOR_KEYS}}
+    return render_template("editor.html", name=name, lang=language, t=_t(), config=config, **_map_parts(fmap))
+
+
 def escalation_chain(p, grid_id) -> list[dict]:
     """Who the grid calls (网格吹哨、部门报到): the plan's ``escalation`` metadata for the grid's
     community (or ``"*"``), as a list of ``{level, name, role, phone}``."""

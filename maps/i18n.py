@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "text"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "text", "EDITOR_KEYS"]
 
 DEFAULT_LANGUAGE = "zh"
 LANGUAGES = ("zh", "en")
@@ -143,3 +143,101 @@ _TEXT.update({
     "address": {"zh": "地址", "en": "Address"},
     "escalation": {"zh": "网格吹哨 · 部门报到", "en": "Escalation chain"},
 })
+
+# The plan editor page (app/templates/editor.html, app/static/editor.js): appended, not reordered.
+# The server's refusal reasons are English text from partitioning.editing.EditError, shown as they
+# come after "editor_refused".
+_EDITOR = {
+    "edit_grids": {"zh": "编辑网格", "en": "Edit grids"},
+    "editor_title": {"zh": "网格编辑", "en": "Grid editor"},
+    "editor_loading": {"zh": "正在载入…", "en": "Loading…"},
+    "editor_working": {"zh": "处理中…", "en": "Working…"},
+    "editor_figures": {"zh": "方案概况", "en": "Plan figures"},
+    "editor_n_grids": {"zh": "网格数", "en": "Grids"},
+    "editor_balance": {"zh": "均衡率", "en": "Within tolerance"},
+    "editor_hh_range": {"zh": "每格户数（最少–最多）", "en": "Households per grid (min–max)"},
+    "editor_base_version": {"zh": "编辑基于版本", "en": "Editing version"},
+    "editor_latest_version": {"zh": "最新版本", "en": "Latest version"},
+    "editor_unsaved": {"zh": "未保存的修改", "en": "Unsaved edits"},
+    "editor_newer": {"zh": "他人已保存更新的版本 {v}：保存时将提示冲突，可重新载入并重做您的修改",
+                     "en": "A newer version ({v}) was saved by someone else: saving will report a conflict, "
+                           "which you resolve by reloading and re-applying your edits"},
+    "editor_legend": {"zh": "图例", "en": "Legend"},
+    "editor_legend_ok": {"zh": "网格（户数在容差内）", "en": "Grid within tolerance"},
+    "editor_legend_flagged": {"zh": "超出容差的网格", "en": "Grid outside tolerance"},
+    "editor_legend_locked": {"zh": "已锁定的网格", "en": "Locked grid"},
+    "editor_legend_selected": {"zh": "已选", "en": "Selected"},
+    "editor_selection": {"zh": "已选楼栋", "en": "Selected buildings"},
+    "editor_select_hint": {"zh": "点击地图上的楼栋选择或取消；按 Esc 清除", "en": "Click buildings on the map to select "
+                                                                   "or unselect them; Esc clears"},
+    "editor_sel_summary": {"zh": "{n} 栋楼，共 {hh} 户", "en": "{n} building(s), {hh} households"},
+    "editor_from": {"zh": "所在网格", "en": "In grid"},
+    "editor_partners": {"zh": "与所选楼栋重叠，已一并选中（须一起移动）：{ids}",
+                        "en": "Overlapping the selection, selected too (they move together): {ids}"},
+    "editor_move_to": {"zh": "移至网格", "en": "Move to grid"},
+    "editor_move": {"zh": "移动", "en": "Move"},
+    "editor_no_targets": {"zh": "没有可移入的相邻网格", "en": "No neighbouring grid to move to"},
+    "editor_target_hint": {"zh": "也可在地图上点击目标网格", "en": "or click the target grid on the map"},
+    "editor_clear": {"zh": "清除选择", "en": "Clear selection"},
+    "editor_grid_selection": {"zh": "已选网格", "en": "Selected grids"},
+    "editor_grid_hint": {"zh": "点击网格（楼栋以外处）选择；按住 Ctrl 或 Shift 点击再选一个",
+                         "en": "Click a grid (off the buildings) to select it; Ctrl- or Shift-click adds another"},
+    "editor_locked": {"zh": "锁定", "en": "Locked"},
+    "editor_yes": {"zh": "是", "en": "yes"},
+    "editor_no": {"zh": "否", "en": "no"},
+    "editor_split": {"zh": "切分", "en": "Split"},
+    "editor_merge": {"zh": "合并", "en": "Merge"},
+    "editor_lock": {"zh": "锁定", "en": "Lock"},
+    "editor_unlock": {"zh": "解锁", "en": "Unlock"},
+    "editor_rerun": {"zh": "重新计算", "en": "Re-run engine"},
+    "editor_proposal": {"zh": "建议切分：{a}（{na} 户）/ {b}（{nb} 户）",
+                        "en": "Proposed cut: {a} ({na} households) / {b} ({nb} households)"},
+    "editor_accept": {"zh": "接受", "en": "Accept"},
+    "editor_reject": {"zh": "放弃", "en": "Reject"},
+    "editor_another": {"zh": "换一种切法", "en": "Another cut"},
+    "editor_undo": {"zh": "撤销", "en": "Undo"},
+    "editor_redo": {"zh": "重做", "en": "Redo"},
+    "editor_last_change": {"zh": "上一步改动的网格", "en": "Grids of the last change"},
+    "editor_before": {"zh": "改前", "en": "Before"},
+    "editor_after": {"zh": "改后", "en": "After"},
+    "editor_removed": {"zh": "已删除", "en": "removed"},
+    "editor_new": {"zh": "新增", "en": "new"},
+    "editor_warnings": {"zh": "提示（{n}）", "en": "Warnings ({n})"},
+    "editor_refused": {"zh": "拒绝：", "en": "Refused: "},
+    "editor_failed": {"zh": "出错：", "en": "Error: "},
+    "editor_latency": {"zh": "上一步 {op}：服务器 {server} ms，共 {total} ms",
+                       "en": "Last edit {op}: server {server} ms, total {total} ms"},
+    "editor_op_move": {"zh": "移动楼栋", "en": "move"},
+    "editor_op_merge": {"zh": "合并", "en": "merge"},
+    "editor_op_split": {"zh": "切分", "en": "split"},
+    "editor_op_rerun": {"zh": "重新计算", "en": "re-run"},
+    "editor_op_lock": {"zh": "锁定", "en": "lock"},
+    "editor_op_unlock": {"zh": "解锁", "en": "unlock"},
+    "editor_op_undo": {"zh": "撤销", "en": "undo"},
+    "editor_op_redo": {"zh": "重做", "en": "redo"},
+    "editor_save_title": {"zh": "保存为新版本", "en": "Save as a new version"},
+    "editor_comment": {"zh": "修改说明", "en": "Comment"},
+    "editor_comment_placeholder": {"zh": "例如：按小区围墙调整", "en": "e.g. follow the compound wall"},
+    "editor_save": {"zh": "保存", "en": "Save"},
+    "editor_saved": {"zh": "已保存为版本 {v}", "en": "Saved as version {v}"},
+    "editor_conflict": {"zh": "保存冲突：", "en": "Conflict: "},
+    "editor_reload": {"zh": "载入最新版本并重做我的修改", "en": "Reload and re-apply my edits"},
+    "editor_reloaded": {"zh": "已在版本 {v} 上重做 {n} 项修改", "en": "Re-applied {n} edit(s) on version {v}"},
+    "editor_refused_ops": {"zh": "以下修改已不适用，未重做：", "en": "These edits no longer apply and were left out:"},
+    "editor_versions": {"zh": "版本历史", "en": "Versions"},
+    "editor_version": {"zh": "版本 {v}", "en": "Version {v}"},
+    "editor_diff": {"zh": "移动楼栋 {moved} 栋；网格 新增 {added}、删除 {removed}、变动 {changed}",
+                    "en": "buildings moved {moved}; grids added {added}, removed {removed}, changed {changed}"},
+    "editor_first_version": {"zh": "初始方案文件", "en": "the plan file as first served"},
+    "editor_moved_ids": {"zh": "移动的楼栋", "en": "Moved buildings"},
+    "editor_restore": {"zh": "恢复此版本", "en": "Restore"},
+    "editor_restored": {"zh": "已恢复版本 {old}（保存为版本 {v}）", "en": "Restored version {old} (saved as version {v})"},
+    "editor_confirm_restore": {"zh": "未保存的修改将丢失。确定恢复版本 {v}？",
+                               "en": "Your unsaved edits will be lost. Restore version {v}?"},
+    "editor_open_grid": {"zh": "网格页面", "en": "grid page"},
+}
+_TEXT.update(_EDITOR)
+
+#: The words the editor page's script shows (its own, and shared ones), sent to it with the page.
+EDITOR_KEYS = (*_EDITOR, "grid", "grid_code", "households", "buildings", "building", "status", "status_ok",
+               "status_oversize", "status_undersize", "status_out_of_tolerance")

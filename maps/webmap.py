@@ -34,6 +34,7 @@ from maps.i18n import text
 __all__ = [
     "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
     "grid_adjacency", "grid_colours", "display_geometry", "to_datum", "plan_map", "community_map", "grid_map",
+    "editor_map",
     "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
 ]
 
@@ -782,6 +783,27 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     labels = _label_points(shown, [f"<b>{n}</b> · {unit.format(n=h)}" for n, h in zip(shown["no"], shown["households"])])
     _labels_layer(labels, name=text("building_labels", lang), css_class="gp-building-label").add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+    _use_assets(fmap, asset_base, lang=lang)
+    return fmap
+
+
+def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+               tiles_url: str | None = None, tiles_attribution: str | None = None,
+               asset_base: str | None = None):
+    """The editor page's map: basemap and controls, fitted to the plan, without grids.
+
+    The editor page's script (``app/static/editor.js``) draws the grids and buildings of the
+    user's edit session from the editor API and redraws them after each edit; it finds this map
+    by its folium name (``fmap.get_name()``). Parameters as :func:`community_map`.
+
+    Returns
+    -------
+    folium.Map
+    """
+    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    extent = gpd.GeoDataFrame(geometry=[shapely.box(*plan.grids.total_bounds)], crs=plan.grids.crs).to_crs(4326)
+    fmap = _base_map(to_datum(extent, datum).total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
+                     tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     _use_assets(fmap, asset_base, lang=lang)
     return fmap
 
