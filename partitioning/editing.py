@@ -21,6 +21,7 @@ buildings; the plan's ``metrics`` are recomputed on the graph.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -43,6 +44,9 @@ __all__ = ["EditError", "EditResult", "edit_graph", "move_targets", "move_buildi
 logger = logging.getLogger(__name__)
 
 LOCKED = "locked"
+#: Figures of grids by their buildings, per edit graph (an edit graph is never changed): an edit
+#: recomputes the metrics of the grids it touched only.
+_METRICS_CACHE: "weakref.WeakKeyDictionary[nx.Graph, dict]" = weakref.WeakKeyDictionary()
 
 
 class EditError(GridplanError):
@@ -204,7 +208,8 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     grids.index.name = "grid_id"
     buildings["grid_code"] = grids["grid_code"].reindex(buildings["grid_id"]).to_numpy()
     meta = dict(plan.meta)
-    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=int(target), tolerance=tolerance)
+    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=int(target), tolerance=tolerance,
+                                        cache=_METRICS_CACHE.setdefault(graph, {}))
     layers = dict(plan.layers)
     if "grids_emergency" in layers:
         redrawn = _emergency(plan, graph, buildings, grids, alive + removed)

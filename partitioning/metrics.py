@@ -89,8 +89,21 @@ def validate_partition(graph: nx.Graph, assignment: pd.Series, *, allow_cross_bo
     return problems
 
 
+def _grid_figures(graph: nx.Graph, vs: list) -> tuple:
+    """One grid's household-weighted distance sum, households, diameter, barrier levels crossed
+    and whether it is connected."""
+    nodes = graph.nodes
+    xy = np.array([(nodes[v]["x"], nodes[v]["y"]) for v in vs], dtype=float)
+    h = np.array([nodes[v]["households"] for v in vs], dtype=float)
+    centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
+    sub = graph.subgraph(vs)
+    return (float(h @ np.hypot(*(xy - centre).T)), float(h.sum()),
+            float(pdist(xy).max()) if len(vs) > 1 else 0.0,
+            frozenset(c for _, _, c in sub.edges(data="crosses", default="none")), nx.is_connected(sub))
+
+
 def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, tolerance: float,
-                      runtime_s: float | None = None) -> dict:
+                      runtime_s: float | None = None, cache: dict | None = None) -> dict:
     """Balance, compactness, barrier and validity figures of a partition.
 
     Parameters
@@ -105,6 +118,9 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
         Relative band around ``target``.
     runtime_s : float, optional
         Seconds the partition took, copied into the result.
+    cache : dict, optional
+        Figures of each grid by its set of buildings, kept between calls on the same, unchanged
+        graph: the editor recomputes only the grids an edit changed.
 
     Returns
     -------
@@ -134,8 +150,12 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
         return {unit_of.get(v, v) for v in vs}
     oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(vs)) == 1}
     heavy = {v for g in oversize for v in members[g]}
-    rest = graph.subgraph([v for v in graph.nodes if v not in heavy])
-    isolated = {frozenset(c) for c in nx.connected_components(rest)}
+    cache = {} if cache is None else cache
+    key = ("isolated", frozenset(heavy))
+    if key not in cache:
+        rest = graph.subgraph([v for v in graph.nodes if v not in heavy])
+        cache[key] = {frozenset(c) for c in nx.connected_components(rest)}
+    isolated = cache[key]
     undersize = {g for g, vs in members.items() if g not in oversize and hh[g] < lo and frozenset(vs) in isolated}
 
     normal = [g for g in members if g not in oversize]
@@ -147,19 +167,17 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
     weight = 0.0
     diameter = 0.0
     crossing, major, disconnected = 0, 0, 0
-    for g, vs in members.items():
-        xy = np.array([(nodes[v]["x"], nodes[v]["y"]) for v in vs], dtype=float)
-        h = np.array([nodes[v]["households"] for v in vs], dtype=float)
-        centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
-        weighted_distance += float(h @ np.hypot(*(xy - centre).T))
-        weight += float(h.sum())
-        if len(vs) > 1:
-            diameter = max(diameter, float(pdist(xy).max()))
-        sub = graph.subgraph(vs)
-        levels = {c for _, _, c in sub.edges(data="crosses", default="none")}
+    for vs in members.values():
+        key = frozenset(vs)
+        if key not in cache:
+            cache[key] = _grid_figures(graph, vs)
+        distance, h_sum, size, levels, connected = cache[key]
+        weighted_distance += distance
+        weight += h_sum
+        diameter = max(diameter, size)
         crossing += bool(levels - {"none"})
         major += "major" in levels
-        disconnected += not nx.is_connected(sub)
+        disconnected += not connected
     index = assignment.index
     split = int(index[index.duplicated()].nunique())
     grid_of = {v: g for g, vs in members.items() for v in vs}

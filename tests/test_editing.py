@@ -10,7 +10,7 @@ import shapely
 import geo
 from partitioning.editing import (EditError, _overlap_partners, edit_graph, lock_grids, merge_grids,
                                   move_buildings, rerun_grids, split_grid)
-from partitioning.metrics import validate_partition
+from partitioning.metrics import partition_metrics, validate_partition
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,13 @@ def test_move_recomputes_only_the_two_grids(plan, graph):
     others = plan.grids.index.difference([source, target])
     assert after.grids.loc[others].geometry.geom_equals(plan.grids.loc[others].geometry).all()
     assert plan.buildings.at[building, "grid_id"] == source  # the input plan is untouched
+    # the metrics, recomputed for the changed grids only, are those of the whole plan computed afresh
+    back = move_buildings(after, graph, [building], source).plan
+    for edited in (after, back):
+        fresh = partition_metrics(graph, edited.buildings["grid_id"], target=plan.meta["target"],
+                                  tolerance=plan.meta["tolerance"])
+        assert edited.meta["metrics"] == fresh
+    assert after.meta["metrics"]["mean_distance_m"] != back.meta["metrics"]["mean_distance_m"]
     _assert_valid(plan, after, graph)
     for g in (source, target):
         status = after.grids.at[g, "status"]
