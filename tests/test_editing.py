@@ -64,7 +64,9 @@ def test_move_recomputes_only_the_two_grids(plan, graph):
         fresh = partition_metrics(graph, edited.buildings["grid_id"], target=plan.meta["target"],
                                   tolerance=plan.meta["tolerance"])
         assert edited.meta["metrics"] == fresh
-    assert after.meta["metrics"]["mean_distance_m"] != back.meta["metrics"]["mean_distance_m"]
+    def same(m):
+        return {k: v for k, v in m.items() if k != "runtime_s"}
+    assert same(back.meta["metrics"]) == same(plan.meta["metrics"])  # moved back: the plan's own figures
     _assert_valid(plan, after, graph)
     for g in (source, target):
         status = after.grids.at[g, "status"]
