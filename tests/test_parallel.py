@@ -13,7 +13,7 @@ import geo
 from geo.errors import InfeasibleError, InputError
 from geo.synth import SynthParams, synth_city, write_city
 from partitioning.parallel import community_of, community_seed, make_plan_parallel
-from partitioning.planning import PlanSettings, check_plan
+from partitioning.planning import PlanSettings, check_plan, make_plan, plan_area
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +172,83 @@ def test_partition_command_with_workers(city_file, tmp_path):
     assert plan.buildings["grid_code"].notna().all()
     no_boundary = CliRunner().invoke(cli, args[:8] + ["--workers", "0", "-o", str(out)])
     assert no_boundary.exit_code == 2 and "--boundary" in no_boundary.output
+
+
+def _one_community(city):
+    """The synthetic city's community of the most buildings alone: its buildings, its polygon, all roads."""
+    inputs, barriers, communities = city
+    member = community_of(inputs.buildings, communities)
+    cid = member.value_counts().sort_index().idxmax()
+    alone = geo.Inputs(buildings=inputs.buildings[member == cid], crs=inputs.crs, source_crs=inputs.source_crs,
+                       households_method=inputs.households_method)
+    return alone, communities[communities["boundary_id"] == cid], barriers, None, cid
+
+
+def _kunming_as_one(kunming_inputs):
+    """Kunming's 140 real buildings in one community drawn 40 m around them, no barriers."""
+    hull = shapely.buffer(shapely.convex_hull(shapely.union_all(kunming_inputs.buildings.geometry.values)), 40)
+    boundary = gpd.GeoDataFrame({"boundary_id": ["panlong"], "name": ["盘龙"]}, geometry=[hull],
+                                crs=kunming_inputs.crs)
+    return kunming_inputs, boundary, None, "530103001", "530103001001"
+
+
+@pytest.mark.parametrize(("case", "seed_matters"), [("synthetic community with roads", True), ("Kunming", False)])
+def test_one_community_plans_as_make_plan(case, seed_matters, city, kunming_inputs):
+    """A plan whose boundaries are ONE community: the parallel path gives make_plan's plan when
+    make_plan gets that community's seed (``community_seed``) and code prefix -- both run
+    :func:`partitioning.planning.plan_area`. (Kunming's towers, most a grid of their own, leave
+    the engine the same choice whatever the seed.)"""
+    if case == "Kunming":
+        inputs, boundary, barriers, code_prefix, prefix = _kunming_as_one(kunming_inputs)
+    else:
+        inputs, boundary, barriers, code_prefix, prefix = _one_community(city)
+    cid = boundary["boundary_id"].iloc[0]
+    par, par_metrics = make_plan_parallel(inputs, PlanSettings(seed=5, code_prefix=code_prefix), boundaries=boundary,
+                                          barriers=barriers, workers=0)
+    one, one_metrics = make_plan(inputs, PlanSettings(seed=community_seed(5, cid), code_prefix=prefix),
+                                 boundaries=boundary, barriers=barriers)
+    assert par_metrics["n_grids"] >= 3
+    # the same assignment: every building has the same grid code, and codes name grids one to one
+    pd.testing.assert_series_equal(par.buildings["grid_code"], one.buildings["grid_code"])
+    assert par.grids["grid_code"].is_unique and one.grids["grid_code"].is_unique
+    assert par.grids["grid_code"].str.startswith(prefix).all()
+    a, b = par.grids.set_index("grid_code"), one.grids.set_index("grid_code")
+    cols = ["households", "n_buildings", "status"]
+    pd.testing.assert_frame_equal(pd.DataFrame(a[cols]), pd.DataFrame(b[cols]), check_index_type=False)
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, 0).all()
+    assert shapely.equals_exact(par.layers["cells"].geometry.values, one.layers["cells"].geometry.values, 0).all()
+    differ = {k for k in set(par_metrics) | set(one_metrics) if par_metrics.get(k) != one_metrics.get(k)}
+    assert differ == {"timings", "runtime_s", "communities"}
+    assert par_metrics["coverage"]["ok"]
+    # the seed is what ties the paths: the plan's own seed draws other grids in make_plan
+    other, _ = make_plan(inputs, PlanSettings(seed=5, code_prefix=prefix), boundaries=boundary, barriers=barriers)
+    assert other.buildings["grid_code"].equals(one.buildings["grid_code"]) is not seed_matters
+
+
+def test_plan_area_on_a_lattice():
+    """3 × 4 squares of 10 households 5 m apart, target 40: three grids of 40, coded with the
+    given prefix; the ``seed`` argument stands for the settings' seed::
+
+        r0c0 r0c1 r0c2 r0c3
+        r1c0 r1c1 r1c2 r1c3
+        r2c0 r2c1 r2c2 r2c3
+    """
+    ids = [f"r{r}c{c}" for r in range(3) for c in range(4)]
+    squares = [box(500_000 + 15 * c, 3_500_000 - 15 * r, 500_010 + 15 * c, 3_500_010 - 15 * r)
+               for r in range(3) for c in range(4)]
+    b = gpd.GeoDataFrame({"households": [10] * 12}, geometry=squares, index=pd.Index(ids, name="building_id"),
+                         crs=4549)
+    area = plan_area(b, settings=PlanSettings(target=40, code_prefix="111111111111"), seed=7, prefix="320508001001")
+    assert area.assignment.index.equals(b.index) and area.cells.index.equals(b.index)
+    assert area.grids["grid_code"].tolist() == ["320508001001001", "320508001001002", "320508001001003"]
+    assert area.grids["households"].tolist() == [40, 40, 40]
+    assert (area.grids["status"] == "ok").all() and area.coverage["ok"]
+    assert area.metrics["disconnected_grids"] == 0
+    assert set(area.timings) == {"tessellation_s", "graph_s", "partition_s", "total_s", "cpu_s"}
+    same = plan_area(b, settings=PlanSettings(target=40, seed=7), prefix="320508001001")
+    pd.testing.assert_series_equal(same.assignment, area.assignment)
+    assert shapely.equals_exact(same.grids.geometry.values, area.grids.geometry.values, 0).all()
+    # the seed decides here: the settings' own seed (0) draws other grids
+    other = plan_area(b, settings=PlanSettings(target=40, code_prefix="320508001001"))
+    assert other.grids["grid_code"].reindex(other.assignment).tolist() != \
+        area.grids["grid_code"].reindex(area.assignment).tolist()
