@@ -83,6 +83,20 @@ def plan_path(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def suzhou_plan_path(tmp_path_factory):
+    """A plan of the bundled Suzhou demo buildings (``data/suzhou_gusu``: 3,076 buildings, 609 grids)
+    made through the command line (~8 s)."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    source = Path(__file__).resolve().parents[1] / "data" / "suzhou_gusu" / "buildings.geojson"
+    out = tmp_path_factory.mktemp("suzhou") / "suzhou.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(_need(source)), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+@pytest.fixture(scope="session")
 def plan_file(tmp_path_factory):
     """The tiny hand-made plan with people and special households of ``tests/plans.py``."""
     from tests.plans import tiny_people_plan

@@ -1,0 +1,315 @@
+"""The planner's editor page (``/plans/<name>/edit``) in headless Chromium, on a copy of the Suzhou demo plan.
+
+An ``editor`` signs in through the login form and, with real mouse clicks on the map, moves a
+building to a neighbouring grid and sees the two grids' households change by the building's
+households; a move that would break its grid apart is refused with the reason and changes
+nothing; undo and redo; a grid is split (the engine's cut accepted) and two neighbours merged;
+the plan is saved with a comment, the version list shows the buildings moved, and version 1 is
+restored — on disk too. The app runs offline (vendored Leaflet, no basemap) as in
+``tests/test_browser.py``; the page makes no request outside 127.0.0.1. Screenshot:
+``tests/artifacts/editor.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+import shapely
+
+import geo
+from partitioning.diff import diff_plans
+from partitioning.editing import EditError, edit_graph, merge_grids, move_buildings, split_grid
+from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium
+
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture(scope="module")
+def served(suzhou_plan_path, tmp_path_factory):
+    """The offline app on a copy of the Suzhou plan (its own users and versions databases)."""
+    from werkzeug.serving import make_server
+
+    from app import create_app, missing_assets
+    from app.auth import add_user
+
+    if missing_assets():
+        pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
+    tmp = tmp_path_factory.mktemp("editor-browser")
+    plan = tmp / "suzhou.gpkg"
+    shutil.copy(suzhou_plan_path, plan)
+    users = tmp / "users.sqlite"
+    add_user(users, "editor", PASSWORD, role="editor")
+    add_user(users, "viewer", PASSWORD, role="viewer")
+    app = create_app({"TESTING": True, "PLANS": [str(plan)], "OFFLINE": True, "USERS_DB": str(users),
+                      "VERSIONS_DB": str(tmp / "versions.sqlite")})
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield SimpleNamespace(url=f"http://127.0.0.1:{srv.server_port}", plan=plan, app=app)
+    srv.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+# --- what the test does on the plan, found in Python --------------------------------------------
+
+def _lonlat(geom, crs) -> tuple[float, float]:
+    point = gpd.GeoSeries([geom.representative_point()], crs=crs).to_crs(4326).iloc[0]
+    return float(point.x), float(point.y)
+
+
+def _open_spot(plan: geo.Plan, grid_id) -> tuple[float, float]:
+    """A point of the grid away from every building (a click there hits the grid, not a building)."""
+    grid = plan.grids.geometry[grid_id]
+    near = plan.buildings.geometry[plan.buildings.intersects(grid.buffer(5))]
+    free = grid.difference(shapely.union_all(near.buffer(2.0).values)).buffer(-1.5)
+    parts = shapely.get_parts(free)
+    assert len(parts), f"grid {grid_id} has no room between its buildings"
+    return _lonlat(max(parts, key=lambda part: part.area), plan.grids.crs)
+
+
+@pytest.fixture(scope="module")
+def story(served):
+    """The edits the test makes, checked to be accepted (or refused) by :mod:`partitioning.editing`:
+    a big building that can move to a neighbouring grid, one whose move breaks its grid apart, a
+    grid to split and two neighbouring grids to merge (all different grids)."""
+    plan = geo.read_plan(served.plan)
+    graph = edit_graph(plan)
+    grid = plan.buildings["grid_id"].astype(str)
+    members = grid.groupby(grid).groups
+    ok = breaking = None
+    for u in plan.buildings.geometry.area.sort_values(ascending=False).index:  # big footprints: easy to click
+        if ok and breaking:
+            break
+        if any(graph[u][v].get("overlap") for v in graph[u]):
+            continue
+        rest = [b for b in members[grid[u]] if b != u]
+        intact = bool(rest) and nx.is_connected(graph.subgraph(rest))
+        for v in sorted(graph[u], key=str):
+            if grid[v] == grid[u]:
+                continue
+            if ok is None and intact and len(rest) >= 2:
+                ok = (u, grid[u], grid[v], move_buildings(plan, graph, [u], grid[v]).plan)
+            elif breaking is None and ok and rest and not intact and {grid[u], grid[v]}.isdisjoint(ok[1:3]):
+                with pytest.raises(EditError, match="fall apart"):
+                    move_buildings(plan, graph, [u], grid[v])
+                breaking = (u, grid[u], grid[v])
+            break
+    assert ok and breaking
+    building, source, target, moved = ok
+    touched = {source, target, *breaking[1:]}
+    # the grid with the most households that is neither touched nor too small to cut
+    splittable = moved.grids[(moved.grids["n_buildings"] >= 6) & ~moved.grids.index.isin(touched)]
+    to_split = splittable["households"].idxmax()
+    cut = split_grid(moved, graph, to_split, seed=0)
+    touched |= set(cut.changed)
+    pairs = sorted({tuple(sorted((grid[a], grid[b]))) for a, b in graph.edges
+                    if grid[a] != grid[b] and not {grid[a], grid[b]} & touched})
+    pair = next(p for p in pairs if cut.plan.grids.loc[list(p), "n_buildings"].min() >= 3)
+    return SimpleNamespace(
+        plan=plan, building=building, source=source, target=target,
+        households=int(plan.buildings.at[building, "households"]),
+        building_at=_lonlat(plan.buildings.geometry[building], plan.buildings.crs),
+        breaking=breaking, breaking_at=_lonlat(plan.buildings.geometry[breaking[0]], plan.buildings.crs),
+        to_split=to_split, split_at=_open_spot(plan, to_split),
+        split_households=int(moved.grids.at[to_split, "households"]),
+        merge=pair, merge_at=[_open_spot(plan, g) for g in pair], merged=merge_grids(cut.plan, graph, *pair).plan)
+
+
+# --- driving the page ---------------------------------------------------------------------------
+
+_CLICK_JS = """([lon, lat, zoom]) => {
+    const cfg = JSON.parse(document.getElementById('gp-editor-config').textContent);
+    const map = window[cfg.map];
+    if (zoom !== null) map.setView([lat, lon], zoom, {animate: false});
+    const p = map.latLngToContainerPoint([lat, lon]);
+    const size = map.getSize();
+    if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) throw new Error('point off the map: ' + p);
+    const r = map.getContainer().getBoundingClientRect();
+    return [r.left + p.x, r.top + p.y];
+}"""
+
+
+def _click_map(page, lonlat, *, zoom=None, key=None) -> None:
+    """A real mouse click on the map at ``lonlat`` (after centring the map there at ``zoom``)."""
+    x, y = page.evaluate(_CLICK_JS, [lonlat[0], lonlat[1], zoom])
+    if key:
+        page.keyboard.down(key)
+    page.mouse.click(x, y)
+    if key:
+        page.keyboard.up(key)
+
+
+def _idle(page) -> None:
+    page.wait_for_function("document.getElementById('ed-panel').getAttribute('aria-busy') === 'false'")
+
+
+def _text(page, selector: str) -> str:
+    return page.locator(selector).inner_text().strip()
+
+
+def _change(page, grid_id) -> tuple[int, int]:
+    row = f"#ed-changes tr[data-grid='{grid_id}']"
+    return int(_text(page, f"{row} .ed-before")), int(_text(page, f"{row} .ed-after"))
+
+
+def _wait_text(page, selector: str, value: str) -> None:
+    page.wait_for_function("([s, v]) => { const e = document.querySelector(s); return e && e.textContent.trim() === v; }",
+                           arg=[selector, value])
+
+
+def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story):
+    server, s = served.url, story
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+    try:
+        # the editor link sends an anonymous visitor to the login form, and back after it
+        page.goto(f"{server}/plans/suzhou/edit")
+        page.wait_for_url(re.compile(r"/login\?next=/plans/suzhou/edit"))
+        page.fill("input[name=username]", "editor")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server}/plans/suzhou/edit")
+        page.wait_for_function("document.getElementById('ed-panel').dataset.ready === 'true'")
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        assert _text(page, "#ed-base-version") == "1" and _text(page, "#ed-unsaved") == "0"
+        assert page.locator("#ed-undo").is_disabled()
+
+        # 1. select the building with a click on the map; the move targets come from the server
+        codes = s.plan.grids["grid_code"].astype(str)
+        hh = {g: int(s.plan.grids.at[g, "households"]) for g in (s.source, s.target)}
+        _click_map(page, s.building_at, zoom=19)
+        page.wait_for_selector(f"#ed-target option[value='{s.target}']", state="attached")
+        assert _text(page, "#ed-sel-ids") == s.building
+        assert page.locator("#ed-sel-summary").get_attribute("data-households") == str(s.households)
+        assert f"{codes[s.source]} ({hh[s.source]})" in _text(page, "#ed-sel-from")
+        option = page.locator(f"#ed-target option[value='{s.target}']")
+        assert option.get_attribute("data-households") == str(hh[s.target])
+        page.select_option("#ed-target", s.target)
+        page.click("#ed-move")
+        _wait_text(page, "#ed-unsaved", "1")
+        # the households shown for both grids changed by exactly the building's households
+        assert _change(page, s.source) == (hh[s.source], hh[s.source] - s.households)
+        assert _change(page, s.target) == (hh[s.target], hh[s.target] + s.households)
+        assert "ms" in _text(page, "#ed-latency") and page.locator("#ed-undo").is_enabled()
+        assert _text(page, "#ed-sel-ids") == ""  # the moved building left the selection
+
+        # 2. a move that breaks a grid apart is refused with the reason; nothing changes
+        building, b_source, b_target = s.breaking
+        _click_map(page, s.breaking_at, zoom=19)
+        page.wait_for_selector(f"#ed-target option[value='{b_target}']", state="attached")
+        page.select_option("#ed-target", b_target)
+        page.click("#ed-move")
+        page.wait_for_selector("#ed-alert:not([hidden])")
+        alert = _text(page, "#ed-alert")
+        assert alert.startswith("拒绝") and "fall apart" in alert and b_source in alert
+        _idle(page)
+        assert _text(page, "#ed-unsaved") == "1"
+        assert _change(page, s.target) == (hh[s.target], hh[s.target] + s.households)  # still the last change
+        page.click("#ed-clear")
+
+        # 3. undo (button) and redo (Ctrl+Y)
+        page.click("#ed-undo")
+        _wait_text(page, "#ed-unsaved", "0")
+        assert _change(page, s.target) == (hh[s.target] + s.households, hh[s.target])
+        assert page.locator("#ed-redo").is_enabled()
+        page.keyboard.press("Control+y")
+        _wait_text(page, "#ed-unsaved", "1")
+        assert _change(page, s.source) == (hh[s.source], hh[s.source] - s.households)
+
+        # 4. split a grid: the engine proposes the cut, the planner accepts it
+        _click_map(page, s.split_at, zoom=18)
+        page.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.to_split}']")
+        page.click("#ed-split")
+        page.wait_for_selector("#ed-proposal:not([hidden])")
+        _idle(page)
+        halves = [int(n) for n in re.findall(r"（(\d+) 户）", _text(page, "#ed-proposal-text"))]
+        assert len(halves) == 2 and sum(halves) == s.split_households
+        _shot(page)
+        page.click("#ed-accept")
+        assert page.locator("#ed-proposal").is_hidden()
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids) + 1) and _text(page, "#ed-unsaved") == "2"
+
+        # 5. merge two neighbouring grids: click one, Ctrl-click the other
+        a, b = s.merge
+        page.evaluate(_CLICK_JS, [(s.merge_at[0][0] + s.merge_at[1][0]) / 2, (s.merge_at[0][1] + s.merge_at[1][1]) / 2, 18])
+        _click_map(page, s.merge_at[0])
+        page.wait_for_selector(f"#ed-grid-table tr[data-grid='{a}']")
+        _click_map(page, s.merge_at[1], key="Control")
+        page.wait_for_selector(f"#ed-grid-table tr[data-grid='{b}']")
+        page.click("#ed-merge")
+        _wait_text(page, "#ed-unsaved", "3")
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        assert _change(page, a)[1] == int(s.merged.grids.at[a, "households"])
+
+        # 6. save with a comment: version 2 on disk, its diff in the version list
+        page.fill("#ed-comment", "按小区围墙调整 <b>1</b>")
+        page.click("#ed-save-btn")
+        page.wait_for_selector("#ed-info[data-saved='2']")
+        page.wait_for_selector("#ed-versions li[data-version='2']")
+        saved = geo.read_plan(served.plan)
+        assert saved.buildings.at[s.building, "grid_id"] == s.target
+        expected = diff_plans(s.plan, saved).summary()["buildings_moved"]
+        assert expected > 1
+        item = page.locator("#ed-versions li[data-version='2']")
+        assert item.locator(".ed-moved-count").get_attribute("data-moved") == str(expected)
+        assert "按小区围墙调整 <b>1</b>" in item.inner_text()  # the comment shown as text
+        assert _text(page, "#ed-base-version") == "2" and _text(page, "#ed-unsaved") == "0"
+
+        # 7. restore version 1: a new version 3, and the plan file has version 1's grids again
+        page.click("#ed-versions li[data-version='1'] button.ed-restore")
+        page.wait_for_selector("#ed-info[data-saved='3']")
+        page.wait_for_selector("#ed-versions li[data-version='3']")
+        restored = geo.read_plan(served.plan)
+        assert restored.buildings["grid_id"].astype(str).equals(s.plan.buildings["grid_id"].astype(str))
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        assert errors == []
+        hosts = {urlsplit(u).hostname for u in requests if not u.startswith("data:")}
+        assert hosts == {"127.0.0.1"}, sorted(u for u in requests if urlsplit(u).hostname != "127.0.0.1")
+    finally:
+        context.close()
+
+
+def _shot(page) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "editor.png"), full_page=False)
+
+
+def test_only_editors_see_the_editor(served):
+    """Anonymous → the login form (with ``next``); a viewer → 404 and no link; an editor → the page
+    and a link on the community and grid pages, in Chinese or English."""
+    from tests.test_app import signed_in
+
+    app = served.app
+    anonymous = app.test_client().get("/plans/suzhou/edit")
+    assert anonymous.status_code == 302 and "/login?next=/plans/suzhou/edit" in anonymous.location
+    viewer = signed_in(app, "viewer", password=PASSWORD)
+    assert viewer.get("/plans/suzhou/edit").status_code == 404
+    assert "编辑网格" not in viewer.get("/plans/suzhou/").get_data(as_text=True)
+    editor = signed_in(app, "editor", password=PASSWORD)
+    page = editor.get("/plans/suzhou/edit").get_data(as_text=True)
+    assert "网格编辑" in page and "editor.js" in page and 'id="ed-alert" class="ed-alert" role="alert"' in page
+    assert "Grid editor" in editor.get("/plans/suzhou/edit?lang=en").get_data(as_text=True)
+    assert "/plans/suzhou/edit" in editor.get("/plans/suzhou/?lang=zh").get_data(as_text=True)
+    code = str(geo.read_plan(served.plan).grids["grid_code"].iloc[0])
+    assert "/plans/suzhou/edit#grid=" in editor.get(f"/plans/suzhou/grids/{code}").get_data(as_text=True)
