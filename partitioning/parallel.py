@@ -30,7 +30,7 @@ from geo.errors import InfeasibleError, InputError
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER
-from partitioning.planning import PlanSettings, plan_area
+from partitioning.planning import PlanSettings, _input_layers, _plan_meta, plan_area
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
 
@@ -417,20 +417,7 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files):
                                          for g in r.coverage["multipart_grids"])
     coverage["cut_buildings"] = sorted(b for r in results for b in r.coverage["cut_buildings"])
     coverage["unassigned_buildings"] = sorted(b for r in results for b in r.coverage["unassigned_buildings"])
-    layers = {"cells": cells}
-    if inputs.household_points is not None:
-        layers["households"] = inputs.household_points
-    if barriers is not None:
-        layers["barriers"] = barriers
     used = boundaries[boundaries["boundary_id"].astype(str).isin([r.community_id for r in results])]
-    layers["boundaries"] = used.set_index("boundary_id")
-    meta = {
-        "target": settings.target, "tolerance": settings.tolerance, "n_grids_requested": None,
-        "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
-        "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
-        "households_method": inputs.households_method, "inputs": inputs.files + list(extra_files or []),
-        "notes": inputs.report.notes, "input_figures": inputs.report.figures,
-        "metrics": metrics, "coverage": coverage, "levels": [], "grid_level": settings.level_name,
-        "emergency": None, "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
-    }
+    layers = {"cells": cells, **_input_layers(inputs, barriers=barriers, boundaries=used)}
+    meta = _plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files)
     return Plan(buildings=out, grids=grids, meta=meta, layers=layers), {**metrics, "coverage": coverage}

@@ -249,13 +249,29 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     metrics, coverage = area.metrics, area.coverage
     timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
                "total_s": round(time.perf_counter() - t0, 3)}
+    layers.update(_input_layers(inputs, barriers=barriers, boundaries=area.boundaries))
+    meta = _plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files, timings=timings)
+    plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
+    logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
+    return plan, {**metrics, "coverage": coverage, "timings": timings}
+
+
+def _input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
+    """The plan's layers of its inputs: household points, barrier lines, boundaries by ``boundary_id``."""
+    layers = {}
     if inputs.household_points is not None:
         layers["households"] = inputs.household_points
     if barriers is not None:
         layers["barriers"] = barriers
-    if area.boundaries is not None:
-        layers["boundaries"] = area.boundaries.set_index("boundary_id")
-    meta = {
+    if boundaries is not None:
+        layers["boundaries"] = boundaries.set_index("boundary_id")
+    return layers
+
+
+def _plan_meta(inputs: Inputs, settings: PlanSettings, *, metrics: dict, coverage: dict,
+               extra_files: list | None, timings: dict | None = None) -> dict:
+    """The plan's metadata: settings, inputs and figures (see ``docs/plan-format.md``)."""
+    return {
         "target": metrics["target"], "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
         "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
         "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
@@ -267,9 +283,6 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
         "emergency": None if settings.emergency_target is None else {"target": settings.emergency_target},
         "created": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
     }
-    plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
-    logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
-    return plan, {**metrics, "coverage": coverage, "timings": timings}
 
 
 def _unit_boundaries(boundaries, given):
