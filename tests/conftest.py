@@ -96,6 +96,7 @@ def suzhou_plan_path(tmp_path_factory):
     assert result.exit_code == 0, result.output
     return out
 
+
 @pytest.fixture(scope="session")
 def plan_file(tmp_path_factory):
     """The tiny hand-made plan with people and special households of ``tests/plans.py``."""

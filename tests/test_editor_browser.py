@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -25,15 +26,22 @@ import shapely
 
 import geo
 from partitioning.diff import diff_plans
-from partitioning.editing import EditError, edit_graph, merge_grids, move_buildings, split_grid
+from partitioning.editing import (
+    EditError,
+    edit_graph,
+    merge_grids,
+    move_buildings,
+    split_grid,
+)
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium
 
 PASSWORD = "correct-horse-1"
 
 
-@pytest.fixture(scope="module")
-def served(suzhou_plan_path, tmp_path_factory):
-    """The offline app on a copy of the Suzhou plan (its own users and versions databases)."""
+@contextmanager
+def _serve(source, tmp):
+    """The offline app on a copy of plan ``source`` in ``tmp`` (its own users and versions databases),
+    served by werkzeug in a thread; users ``editor``, ``admin`` and ``viewer``."""
     from werkzeug.serving import make_server
 
     from app import create_app, missing_assets
@@ -41,20 +49,34 @@ def served(suzhou_plan_path, tmp_path_factory):
 
     if missing_assets():
         pytest.fail("vendored assets missing: run `python -m app.vendor` (make venv does)")
-    tmp = tmp_path_factory.mktemp("editor-browser")
     plan = tmp / "suzhou.gpkg"
-    shutil.copy(suzhou_plan_path, plan)
+    shutil.copy(source, plan)
     users = tmp / "users.sqlite"
-    add_user(users, "editor", PASSWORD, role="editor")
-    add_user(users, "viewer", PASSWORD, role="viewer")
+    for role in ("editor", "admin", "viewer"):
+        add_user(users, role, PASSWORD, role=role)
     app = create_app({"TESTING": True, "PLANS": [str(plan)], "OFFLINE": True, "USERS_DB": str(users),
                       "VERSIONS_DB": str(tmp / "versions.sqlite")})
     srv = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield SimpleNamespace(url=f"http://127.0.0.1:{srv.server_port}", plan=plan, app=app)
-    srv.shutdown()
-    thread.join(timeout=10)
+    try:
+        yield SimpleNamespace(url=f"http://127.0.0.1:{srv.server_port}", plan=plan, app=app)
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def served(suzhou_plan_path, tmp_path_factory):
+    with _serve(suzhou_plan_path, tmp_path_factory.mktemp("editor-browser")) as app:
+        yield app
+
+
+@pytest.fixture(scope="module")
+def contested(suzhou_plan_path, tmp_path_factory):
+    """Another server, on another copy: two editors' concurrent saves."""
+    with _serve(suzhou_plan_path, tmp_path_factory.mktemp("editor-conflict")) as app:
+        yield app
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +149,7 @@ def story(served):
         households=int(plan.buildings.at[building, "households"]),
         building_at=_lonlat(plan.buildings.geometry[building], plan.buildings.crs),
         breaking=breaking, breaking_at=_lonlat(plan.buildings.geometry[breaking[0]], plan.buildings.crs),
-        to_split=to_split, split_at=_open_spot(plan, to_split),
+        target_at=_open_spot(plan, target), to_split=to_split, split_at=_open_spot(plan, to_split),
         split_households=int(moved.grids.at[to_split, "households"]),
         merge=pair, merge_at=[_open_spot(plan, g) for g in pair], merged=merge_grids(cut.plan, graph, *pair).plan)
 
@@ -174,23 +196,37 @@ def _wait_text(page, selector: str, value: str) -> None:
                            arg=[selector, value])
 
 
-def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story):
-    server, s = served.url, story
+def _open_editor(browser, server: str, user: str):
+    """A new browser context on the editor page: the page sends the anonymous visitor to the login
+    form, ``user`` signs in there and comes back to the editor."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
     page = context.new_page()
-    requests, errors = [], []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
+    page.requests, page.errors = [], []
+    page.on("request", lambda r: page.requests.append(r.url))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("requestfailed", lambda r: page.errors.append(f"failed: {r.url}"))
+    page.goto(f"{server}/plans/suzhou/edit")
+    page.wait_for_url(re.compile(r"/login\?next=/plans/suzhou/edit"))
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/plans/suzhou/edit")
+    page.wait_for_function("document.getElementById('ed-panel').dataset.ready === 'true'")
+    return context, page
+
+
+def _move(page, s) -> None:
+    """Select the story's building with a click on the map and move it to its target grid."""
+    _click_map(page, s.building_at, zoom=19)
+    page.wait_for_selector(f"#ed-target option[value='{s.target}']", state="attached")
+    page.select_option("#ed-target", s.target)
+    page.click("#ed-move")
+
+
+def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story):
+    server, s = served.url, story
+    context, page = _open_editor(browser, server, "editor")
     try:
-        # the editor link sends an anonymous visitor to the login form, and back after it
-        page.goto(f"{server}/plans/suzhou/edit")
-        page.wait_for_url(re.compile(r"/login\?next=/plans/suzhou/edit"))
-        page.fill("input[name=username]", "editor")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/plans/suzhou/edit")
-        page.wait_for_function("document.getElementById('ed-panel').dataset.ready === 'true'")
         assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
         assert _text(page, "#ed-base-version") == "1" and _text(page, "#ed-unsaved") == "0"
         assert page.locator("#ed-undo").is_disabled()
@@ -215,7 +251,7 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert _text(page, "#ed-sel-ids") == ""  # the moved building left the selection
 
         # 2. a move that breaks a grid apart is refused with the reason; nothing changes
-        building, b_source, b_target = s.breaking
+        _, b_source, b_target = s.breaking
         _click_map(page, s.breaking_at, zoom=19)
         page.wait_for_selector(f"#ed-target option[value='{b_target}']", state="attached")
         page.select_option("#ed-target", b_target)
@@ -283,11 +319,49 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         restored = geo.read_plan(served.plan)
         assert restored.buildings["grid_id"].astype(str).equals(s.plan.buildings["grid_id"].astype(str))
         assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
-        assert errors == []
-        hosts = {urlsplit(u).hostname for u in requests if not u.startswith("data:")}
-        assert hosts == {"127.0.0.1"}, sorted(u for u in requests if urlsplit(u).hostname != "127.0.0.1")
+        assert page.errors == []
+        hosts = {urlsplit(u).hostname for u in page.requests if not u.startswith("data:")}
+        assert hosts == {"127.0.0.1"}, sorted(u for u in page.requests if urlsplit(u).hostname != "127.0.0.1")
     finally:
         context.close()
+
+
+def test_a_stale_save_is_refused_and_the_edits_reapplied_on_the_latest_version(browser, contested, story):
+    """Two editors on one plan: the admin locks the grid the editor's move goes to and saves first.
+    The editor's page then shows the newer version; its save is refused with the conflict, and
+    "reload and re-apply" starts again on the admin's version, listing the move as refused."""
+    server, s = contested.url, story
+    (context, editor), (context2, admin) = _open_editor(browser, server, "editor"), _open_editor(browser, server, "admin")
+    try:
+        _move(editor, s)
+        _wait_text(editor, "#ed-unsaved", "1")
+        _click_map(admin, s.target_at, zoom=18)
+        admin.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.target}']")
+        admin.click("#ed-lock")
+        _wait_text(admin, f"#ed-grid-table tr[data-grid='{s.target}'] td:last-child", "是")
+        admin.click("#ed-save-btn")
+        admin.wait_for_selector("#ed-info[data-saved='2']")
+
+        editor.click("#ed-undo")  # any answer of the server tells the page the latest version
+        _wait_text(editor, "#ed-unsaved", "0")
+        editor.keyboard.press("Control+y")
+        _wait_text(editor, "#ed-unsaved", "1")
+        assert editor.locator("#ed-newer").is_visible() and _text(editor, "#ed-latest-version") == "2"
+        editor.click("#ed-save-btn")
+        editor.wait_for_selector("#ed-conflict:not([hidden])")
+        assert _text(editor, "#ed-conflict-text").startswith("保存冲突")
+        on_disk = geo.read_plan(contested.plan)  # the admin's version, untouched by the refused save
+        assert on_disk.buildings.at[s.building, "grid_id"] == s.source and on_disk.grids.at[s.target, "locked"] == 1
+
+        editor.click("#ed-reload")
+        editor.wait_for_selector("#ed-refused li")
+        assert "locked" in _text(editor, "#ed-refused") and _text(editor, "#ed-refused li").startswith("移动楼栋")
+        assert _text(editor, "#ed-base-version") == "2" and _text(editor, "#ed-unsaved") == "0"
+        assert editor.locator("#ed-newer").is_hidden()
+        assert editor.errors == [] and admin.errors == []
+    finally:
+        context.close()
+        context2.close()
 
 
 def _shot(page) -> None:
