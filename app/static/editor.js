@@ -362,10 +362,11 @@
     try {
       const {status, data} = await request('POST', '/edit/' + op, body, true);
       if (status === 200) {
-        await applyResult(op, data, performance.now() - t0);
+        await applyResult(op, data, t0);
         answer = data;
       } else {
         showAlert(status === 422 ? 'editor_refused' : 'editor_failed', (data && data.error) || String(status));
+        if (status === 409) await loadAll();   // the session changed elsewhere (another window): show it as stored
       }
     } catch (err) {
       showAlert('editor_failed', String(err.message || err));
@@ -376,7 +377,8 @@
     return answer;
   }
 
-  async function applyResult(op, data, totalMs) {
+  /** Redraw what an operation changed; `t0`: when it was asked (the latency shown runs to the redraw). */
+  async function applyResult(op, data, t0) {
     const before = new Map(Array.from(ed.rows, ([id, r]) => [id, r.households]));
     setState(data);
     const changedIds = data.changed.features.map((f) => f.id);
@@ -399,10 +401,9 @@
     restyleGrids(ed.gridLayers.keys());
     if (op !== 'split') hideProposal();
     renderChanges(before, changedIds, data.removed || []);
-    $('ed-latency').textContent = t('editor_latency', {op: t('editor_op_' + op), server: Math.round(data.elapsed_ms),
-      total: Math.round(totalMs)});
-    $('ed-latency').dataset.serverMs = data.elapsed_ms;
     renderAll();
+    $('ed-latency').textContent = t('editor_latency', {op: t('editor_op_' + op), server: Math.round(data.elapsed_ms),
+      total: Math.round(performance.now() - t0)});
   }
 
   async function move() {
