@@ -3,7 +3,8 @@
 An ``editor`` signs in through the login form and, with real mouse clicks on the map, moves a
 building to a neighbouring grid and sees the two grids' households change by the building's
 households; a move that would break its grid apart is refused with the reason and changes
-nothing; undo and redo; a grid is split (the engine's cut accepted) and two neighbours merged;
+nothing; undo and redo; a grid is split (another cut asked, rejected, the engine's cut accepted)
+and two neighbours merged;
 the plan is saved with a comment, the version list shows the buildings moved, and version 1 is
 restored — on disk too. The app runs offline (vendored Leaflet, no basemap) as in
 ``tests/test_browser.py``; the page makes no request outside 127.0.0.1. Screenshot:
@@ -140,6 +141,12 @@ def story(served):
     splittable = moved.grids[(moved.grids["n_buildings"] >= 6) & ~moved.grids.index.isin(touched)]
     to_split = splittable["households"].idxmax()
     cut = split_grid(moved, graph, to_split, seed=0)
+    for seed in range(1, 9):  # "Another cut" tries the next seeds for a different cut
+        other = split_grid(moved, graph, to_split, seed=seed)
+        if not other.plan.buildings["grid_id"].equals(cut.plan.buildings["grid_id"]):
+            break
+    cuts = [[int(c.plan.grids.at[g, "households"]) for g in (to_split, *(set(c.changed) - {to_split}))]
+            for c in (cut, other)]
     touched |= set(cut.changed)
     pairs = sorted({tuple(sorted((grid[a], grid[b]))) for a, b in graph.edges
                     if grid[a] != grid[b] and not {grid[a], grid[b]} & touched})
@@ -150,7 +157,7 @@ def story(served):
         building_at=_lonlat(plan.buildings.geometry[building], plan.buildings.crs),
         breaking=breaking, breaking_at=_lonlat(plan.buildings.geometry[breaking[0]], plan.buildings.crs),
         target_at=_open_spot(plan, target), to_split=to_split, split_at=_open_spot(plan, to_split),
-        split_households=int(moved.grids.at[to_split, "households"]),
+        cuts=cuts,  # households of the two halves (the kept grid first): the first cut, another cut
         merge=pair, merge_at=[_open_spot(plan, g) for g in pair], merged=merge_grids(cut.plan, graph, *pair).plan)
 
 
@@ -273,14 +280,24 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         _wait_text(page, "#ed-unsaved", "1")
         assert _change(page, s.source) == (hh[s.source], hh[s.source] - s.households)
 
-        # 4. split a grid: the engine proposes the cut, the planner accepts it
+        # 4. split a grid: the engine proposes a cut; another cut, reject, split again and accept
+        def proposal():
+            page.wait_for_selector("#ed-proposal:not([hidden])")
+            _idle(page)
+            return [int(n) for n in re.findall(r"（(\d+) 户）", _text(page, "#ed-proposal-text"))]
+
         _click_map(page, s.split_at, zoom=18)
         page.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.to_split}']")
         page.click("#ed-split")
-        page.wait_for_selector("#ed-proposal:not([hidden])")
-        _idle(page)
-        halves = [int(n) for n in re.findall(r"（(\d+) 户）", _text(page, "#ed-proposal-text"))]
-        assert len(halves) == 2 and sum(halves) == s.split_households
+        assert proposal() == s.cuts[0] and _text(page, "#ed-unsaved") == "2"
+        page.click("#ed-another")  # undo, and the engine's cut with the next seed that cuts differently
+        assert proposal() == s.cuts[1] and _text(page, "#ed-unsaved") == "2"
+        page.click("#ed-reject")  # undo
+        page.wait_for_selector("#ed-proposal", state="hidden")
+        _wait_text(page, "#ed-unsaved", "1")
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        page.click("#ed-split")
+        assert proposal() == s.cuts[0]
         _shot(page)
         page.click("#ed-accept")
         assert page.locator("#ed-proposal").is_hidden()

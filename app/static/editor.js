@@ -16,6 +16,7 @@
   const PALETTE = ['#8dd3c7', '#ffffb3', '#bebada', '#fb8072', '#80b1d3', '#fdb462', '#b3de69',
     '#fccde5', '#d9d9d9', '#bc80bd', '#ccebc5', '#ffed6f'];
   const LABEL_MIN_PX = 34;   // a grid's code is shown when the grid is at least this wide on screen
+  const ANOTHER_CUT_TRIES = 8;  // seeds tried by "Another cut" for a cut that differs from the one shown
 
   const $ = (id) => document.getElementById(id);
 
@@ -56,7 +57,8 @@
     from: [],
     selGrids: [],
     proposal: null,           // {grid, other, seed}: a split waiting for Accept / Reject
-    busy: false,
+    busy: false,              // a request is under way
+    hold: false,              // a compound action (another cut) is under way: the page stays busy
     targetsAsked: 0,
   };
 
@@ -101,7 +103,7 @@
 
   function setBusy(busy) {
     ed.busy = busy;
-    $('ed-panel').setAttribute('aria-busy', busy ? 'true' : 'false');
+    $('ed-panel').setAttribute('aria-busy', busy || ed.hold ? 'true' : 'false');
     if (busy) info(t('editor_working'));
     renderButtons();
   }
@@ -412,15 +414,18 @@
     await operate('move', {buildings: Array.from(ed.selBuildings), to_grid: target});
   }
 
+  /** Split `grid` with the engine's `seed`; the cut is shown for Accept / Reject / Another cut. */
   async function split(grid, seed) {
     const data = await operate('split', {grid, seed});
-    if (!data) return;
+    if (!data) return null;
     const other = data.changed.features.map((f) => f.id).find((g) => g !== grid);
-    ed.proposal = {grid, other, seed};
+    const cut = Object.entries(data.buildings).filter(([, g]) => g === other).map(([b]) => b).sort().join(',');
+    ed.proposal = {grid, other, seed, cut};
     ed.selGrids = [grid, other].filter((g) => ed.rows.has(g));
     restyleGrids(ed.gridLayers.keys());
     showProposal();
     renderGridSelection();
+    return ed.proposal;
   }
 
   function showProposal() {
@@ -433,14 +438,26 @@
 
   function hideProposal() { ed.proposal = null; $('ed-proposal').hidden = true; }
 
+  /** Reject the proposed cut (undo it); with `another`, ask the engine for a different cut: the
+   * next seeds, up to ANOTHER_CUT_TRIES, until one cuts the grid differently. */
   async function rejectProposal(another) {
-    const p = ed.proposal;
-    if (!p) return;
-    const undone = await operate('undo', {});
-    if (!undone) return;
-    ed.selGrids = [p.grid];
-    if (another) await split(p.grid, p.seed + 1);
-    else { hideProposal(); restyleGrids(ed.gridLayers.keys()); renderGridSelection(); }
+    const first = ed.proposal;
+    if (!first || ed.busy || ed.hold) return;
+    ed.hold = true;
+    try {
+      let p = first;
+      for (let tries = 0; tries < (another ? ANOTHER_CUT_TRIES : 1); tries++) {
+        if (!await operate('undo', {})) return;
+        ed.selGrids = [first.grid];
+        if (!another) { restyleGrids(ed.gridLayers.keys()); renderGridSelection(); return; }
+        p = await split(first.grid, p.seed + 1);
+        if (!p || p.cut !== first.cut) return;
+      }
+      info(t('editor_no_other_cut', {n: ANOTHER_CUT_TRIES}));
+    } finally {
+      ed.hold = false;
+      setBusy(false);
+    }
   }
 
   async function lockToggle() {
@@ -664,7 +681,7 @@
   }
 
   function renderButtons() {
-    const s = ed.state, busy = ed.busy || !s;
+    const s = ed.state, busy = ed.busy || ed.hold || !s;
     const n = ed.selGrids.length;
     $('ed-undo').disabled = busy || !s.can_undo;
     $('ed-redo').disabled = busy || !s.can_redo;
