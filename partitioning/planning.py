@@ -1,9 +1,10 @@
 """From loaded inputs to a plan, and checking a plan: the steps ``gridplan partition`` and
 ``gridplan check`` run, kept here so the command line and the web app stay thin.
 
-``make_plan``: contiguity graph → balanced partition → tessellation → grid polygons → grid codes
-→ :class:`geo.plan.Plan`. ``check_plan`` rebuilds the graph from the plan's own layers and
-parameters and verifies every guarantee.
+``plan_area``: study area → cells → contiguity graph → balanced partition → grid polygons → grid
+codes → metrics, the steps ``make_plan`` (one area → :class:`geo.plan.Plan`) and the per-community
+parallel path (:func:`partitioning.parallel.plan_community`) share. ``check_plan`` rebuilds the
+graph from the plan's own layers and parameters and verifies every guarantee.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import networkx as nx
 import pandas as pd
+import shapely
 
 from geo.errors import InfeasibleError, PlanFileError
 from geo.load import Inputs
@@ -115,7 +117,7 @@ class AreaPlan:
     """
 
     boundaries: gpd.GeoDataFrame | None
-    area: object
+    area: shapely.Geometry
     cells: gpd.GeoDataFrame
     graph: nx.Graph
     assignment: pd.Series
