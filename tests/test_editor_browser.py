@@ -391,8 +391,14 @@ def test_only_editors_see_the_editor(served):
     and a link on the community and grid pages, in Chinese or English."""
     from tests.test_app import signed_in
 
+    from app import create_app
+
     app = served.app
     anonymous = app.test_client().get("/plans/suzhou/edit")
+    assert anonymous.status_code == 302 and "/login?next=/plans/suzhou/edit" in anonymous.location
+    public = create_app({**{k: app.config[k] for k in ("TESTING", "PLANS", "USERS_DB", "VERSIONS_DB")},
+                         "PUBLIC_MAP": True})  # the maps open to anonymous visitors: the editor is not
+    anonymous = public.test_client().get("/plans/suzhou/edit")
     assert anonymous.status_code == 302 and "/login?next=/plans/suzhou/edit" in anonymous.location
     viewer = signed_in(app, "viewer", password=PASSWORD)
     assert viewer.get("/plans/suzhou/edit").status_code == 404

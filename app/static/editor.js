@@ -69,7 +69,9 @@
     return withDatum ? u + (u.includes('?') ? '&' : '?') + 'datum=' + encodeURIComponent(cfg.datum) : u;
   }
 
-  async function request(method, path, body, withDatum) {
+  /** One request to the editor API: `{status, data}`. A POST whose CSRF token has expired (the
+   * page sat idle) gets a fresh token from the state and is sent once more. */
+  async function request(method, path, body, withDatum, retried) {
     const opts = {method, credentials: 'same-origin', headers: {Accept: 'application/json'}};
     if (method !== 'GET') {
       opts.headers['Content-Type'] = 'application/json';
@@ -79,6 +81,13 @@
     const resp = await fetch(url(path, withDatum), opts);
     let data = null;
     try { data = await resp.json(); } catch (e) { data = {error: resp.statusText}; }
+    if (method !== 'GET' && resp.status === 400 && !retried && /CSRF/.test((data && data.error) || '')) {
+      const fresh = await fetch(url('/edit'), {credentials: 'same-origin'});
+      if (fresh.ok && ed.state) {
+        ed.state.csrf_token = (await fresh.json()).csrf_token;
+        return request(method, path, body, withDatum, true);
+      }
+    }
     if (data && data.csrf_token && ed.state) ed.state.csrf_token = data.csrf_token;
     return {status: resp.status, data};
   }
@@ -312,7 +321,7 @@
   function onGridClick(e) {
     const id = e.target.feature.id;
     const ev = e.originalEvent || {};
-    if (ed.selBuildings.size && ed.targets.some((g) => g.grid_id === id)) {
+    if (ed.selBuildings.size && ed.targets.some((g) => g.grid_id === id && !g.locked)) {
       $('ed-target').value = id;   // a click on a target grid picks it for the move
       renderButtons();
       return;
@@ -621,10 +630,12 @@
     const select = $('ed-target');
     const keep = select.value;
     const options = ed.targets.map((g) => el('option', {value: g.grid_id, 'data-households': g.households,
-      text: `${g.grid_code} (${t('households')} ${g.households})`}));
+      disabled: g.locked, text: `${g.grid_code} (${t('households')} ${g.households})` +
+        (g.locked ? ' · ' + t('editor_locked') : '')}));
     if (ids.length && !ed.targets.length) options.push(el('option', {value: '', text: t('editor_no_targets')}));
     select.replaceChildren(...options);
-    if (ed.targets.some((g) => g.grid_id === keep)) select.value = keep;
+    if (ed.targets.some((g) => g.grid_id === keep && !g.locked)) select.value = keep;
+    else select.value = (ed.targets.find((g) => !g.locked) || {grid_id: ''}).grid_id;
     renderButtons();
   }
 
