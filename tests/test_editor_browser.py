@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import urlsplit
@@ -34,6 +33,7 @@ from partitioning.editing import (
     move_buildings,
     split_grid,
 )
+from tests.browser import chromium, serving
 from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium
 
 PASSWORD = "correct-horse-1"
@@ -43,8 +43,6 @@ PASSWORD = "correct-horse-1"
 def _serve(source, tmp):
     """The offline app on a copy of plan ``source`` in ``tmp`` (its own users and versions databases),
     served by werkzeug in a thread; users ``editor``, ``admin`` and ``viewer``."""
-    from werkzeug.serving import make_server
-
     from app import create_app, missing_assets
     from app.auth import add_user
 
@@ -57,14 +55,8 @@ def _serve(source, tmp):
         add_user(users, role, PASSWORD, role=role)
     app = create_app({"TESTING": True, "PLANS": [str(plan)], "OFFLINE": True, "USERS_DB": str(users),
                       "VERSIONS_DB": str(tmp / "versions.sqlite")})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield SimpleNamespace(url=f"http://127.0.0.1:{srv.server_port}", plan=plan, app=app)
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
+    with serving(app) as url:
+        yield SimpleNamespace(url=url, plan=plan, app=app)
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +74,8 @@ def contested(suzhou_plan_path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium(_chromium(), CHROMIUM_ARGS) as browser:
         yield browser
-        browser.close()
 
 
 # --- what the test does on the plan, found in Python --------------------------------------------
@@ -389,9 +377,8 @@ def _shot(page) -> None:
 def test_only_editors_see_the_editor(served):
     """Anonymous → the login form (with ``next``); a viewer → 404 and no link; an editor → the page
     and a link on the community and grid pages, in Chinese or English."""
-    from tests.test_app import signed_in
-
     from app import create_app
+    from tests.test_app import signed_in
 
     app = served.app
     anonymous = app.test_client().get("/plans/suzhou/edit")
