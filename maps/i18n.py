@@ -168,8 +168,9 @@ _EDITOR = {
     "editor_legend_locked": {"zh": "已锁定的网格", "en": "Locked grid"},
     "editor_legend_selected": {"zh": "已选", "en": "Selected"},
     "editor_selection": {"zh": "已选楼栋", "en": "Selected buildings"},
-    "editor_select_hint": {"zh": "点击地图上的楼栋选择或取消；按 Esc 清除", "en": "Click buildings on the map to select "
-                                                                   "or unselect them; Esc clears"},
+    "editor_select_hint": {"zh": "点击地图上的楼栋选择或取消；按住 Shift 拖动可框选；按 Esc 清除",
+                           "en": "Click buildings on the map to select or unselect them, Shift-drag to select "
+                                 "those in a box; Esc clears"},
     "editor_sel_summary": {"zh": "{n} 栋楼，共 {hh} 户", "en": "{n} building(s), {hh} households"},
     "editor_from": {"zh": "所在网格", "en": "In grid"},
     "editor_partners": {"zh": "与所选楼栋重叠，已一并选中（须一起移动）：{ids}",

@@ -268,6 +268,20 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         _wait_text(page, "#ed-unsaved", "1")
         assert _change(page, s.source) == (hh[s.source], hh[s.source] - s.households)
 
+        # a box drawn with Shift-drag selects the buildings in it; Esc clears the selection
+        x, y = page.evaluate(_CLICK_JS, [*s.building_at, 19])
+        page.keyboard.down("Shift")
+        page.mouse.move(x - 150, y - 150)
+        page.mouse.down()
+        page.mouse.move(x + 150, y + 150, steps=5)
+        page.mouse.up()
+        page.keyboard.up("Shift")
+        page.wait_for_function("b => document.getElementById('ed-sel-ids').textContent.split(', ').includes(b)",
+                               arg=s.building)
+        assert len(_text(page, "#ed-sel-ids").split(", ")) > 1 and _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        page.keyboard.press("Escape")
+        _wait_text(page, "#ed-sel-ids", "")
+
         # 4. split a grid: the engine proposes a cut; another cut, reject, split again and accept
         def proposal():
             page.wait_for_selector("#ed-proposal:not([hidden])")
@@ -291,12 +305,12 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert page.locator("#ed-proposal").is_hidden()
         assert _text(page, "#ed-n-grids") == str(len(s.plan.grids) + 1) and _text(page, "#ed-unsaved") == "2"
 
-        # 5. merge two neighbouring grids: click one, Ctrl-click the other
+        # 5. merge two neighbouring grids: click one, Shift-click the other
         a, b = s.merge
         page.evaluate(_CLICK_JS, [(s.merge_at[0][0] + s.merge_at[1][0]) / 2, (s.merge_at[0][1] + s.merge_at[1][1]) / 2, 18])
         _click_map(page, s.merge_at[0])
         page.wait_for_selector(f"#ed-grid-table tr[data-grid='{a}']")
-        _click_map(page, s.merge_at[1], key="Control")
+        _click_map(page, s.merge_at[1], key="Shift")
         page.wait_for_selector(f"#ed-grid-table tr[data-grid='{b}']")
         page.click("#ed-merge")
         _wait_text(page, "#ed-unsaved", "3")

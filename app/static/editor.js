@@ -56,6 +56,7 @@
     targets: [],
     from: [],
     selGrids: [],
+    boxEnded: false,          // a box selection just ended: its click is not a selection click
     proposal: null,           // {grid, other, seed}: a split waiting for Accept / Reject
     busy: false,              // a request is under way
     hold: false,              // a compound action (another cut) is under way: the page stays busy
@@ -304,6 +305,7 @@
 
   function onBuildingClick(e) {
     L.DomEvent.stopPropagation(e);
+    if (ed.boxEnded) return;   // the click that ends a box selection
     const id = e.target.feature.id;
     const changed = [id];
     if (ed.selBuildings.has(id)) {
@@ -319,6 +321,7 @@
   }
 
   function onGridClick(e) {
+    if (ed.boxEnded) return;
     const id = e.target.feature.id;
     const ev = e.originalEvent || {};
     if (ed.selBuildings.size && ed.targets.some((g) => g.grid_id === id && !g.locked)) {
@@ -336,7 +339,40 @@
     renderGridSelection();
   }
 
+  /* Shift-drag draws a box: the buildings whose centre is in it join the selection (this replaces
+   * Leaflet's Shift-drag zoom on this page; a Shift-click without a drag still adds a grid). */
+  map.boxZoom.disable();
+  let box = null, boxStart = null;
+  map.getContainer().addEventListener('mousedown', (ev) => {
+    if (!ev.shiftKey || ev.button !== 0 || ed.busy) return;
+    ev.stopPropagation();   // no panning while the box is drawn
+    boxStart = map.mouseEventToLatLng(ev);
+    box = L.rectangle(L.latLngBounds(boxStart, boxStart), {pane: 'gpLabels', interactive: false,
+      color: '#0b2fa8', weight: 1, dashArray: '4 3', fillOpacity: 0.08}).addTo(map);
+  }, true);
+  document.addEventListener('mousemove', (ev) => {
+    if (box) box.setBounds(L.latLngBounds(boxStart, map.mouseEventToLatLng(ev)));
+  });
+  document.addEventListener('mouseup', (ev) => {
+    if (!box) return;
+    const start = map.latLngToContainerPoint(boxStart), end = map.mouseEventToContainerPoint(ev);
+    const bounds = L.latLngBounds(boxStart, map.mouseEventToLatLng(ev));
+    box.remove();
+    box = null;
+    if (start.distanceTo(end) < 4) return;   // a Shift-click, not a box
+    ed.boxEnded = true;
+    setTimeout(() => { ed.boxEnded = false; }, 0);
+    const added = [];
+    for (const [id, layer] of ed.buildingLayers) {
+      if (!ed.selBuildings.has(id) && bounds.contains(layer.getBounds().getCenter())) added.push(id);
+    }
+    for (const id of added) ed.selBuildings.add(id);
+    restyleBuildings(added);
+    refreshTargets();
+  });
+
   function clearSelection() {
+    ed.targetsAsked++;   // an answer still on its way is for a selection that is gone
     const ids = Array.from(ed.selBuildings);
     ed.selBuildings.clear(); ed.partners = []; ed.targets = []; ed.from = [];
     restyleBuildings(ids);
