@@ -57,7 +57,7 @@
     from: [],
     selGrids: [],
     boxEnded: false,          // a box selection just ended: its click is not a selection click
-    proposal: null,           // {grid, other, seed}: a split waiting for Accept / Reject
+    proposal: null,           // {grid, other, seed, cut}: a split waiting for Accept / Reject / Another cut
     busy: false,              // a request is under way
     hold: false,              // a compound action (another cut) is under way: the page stays busy
     targetsAsked: 0,
@@ -409,7 +409,7 @@
     try {
       const {status, data} = await request('POST', '/edit/' + op, body, true);
       if (status === 200) {
-        await applyResult(op, data, t0);
+        applyResult(op, data, t0);
         answer = data;
       } else {
         showAlert(status === 422 ? 'editor_refused' : 'editor_failed', (data && data.error) || String(status));
@@ -425,19 +425,14 @@
   }
 
   /** Redraw what an operation changed; `t0`: when it was asked (the latency shown runs to the redraw). */
-  async function applyResult(op, data, t0) {
+  function applyResult(op, data, t0) {
     const before = new Map(Array.from(ed.rows, ([id, r]) => [id, r.households]));
     setState(data);
     const changedIds = data.changed.features.map((f) => f.id);
     for (const id of data.removed || []) removeGrid(id);
     for (const f of data.changed.features) putGrid(f);
-    const recolour = new Set();
-    if (data.buildings) {
-      for (const [bid, gid] of Object.entries(data.buildings)) { setBuildingGrid(bid, gid); recolour.add(bid); }
-    } else {
-      const fresh = await getJSON('/edit/buildings.geojson', true);
-      for (const f of fresh.features) { setBuildingGrid(f.id, f.properties.grid_id); recolour.add(f.id); }
-    }
+    const recolour = new Set(Object.keys(data.buildings));  // every building of the changed grids
+    for (const [bid, gid] of Object.entries(data.buildings)) setBuildingGrid(bid, gid);
     if (op === 'move' || op === 'undo' || op === 'redo') {
       for (const b of ed.selBuildings) recolour.add(b);
       ed.selBuildings.clear(); ed.partners = []; ed.targets = []; ed.from = [];
@@ -449,6 +444,7 @@
     if (op !== 'split') hideProposal();
     renderChanges(before, changedIds, data.removed || []);
     renderAll();
+    if (ed.selBuildings.size) refreshTargets();   // the grids around the selection may have changed
     $('ed-latency').textContent = t('editor_latency', {op: t('editor_op_' + op), server: Math.round(data.elapsed_ms),
       total: Math.round(performance.now() - t0)});
   }
@@ -530,6 +526,7 @@
         $('ed-conflict-text').replaceChildren(el('strong', {text: t('editor_conflict')}), data.error || '');
         $('ed-refused').replaceChildren();
         $('ed-refused-title').hidden = true;
+        $('ed-reload').hidden = false;
         $('ed-conflict').hidden = false;
         setState(await getJSON('/edit'));
       } else {
@@ -634,9 +631,9 @@
   function renderFigures() {
     const s = ed.state, m = s.metrics || {};
     $('ed-n-grids').textContent = ed.rows.size;
-    $('ed-balance').textContent = m.share_within_tolerance === undefined || m.share_within_tolerance === null
-      ? '–' : (100 * m.share_within_tolerance).toFixed(1) + '%';
-    $('ed-hh-range').textContent = `${m.households_min ?? '–'}–${m.households_max ?? '–'}`;
+    const known = (v) => v !== undefined && v !== null;
+    $('ed-balance').textContent = known(m.share_within_tolerance) ? (100 * m.share_within_tolerance).toFixed(1) + '%' : '–';
+    $('ed-hh-range').textContent = known(m.households_min) ? `${m.households_min}–${m.households_max}` : '–';
     $('ed-base-version').textContent = s.base_version;
     $('ed-latest-version').textContent = s.latest_version;
     $('ed-unsaved').textContent = s.operations.length;
