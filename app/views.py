@@ -1,7 +1,7 @@
-"""Pages: the plans, a community's grid map, a grid's battle map, search and downloads.
+"""Pages: the plans, a community's grid map, a grid's battle map, the plan editor, search and downloads.
 
-Thin: reading is ``geo``'s, drawing is ``maps``'. Each page is rendered once per plan version,
-language and choice (layout, level, basemap) and then served from the cache, compressed.
+Thin: reading is ``geo``'s, drawing is ``maps``'. Each page but the editor's is rendered once per
+plan version, language and choice (layout, level, basemap) and then served from the cache, compressed.
 """
 
 from __future__ import annotations

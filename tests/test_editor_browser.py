@@ -361,11 +361,14 @@ def test_a_stale_save_is_refused_and_the_edits_reapplied_on_the_latest_version(b
         admin.click("#ed-save-btn")
         admin.wait_for_selector("#ed-info[data-saved='2']")
 
-        editor.click("#ed-undo")  # any answer of the server tells the page the latest version
+        assert editor.locator("#ed-newer").is_hidden()
+        editor.evaluate("window.dispatchEvent(new Event('focus'))")  # the editor comes back to the window
+        _wait_text(editor, "#ed-latest-version", "2")
+        assert editor.locator("#ed-newer").is_visible() and "2" in _text(editor, "#ed-newer")
+        editor.click("#ed-undo")  # an edit after the other save: the conflict comes with the save
         _wait_text(editor, "#ed-unsaved", "0")
         editor.keyboard.press("Control+y")
         _wait_text(editor, "#ed-unsaved", "1")
-        assert editor.locator("#ed-newer").is_visible() and _text(editor, "#ed-latest-version") == "2"
         editor.click("#ed-save-btn")
         editor.wait_for_selector("#ed-conflict:not([hidden])")
         assert _text(editor, "#ed-conflict-text").startswith("保存冲突")

@@ -17,6 +17,7 @@
     '#fccde5', '#d9d9d9', '#bc80bd', '#ccebc5', '#ffed6f'];
   const LABEL_MIN_PX = 34;   // a grid's code is shown when the grid is at least this wide on screen
   const ANOTHER_CUT_TRIES = 8;  // seeds tried by "Another cut" for a cut that differs from the one shown
+  const LATEST_POLL_MS = 60000;  // how often the page asks whether someone saved a newer version
 
   const $ = (id) => document.getElementById(id);
 
@@ -764,6 +765,19 @@
     else if ((e.ctrlKey || e.metaKey) && (key === 'y' || (key === 'z' && e.shiftKey))) { e.preventDefault(); if (ed.state && ed.state.can_redo) operate('redo', {}); }
     else if (key === 'escape') clearSelection();
   });
+
+  /* Someone else may save meanwhile: the latest version is asked for when the window gets the
+   * focus back and every minute while the page is in view, so the "newer version" notice shows
+   * before the planner saves. */
+  async function checkLatest() {
+    if (document.visibilityState !== 'visible' || ed.busy || ed.hold || !ed.state) return;
+    try {
+      const state = await getJSON('/edit');
+      if (!ed.busy && ed.state) { ed.state.latest_version = state.latest_version; renderFigures(); }
+    } catch (err) { /* offline for a moment: the next answer tells */ }
+  }
+  setInterval(checkLatest, LATEST_POLL_MS);
+  window.addEventListener('focus', checkLatest);
 
   (async function start() {
     try {
