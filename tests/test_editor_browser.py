@@ -412,5 +412,10 @@ def test_only_editors_see_the_editor(served):
     assert "网格编辑" in page and "editor.js" in page and 'id="ed-alert" class="ed-alert" role="alert"' in page
     assert "Grid editor" in editor.get("/plans/suzhou/edit?lang=en").get_data(as_text=True)
     assert "/plans/suzhou/edit" in editor.get("/plans/suzhou/?lang=zh").get_data(as_text=True)
+    amap = create_app({**{k: app.config[k] for k in ("TESTING", "PLANS", "USERS_DB", "VERSIONS_DB")},
+                       "BASEMAP": "amap"})  # GCJ-02 tiles: the page asks for GeoJSON shifted to match
+    assert '"datum": "gcj02"' in signed_in(amap, "editor", password=PASSWORD).get("/plans/suzhou/edit").get_data(
+        as_text=True)
+    assert '"datum": "wgs84"' in page
     code = str(geo.read_plan(served.plan).grids["grid_code"].iloc[0])
     assert "/plans/suzhou/edit#grid=" in editor.get(f"/plans/suzhou/grids/{code}").get_data(as_text=True)
