@@ -148,7 +148,7 @@ def edit_page(name: str):
     p, _ = _data.plan(name)
     language, opts = lang(), map_options()
     fmap = editor_map(p, lang=language, **opts)
-    config = {"map": fmap.get_name(), "plan": name, "lang": language,
+    config = {"map": fmap.get_name(), "lang": language,
               "api": url_for("editor.edit_state", name=name).removesuffix("/edit"),
               "datum": BASEMAPS[opts["basemap"]].datum, "code_prefix": p.meta.get("code_prefix"),
               "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
