@@ -39,7 +39,7 @@ def _urls(app) -> list[str]:
         url = rule.rule
         for arg in rule.arguments:
             url = url.replace(f"<{arg}>", values[arg]).replace(f"<path:{arg}>", values[arg])
-        urls.append(url)
+        urls.append(url + ("?buildings=b1" if url.endswith("/edit/targets") else ""))
     urls += ["/plans/tiny/grids/320508001001002", "/api/plans/tiny/grids/320508001001002",
              "/plans/tiny/download.gpkg", "/plans/tiny/search?q=320508001001", "/api/plans/tiny/search?q=b",
              "/plans/tiny/?lang=en", "/plans/tiny/grids/320508001001001?lang=en"]
@@ -51,7 +51,8 @@ def _bodies(client, urls) -> dict:
     out = {}
     for url in urls:
         with client.get(url) as resp:
-            assert resp.status_code in (200, 302, 404), (url, resp.status_code)
+            # 422: the editor's move targets need the plan's cells, which the tiny plan has not
+            assert resp.status_code in (200, 302, 404) + ((422,) if "/edit/" in url else ()), (url, resp.status_code)
             out[url] = resp.get_data()
     return out
 
