@@ -4,44 +4,24 @@ The app runs offline (vendored assets, no basemap) on 127.0.0.1 in a thread; eve
 browser makes is logged. Screenshots are saved to ``tests/artifacts/`` (``community_map.png``,
 ``grid_battle_map.png``, ``grid_battle_map_phone.png``, ``search_result.png``).
 
-Without ``/usr/bin/chromium`` these tests are skipped, except in CI (``CI=true``) where a missing
-browser is a failure: ``make test`` installs it (Debian package ``chromium``).
+Without Chromium these tests are skipped, except in CI (see ``tests/browser.py``).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import shapely
 
 import geo
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
 from tests.plans import XSS
-
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _chromium() -> str:
-    path = os.environ.get("GRIDPLAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        message = "Debian chromium is not installed (apt-get install chromium; make test installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
 def server(plan_path, tmp_path_factory):
     """The offline app on a free loopback port, served by werkzeug in a thread; one viewer account."""
-    from werkzeug.serving import make_server
-
     from app import create_app, missing_assets
     from app.auth import add_user
 
@@ -50,22 +30,14 @@ def server(plan_path, tmp_path_factory):
     db = tmp_path_factory.mktemp("users") / "users.sqlite"
     add_user(db, "viewer", "correct-horse-1", role="viewer")
     app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "OFFLINE": True, "USERS_DB": str(db)})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (pip) is not installed")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium(chromium_path(), CHROMIUM_ARGS) as browser:
         yield browser
-        browser.close()
 
 
 def _sign_in(page, server: str) -> None:
@@ -186,38 +158,31 @@ def test_offline_pages_make_no_request_outside_127_0_0_1(page, server, plan_path
 def test_a_script_in_a_roster_name_never_runs(browser, plan_file, tmp_path):  # noqa: F811
     """A building leader named ``<script>alert(1)</script>``: the grid page, its map tooltips and
     the community map show the text; no dialog opens and no script error happens."""
-    from werkzeug.serving import make_server
-
     from app import create_app
     from app.auth import add_user
 
     db = tmp_path / "users.sqlite"
     add_user(db, "editor", "correct-horse-1", role="editor")
     app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "OFFLINE": True, "USERS_DB": str(db)})
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    server = f"http://127.0.0.1:{srv.server_port}"
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    dialogs, errors = [], []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    try:
-        page.goto(f"{server}/login")
-        page.fill("input[name=username]", "editor")
-        page.fill("input[name=password]", "correct-horse-1")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{server}/")
-        _open(page, f"{server}/plans/tiny/grids/320508001001001")
-        assert XSS in page.locator("#grid-card").inner_text()  # shown as text
-        for path in page.locator("path.leaflet-interactive").all():
-            path.hover(force=True)  # opens the tooltips, which hold the leader's name
-        _open(page, f"{server}/plans/tiny/")
-        for path in page.locator("path.leaflet-interactive").all():
-            path.hover(force=True)
-        assert dialogs == [] and errors == []
-    finally:
-        context.close()
-        srv.shutdown()
-        thread.join(timeout=10)
+    with serving(app) as server:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        page = context.new_page()
+        dialogs, errors = [], []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(f"{server}/login")
+            page.fill("input[name=username]", "editor")
+            page.fill("input[name=password]", "correct-horse-1")
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server}/")
+            _open(page, f"{server}/plans/tiny/grids/320508001001001")
+            assert XSS in page.locator("#grid-card").inner_text()  # shown as text
+            for path in page.locator("path.leaflet-interactive").all():
+                path.hover(force=True)  # opens the tooltips, which hold the leader's name
+            _open(page, f"{server}/plans/tiny/")
+            for path in page.locator("path.leaflet-interactive").all():
+                path.hover(force=True)
+            assert dialogs == [] and errors == []
+        finally:
+            context.close()

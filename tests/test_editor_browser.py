@@ -33,8 +33,7 @@ from partitioning.editing import (
     move_buildings,
     split_grid,
 )
-from tests.browser import chromium, serving
-from tests.test_browser import ARTIFACTS, CHROMIUM_ARGS, _chromium
+from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
 
 PASSWORD = "correct-horse-1"
 
@@ -74,7 +73,7 @@ def contested(suzhou_plan_path, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with chromium(_chromium(), CHROMIUM_ARGS) as browser:
+    with chromium(chromium_path(), CHROMIUM_ARGS) as browser:
         yield browser
 
 
