@@ -33,7 +33,7 @@ from maps.i18n import text
 
 __all__ = [
     "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
-    "grid_adjacency", "grid_colours", "display_geometry", "to_datum", "plan_map", "community_map", "grid_map",
+    "grid_adjacency", "grid_colours", "display_geometry", "to_lonlat", "to_datum", "plan_map", "community_map", "grid_map",
     "editor_map",
     "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
 ]
@@ -155,6 +155,37 @@ def grid_colours(grids: gpd.GeoDataFrame) -> dict:
     return {g: PALETTE[c % len(PALETTE)] for g, c in colour_of.items()}
 
 
+@functools.lru_cache(maxsize=32)
+def _lonlat_transformer(crs):
+    """A transformer from ``crs`` to longitude/latitude, made from the PROJ pipeline that
+    ``Transformer.from_crs`` chooses: in every new thread (each request of the threaded
+    development server) a ``from_crs`` transformer searches PROJ's database again, about 80 ms;
+    one made from its pipeline does not (under 1 ms)."""
+    import pyproj
+
+    chosen = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+    try:
+        return pyproj.Transformer.from_pipeline(chosen.definition)
+    except pyproj.exceptions.ProjError:  # an operation without a pipeline form: the search it is
+        return chosen
+
+
+def to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """``gdf`` in EPSG:4326 (longitude, latitude): what ``to_crs(4326)`` gives, without PROJ's
+    per-thread search (see :func:`_lonlat_transformer`)."""
+    if gdf.crs is None:
+        raise ValueError("the geometry has no CRS")
+    if gdf.crs.equals(4326):
+        return gdf
+    transformer = _lonlat_transformer(gdf.crs)
+
+    def _transform(xy: np.ndarray) -> np.ndarray:
+        return np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+
+    geoms = shapely.transform(np.asarray(gdf.geometry.values), _transform)
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
+
+
 def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool = False) -> gpd.GeoDataFrame:
     """Lighten geometry for display in EPSG:4326 (the plan itself is never changed).
 
@@ -164,7 +195,7 @@ def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool 
     geoms = np.asarray(gdf.geometry.values)
     simple = (shapely.coverage_simplify(geoms, tolerance) if coverage
               else shapely.simplify(geoms, tolerance, preserve_topology=True))
-    out = gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs)).to_crs(4326)
+    out = to_lonlat(gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs)))
     rounded = shapely.transform(np.asarray(out.geometry.values), lambda xy: np.round(xy, 6))
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
@@ -617,7 +648,8 @@ def _label_zoom(grids: gpd.GeoDataFrame, *, pixels: float = 32.0) -> int:
     """The web-map zoom from which a typical grid is ``pixels`` wide (metric CRS in, EPSG:3857 zooms)."""
     size = float(np.median(np.sqrt(grids.area))) if len(grids) else 1.0
     x0, y0, x1, y1 = grids.total_bounds if len(grids) else (0, 0, 0, 0)
-    lat = float(gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=grids.crs).to_crs(4326).y.iloc[0])
+    centre = gpd.GeoDataFrame(geometry=[shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=grids.crs)
+    lat = float(to_lonlat(centre).geometry.y.iloc[0])
     metres_per_pixel_z0 = 156543.03 * np.cos(np.radians(lat))
     return int(np.clip(np.ceil(np.log2(pixels * metres_per_pixel_z0 / max(size, 1.0))), 0, 20))
 
@@ -801,7 +833,7 @@ def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_ke
     folium.Map
     """
     datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
-    extent = gpd.GeoDataFrame(geometry=[shapely.box(*plan.grids.total_bounds)], crs=plan.grids.crs).to_crs(4326)
+    extent = to_lonlat(gpd.GeoDataFrame(geometry=[shapely.box(*plan.grids.total_bounds)], crs=plan.grids.crs))
     fmap = _base_map(to_datum(extent, datum).total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
                      tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     _use_assets(fmap, asset_base, lang=lang)

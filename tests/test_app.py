@@ -478,3 +478,23 @@ def test_serve_command_options():
     result = CliRunner().invoke(cli, ["serve", "--help"])
     for option in ("--offline", "--production", "--basemap", "--workers", "--tiles-url", "--tianditu-key"):
         assert option in result.output
+
+
+@pytest.mark.parametrize("fixture", ["suzhou_buildings", "kotka_buildings"])
+def test_to_lonlat_is_to_crs_4326_from_a_new_thread_too(fixture, request):
+    """The pipeline transformer of the web maps gives what geopandas' to_crs gives, in any thread."""
+    import threading
+
+    from maps.webmap import to_lonlat
+
+    buildings = request.getfixturevalue(fixture)
+    expected = shapely.get_coordinates(buildings.to_crs(4326).geometry.values)
+    out = {}
+    thread = threading.Thread(target=lambda: out.update(frame=to_lonlat(buildings)))
+    thread.start()
+    thread.join()
+    assert out["frame"].crs.equals(4326) and out["frame"].index.equals(buildings.index)
+    np.testing.assert_allclose(shapely.get_coordinates(out["frame"].geometry.values), expected, rtol=0, atol=1e-9)
+    assert to_lonlat(out["frame"]) is out["frame"]
+    with pytest.raises(ValueError, match="no CRS"):
+        to_lonlat(buildings.set_crs(None, allow_override=True))
