@@ -473,8 +473,8 @@ def demo(ctx, out_dir, host, port, no_serve):
     ctx.invoke(people_assign, plan_path=str(plan_path))
     ctx.invoke(map_, plan_path=str(plan_path), output=str(out / "suzhou_gusu.html"))
     if not no_serve:
-        click.echo("anonymous visitors see grids and counts; for names and phones: "
-                   "`gridplan users add NAME --role admin`, then sign in")
+        click.echo("anonymous visitors see grids and counts; for names and phones, and to redraw grids "
+                   "in the browser (编辑网格): `gridplan users add NAME --role editor` (or admin), then sign in")
         ctx.invoke(serve, plans=(str(plan_path),), host=host, port=port, public=True)
 
 
