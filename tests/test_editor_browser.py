@@ -4,7 +4,7 @@ An ``editor`` signs in through the login form and, with real mouse clicks on the
 building to a neighbouring grid and sees the two grids' households change by the building's
 households; a move that would break its grid apart is refused with the reason and changes
 nothing; undo and redo; a grid is split (another cut asked, rejected, the engine's cut accepted)
-and two neighbours merged;
+and two neighbours merged, the engine re-run on the merged grid;
 the plan is saved with a comment, the version list shows the buildings moved, and version 1 is
 restored — on disk too. The app runs offline (vendored Leaflet, no basemap) as in
 ``tests/test_browser.py``; the page makes no request outside 127.0.0.1. Screenshot:
@@ -315,6 +315,15 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         _wait_text(page, "#ed-unsaved", "3")
         assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
         assert _change(page, a)[1] == int(s.merged.grids.at[a, "households"])
+
+        # 5b. re-run the engine on the merged grid alone (still selected): its households stay in the
+        # grids it becomes, and no other grid changes
+        page.wait_for_selector(f"#ed-grid-table tr[data-grid='{a}']")
+        page.click("#ed-rerun")
+        _wait_text(page, "#ed-unsaved", "4")
+        rows = page.locator("#ed-changes tr[data-grid]")
+        assert a in rows.evaluate_all("rs => rs.map(r => r.dataset.grid)")
+        assert sum(int(x) for x in rows.locator(".ed-after").all_inner_texts()) == int(s.merged.grids.at[a, "households"])
 
         # 6. save with a comment: version 2 on disk, its diff in the version list
         page.fill("#ed-comment", "按小区围墙调整 <b>1</b>")
