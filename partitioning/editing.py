@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
 
 from geo.errors import GridplanError, InputError
@@ -391,14 +392,19 @@ def merge_grids(plan: Plan, graph: nx.Graph, a, b) -> EditResult:
 def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResult:
     """Split a grid in two: the engine proposes the cut (two connected, balanced halves).
 
-    The larger half keeps the grid's id and code; the other gets the next free id and the next
-    code in the grid's parent.
+    ``seed=0`` gives the engine's cut (:func:`partitioning.engine.partition` with two grids).
+    A planner who wants another cut asks again with ``seed=1, 2, …``: the other cuts into two
+    connected halves (overlapping footprints kept together), found on random spanning trees of the
+    grid's graph and ranked best first — both halves inside the tolerance band, then the more
+    even, then the more compact (household-weighted distance to each half's centre). The larger
+    half keeps the grid's id and code; the other gets the next free id and the next code in the
+    grid's parent.
 
     Raises
     ------
     EditError
-        Unknown or locked grid, or a grid that cannot be cut (one building, or overlapping
-        footprints only).
+        Unknown or locked grid; a grid that cannot be cut (one building, or overlapping footprints
+        only); no ``seed``-th other cut.
     """
     grid = _grid(plan, grid)
     _unlocked(plan, [grid])
@@ -407,14 +413,74 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
     if len(_overlap_partners(graph, members[:1])) >= len(members):
         raise EditError(f"grid {grid} is one building (or overlapping footprints): it cannot be split")
     target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
-    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, n_grids=2, seed=seed)
+    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, n_grids=2, seed=0)
     halves = result.assignment.reindex(members)
-    big = halves.value_counts().sort_index().idxmax()
+    side = set(halves.index[(halves != halves.iloc[0]).to_numpy()])
+    if seed:
+        others = [cut for cut in _cuts(graph, members, lo=target * (1 - tolerance), hi=target * (1 + tolerance))
+                  if cut != _cut_key(side, members)]
+        if seed > len(others):
+            raise EditError(f"grid {grid}: no other cut number {seed} (the engine found {len(others)} other "
+                            "cut(s) into two connected halves)")
+        side = others[seed - 1]
+    big_side = len(side) > len(members) - len(side)
     new_id, = _next_ids(plan, 1)
     new = assignment.copy()
-    new[members] = [grid if h == big else new_id for h in halves]
+    new[members] = [grid if (b in side) == big_side else new_id for b in members]
     return _apply(plan, graph, new, [grid, new_id], codes={new_id: _next_code(plan, plan.grids.at[grid, "grid_code"])},
                   note=f"split {grid} into {grid} and {new_id}")
+
+
+def _cut_key(side, members) -> frozenset:
+    """A cut of ``members`` named by the half without the first building."""
+    side = set(side)
+    return frozenset(set(members) - side if members[0] in side else side)
+
+
+def _cuts(graph: nx.Graph, members: list, *, lo: float, hi: float, trees: int = 200) -> list[frozenset]:
+    """Distinct cuts of a connected grid into two connected halves (see :func:`split_grid`), best
+    first; each named by :func:`_cut_key`. Found on ``trees`` minimum spanning trees of randomly
+    weighted edges (fixed seed): removing a tree edge leaves two connected halves."""
+    units: dict = {}  # building → its overlap group (they never part)
+    for b in members:
+        if b not in units:
+            group = frozenset(_overlap_partners(graph, [b]) & set(members))
+            units.update(dict.fromkeys(group, group))
+    groups = list(dict.fromkeys(units.values()))
+    index = {g: i for i, g in enumerate(groups)}
+    quotient = nx.Graph()
+    quotient.add_nodes_from(range(len(groups)))
+    quotient.add_edges_from({tuple(sorted((index[units[u]], index[units[v]])))
+                             for u, v in graph.subgraph(members).edges if units[u] is not units[v]})
+    edges = list(quotient.edges)
+    rng = np.random.default_rng(0)
+    sides = set()
+    for _ in range(trees):
+        for (u, v), w in zip(edges, rng.random(len(edges))):
+            quotient[u][v]["w"] = w
+        tree = nx.minimum_spanning_tree(quotient, weight="w")
+        order = list(nx.dfs_preorder_nodes(tree, 0))
+        parent = dict(nx.dfs_predecessors(tree, 0))
+        below = {v: {v} for v in order}
+        for v in reversed(order[1:]):
+            below[parent[v]] |= below[v]
+            sides.add(frozenset().union(*(groups[i] for i in below[v])))
+    nodes = graph.nodes
+    total = sum(int(nodes[b]["households"]) for b in members)
+
+    def spread(half) -> float:
+        xy = np.array([(nodes[b]["x"], nodes[b]["y"]) for b in half], dtype=float)
+        h = np.array([nodes[b]["households"] for b in half], dtype=float)
+        centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
+        return float(h @ np.hypot(*(xy - centre).T))
+
+    def rank(side):
+        h = sum(int(nodes[b]["households"]) for b in side)
+        inside = lo <= h <= hi and lo <= total - h <= hi
+        rest = [b for b in members if b not in side]
+        return (not inside, abs(2 * h - total), round(spread(side) + spread(rest), 6), sorted(map(str, side)))
+
+    return [_cut_key(side, members) for side in sorted(sides, key=rank)]
 
 
 def rerun_grids(plan: Plan, graph: nx.Graph, grids, *, seed: int = 0) -> EditResult:

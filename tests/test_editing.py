@@ -113,9 +113,9 @@ def test_merge_split_rerun_keep_a_valid_coverage(plan, graph):
     assert merged.removed == [b] and b not in merged.plan.grids.index
     assert merged.plan.grids.at[a, "households"] == plan.grids.loc[[a, b], "households"].sum()
     _assert_valid(plan, merged.plan, graph)
-    split = split_grid(merged.plan, graph, a, seed=3)
+    split = split_grid(merged.plan, graph, a)
     assert split.changed[0] == a and len(split.changed) == 2 and len(split.plan.grids) == len(plan.grids)
-    assert split_grid(merged.plan, graph, a, seed=3).plan.buildings["grid_id"].equals(split.plan.buildings["grid_id"])
+    assert split_grid(merged.plan, graph, a).plan.buildings["grid_id"].equals(split.plan.buildings["grid_id"])
     assert split.plan.grids["grid_code"].is_unique
     _assert_valid(plan, split.plan, graph)
     rerun = rerun_grids(split.plan, graph, split.changed, seed=0)
@@ -168,7 +168,7 @@ def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan
     graph = edit_graph(plan)
     building, source, target = _edge(plan, graph, keeps_connected=True)
     moved = move_buildings(plan, graph, [building], target)
-    split = split_grid(moved.plan, graph, target, seed=1)
+    split = split_grid(moved.plan, graph, target)
     new_grid = next(g for g in split.changed if g != target)
     edited = merge_grids(split.plan, graph, target, new_grid).plan
     touched = {source, target, new_grid}
@@ -183,3 +183,30 @@ def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan
     untouched = old.index[~old["parent_grid_id"].isin(touched)]
     assert len(untouched) and em.loc[untouched, "grid_code"].tolist() == old.loc[untouched, "grid_code"].tolist()
     assert em.loc[untouched].geometry.geom_equals(old.loc[untouched].geometry).all()
+
+
+def test_split_offers_other_cuts_best_first(suzhou_plan_path):
+    """Seed 0 is the engine's cut; seeds 1, 2, … the other cuts into two connected halves, each new,
+    ranked: halves inside the band first, then the more even; asking past the last is refused."""
+    plan = geo.read_plan(suzhou_plan_path)
+    graph = edit_graph(plan)
+    lo, hi = plan.meta["target"] * (1 - plan.meta["tolerance"]), plan.meta["target"] * (1 + plan.meta["tolerance"])
+    small = plan.grids[plan.grids["n_buildings"].between(6, 9)]
+    grid = small["households"].idxmax()
+    members = set(plan.buildings.index[plan.buildings["grid_id"] == grid])
+    seen, ranks = [], []
+    for seed in range(4):
+        result = split_grid(plan, graph, grid, seed=seed)
+        new = result.plan.buildings["grid_id"]
+        halves = [set(new.index[new == g]) & members for g in result.changed]
+        assert len(halves) == 2 and all(halves) and halves[0] | halves[1] == members
+        assert all(nx.is_connected(graph.subgraph(h)) for h in halves)
+        _assert_valid(plan, result.plan, graph)
+        cut = frozenset(map(frozenset, halves))
+        assert cut not in seen  # every seed another cut
+        seen.append(cut)
+        hh = [int(plan.buildings.loc[list(h), "households"].sum()) for h in halves]
+        ranks.append((not all(lo <= h <= hi for h in hh), abs(hh[0] - hh[1])))
+    assert ranks[1:] == sorted(ranks[1:])  # the other cuts come best first
+    with pytest.raises(EditError, match="no other cut number 9999"):
+        split_grid(plan, graph, grid, seed=9999)
