@@ -196,7 +196,6 @@ _EDITOR = {
     "editor_accept": {"zh": "接受", "en": "Accept"},
     "editor_reject": {"zh": "放弃", "en": "Reject"},
     "editor_another": {"zh": "换一种切法", "en": "Another cut"},
-    "editor_no_other_cut": {"zh": "引擎在 {n} 次尝试中没有找到其他切法", "en": "The engine found no other cut in {n} tries"},
     "editor_undo": {"zh": "撤销", "en": "Undo"},
     "editor_redo": {"zh": "重做", "en": "Redo"},
     "editor_last_change": {"zh": "上一步改动的网格", "en": "Grids of the last change"},

@@ -16,7 +16,6 @@
   const PALETTE = ['#8dd3c7', '#ffffb3', '#bebada', '#fb8072', '#80b1d3', '#fdb462', '#b3de69',
     '#fccde5', '#d9d9d9', '#bc80bd', '#ccebc5', '#ffed6f'];
   const LABEL_MIN_PX = 34;   // a grid's code is shown when the grid is at least this wide on screen
-  const ANOTHER_CUT_TRIES = 8;  // seeds tried by "Another cut" for a cut that differs from the one shown
   const LATEST_POLL_MS = 60000;  // how often the page asks whether someone saved a newer version
 
   const $ = (id) => document.getElementById(id);
@@ -456,13 +455,12 @@
     await operate('move', {buildings: Array.from(ed.selBuildings), to_grid: target});
   }
 
-  /** Split `grid` with the engine's `seed`; the cut is shown for Accept / Reject / Another cut. */
+  /** Split `grid`: seed 0 the engine's cut, seed k the k-th other cut; shown for Accept / Reject / Another cut. */
   async function split(grid, seed) {
     const data = await operate('split', {grid, seed});
     if (!data) return null;
     const other = data.changed.features.map((f) => f.id).find((g) => g !== grid);
-    const cut = Object.entries(data.buildings).filter(([, g]) => g === other).map(([b]) => b).sort().join(',');
-    ed.proposal = {grid, other, seed, cut};
+    ed.proposal = {grid, other, seed};
     ed.selGrids = [grid, other].filter((g) => ed.rows.has(g));
     restyleGrids(ed.gridLayers.keys());
     showProposal();
@@ -480,22 +478,21 @@
 
   function hideProposal() { ed.proposal = null; $('ed-proposal').hidden = true; }
 
-  /** Reject the proposed cut (undo it); with `another`, ask the engine for a different cut: the
-   * next seeds, up to ANOTHER_CUT_TRIES, until one cuts the grid differently. */
+  /** Reject the proposed cut (undo it); with `another`, show the server's next other cut (split
+   * with the next seed: a new cut each time, best first, until the server says there is none). */
   async function rejectProposal(another) {
     const first = ed.proposal;
     if (!first || ed.busy || ed.hold) return;
     ed.hold = true;
     try {
-      let p = first;
-      for (let tries = 0; tries < (another ? ANOTHER_CUT_TRIES : 1); tries++) {
-        if (!await operate('undo', {})) return;
-        ed.selGrids = [first.grid];
-        if (!another) { restyleGrids(ed.gridLayers.keys()); renderGridSelection(); return; }
-        p = await split(first.grid, p.seed + 1);
-        if (!p || p.cut !== first.cut) return;
+      if (!await operate('undo', {})) return;
+      ed.selGrids = [first.grid];
+      if (another) {
+        await split(first.grid, first.seed + 1);
+      } else {
+        restyleGrids(ed.gridLayers.keys());
+        renderGridSelection();
       }
-      info(t('editor_no_other_cut', {n: ANOTHER_CUT_TRIES}));
     } finally {
       ed.hold = false;
       setBusy(false);
