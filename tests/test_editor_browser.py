@@ -128,10 +128,8 @@ def story(served):
     splittable = moved.grids[(moved.grids["n_buildings"] >= 6) & ~moved.grids.index.isin(touched)]
     to_split = splittable["households"].idxmax()
     cut = split_grid(moved, graph, to_split, seed=0)
-    for seed in range(1, 9):  # "Another cut" tries the next seeds for a different cut
-        other = split_grid(moved, graph, to_split, seed=seed)
-        if not other.plan.buildings["grid_id"].equals(cut.plan.buildings["grid_id"]):
-            break
+    other = split_grid(moved, graph, to_split, seed=1)  # "Another cut": the first other cut
+    assert not other.plan.buildings["grid_id"].equals(cut.plan.buildings["grid_id"])
     cuts = [[int(c.plan.grids.at[g, "households"]) for g in (to_split, *(set(c.changed) - {to_split}))]
             for c in (cut, other)]
     touched |= set(cut.changed)
@@ -291,7 +289,7 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         page.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.to_split}']")
         page.click("#ed-split")
         assert proposal() == s.cuts[0] and _text(page, "#ed-unsaved") == "2"
-        page.click("#ed-another")  # undo, and the engine's cut with the next seed that cuts differently
+        page.click("#ed-another")  # undo, and the next other cut
         assert proposal() == s.cuts[1] and _text(page, "#ed-unsaved") == "2"
         page.click("#ed-reject")  # undo
         page.wait_for_selector("#ed-proposal", state="hidden")
