@@ -24,6 +24,7 @@ import logging
 import sqlite3
 import tempfile
 import time
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,20 @@ def _plan_bytes(plan: geo.Plan) -> bytes:
         return path.read_bytes()
 
 
+_GPKG_MAGIC = b"SQLite format 3\x00"
+
+
+def _pack(data: bytes) -> bytes:
+    """A plan's GeoPackage bytes as stored in a version: zlib level 1 (a third of the size, ~0.1 s
+    for Suzhou's 7.6 MB)."""
+    return zlib.compress(data, 1)
+
+
+def _unpack(blob: bytes) -> bytes:
+    """The GeoPackage bytes of a stored version (stores of the first release kept them as they were)."""
+    return bytes(blob) if bytes(blob[:16]) == _GPKG_MAGIC else zlib.decompress(blob)
+
+
 def _bytes_plan(data: bytes) -> geo.Plan:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "plan.gpkg"
@@ -137,9 +152,9 @@ class VersionStore:
             con.execute("PRAGMA journal_mode=WAL")  # readers never wait for a save
             if "sha256" not in {r["name"] for r in con.execute("PRAGMA table_info(versions)")}:
                 con.execute("ALTER TABLE versions ADD COLUMN sha256 TEXT")  # a store of the first release
-                for plan, version, data in con.execute("SELECT plan, version, snapshot FROM versions").fetchall():
+                for plan, version, blob in con.execute("SELECT plan, version, snapshot FROM versions").fetchall():
                     con.execute("UPDATE versions SET sha256 = ? WHERE plan = ? AND version = ?",
-                                (_digest(data), plan, version))
+                                (_digest(_unpack(blob)), plan, version))
 
     @contextmanager
     def _connect(self):
@@ -196,11 +211,11 @@ class VersionStore:
             if latest is not None:
                 old = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?",
                                   (plan, latest)).fetchone()[0]
-                diff = _diff(_bytes_plan(old), _bytes_plan(data))
+                diff = _diff(_bytes_plan(_unpack(old)), _bytes_plan(data))
                 logger.warning("plan %s: %s; recorded as version %d", plan, _OUTSIDE_COMMENT, version)
             con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (plan, version, latest, _FILE_AUTHOR, _OUTSIDE_COMMENT if latest else _FIRST_COMMENT,
-                         _now(), diff, data, _digest(data)))
+                         _now(), diff, _pack(data), _digest(data)))
         return version
 
     def save(self, plan: str, new: geo.Plan, *, base: int, author: str, comment: str = "",
@@ -223,7 +238,7 @@ class VersionStore:
                 raise VersionConflict(base, latest)
             version = base + 1
             con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (plan, version, base, author, comment, _now(), diff, data, _digest(data)))
+                        (plan, version, base, author, comment, _now(), diff, _pack(data), _digest(data)))
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
             if path is not None:
                 with atomic_path(path) as tmp:
@@ -245,7 +260,7 @@ class VersionStore:
                               (plan, version)).fetchone()
         if row is None:
             raise KeyError(version)
-        return _bytes_plan(row[0])
+        return _bytes_plan(_unpack(row[0]))
 
     # sessions
 

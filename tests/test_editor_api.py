@@ -281,3 +281,29 @@ def test_a_plan_file_changed_outside_the_editor_becomes_a_version(app, moves):
     reloaded = ed.post("/edit/reload")
     assert reloaded["refused"][0]["op"] == "move" and "locked" in reloaded["refused"][0]["reason"]
     assert ed.get("/edit")["base_version"] == 2 and len(ed.get("/versions")["versions"]) == 2
+
+
+def test_versions_are_stored_compressed_and_a_first_release_store_still_opens(plan_path, tmp_path):
+    """Each version holds the whole plan, compressed; a store written before digests and compression
+    (raw GeoPackage bytes, no sha256 column) is migrated when opened and its versions still load."""
+    import sqlite3
+
+    from app.editor import VersionStore
+
+    raw = plan_path.read_bytes()
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as con:  # the schema and row of the first release
+        con.execute("CREATE TABLE versions (plan TEXT NOT NULL, version INTEGER NOT NULL, parent INTEGER, "
+                    "author TEXT, comment TEXT, created TEXT NOT NULL, diff TEXT, snapshot BLOB NOT NULL, "
+                    "PRIMARY KEY (plan, version))")
+        con.execute("INSERT INTO versions VALUES ('kunming', 1, NULL, 'gridplan', 'the plan file', "
+                    "'2026-11-01T00:00:00+00:00', NULL, ?)", (raw,))
+    store = VersionStore(db)
+    assert store.ensure("kunming", plan_path) == 1  # the same file: no new version
+    old = store.load("kunming", 1)
+    assert old.buildings["grid_id"].equals(geo.read_plan(plan_path).buildings["grid_id"])
+    assert store.save("kunming", old, base=1, author="a") == 2
+    with sqlite3.connect(db) as con:
+        sizes = dict(con.execute("SELECT version, length(snapshot) FROM versions WHERE plan = 'kunming'"))
+    assert sizes[1] == len(raw) and sizes[2] < len(raw) / 2
+    assert store.load("kunming", 2).grids["households"].equals(old.grids["households"])
