@@ -186,17 +186,24 @@ def to_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
 
 
-def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool = False) -> gpd.GeoDataFrame:
+def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool = False,
+                     keep: gpd.GeoSeries | None = None) -> gpd.GeoDataFrame:
     """Lighten geometry for display in EPSG:4326 (the plan itself is never changed).
 
     Simplifies in the plan's metric CRS — as a coverage (shared edges stay shared) for grid
-    polygons — then rounds longitude/latitude to 6 decimals (about 0.1 m).
+    polygons — then rounds longitude/latitude to 6 decimals (about 0.1 m). With ``keep`` (the
+    buildings' footprints), a simplified grid outline never crosses a building: see
+    :func:`_keep_whole`.
     """
     geoms = np.asarray(gdf.geometry.values)
     simple = (shapely.coverage_simplify(geoms, tolerance) if coverage
               else shapely.simplify(geoms, tolerance, preserve_topology=True))
+    if keep is not None:
+        simple = _keep_whole(geoms, simple, np.asarray(keep.geometry.values if hasattr(keep, "geometry") else keep))
     out = to_lonlat(gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs)))
     rounded = shapely.transform(np.asarray(out.geometry.values), lambda xy: np.round(xy, 6))
+    broken = ~shapely.is_valid(rounded)  # rounding can fold a thin spike onto itself
+    rounded[broken] = shapely.make_valid(rounded[broken], method="structure", keep_collapsed=False)
     return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
 
 
@@ -439,6 +446,35 @@ def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
     return hits[:limit]
 
 
+def _keep_whole(original: np.ndarray, simple: np.ndarray, footprints: np.ndarray) -> np.ndarray:
+    """Simplified coverage polygons in which every footprint lies whole in its own polygon.
+
+    A simplified edge may cut the corner of a building the original outline went around (on
+    Suzhou at 2 m: 280 buildings, up to 5 m²). Each such building is added to its own polygon
+    (the original polygon holding it) and taken out of the polygons it reached into; the rest of
+    the simplification stays.
+    """
+    tree = shapely.STRtree(original)
+    b, g = tree.query(shapely.point_on_surface(footprints), predicate="within")
+    own = np.full(len(footprints), -1)
+    own[b] = g
+    placed = np.flatnonzero(own >= 0)
+    cut = placed[shapely.area(shapely.difference(footprints[placed], simple[own[placed]])) > 1e-6]
+    if not len(cut):
+        return simple
+    out = simple.copy()
+    add: dict = {}
+    take: dict = {}
+    for k, h in zip(*shapely.STRtree(simple).query(footprints[cut], predicate="intersects")):
+        (add if h == own[cut[k]] else take).setdefault(h, []).append(footprints[cut[k]])
+    for h, parts in add.items():
+        out[h] = shapely.union_all([out[h], *parts])
+    for h, parts in take.items():
+        out[h] = shapely.difference(out[h], shapely.union_all(parts))
+    logger.debug("display outlines: %d building(s) kept whole", len(cut))
+    return out
+
+
 def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: float = 2.0) -> gpd.GeoDataFrame:
     """Grids for display: code, figures, status and leader as text, colour, link; EPSG:4326."""
     colours = grid_colours(grids)
@@ -453,7 +489,8 @@ def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: fl
     out["colour"] = [colours[g] for g in out.index]
     out.index = out.index.astype(str)
     out.index.name = "grid_id"
-    return display_geometry(out, tolerance=tolerance, coverage=True)
+    keep = plan.buildings.geometry if grids.crs == plan.buildings.crs else None
+    return display_geometry(out, tolerance=tolerance, coverage=True, keep=keep)
 
 
 def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, datum: str = "wgs84",
@@ -864,7 +901,7 @@ def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap
     grids = plan.grids.copy()
     grids["colour"] = [colours[g] for g in grids.index]
     grids["status_text"] = [_status_text(s, lang) for s in grids["status"]]
-    grids = display_geometry(grids, tolerance=1.0, coverage=True).reset_index()
+    grids = display_geometry(grids, tolerance=1.0, coverage=True, keep=plan.buildings.geometry).reset_index()
     buildings = plan.buildings[["grid_id", "grid_code", "households", "geometry"]].copy()
     buildings["colour"] = buildings["grid_id"].map(colours)
     buildings = display_geometry(buildings, tolerance=0.3).reset_index()

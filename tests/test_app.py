@@ -498,3 +498,27 @@ def test_to_lonlat_is_to_crs_4326_from_a_new_thread_too(fixture, request):
     assert to_lonlat(out["frame"]) is out["frame"]
     with pytest.raises(ValueError, match="no CRS"):
         to_lonlat(buildings.set_crs(None, allow_override=True))
+
+
+def test_displayed_grid_outlines_cut_no_building(suzhou_plan_path):
+    """The web map's grid outlines are simplified (2 m) for size, but never through a building: a
+    footprint sticks out of its displayed grid no more than rounding to 6 decimals (~0.1 m) alone
+    makes it, where plain coverage simplification cuts corners off buildings."""
+    from maps.webmap import display_geometry
+
+    plan = geo.read_plan(suzhou_plan_path)
+    grids = plan.grids[["geometry"]]
+
+    def outside(frame):
+        shown = frame.to_crs(plan.crs).geometry.reindex(plan.buildings["grid_id"].astype(str)).values
+        return shapely.area(shapely.difference(plan.buildings.geometry.values, shown))
+
+    rounding = outside(display_geometry(grids, tolerance=0.0, coverage=True))  # not simplified: the floor
+    plain = outside(display_geometry(grids, tolerance=2.0, coverage=True))
+    kept_frame = display_geometry(grids, tolerance=2.0, coverage=True, keep=plan.buildings.geometry)
+    kept = outside(kept_frame)
+    assert plain.max() > 2 * rounding.max() and (plain > 1.0).sum() > 2 * (rounding > 1.0).sum()
+    assert kept.max() <= rounding.max() + 0.1 and (kept > 1.0).sum() <= (rounding > 1.0).sum()
+    assert shapely.is_valid(kept_frame.geometry.values).all() and set(kept_frame.geom_type) == {"Polygon"}
+    assert shapely.get_num_coordinates(kept_frame.geometry.values).sum() < \
+        0.3 * shapely.get_num_coordinates(grids.geometry.values).sum()
