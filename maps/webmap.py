@@ -489,7 +489,9 @@ def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: fl
     out["colour"] = [colours[g] for g in out.index]
     out.index = out.index.astype(str)
     out.index.name = "grid_id"
-    keep = plan.buildings.geometry if grids.crs == plan.buildings.crs else None
+    keep = None
+    if grids.crs == plan.buildings.crs:  # the footprints around these grids stay whole
+        keep = plan.buildings.geometry.iloc[plan.buildings.sindex.query(shapely.box(*grids.total_bounds))]
     return display_geometry(out, tolerance=tolerance, coverage=True, keep=keep)
 
 
