@@ -545,7 +545,7 @@ def edit(name: str, op: str):
             try:
                 result = session.apply("lock" if op == "unlock" else op, _args(op, body))
             except GridplanError as exc:  # refused edits, and plans without cells
-                abort(422, description=str(exc))
+                return _refused(exc)
             changed, removed = result.changed, result.removed
         _persist(name, session)
         plan = session.plan
@@ -554,6 +554,19 @@ def edit(name: str, op: str):
                "buildings": members[members.isin(changed).to_numpy()].to_dict(),
                "elapsed_ms": round(1000 * (time.perf_counter() - t0), 1)}
     return out
+
+
+def _say(exc: GridplanError) -> str:
+    """Why an edit was refused, in the page's language (``?lang=``, cookie, default Chinese)."""
+    from maps.i18n import text
+
+    reason = getattr(exc, "reason", None)
+    return str(exc) if reason is None else text(f"refused_{reason}", _data.lang()).format(**exc.params)
+
+
+def _refused(exc: GridplanError):
+    """422 with the reason in the page's language and its key (``reason``, see ``editing.REFUSALS``)."""
+    return {"error": _say(exc), "status": 422, "reason": getattr(exc, "reason", None)}, 422
 
 
 def _changed_grids(a: geo.Plan, b: geo.Plan) -> list:
@@ -578,7 +591,7 @@ def _reload(name: str):
             try:
                 session.apply(o["op"], o["args"])
             except editing.EditError as exc:
-                refused.append({"op": o["op"], "args": o["args"], "reason": str(exc)})
+                refused.append({"op": o["op"], "args": o["args"], "reason": _say(exc), "reason_key": exc.reason})
         _persist(name, session)
         current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = session
         return {**_state(name, session), "refused": refused}
@@ -614,7 +627,7 @@ def edit_targets(name: str):
         try:
             return editing.move_targets(session.plan, session.contiguity(), ids)
         except GridplanError as exc:
-            abort(422, description=str(exc))
+            return _refused(exc)
 
 
 @bp.get("/versions")

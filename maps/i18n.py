@@ -242,3 +242,35 @@ _TEXT.update(_EDITOR)
 #: The words the editor page's script shows (its own, and shared ones), sent to it with the page.
 EDITOR_KEYS = (*_EDITOR, "grid", "grid_code", "households", "buildings", "building", "status", "status_ok",
                "status_oversize", "status_undersize", "status_out_of_tolerance")
+
+# Why the editor refuses an edit (partitioning.editing.REFUSALS, same fields): appended.
+_TEXT.update({
+    "refused_unknown_grid": {"zh": "方案中没有网格 {grid}", "en": "no grid '{grid}' in the plan"},
+    "refused_unknown_building": {"zh": "方案中没有楼栋 {buildings}", "en": "no building {buildings} in the plan"},
+    "refused_locked": {"zh": "网格 {grids} 已锁定；请先解锁", "en": "grid {grids} is locked; unlock it first"},
+    "refused_falls_apart": {"zh": "网格 {grid}（{code}）将断开成 {pieces} 块；请改移能保持网格连通的楼栋",
+                            "en": "grid {grid} ({code}) would fall apart into {pieces} pieces; move buildings "
+                                  "that keep it connected"},
+    "refused_no_building": {"zh": "请至少选择一栋楼", "en": "select at least one building to move"},
+    "refused_already_there": {"zh": "所选楼栋已在网格 {grid} 中", "en": "the selected buildings are already in grid {grid}"},
+    "refused_overlap_left": {"zh": "楼栋 {moving} 与 {left} 重叠：二者之间的网格边界会切开建筑；请一起选择",
+                             "en": "building(s) {moving} overlap {left}: a grid boundary between them would cut a "
+                                   "building; select them together"},
+    "refused_other_unit": {"zh": "所选楼栋与网格 {grid} 不在同一个 {level} 单元；网格不跨出所属单元",
+                           "en": "the buildings are in another {level} unit than grid {grid}; a grid stays inside "
+                                 "its unit"},
+    "refused_not_touching": {"zh": "楼栋 {buildings} 与网格 {grid}（{code}）不相邻；只能移到相邻网格",
+                             "en": "building(s) {buildings} do not touch grid {grid} ({code}); move them to a "
+                                   "neighbouring grid"},
+    "refused_same_grid": {"zh": "请选择两个不同的网格合并", "en": "choose two different grids to merge"},
+    "refused_different_units": {"zh": "网格 {a} 和 {b} 属于不同的 {level} 单元",
+                                "en": "grids {a} and {b} are in different {level} units"},
+    "refused_grids_not_touching": {"zh": "网格 {a} 和 {b} 不相邻；只能合并相邻网格",
+                                   "en": "grids {a} and {b} do not touch; merge neighbouring grids"},
+    "refused_one_building": {"zh": "网格 {grid} 只有一栋楼（或互相重叠的楼栋），无法切分",
+                             "en": "grid {grid} is one building (or overlapping footprints): it cannot be split"},
+    "refused_no_other_cut": {"zh": "网格 {grid} 没有第 {seed} 种其他切法（引擎共找到 {found} 种把它分成两个连通部分的其他切法）",
+                             "en": "grid {grid}: no other cut number {seed} (the engine found {found} other cut(s) "
+                                   "into two connected halves)"},
+    "refused_no_grid": {"zh": "请至少选择一个网格重新计算", "en": "select at least one grid to re-run"},
+})

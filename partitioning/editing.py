@@ -39,7 +39,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics
 from partitioning.tessellation import grid_polygons
 
-__all__ = ["EditError", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
+__all__ = ["EditError", "REFUSALS", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
            "rerun_grids", "lock_grids", "OPERATIONS"]
 
 logger = logging.getLogger(__name__)
@@ -50,10 +50,41 @@ LOCKED = "locked"
 _METRICS_CACHE: "weakref.WeakKeyDictionary[nx.Graph, dict]" = weakref.WeakKeyDictionary()
 
 
+#: Why an edit is refused: reason → message (English; ``maps.i18n`` has each in Chinese as
+#: ``refused_<reason>``, with the same fields).
+REFUSALS = {
+    "unknown_grid": "no grid '{grid}' in the plan",
+    "unknown_building": "no building {buildings} in the plan",
+    "locked": "grid {grids} is locked; unlock it first",
+    "falls_apart": "grid {grid} ({code}) would fall apart into {pieces} pieces; move buildings that keep it connected",
+    "no_building": "select at least one building to move",
+    "already_there": "the selected buildings are already in grid {grid}",
+    "overlap_left": ("building(s) {moving} overlap {left}: a grid boundary between them would cut a building; "
+                     "select them together"),
+    "other_unit": "the buildings are in another {level} unit than grid {grid}; a grid stays inside its unit",
+    "not_touching": "building(s) {buildings} do not touch grid {grid} ({code}); move them to a neighbouring grid",
+    "same_grid": "choose two different grids to merge",
+    "different_units": "grids {a} and {b} are in different {level} units",
+    "grids_not_touching": "grids {a} and {b} do not touch; merge neighbouring grids",
+    "one_building": "grid {grid} is one building (or overlapping footprints): it cannot be split",
+    "no_other_cut": ("grid {grid}: no other cut number {seed} (the engine found {found} other cut(s) into two "
+                     "connected halves)"),
+    "no_grid": "select at least one grid to re-run",
+}
+
+
 class EditError(GridplanError):
-    """A hand edit refused: it would split a building, break a grid apart, or touch a locked grid."""
+    """A hand edit refused: it would split a building, break a grid apart, or touch a locked grid.
+
+    ``reason`` is a key of :data:`REFUSALS` and ``params`` its fields, so that a user interface
+    can say it in the user's language.
+    """
 
     exit_code = 4
+
+    def __init__(self, reason: str, **params):
+        self.reason, self.params = reason, params
+        super().__init__(REFUSALS[reason].format(**params))
 
 
 @dataclass
@@ -113,14 +144,14 @@ def _grid(plan: Plan, grid) -> str:
     by_code = plan.grids.index[plan.grids["grid_code"].astype(str) == grid]
     if len(by_code) == 1:
         return str(by_code[0])
-    raise EditError(f"no grid {grid!r} in the plan")
+    raise EditError("unknown_grid", grid=grid)
 
 
 def _unlocked(plan: Plan, grids) -> None:
     locked = sorted(set(grids) & _locked(plan))
     if locked:
         codes = ", ".join(f"{g} ({plan.grids.at[g, 'grid_code']})" for g in locked)
-        raise EditError(f"grid {codes} is locked; unlock it first")
+        raise EditError("locked", grids=codes)
 
 
 def _overlap_partners(graph: nx.Graph, nodes) -> set:
@@ -146,8 +177,8 @@ def _connected(graph: nx.Graph, plan: Plan, assignment: pd.Series, grids) -> Non
         members = list(assignment.index[assignment.to_numpy() == g])
         if members and not nx.is_connected(graph.subgraph(members)):
             pieces = nx.number_connected_components(graph.subgraph(members))
-            raise EditError(f"grid {g} ({plan.grids.at[g, 'grid_code'] if g in plan.grids.index else g}) would "
-                            f"fall apart into {pieces} pieces; move buildings that keep it connected")
+            raise EditError("falls_apart", grid=g, code=plan.grids.at[g, "grid_code"] if g in plan.grids.index else g,
+                            pieces=pieces)
 
 
 # --- recomputing -----------------------------------------------------------------------------------
@@ -291,7 +322,7 @@ def move_targets(plan: Plan, graph: nx.Graph, building_ids) -> dict:
     ids = [str(b) for b in dict.fromkeys(building_ids)]
     unknown = [b for b in ids if b not in plan.buildings.index]
     if unknown:
-        raise EditError(f"no building {', '.join(unknown[:5])} in the plan")
+        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
     partners = sorted(_overlap_partners(graph, ids) - set(ids))
     selection = ids + partners
     assignment = plan.buildings["grid_id"].astype(str)
@@ -334,32 +365,30 @@ def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditRe
     to_grid = _grid(plan, to_grid)
     ids = [str(b) for b in dict.fromkeys(building_ids)]
     if not ids:
-        raise EditError("select at least one building to move")
+        raise EditError("no_building")
     unknown = [b for b in ids if b not in plan.buildings.index]
     if unknown:
-        raise EditError(f"no building {', '.join(unknown[:5])} in the plan")
+        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
     assignment = plan.buildings["grid_id"].astype(str)
     moving = [b for b in ids if assignment[b] != to_grid]
     if not moving:
-        raise EditError(f"the selected buildings are already in grid {to_grid}")
+        raise EditError("already_there", grid=to_grid)
     partners = _overlap_partners(graph, moving) - set(ids)
     left = sorted(b for b in partners if assignment[b] != to_grid)
     if left:
-        raise EditError(f"building(s) {', '.join(moving[:3])} overlap {', '.join(left[:3])}: a grid boundary "
-                        "between them would cut a building; select them together")
+        raise EditError("overlap_left", moving=", ".join(moving[:3]), left=", ".join(left[:3]))
     sources = sorted({assignment[b] for b in moving})
     _unlocked(plan, sources + [to_grid])
     for col in _unit_columns(plan):
         target_units = set(plan.buildings.loc[assignment == to_grid, col].astype(str))
         if set(plan.buildings.loc[moving, col].astype(str)) - target_units:
-            raise EditError(f"the buildings are in another {col[5:]} unit than grid {to_grid}; "
-                            "a grid stays inside its unit")
+            raise EditError("other_unit", level=col[5:], grid=to_grid)
     new = assignment.copy()
     new[moving] = to_grid
     members = set(new.index[new.to_numpy() == to_grid])
     if not nx.is_connected(graph.subgraph(members)):
-        raise EditError(f"building(s) {', '.join(moving[:5])} do not touch grid {to_grid} "
-                        f"({plan.grids.at[to_grid, 'grid_code']}); move them to a neighbouring grid")
+        raise EditError("not_touching", buildings=", ".join(moving[:5]), grid=to_grid,
+                        code=plan.grids.at[to_grid, "grid_code"])
     _connected(graph, plan, new, sources)
     return _apply(plan, graph, new, sources + [to_grid],
                   note=f"moved {len(moving)} building(s) to {to_grid}")
@@ -376,16 +405,16 @@ def merge_grids(plan: Plan, graph: nx.Graph, a, b) -> EditResult:
     """
     a, b = _grid(plan, a), _grid(plan, b)
     if a == b:
-        raise EditError("choose two different grids to merge")
+        raise EditError("same_grid")
     _unlocked(plan, [a, b])
     assignment = plan.buildings["grid_id"].astype(str)
     for col in _unit_columns(plan):
         if set(plan.buildings.loc[assignment == a, col]) != set(plan.buildings.loc[assignment == b, col]):
-            raise EditError(f"grids {a} and {b} are in different {col[5:]} units")
+            raise EditError("different_units", a=a, b=b, level=col[5:])
     new = assignment.where(assignment != b, a)
     members = list(new.index[new.to_numpy() == a])
     if not nx.is_connected(graph.subgraph(members)):
-        raise EditError(f"grids {a} and {b} do not touch; merge neighbouring grids")
+        raise EditError("grids_not_touching", a=a, b=b)
     return _apply(plan, graph, new, [a, b], note=f"merged {b} into {a}")
 
 
@@ -411,7 +440,7 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
     assignment = plan.buildings["grid_id"].astype(str)
     members = list(assignment.index[assignment.to_numpy() == grid])
     if len(_overlap_partners(graph, members[:1])) >= len(members):
-        raise EditError(f"grid {grid} is one building (or overlapping footprints): it cannot be split")
+        raise EditError("one_building", grid=grid)
     target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
     result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, n_grids=2, seed=0)
     halves = result.assignment.reindex(members)
@@ -420,8 +449,7 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
         others = [cut for cut in _cuts(graph, members, lo=target * (1 - tolerance), hi=target * (1 + tolerance))
                   if cut != _cut_key(side, members)]
         if seed > len(others):
-            raise EditError(f"grid {grid}: no other cut number {seed} (the engine found {len(others)} other "
-                            "cut(s) into two connected halves)")
+            raise EditError("no_other_cut", grid=grid, seed=seed, found=len(others))
         side = others[seed - 1]
     big_side = len(side) > len(members) - len(side)
     new_id, = _next_ids(plan, 1)
@@ -496,7 +524,7 @@ def rerun_grids(plan: Plan, graph: nx.Graph, grids, *, seed: int = 0) -> EditRes
     """
     chosen = sorted({_grid(plan, g) for g in grids})
     if not chosen:
-        raise EditError("select at least one grid to re-run")
+        raise EditError("no_grid")
     _unlocked(plan, chosen)
     assignment = plan.buildings["grid_id"].astype(str)
     members = list(assignment.index[assignment.isin(chosen).to_numpy()])

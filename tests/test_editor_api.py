@@ -101,23 +101,43 @@ def test_move_updates_figures_and_polygons_then_undo_redo(app, moves):
 
 
 def test_refusals_give_the_reason(app, moves):
+    """A refused edit: 422 with the reason's key and its message in the page's language (Chinese by default)."""
     building, source, target = moves["breaking"]
     ed = Editor(app)
-    assert "fall apart" in ed.post("/edit/move", {"buildings": [building], "to_grid": target}, status=422)["error"]
+    refused = ed.post("/edit/move", {"buildings": [building], "to_grid": target}, status=422)
+    assert refused["reason"] == "falls_apart" and "将断开成 2 块" in refused["error"] and source in refused["error"]
     far = next(g["grid_id"] for g in ed.state["grids"] if g["grid_id"] not in (source, target))
     ok_building, ok_source, ok_target = moves["ok"]
-    assert "touch" in ed.post("/edit/move", {"buildings": [ok_building], "to_grid": far}, status=422)["error"] \
+    assert ed.post("/edit/move", {"buildings": [ok_building], "to_grid": far}, status=422)["reason"] == "not_touching" \
         or far == ok_source
-    assert "no building" in ed.post("/edit/move", {"buildings": ["nope"], "to_grid": target}, status=422)["error"]
+    assert ed.post("/edit/move", {"buildings": ["nope"], "to_grid": target}, status=422)["reason"] == "unknown_building"
     ed.post("/edit/lock", {"grids": [ok_target]})
     assert ed.grid(ok_target)["locked"] == 1
-    assert "locked" in ed.post("/edit/move", {"buildings": [ok_building], "to_grid": ok_target}, status=422)["error"]
-    assert "locked" in ed.post("/edit/split", {"grid": ok_target}, status=422)["error"]
+    locked = ed.post("/edit/move", {"buildings": [ok_building], "to_grid": ok_target}, status=422)
+    assert locked["reason"] == "locked" and "已锁定" in locked["error"]
+    assert ed.post("/edit/split", {"grid": ok_target}, status=422)["reason"] == "locked"
     ed.post("/edit/unlock", {"grids": [ok_target]})
     ed.post("/edit/move", {"buildings": [ok_building], "to_grid": ok_target})
     ed.post("/edit/merge", {"grids": [source]}, status=400)
     ed.post("/edit/teleport", {}, status=404)
     assert ed.state["operations"][-1]["op"] == "move"
+    english = ed.post("/edit/move?lang=en", {"buildings": [building], "to_grid": target}, status=422)
+    assert "would fall apart into 2 pieces" in english["error"] and english["reason"] == "falls_apart"
+
+
+def test_every_refusal_is_said_in_chinese_and_english():
+    """Each reason the editing library may give has both texts, with the library's fields."""
+    import string
+
+    from maps.i18n import text
+    from partitioning.editing import REFUSALS
+
+    for reason, english in REFUSALS.items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(english) if f}
+        for lang in ("zh", "en"):
+            said = text(f"refused_{reason}", lang)
+            assert said != f"refused_{reason}" and {f for _, f, _, _ in string.Formatter().parse(said) if f} == fields
+        assert text(f"refused_{reason}", "en") == english
 
 
 def test_merge_split_rerun(app, moves):
@@ -214,7 +234,7 @@ def test_page_data_targets_buildings_and_datum(app, moves):
     targets = ed.get(f"/edit/targets?buildings={building}")
     assert targets["from"] == [source] and target in {t["grid_id"] for t in targets["targets"]}
     assert ed.client.get("/api/plans/kunming/edit/targets").status_code == 400
-    assert "no building" in ed.client.get("/api/plans/kunming/edit/targets?buildings=nope").get_json()["error"]
+    assert ed.client.get("/api/plans/kunming/edit/targets?buildings=nope").get_json()["reason"] == "unknown_building"
     out = ed.post("/edit/move", {"buildings": [building], "to_grid": target})
     assert out["buildings"][building] == target
     assert set(out["buildings"].values()) == {source, target}
@@ -279,7 +299,8 @@ def test_a_plan_file_changed_outside_the_editor_becomes_a_version(app, moves):
     assert ed.get("/edit")["latest_version"] == 2
     assert "not the latest" in ed.post("/versions", {"base_version": 1}, status=409)["error"]
     reloaded = ed.post("/edit/reload")
-    assert reloaded["refused"][0]["op"] == "move" and "locked" in reloaded["refused"][0]["reason"]
+    assert reloaded["refused"][0]["op"] == "move" and reloaded["refused"][0]["reason_key"] == "locked"
+    assert "已锁定" in reloaded["refused"][0]["reason"]
     assert ed.get("/edit")["base_version"] == 2 and len(ed.get("/versions")["versions"]) == 2
 
 

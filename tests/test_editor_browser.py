@@ -250,7 +250,7 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         page.click("#ed-move")
         page.wait_for_selector("#ed-alert:not([hidden])")
         alert = _text(page, "#ed-alert")
-        assert alert.startswith("拒绝") and "fall apart" in alert and b_source in alert
+        assert alert.startswith("拒绝") and "将断开成" in alert and b_source in alert  # the reason, in Chinese
         _idle(page)
         assert _text(page, "#ed-unsaved") == "1"
         assert _change(page, s.target) == (hh[s.target], hh[s.target] + s.households)  # still the last change
@@ -383,7 +383,7 @@ def test_a_stale_save_is_refused_and_the_edits_reapplied_on_the_latest_version(b
 
         editor.click("#ed-reload")
         editor.wait_for_selector("#ed-refused li")
-        assert "locked" in _text(editor, "#ed-refused") and _text(editor, "#ed-refused li").startswith("移动楼栋")
+        assert "已锁定" in _text(editor, "#ed-refused") and _text(editor, "#ed-refused li").startswith("移动楼栋")
         assert _text(editor, "#ed-base-version") == "2" and _text(editor, "#ed-unsaved") == "0"
         assert editor.locator("#ed-newer").is_hidden()
         assert editor.errors == [] and admin.errors == []
