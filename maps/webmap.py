@@ -199,7 +199,7 @@ def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool 
     simple = (shapely.coverage_simplify(geoms, tolerance) if coverage
               else shapely.simplify(geoms, tolerance, preserve_topology=True))
     if keep is not None:
-        simple = _keep_whole(geoms, simple, np.asarray(keep.geometry.values if hasattr(keep, "geometry") else keep))
+        simple = _keep_whole(geoms, simple, np.asarray(keep.values))
     out = to_lonlat(gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs)))
     rounded = shapely.transform(np.asarray(out.geometry.values), lambda xy: np.round(xy, 6))
     broken = ~shapely.is_valid(rounded)  # rounding can fold a thin spike onto itself
