@@ -324,8 +324,9 @@ class EditSession:
         return self.plans[self.pos]
 
     @property
-    def warnings(self) -> list:
-        return self.ops[self.pos - 1]["warnings"] if self.pos else []
+    def notices(self) -> list:
+        """The warnings of the operation that made the current plan (``EditResult.notices``)."""
+        return self.ops[self.pos - 1]["notices"] if self.pos else []
 
     def contiguity(self):
         """The contiguity graph of the plans (their buildings and cells never change)."""
@@ -346,7 +347,7 @@ class EditSession:
 
     def _append(self, op: str, args: dict, result: editing.EditResult) -> None:
         self.plans.append(result.plan)
-        self.ops.append({"op": op, "args": args, "warnings": result.warnings})
+        self.ops.append({"op": op, "args": args, "notices": result.notices})
         self.pos = len(self.ops)
 
     def sync(self, stored: dict) -> None:
@@ -476,7 +477,7 @@ def _state(name: str, session: EditSession) -> dict:
             "base_version": session.base, "latest_version": _store().latest(name),
             "can_undo": session.pos > 0, "can_redo": session.pos < len(session.plans) - 1,
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
-            "warnings": session.warnings, "metrics": session.plan.meta.get("metrics"),
+            "warnings": [_say_notice(n) for n in session.notices], "metrics": session.plan.meta.get("metrics"),
             "grids": _grid_rows(session.plan), "csrf_token": generate_csrf()}
 
 
@@ -562,6 +563,15 @@ def _say(exc: GridplanError) -> str:
 
     reason = getattr(exc, "reason", None)
     return str(exc) if reason is None else text(f"refused_{reason}", _data.lang()).format(**exc.params)
+
+
+def _say_notice(notice: dict) -> str:
+    """An edit's warning (``EditResult.notices``) in the page's language."""
+    from maps.i18n import text
+
+    language = _data.lang()
+    fields = {**notice, "status": text(f"status_{notice.get('status')}", language)}
+    return text(f"warning_{notice['reason']}", language).format(**fields)
 
 
 def _refused(exc: GridplanError):

@@ -274,3 +274,12 @@ _TEXT.update({
                                    "into two connected halves)"},
     "refused_no_grid": {"zh": "请至少选择一个网格重新计算", "en": "select at least one grid to re-run"},
 })
+# What an allowed edit warns about (partitioning.editing.WARNINGS, same fields; {status} is said
+# with status_<status>): appended.
+_TEXT.update({
+    "warning_out_of_band": {"zh": "网格 {grid}（{code}）：{households} 户，超出 {lo:g}–{hi:g}（{status}）",
+                            "en": "grid {grid} ({code}): {households} households, outside {lo:g}–{hi:g} ({status})"},
+    "warning_emergency_stale": {"zh": "应急网格是在此次修改之前划分的；请用 `gridplan update` 重新划分",
+                                "en": "the emergency layout was drawn before this edit; redraw it with "
+                                      "`gridplan update`"},
+})

@@ -39,7 +39,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics
 from partitioning.tessellation import grid_polygons
 
-__all__ = ["EditError", "REFUSALS", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
+__all__ = ["EditError", "REFUSALS", "WARNINGS", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
            "rerun_grids", "lock_grids", "OPERATIONS"]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +73,14 @@ REFUSALS = {
 }
 
 
+#: What an edit that is allowed warns about: reason → message (English; ``maps.i18n`` has each as
+#: ``warning_<reason>``, with the same fields).
+WARNINGS = {
+    "out_of_band": "grid {grid} ({code}): {households} households, outside {lo:g}–{hi:g} ({status})",
+    "emergency_stale": "the emergency layout was drawn before this edit; redraw it with `gridplan update`",
+}
+
+
 class EditError(GridplanError):
     """A hand edit refused: it would split a building, break a grid apart, or touch a locked grid.
 
@@ -101,12 +109,16 @@ class EditResult:
         Grids that no longer exist.
     warnings : list of str
         Grids the change left outside the tolerance band, and other things the planner should know.
+    notices : list of dict
+        The same warnings as ``{"reason": key of WARNINGS, **fields}``, for a user interface to say
+        in the user's language.
     """
 
     plan: Plan
     changed: list = field(default_factory=list)
     removed: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    notices: list = field(default_factory=list)
 
 
 def edit_graph(plan: Plan) -> nx.Graph:
@@ -207,7 +219,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     mask = buildings["grid_id"].isin(alive).to_numpy()
     polygons = grid_polygons(cells.loc[buildings.index[mask]], buildings["grid_id"][mask]) if alive else None
     grids = plan.grids.drop(index=removed + alive, errors="ignore").copy()
-    warnings = []
+    notices = []
     rows = []
     for g in alive:
         members = list(buildings.index[buildings["grid_id"].to_numpy() == g])
@@ -224,8 +236,8 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
         row["grid_id"] = g
         rows.append(row)
         if row["status"] != "ok":
-            warnings.append(f"grid {g} ({row['grid_code']}): {hh} households, outside {lo:g}–{hi:g} "
-                            f"({row['status']})")
+            notices.append({"reason": "out_of_band", "grid": g, "code": str(row["grid_code"]), "households": hh,
+                            "lo": lo, "hi": hi, "status": row["status"]})
     if rows:
         fresh = gpd.GeoDataFrame(pd.DataFrame(rows).set_index("grid_id"),
                                  geometry=polygons.geometry.reindex([r["grid_id"] for r in rows]).to_numpy(),
@@ -246,13 +258,14 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     if "grids_emergency" in layers:
         redrawn = _emergency(plan, graph, buildings, grids, alive + removed)
         if redrawn is None:
-            warnings.append("the emergency layout was drawn before this edit; redraw it with `gridplan update`")
+            notices.append({"reason": "emergency_stale"})
         else:
             layers["grids_emergency"], buildings[EMERGENCY_COLUMN] = redrawn
     meta["edited"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     logger.info("edit: %s (%d grids recomputed, %d removed)", note, len(alive), len(removed))
     return EditResult(Plan(buildings=buildings, grids=grids, meta=meta, layers=layers),
-                      changed=alive, removed=removed, warnings=warnings)
+                      changed=alive, removed=removed, notices=notices,
+                      warnings=[WARNINGS[n["reason"]].format(**n) for n in notices])
 
 
 def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, touched):

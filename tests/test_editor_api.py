@@ -328,3 +328,21 @@ def test_versions_are_stored_compressed_and_a_first_release_store_still_opens(pl
         sizes = dict(con.execute("SELECT version, length(snapshot) FROM versions WHERE plan = 'kunming'"))
     assert sizes[1] == len(raw) and sizes[2] < len(raw) / 2
     assert store.load("kunming", 2).grids["households"].equals(old.grids["households"])
+
+
+def test_edit_warnings_are_said_in_the_page_language(app, moves):
+    """A grid an edit leaves outside the band is a warning, said in Chinese by default and in English on request."""
+    from maps.i18n import text
+    from partitioning.editing import WARNINGS, edit_graph, move_buildings
+
+    building, source, target = moves["ok"]
+    plan = geo.read_plan(app.config["PLAN_FILES"]["kunming"])
+    result = move_buildings(plan, edit_graph(plan), [building], target)
+    assert result.notices and [WARNINGS[n["reason"]].format(**n) for n in result.notices] == result.warnings
+    ed = Editor(app)
+    chinese = ed.post("/edit/move", {"buildings": [building], "to_grid": target})["warnings"]
+    english = ed.client.get("/api/plans/kunming/edit?lang=en").get_json()["warnings"]
+    for n, zh, en in zip(result.notices, chinese, english, strict=True):
+        assert zh.startswith(f"网格 {n['grid']}（") and f"{n['households']} 户，超出" in zh
+        assert zh.endswith(f"（{text('status_' + n['status'], 'zh')}）")
+        assert en == WARNINGS["out_of_band"].format(**{**n, "status": text("status_" + n["status"], "en")})
