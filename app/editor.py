@@ -97,7 +97,8 @@ def _file_digest(path: Path) -> str:
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _DIGESTS:
-        _DIGESTS.clear() if len(_DIGESTS) > 64 else None
+        if len(_DIGESTS) > 64:
+            _DIGESTS.clear()
         _DIGESTS[key] = _digest(path.read_bytes())
     return _DIGESTS[key]
 

@@ -36,7 +36,7 @@ from partitioning.diff import match_grids
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP
 from partitioning.hierarchy import EMERGENCY_COLUMN
-from partitioning.metrics import partition_metrics
+from partitioning.metrics import partition_metrics, spread
 from partitioning.tessellation import grid_polygons
 
 __all__ = ["EditError", "REFUSALS", "WARNINGS", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
@@ -509,17 +509,12 @@ def _cuts(graph: nx.Graph, members: list, *, lo: float, hi: float, trees: int = 
     nodes = graph.nodes
     total = sum(int(nodes[b]["households"]) for b in members)
 
-    def spread(half) -> float:
-        xy = np.array([(nodes[b]["x"], nodes[b]["y"]) for b in half], dtype=float)
-        h = np.array([nodes[b]["households"] for b in half], dtype=float)
-        centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
-        return float(h @ np.hypot(*(xy - centre).T))
-
     def rank(side):
         h = sum(int(nodes[b]["households"]) for b in side)
         inside = lo <= h <= hi and lo <= total - h <= hi
         rest = [b for b in members if b not in side]
-        return (not inside, abs(2 * h - total), round(spread(side) + spread(rest), 6), sorted(map(str, side)))
+        compact = spread(graph, list(side))[0] + spread(graph, rest)[0]
+        return (not inside, abs(2 * h - total), round(compact, 6), sorted(map(str, side)))
 
     return [_cut_key(side, members) for side in sorted(sides, key=rank)]
 

@@ -89,16 +89,23 @@ def validate_partition(graph: nx.Graph, assignment: pd.Series, *, allow_cross_bo
     return problems
 
 
-def _grid_figures(graph: nx.Graph, vs: list) -> tuple:
-    """One grid's household-weighted distance sum, households, diameter, barrier levels crossed
-    and whether it is connected."""
+def spread(graph: nx.Graph, vs) -> tuple[float, float, np.ndarray]:
+    """A group of buildings' household-weighted sum of distances to its household-weighted centre
+    (the compactness measure: ``mean_distance_m`` is its total over the households), its
+    households, and the buildings' coordinates."""
     nodes = graph.nodes
     xy = np.array([(nodes[v]["x"], nodes[v]["y"]) for v in vs], dtype=float)
     h = np.array([nodes[v]["households"] for v in vs], dtype=float)
     centre = (h @ xy) / h.sum() if h.sum() > 0 else xy.mean(axis=0)
+    return float(h @ np.hypot(*(xy - centre).T)), float(h.sum()), xy
+
+
+def _grid_figures(graph: nx.Graph, vs: list) -> tuple:
+    """One grid's household-weighted distance sum, households, diameter, barrier levels crossed
+    and whether it is connected."""
+    distance, households, xy = spread(graph, vs)
     sub = graph.subgraph(vs)
-    return (float(h @ np.hypot(*(xy - centre).T)), float(h.sum()),
-            float(pdist(xy).max()) if len(vs) > 1 else 0.0,
+    return (distance, households, float(pdist(xy).max()) if len(vs) > 1 else 0.0,
             frozenset(c for _, _, c in sub.edges(data="crosses", default="none")), nx.is_connected(sub))
 
 
