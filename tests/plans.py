@@ -21,7 +21,7 @@ import shapely
 import geo
 from partitioning.tessellation import CUT_TOLERANCE_M2, cell_adjacency
 
-__all__ = ["RESIDENTS", "STAFF_NAMES", "PHONES", "XSS", "tiny_people_plan", "square_assignment"]
+__all__ = ["RESIDENTS", "STAFF_NAMES", "PHONES", "XSS", "tiny_people_plan", "square_assignment", "single_moves"]
 
 RESIDENTS = ("刘奶奶", "孙大爷", "平江路12号", "干将路3号")
 STAFF_NAMES = ("王芳", "赵磊")
@@ -83,3 +83,18 @@ def square_assignment(cells, buildings, size=300.0):
     return pd.Series(
         {n: f"G{k:04d}" for k, comp in enumerate(sorted(nx.connected_components(g), key=min)) for n in comp}
     ).reindex(buildings.index), square
+
+
+def single_moves(plan, graph, *, keeps_connected: bool = True):
+    """Moves of one building to a neighbouring grid, in the graph's edge order: ``(building, its
+    grid, the neighbour's grid)`` for buildings that overlap no other footprint and whose grid keeps
+    at least two other buildings, connected (``keeps_connected``) or falling apart without it."""
+    from partitioning.editing import _overlap_partners
+
+    grid = plan.buildings["grid_id"]
+    for u, v in sorted(graph.edges):
+        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
+            continue
+        rest = [b for b in grid.index[grid == grid[u]] if b != u]
+        if len(rest) > 1 and nx.is_connected(graph.subgraph(rest)) == keeps_connected:
+            yield u, grid[u], grid[v]

@@ -11,6 +11,7 @@ import geo
 from partitioning.editing import (EditError, _overlap_partners, edit_graph, lock_grids, merge_grids,
                                   move_buildings, rerun_grids, split_grid)
 from partitioning.metrics import partition_metrics, validate_partition
+from tests.plans import single_moves
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +36,9 @@ def _assert_valid(before, after, graph):
 
 
 def _edge(plan, graph, *, keeps_connected):
-    grid = plan.buildings["grid_id"]
-    for u, v in sorted(graph.edges):
-        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
-            continue
-        rest = [b for b in grid.index[grid == grid[u]] if b != u]
-        if len(rest) > 1 and nx.is_connected(graph.subgraph(rest)) == keeps_connected:
-            return u, grid[u], grid[v]
-    raise AssertionError("no such edge in the plan")
+    move = next(single_moves(plan, graph, keeps_connected=keeps_connected), None)
+    assert move, "no such edge in the plan"
+    return move
 
 
 def test_move_recomputes_only_the_two_grids(plan, graph):

@@ -9,7 +9,8 @@ import pytest
 
 import geo
 from app import create_app
-from partitioning.editing import _overlap_partners, edit_graph
+from partitioning.editing import edit_graph
+from tests.plans import single_moves
 from tests.test_app import signed_in
 
 
@@ -26,24 +27,10 @@ def moves(plan_path):
     """Buildings (no overlapping partner) that can move to a neighbouring grid, and one that cannot."""
     plan = geo.read_plan(plan_path)
     graph = edit_graph(plan)
-    grid = plan.buildings["grid_id"]
-    ok, breaking = None, None
-    for u, v in sorted(graph.edges):
-        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
-            continue
-        rest = [b for b in grid.index[grid == grid[u]] if b != u]
-        if rest and ok is None and len(rest) > 1 and _connected(graph, rest):
-            ok = (u, grid[u], grid[v])
-        elif rest and breaking is None and not _connected(graph, rest):
-            breaking = (u, grid[u], grid[v])
+    ok = next(single_moves(plan, graph), None)
+    breaking = next(single_moves(plan, graph, keeps_connected=False), None)
     assert ok and breaking
     return {"ok": ok, "breaking": breaking}
-
-
-def _connected(graph, nodes):
-    import networkx as nx
-
-    return nx.is_connected(graph.subgraph(nodes))
 
 
 class Editor:

@@ -15,7 +15,6 @@ import shutil
 import time
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -23,7 +22,8 @@ from click.testing import CliRunner
 import geo
 from app import create_app
 from app.cli import cli
-from partitioning.editing import _overlap_partners, edit_graph, move_buildings
+from partitioning.editing import edit_graph, move_buildings
+from tests.plans import single_moves
 from tests.test_app import signed_in
 
 RESULTS = Path(__file__).parent / "results" / "editor.md"
@@ -33,17 +33,12 @@ N_MOVES = 30
 
 def _movable(plan, graph, n):
     """``n`` buildings that can move to a neighbouring grid (and back), with that grid."""
-    grid = plan.buildings["grid_id"]
-    out = []
-    for u, v in sorted(graph.edges):
-        if grid[u] == grid[v] or len(_overlap_partners(graph, [u])) > 1:
-            continue
-        rest = [b for b in grid.index[grid == grid[u]] if b != u]
-        if len(rest) > 1 and nx.is_connected(graph.subgraph(rest)) and u not in {m[0] for m in out}:
-            out.append((u, grid[u], grid[v]))
+    out = {}
+    for move in single_moves(plan, graph):
+        out.setdefault(move[0], move)
         if len(out) == n:
             break
-    return out
+    return list(out.values())
 
 
 @pytest.fixture(scope="module")
