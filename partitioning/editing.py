@@ -34,7 +34,7 @@ from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER
 from partitioning.diff import match_grids
 from partitioning.engine import partition
-from partitioning.graph import DEFAULT_GAP
+from partitioning.graph import DEFAULT_GAP, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics, spread
 from partitioning.tessellation import grid_polygons
@@ -281,7 +281,7 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     kept = layer[~layer["parent_grid_id"].astype(str).isin(touched)]
     members = buildings.index[buildings["grid_id"].isin(touched).to_numpy()]
     fresh, assignment = emergency_grids(
-        graph.subgraph(members), plan.layers["cells"].loc[members], buildings.loc[members],
+        subgraph(graph, members), plan.layers["cells"].loc[members], buildings.loc[members],
         grids.loc[sorted(set(buildings.loc[members, "grid_id"]))], target=int(target),
         tolerance=float(plan.meta.get("tolerance", 0.2)), seed=int(plan.meta.get("seed") or 0),
         prefix=plan.meta.get("code_prefix"))
@@ -455,7 +455,7 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
     if len(_overlap_partners(graph, members[:1])) >= len(members):
         raise EditError("one_building", grid=grid)
     target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
-    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, n_grids=2, seed=0)
+    result = partition(subgraph(graph, members), target=target, tolerance=tolerance, n_grids=2, seed=0)
     halves = result.assignment.reindex(members)
     side = set(halves.index[(halves != halves.iloc[0]).to_numpy()])
     if seed:
@@ -537,7 +537,7 @@ def rerun_grids(plan: Plan, graph: nx.Graph, grids, *, seed: int = 0) -> EditRes
     assignment = plan.buildings["grid_id"].astype(str)
     members = list(assignment.index[assignment.isin(chosen).to_numpy()])
     target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
-    result = partition(graph.subgraph(members).copy(), target=target, tolerance=tolerance, seed=seed)
+    result = partition(subgraph(graph, members), target=target, tolerance=tolerance, seed=seed)
     fresh = result.assignment.reindex(members).astype(str)
     matched = match_grids(assignment[members], fresh)
     extra = sorted(set(fresh) - set(matched))

@@ -29,7 +29,7 @@ from scipy.spatial import Delaunay, QhullError
 
 from geo.errors import CRSError, InputError
 
-__all__ = ["DEFAULT_GAP", "CROSSING_LEVELS", "build_contiguity_graph"]
+__all__ = ["DEFAULT_GAP", "CROSSING_LEVELS", "build_contiguity_graph", "subgraph"]
 
 logger = logging.getLogger(__name__)
 
@@ -292,3 +292,30 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
         "joined %d island group(s) (%d buildings) through %d bridge edge(s) (%d across a barrier)",
         len(islands), sum(map(len, islands)), len(bridges), int(np.count_nonzero(level)) if bridges else 0,
     )
+
+
+def subgraph(graph: nx.Graph, nodes) -> nx.Graph:
+    """The graph induced on ``nodes``, as a new graph that lists them in the order given.
+
+    The engine reads its nodes in the graph's order.  A view from ``graph.subgraph(nodes)`` lists them
+    in the order of a Python set when it holds fewer than half the nodes, and that order changes with
+    every interpreter (string hashing is salted), so a partition of such a view changed from run to run.
+    Edges follow the nodes' order and each node's adjacency in ``graph``.  Attributes are copied
+    (shallow), as by :meth:`networkx.Graph.copy`.
+
+    Examples
+    --------
+    >>> g = nx.path_graph(["d", "c", "b", "a"])
+    >>> list(subgraph(g, ["a", "c", "b"]).edges)
+    [('a', 'b'), ('c', 'b')]
+    """
+    order = list(nodes)
+    keep = set(order)
+    if len(keep) != len(order):
+        raise ValueError(f"{len(order) - len(keep)} node(s) are given twice")
+    sub = graph.__class__()
+    sub.graph.update(graph.graph)
+    sub.add_nodes_from((v, graph.nodes[v]) for v in order)
+    adj = graph.adj
+    sub.add_edges_from((v, u, d) for v in order for u, d in adj[v].items() if u in keep)
+    return sub

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 from geo.errors import InputError
 from partitioning.codes import PLACEHOLDER, grid_codes
 from partitioning.engine import partition
+from partitioning.graph import subgraph
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons
 
@@ -190,7 +191,7 @@ def partition_within(graph: nx.Graph, parent: pd.Series, *, target: int, toleran
     pieces, rows, n = [], [], 0
     groups = parent.groupby(parent.astype(str), sort=True).groups
     for pid, members in tqdm(groups.items(), desc="units", unit="unit", disable=not progress):
-        result = partition(graph.subgraph(list(members)), target=int(target), tolerance=tolerance, seed=seed)
+        result = partition(subgraph(graph, members), target=int(target), tolerance=tolerance, seed=seed)
         names = {g: id_format.format(n + k + 1) for k, g in enumerate(result.grids.index)}
         n += len(names)
         pieces.append(result.assignment.map(names))

@@ -45,7 +45,7 @@ from geo.plan import Plan
 from partitioning._refine import LocalSearch
 from partitioning.codes import PLACEHOLDER
 from partitioning.engine import partition
-from partitioning.graph import DEFAULT_GAP
+from partitioning.graph import DEFAULT_GAP, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, unit_column
 from partitioning.metrics import partition_metrics
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
@@ -326,7 +326,7 @@ def _repartition(state: _State, grids: list, seed: int) -> tuple[dict, float, in
 
     Returns the proposed assignment of those buildings, its excess and the buildings it moves."""
     nodes = sorted(set().union(*(state.members[g] for g in grids)))
-    result = partition(state.graph.subgraph(nodes), target=int(round(state.t)), tolerance=state.tol, seed=seed)
+    result = partition(subgraph(state.graph, nodes), target=int(round(state.t)), tolerance=state.tol, seed=seed)
     new = result.assignment.reindex(nodes)
     old = pd.Series([state.assign[v] for v in nodes], index=nodes)
     table = pd.crosstab(old, new)
@@ -726,7 +726,7 @@ def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, targ
     redo = out.index[~keep]
     frames = emergency.loc[emergency.index.isin(assignment.dropna().unique())]
     if len(redo):
-        sub, info = emergency_layout(graph.subgraph(list(redo)), out.loc[redo, "grid_id"], target=target,
+        sub, info = emergency_layout(subgraph(graph, redo), out.loc[redo, "grid_id"], target=target,
                                      tolerance=tolerance, seed=seed)
         ids = _new_ids(emergency.index, list(info.index), prefix="E")
         assignment.loc[redo] = sub.map(ids).reindex(redo)
