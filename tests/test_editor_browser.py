@@ -6,7 +6,7 @@ households; a move that would break its grid apart is refused with the reason an
 nothing; undo and redo; a grid is split (another cut asked, rejected, the engine's cut accepted)
 and two neighbours merged, the engine re-run on the merged grid;
 the plan is saved with a comment, the version list shows the buildings moved, and version 1 is
-restored — on disk too. The app runs offline (vendored Leaflet, no basemap) as in
+restored — on disk too — after the page asked whether to drop an unsaved edit (cancelled once). The app runs offline (vendored Leaflet, no basemap) as in
 ``tests/test_browser.py``; the page makes no request outside 127.0.0.1. Screenshot:
 ``tests/artifacts/editor.png``.
 """
@@ -337,8 +337,26 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert "按小区围墙调整 <b>1</b>" in item.inner_text()  # the comment shown as text
         assert _text(page, "#ed-base-version") == "2" and _text(page, "#ed-unsaved") == "0"
 
-        # 7. restore version 1: a new version 3, and the plan file has version 1's grids again
+        # 7. restore version 1 with an unsaved edit (a lock): the page asks first; cancelled, nothing
+        # happens; confirmed, a new version 3, and the plan file has version 1's grids again
+        _click_map(page, s.target_at, zoom=18)
+        page.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.target}']")
+        page.click("#ed-lock")
+        _wait_text(page, "#ed-unsaved", "1")
+        asked = []
+
+        def answer(dialog, accept):
+            asked.append(dialog.message)
+            dialog.accept() if accept else dialog.dismiss()
+
+        page.once("dialog", lambda d: answer(d, False))
         page.click("#ed-versions li[data-version='1'] button.ed-restore")
+        _idle(page)
+        assert len(asked) == 1 and "恢复版本 1" in asked[0] and _text(page, "#ed-unsaved") == "1" and _text(page, "#ed-base-version") == "2"
+        assert geo.read_plan(served.plan).buildings["grid_id"].equals(saved.buildings["grid_id"])
+        page.once("dialog", lambda d: answer(d, True))
+        page.click("#ed-versions li[data-version='1'] button.ed-restore")
+        assert len(asked) == 2
         page.wait_for_selector("#ed-info[data-saved='3']")
         page.wait_for_selector("#ed-versions li[data-version='3']")
         restored = geo.read_plan(served.plan)
