@@ -370,7 +370,8 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
 
 
 def test_a_stale_save_is_refused_and_the_edits_reapplied_on_the_latest_version(browser, contested, story):
-    """Two editors on one plan: the admin locks the grid the editor's move goes to and saves first.
+    """Two editors on one plan: the admin opens the editor from the grid page of the grid the editor's
+    move goes to, locks it and saves first.
     The editor's page then shows the newer version; its save is refused with the conflict, and
     "reload and re-apply" starts again on the admin's version, listing the move as refused."""
     server, s = contested.url, story
@@ -378,8 +379,13 @@ def test_a_stale_save_is_refused_and_the_edits_reapplied_on_the_latest_version(b
     try:
         _move(editor, s)
         _wait_text(editor, "#ed-unsaved", "1")
-        _click_map(admin, s.target_at, zoom=18)
+        # the admin comes from the target grid's page through its "edit" link: the editor opens on that grid
+        admin.goto(f"{server}/plans/suzhou/grids/{s.plan.grids.at[s.target, 'grid_code']}")
+        admin.click("a[href*='/edit#grid=']")
+        admin.wait_for_url(re.compile(rf"/plans/suzhou/edit#grid={s.target}$"))
+        admin.wait_for_function("document.getElementById('ed-panel')?.dataset.ready === 'true'")
         admin.wait_for_selector(f"#ed-grid-table tr[data-grid='{s.target}']")
+        assert admin.locator("#ed-grid-table tr[data-grid]").count() == 1
         admin.click("#ed-lock")
         _wait_text(admin, f"#ed-grid-table tr[data-grid='{s.target}'] td:last-child", "是")
         admin.click("#ed-save-btn")
