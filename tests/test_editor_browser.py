@@ -356,8 +356,8 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert geo.read_plan(served.plan).buildings["grid_id"].equals(saved.buildings["grid_id"])
         page.once("dialog", lambda d: answer(d, True))
         page.click("#ed-versions li[data-version='1'] button.ed-restore")
-        assert len(asked) == 2
         page.wait_for_selector("#ed-info[data-saved='3']")
+        assert len(asked) == 2
         page.wait_for_selector("#ed-versions li[data-version='3']")
         restored = geo.read_plan(served.plan)
         assert restored.buildings["grid_id"].astype(str).equals(s.plan.buildings["grid_id"].astype(str))
