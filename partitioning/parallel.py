@@ -30,7 +30,7 @@ from geo.errors import InfeasibleError, InputError
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER
-from partitioning.planning import PlanSettings, _input_layers, _plan_meta, plan_area
+from partitioning.planning import PlanSettings, input_layers, plan_meta, plan_area
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
 
@@ -418,6 +418,6 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files):
     coverage["cut_buildings"] = sorted(b for r in results for b in r.coverage["cut_buildings"])
     coverage["unassigned_buildings"] = sorted(b for r in results for b in r.coverage["unassigned_buildings"])
     used = boundaries[boundaries["boundary_id"].astype(str).isin([r.community_id for r in results])]
-    layers = {"cells": cells, **_input_layers(inputs, barriers=barriers, boundaries=used)}
-    meta = _plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files)
+    layers = {"cells": cells, **input_layers(inputs, barriers=barriers, boundaries=used)}
+    meta = plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files)
     return Plan(buildings=out, grids=grids, meta=meta, layers=layers), {**metrics, "coverage": coverage}

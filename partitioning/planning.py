@@ -29,7 +29,8 @@ from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierar
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.tessellation import coverage_report, grid_polygons, keep_adjacent_cells, study_area, tessellate
 
-__all__ = ["PlanSettings", "AreaPlan", "plan_area", "balance_target", "make_plan", "plan_graph", "emergency_grids", "CheckResult", "check_plan", "summary_lines"]
+__all__ = ["PlanSettings", "AreaPlan", "plan_area", "balance_target", "make_plan", "plan_graph", "emergency_grids",
+           "grids_frame", "input_layers", "plan_meta", "CheckResult", "check_plan", "summary_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +72,10 @@ class PlanSettings:
     emergency_target: int | None = None
 
 
-def _grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: gpd.GeoDataFrame,
+def grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: gpd.GeoDataFrame,
                  status: pd.Series, codes: pd.Series) -> gpd.GeoDataFrame:
+    """The grids layer: code, households, buildings (and persons), status and polygon by ``grid_id``,
+    in code order.  ``assignment`` gives each building's grid; the other series are by grid."""
     grouped = buildings.groupby(assignment)
     frame = pd.DataFrame({"grid_code": codes,
                           "households": grouped["households"].sum(),
@@ -198,7 +201,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
                              parent_code=info["grids"]["parent_id"].map(unit_codes))
     else:
         codes = grid_codes(polygons, prefix=prefix)
-    grids = _grids_frame(buildings, assignment, polygons, status, codes)
+    grids = grids_frame(buildings, assignment, polygons, status, codes)
     t_part = time.perf_counter()
     target = balance_target(settings, int(buildings["households"].sum()))
     metrics = partition_metrics(graph, assignment, target=target, tolerance=settings.tolerance,
@@ -251,14 +254,14 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     metrics, coverage = area.metrics, area.coverage
     timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
                "total_s": round(time.perf_counter() - t0, 3)}
-    layers.update(_input_layers(inputs, barriers=barriers, boundaries=area.boundaries))
-    meta = _plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files, timings=timings)
+    layers.update(input_layers(inputs, barriers=barriers, boundaries=area.boundaries))
+    meta = plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files, timings=timings)
     plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
     logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
     return plan, {**metrics, "coverage": coverage, "timings": timings}
 
 
-def _input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
+def input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
     """The plan's layers of its inputs: household points, barrier lines, boundaries by ``boundary_id``."""
     layers = {}
     if inputs.household_points is not None:
@@ -270,7 +273,7 @@ def _input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
     return layers
 
 
-def _plan_meta(inputs: Inputs, settings: PlanSettings, *, metrics: dict, coverage: dict,
+def plan_meta(inputs: Inputs, settings: PlanSettings, *, metrics: dict, coverage: dict,
                extra_files: list | None, timings: dict | None = None) -> dict:
     """The plan's metadata: settings, inputs and figures (see ``docs/plan-format.md``)."""
     return {
@@ -324,7 +327,7 @@ def emergency_grids(graph, cells, buildings, grids, *, target, tolerance, seed, 
     assignment = assignment.reindex(buildings.index)
     polygons = grid_polygons(cells, assignment)
     codes = nested_codes(polygons, prefix=prefix, parent_code=info["parent_id"].map(grids["grid_code"]))
-    frame = _grids_frame(buildings, assignment, polygons, info["status"], codes)
+    frame = grids_frame(buildings, assignment, polygons, info["status"], codes)
     frame["parent_grid_id"] = info["parent_id"].reindex(frame.index)
     return frame, assignment
 

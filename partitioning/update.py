@@ -565,7 +565,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         For unknown building ids in ``households``, unknown locked grids, buildings without a metric
         CRS or without ``households``, or a plan without cells.
     """
-    from partitioning.planning import _grids_frame, plan_graph
+    from partitioning.planning import grids_frame, plan_graph
 
     meta = dict(plan.meta)
     target, tolerance = int(meta.get("target", 50)), float(meta.get("tolerance", 0.2))
@@ -633,7 +633,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         else:
             pcode = pd.Series(str(meta.get("code_prefix") or PLACEHOLDER), index=fresh_ids)
         codes.update(pd.Series(_next_codes(grids_old["grid_code"].astype(str), pcode, fresh_ids, 3)))
-    grids = _grids_frame(out, final, polygons, pd.Series(status), codes)
+    grids = grids_frame(out, final, polygons, pd.Series(status), codes)
     out["grid_code"] = grids["grid_code"].reindex(final).to_numpy()
     layers["cells"] = cells
     if "levels" in layers:
@@ -719,7 +719,7 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
 def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, target, tolerance, seed, prefix):
     """Keep the emergency grids of unchanged normal grids; split changed and new grids afresh."""
     from partitioning.hierarchy import nested_codes
-    from partitioning.planning import _grids_frame
+    from partitioning.planning import grids_frame
 
     keep = ~out["grid_id"].isin(changed)
     assignment = old[EMERGENCY_COLUMN].reindex(out.index).where(keep)
@@ -733,7 +733,7 @@ def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, targ
         info = info.rename(index=ids)
         polys = grid_polygons(cells.loc[redo], sub.map(ids).reindex(redo))
         codes = nested_codes(polys, prefix=prefix, parent_code=info["parent_id"].map(grids["grid_code"]))
-        made = _grids_frame(out.loc[redo], sub.map(ids).reindex(redo), polys, info["status"], codes)
+        made = grids_frame(out.loc[redo], sub.map(ids).reindex(redo), polys, info["status"], codes)
         made["parent_grid_id"] = info["parent_id"].reindex(made.index)
         frames = pd.concat([frames, made])
     polys = grid_polygons(cells, assignment)
