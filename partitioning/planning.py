@@ -73,7 +73,7 @@ class PlanSettings:
 
 
 def grids_frame(buildings: gpd.GeoDataFrame, assignment: pd.Series, polygons: gpd.GeoDataFrame,
-                 status: pd.Series, codes: pd.Series) -> gpd.GeoDataFrame:
+                status: pd.Series, codes: pd.Series) -> gpd.GeoDataFrame:
     """The grids layer: code, households, buildings (and persons), status and polygon by ``grid_id``,
     in code order.  ``assignment`` gives each building's grid; the other series are by grid."""
     grouped = buildings.groupby(assignment)
@@ -274,7 +274,7 @@ def input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
 
 
 def plan_meta(inputs: Inputs, settings: PlanSettings, *, metrics: dict, coverage: dict,
-               extra_files: list | None, timings: dict | None = None) -> dict:
+              extra_files: list | None, timings: dict | None = None) -> dict:
     """The plan's metadata: settings, inputs and figures (see ``docs/plan-format.md``)."""
     return {
         "target": metrics["target"], "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,

@@ -6,9 +6,9 @@ households; a move that would break its grid apart is refused with the reason an
 nothing; undo and redo; a grid is split (another cut asked, rejected, the engine's cut accepted)
 and two neighbours merged, the engine re-run on the merged grid;
 the plan is saved with a comment, the version list shows the buildings moved, and version 1 is
-restored — on disk too — after the page asked whether to drop an unsaved edit (cancelled once). The app runs offline (vendored Leaflet, no basemap) as in
-``tests/test_browser.py``; the page makes no request outside 127.0.0.1. Screenshot:
-``tests/artifacts/editor.png``.
+restored — on disk too — after the page asked whether to drop an unsaved edit (cancelled once).
+The app runs offline (vendored Leaflet, no basemap) as in ``tests/test_browser.py``; the page
+makes no request outside 127.0.0.1. Screenshot: ``tests/artifacts/editor.png``.
 """
 
 from __future__ import annotations
@@ -352,7 +352,8 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         page.once("dialog", lambda d: answer(d, False))
         page.click("#ed-versions li[data-version='1'] button.ed-restore")
         _idle(page)
-        assert len(asked) == 1 and "恢复版本 1" in asked[0] and _text(page, "#ed-unsaved") == "1" and _text(page, "#ed-base-version") == "2"
+        assert len(asked) == 1 and "恢复版本 1" in asked[0]
+        assert _text(page, "#ed-unsaved") == "1" and _text(page, "#ed-base-version") == "2"
         assert geo.read_plan(served.plan).buildings["grid_id"].equals(saved.buildings["grid_id"])
         page.once("dialog", lambda d: answer(d, True))
         page.click("#ed-versions li[data-version='1'] button.ed-restore")
