@@ -24,10 +24,10 @@ from app import create_app
 from app.cli import cli
 from partitioning.editing import edit_graph, move_buildings
 from tests.plans import single_moves
+from tests.realdata import SUZHOU
 from tests.test_app import signed_in
 
 RESULTS = Path(__file__).parent / "results" / "editor.md"
-SUZHOU = Path("/work/shared/data/real/suzhou_gusu_buildings.geojson")
 N_MOVES = 30
 
 
@@ -42,10 +42,8 @@ def _movable(plan, graph, n):
 
 
 @pytest.fixture(scope="module")
-def suzhou(tmp_path_factory):
+def suzhou(real_data, tmp_path_factory):
     """The Suzhou plan (``gridplan partition`` of the real footprints) and its contiguity graph."""
-    if not SUZHOU.exists():
-        pytest.skip(f"{SUZHOU} is not on this machine")
     path = tmp_path_factory.mktemp("editor-bench") / "suzhou.gpkg"
     result = CliRunner().invoke(cli, ["partition", str(SUZHOU), "-o", str(path)])
     assert result.exit_code == 0, result.output
