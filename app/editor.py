@@ -465,11 +465,11 @@ def _grid_rows(plan: geo.Plan) -> list[dict]:
 
 def _geojson(plan: geo.Plan, ids) -> dict:
     """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals), shifted to ``?datum=``."""
-    from maps.webmap import to_datum, to_lonlat
+    from maps.webmap import round_lonlat, to_datum, to_lonlat
 
     grids = plan.grids.loc[list(ids)]
     cols = _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
-    frame = to_datum(to_lonlat(grids[cols + [grids.geometry.name]]), _datum())
+    frame = to_datum(round_lonlat(to_lonlat(grids[cols + [grids.geometry.name]])), _datum())
     return json.loads(frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False))
 
 

@@ -33,8 +33,8 @@ from maps.i18n import text
 
 __all__ = [
     "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
-    "grid_adjacency", "grid_colours", "display_geometry", "to_lonlat", "to_datum", "plan_map", "community_map", "grid_map",
-    "editor_map",
+    "grid_adjacency", "grid_colours", "display_geometry", "round_lonlat", "to_lonlat", "to_datum",
+    "plan_map", "community_map", "grid_map", "editor_map",
     "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
 ]
 
@@ -200,11 +200,19 @@ def display_geometry(gdf: gpd.GeoDataFrame, *, tolerance: float, coverage: bool 
               else shapely.simplify(geoms, tolerance, preserve_topology=True))
     if keep is not None:
         simple = _keep_whole(geoms, simple, np.asarray(keep.values))
-    out = to_lonlat(gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs)))
-    rounded = shapely.transform(np.asarray(out.geometry.values), lambda xy: np.round(xy, 6))
-    broken = ~shapely.is_valid(rounded)  # rounding can fold a thin spike onto itself
+    return round_lonlat(to_lonlat(gdf.set_geometry(gpd.GeoSeries(simple, index=gdf.index, crs=gdf.crs))))
+
+
+def round_lonlat(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Round EPSG:4326 geometry to 6 decimals (about 0.1 m), the precision the pages send.
+
+    Shared vertices stay shared, so a coverage keeps no gap; a thin spike that rounding folds onto
+    itself is repaired (``make_valid``) so that every polygon stays valid.
+    """
+    rounded = shapely.transform(np.asarray(gdf.geometry.values), lambda xy: np.round(xy, 6))
+    broken = ~shapely.is_valid(rounded)
     rounded[broken] = shapely.make_valid(rounded[broken], method="structure", keep_collapsed=False)
-    return out.set_geometry(gpd.GeoSeries(rounded, index=out.index, crs=4326))
+    return gdf.set_geometry(gpd.GeoSeries(rounded, index=gdf.index, crs=4326))
 
 
 def to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
