@@ -463,14 +463,24 @@ def _grid_rows(plan: geo.Plan) -> list[dict]:
     return json.loads(frame.to_json(orient="records", force_ascii=False))
 
 
-def _geojson(plan: geo.Plan, ids) -> dict:
+def _geojson_text(plan: geo.Plan, ids) -> str:
     """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals), shifted to ``?datum=``."""
     from maps.webmap import round_lonlat, to_datum, to_lonlat
 
     grids = plan.grids.loc[list(ids)]
     cols = _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
     frame = to_datum(round_lonlat(to_lonlat(grids[cols + [grids.geometry.name]])), _datum())
-    return json.loads(frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False))
+    return frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False)
+
+
+def _geojson(plan: geo.Plan, ids) -> dict:
+    return json.loads(_geojson_text(plan, ids))
+
+
+def _send_geojson(text: str):
+    """A whole layer of the session: gzipped when the browser accepts it (Suzhou's grids: 2.4 MB →
+    about 0.5 MB), with an ETag so that reloading an unchanged session sends nothing."""
+    return _data.send(_data.Payload.of(text), "application/geo+json")
 
 
 def _state(name: str, session: EditSession) -> dict:
@@ -613,7 +623,7 @@ def edit_grids(name: str):
     """Every grid of the edit session's current plan as GeoJSON (EPSG:4326, or ``?datum=gcj02``)."""
     _require_editor()
     with _user_session(name) as session:
-        return _geojson(session.plan, session.plan.grids.index)
+        return _send_geojson(_geojson_text(session.plan, session.plan.grids.index))
 
 
 @bp.get("/edit/buildings.geojson")
@@ -623,8 +633,7 @@ def edit_buildings(name: str):
 
     _require_editor()
     with _user_session(name) as session:
-        return current_app.response_class(layer_geojson(session.plan, "buildings", datum=_datum()),
-                                          mimetype="application/geo+json")
+        return _send_geojson(layer_geojson(session.plan, "buildings", datum=_datum()))
 
 
 @bp.get("/edit/targets")

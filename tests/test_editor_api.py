@@ -3,6 +3,8 @@ refusals, undo/redo, versions with their diffs, restore, and two editors saving 
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 
 import geopandas as gpd
@@ -242,11 +244,12 @@ def _worker(app):
                        "PLANS": [str(app.config["PLAN_FILES"]["kunming"])]})
 
 
-def test_grids_are_sent_exact_at_six_decimals(app, plan_path):
+def test_layers_are_sent_exact_at_six_decimals_and_gzipped(app, plan_path):
     """The editor draws the exact grid polygons (no simplification), rounded to 6 decimals (about
     0.1 m, which cut the Suzhou grids' GeoJSON from 4.1 to 2.4 MB): still a valid coverage, and
-    within 0.2 m of the plan's polygons."""
-    features = Editor(app).get("/edit/grids.geojson")["features"]
+    within 0.2 m of the plan's polygons. Grids and buildings are sent gzipped, with an ETag."""
+    ed = Editor(app)
+    features = ed.get("/edit/grids.geojson")["features"]
     geoms = np.array([shape(f["geometry"]) for f in features])
     xy = shapely.get_coordinates(geoms)
     assert np.abs(xy - np.round(xy, 6)).max() < 1e-9
@@ -255,6 +258,15 @@ def test_grids_are_sent_exact_at_six_decimals(app, plan_path):
     exact = plan.grids.geometry.loc[[f["id"] for f in features]]
     sent = gpd.GeoSeries(geoms, index=exact.index, crs=4326).to_crs(plan.crs)
     assert len(sent) > 10 and sent.hausdorff_distance(exact).max() < 0.2
+    # both layers go gzipped to a browser that accepts it, and not again while the session is unchanged
+    for layer in ("grids", "buildings"):
+        url = f"/api/plans/kunming/edit/{layer}.geojson"
+        plain = ed.client.get(url)
+        packed = ed.client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+        assert packed.headers["Content-Encoding"] == "gzip" and len(packed.data) < len(plain.data) / 3
+        assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
+        assert ed.client.get(url, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
+        assert plain.headers["Cache-Control"] == "private, no-cache"
 
 
 def test_sessions_are_shared_by_worker_processes_and_survive_a_restart(app, moves):
