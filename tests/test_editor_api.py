@@ -15,6 +15,7 @@ from shapely.geometry import shape
 
 import geo
 from app import create_app
+from maps.webmap import grid_adjacency
 from partitioning.editing import edit_graph
 from tests.plans import single_moves
 from tests.test_app import signed_in
@@ -247,7 +248,8 @@ def _worker(app):
 def test_layers_are_sent_exact_at_six_decimals_and_gzipped(app, plan_path):
     """The editor draws the exact grid polygons (no simplification), rounded to 6 decimals (about
     0.1 m, which cut the Suzhou grids' GeoJSON from 4.1 to 2.4 MB): still a valid coverage, and
-    within 0.2 m of the plan's polygons. Grids and buildings are sent gzipped, with an ETag."""
+    within 0.2 m of the plan's polygons, coloured unlike their neighbours. Grids and buildings are
+    sent gzipped, with an ETag."""
     ed = Editor(app)
     features = ed.get("/edit/grids.geojson")["features"]
     geoms = np.array([shape(f["geometry"]) for f in features])
@@ -258,6 +260,8 @@ def test_layers_are_sent_exact_at_six_decimals_and_gzipped(app, plan_path):
     exact = plan.grids.geometry.loc[[f["id"] for f in features]]
     sent = gpd.GeoSeries(geoms, index=exact.index, crs=4326).to_crs(plan.crs)
     assert len(sent) > 10 and sent.hausdorff_distance(exact).max() < 0.2
+    colour = {f["id"]: f["properties"]["colour"] for f in features}  # the web maps' colours
+    assert all(colour[a] != colour[b] for a, b in grid_adjacency(plan.grids).edges)
     # both layers go gzipped to a browser that accepts it, and not again while the session is unchanged
     for layer in ("grids", "buildings"):
         url = f"/api/plans/kunming/edit/{layer}.geojson"

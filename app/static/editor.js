@@ -290,7 +290,9 @@
     setState(state);
     const features = grids.features.slice().sort((a, b) => String(a.id).localeCompare(String(b.id)));
     gridLayer.addData({type: 'FeatureCollection', features});
-    for (const f of features) assignColour(f.id);
+    for (const f of features) {   // the web maps' colours; a grid made by an edit gets one here
+      if (f.properties.colour) ed.colours.set(f.id, f.properties.colour); else assignColour(f.id);
+    }
     for (const f of buildings.features) {
       setBuildingGrid(f.id, f.properties.grid_id);
       ed.households.set(f.id, Number(f.properties.households));
