@@ -211,7 +211,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     buildings = plan.buildings.copy()
     buildings["grid_id"] = assignment.reindex(buildings.index).astype(str).to_numpy()
-    present = set(buildings["grid_id"])
+    present = set(buildings["grid_id"].unique().tolist())
     touched = sorted(set(touched))
     alive = [g for g in touched if g in present]
     removed = [g for g in touched if g not in present and g in plan.grids.index]
