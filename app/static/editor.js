@@ -120,13 +120,16 @@
 
   // --- drawing --------------------------------------------------------------------------------
 
-  map.createPane('gpGrids').style.zIndex = 410;
-  map.createPane('gpBuildings').style.zIndex = 420;
+  // Grids and buildings share one canvas (SVG took twice as long to draw 22,000 buildings and
+  // 7,400 grids, and a second canvas above would catch the clicks meant for the grids): the grids
+  // are drawn first and kept at the back, so a click finds a building before its grid.
+  map.createPane('gpShapes').style.zIndex = 410;
   map.createPane('gpLabels').style.zIndex = 430;
   map.getPane('gpLabels').style.pointerEvents = 'none';
+  const shapes = L.canvas({pane: 'gpShapes', padding: 0.5});
 
   const gridLayer = L.geoJSON(null, {
-    pane: 'gpGrids',
+    pane: 'gpShapes', renderer: shapes,
     style: (f) => gridStyle(f.id),
     onEachFeature: (f, layer) => {
       ed.gridLayers.set(f.id, layer);
@@ -136,7 +139,7 @@
   }).addTo(map);
 
   const buildingLayer = L.geoJSON(null, {
-    pane: 'gpBuildings',
+    pane: 'gpShapes', renderer: shapes,
     style: (f) => buildingStyle(f.id),
     onEachFeature: (f, layer) => {
       ed.buildingLayers.set(f.id, layer);
@@ -269,7 +272,7 @@
     if (old) gridLayer.removeLayer(old);
     gridLayer.addData(feature);
     if (!ed.colours.has(feature.id)) assignColour(feature.id);
-    ed.gridLayers.get(feature.id).setStyle(gridStyle(feature.id));
+    ed.gridLayers.get(feature.id).setStyle(gridStyle(feature.id)).bringToBack();   // under the buildings
   }
 
   function setBuildingGrid(bid, gid) {
