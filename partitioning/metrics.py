@@ -138,8 +138,9 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
     runtime_s : float, optional
         Seconds the partition took, copied into the result.
     cache : dict, optional
-        Figures of each grid by its set of buildings, kept between calls on the same, unchanged
-        graph: the editor recomputes only the grids an edit changed.
+        Figures of the graph (overlap groups, households) and of each grid by its set of buildings,
+        kept between calls on the same, unchanged graph: the editor recomputes only the grids an
+        edit changed.
 
     Returns
     -------
