@@ -28,7 +28,7 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Lock, RLock
+from threading import Lock, RLock, Thread
 from typing import Callable
 
 from flask import Blueprint, abort, current_app, request
@@ -421,11 +421,15 @@ def _new_session(name: str, version: int, *, rev: int, plan: geo.Plan | None = N
     """An empty session on ``version`` (``plan`` when the caller has it); the contiguity graph is
     shared by every session whose buildings and cells are the same."""
     def make_graph(ground: geo.Plan):
-        graphs = current_app.extensions["gridplan_edit_graphs"]
-        hit = graphs.get(name)
-        if hit is None or not _same_ground(hit[0], ground):
-            hit = graphs[name] = (ground, editing.edit_graph(ground))
-        return hit[1]
+        ext = current_app.extensions
+        with ext["gridplan_edit_lock"]:
+            lock = ext["gridplan_graph_locks"].setdefault(name, Lock())
+        with lock:  # one build per plan: a request that needs the graph waits for one under way
+            graphs = ext["gridplan_edit_graphs"]
+            hit = graphs.get(name)
+            if hit is None or not _same_ground(hit[0], ground):
+                hit = graphs[name] = (ground, editing.edit_graph(ground))
+            return hit[1]
 
     return EditSession(base=version, plans=[plan if plan is not None else _store().load(name, version)],
                        make_graph=make_graph, rev=rev)
@@ -535,7 +539,25 @@ def edit_state(name: str):
     """The edit session's state (an empty session on the latest version when there is none)."""
     _require_editor()
     with _user_session(name) as session:
+        _warm(name, session)
         return _state(name, session)
+
+
+def _warm(name: str, session: EditSession) -> None:
+    """Build the session's contiguity graph in the background when the page opens: the first
+    selection and edit need it, and it takes 1.3 s on Suzhou, 6 s on 22,000 buildings."""
+    if session.graph is not None:
+        return
+    app = current_app._get_current_object()
+
+    def build():
+        with app.app_context():
+            try:
+                session.contiguity()
+            except Exception:  # the request that needs the graph builds it again and reports
+                logger.exception("plan %s: building the contiguity graph in the background failed", name)
+
+    Thread(target=build, name=f"gridplan-graph-{name}", daemon=True).start()
 
 
 @bp.post("/edit/<op>")
@@ -716,5 +738,6 @@ def init_app(app) -> None:
     app.extensions["gridplan_edit_sessions"] = {}
     app.extensions["gridplan_edit_locks"] = {}
     app.extensions["gridplan_edit_graphs"] = {}
+    app.extensions["gridplan_graph_locks"] = {}
     app.extensions["gridplan_edit_lock"] = RLock()
     app.register_blueprint(bp)

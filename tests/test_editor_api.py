@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import shutil
+import threading
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +17,7 @@ from shapely.geometry import shape
 import geo
 from app import create_app
 from maps.webmap import grid_adjacency
+from partitioning import editing
 from partitioning.editing import edit_graph
 from tests.plans import single_moves
 from tests.test_app import signed_in
@@ -271,6 +273,22 @@ def test_layers_are_sent_exact_at_six_decimals_and_gzipped(app, plan_path):
         assert json.loads(gzip.decompress(packed.data)) == plain.get_json()
         assert ed.client.get(url, headers={"If-None-Match": plain.headers["ETag"]}).status_code == 304
         assert plain.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_opening_the_editor_builds_the_graph_in_the_background(app, moves, monkeypatch):
+    """GET /edit starts the contiguity graph's build; the first selection and move use it."""
+    built = []
+    real = editing.edit_graph
+    monkeypatch.setattr(editing, "edit_graph", lambda plan: built.append(plan) or real(plan))
+    ed = Editor(app)
+    for thread in threading.enumerate():
+        if thread.name == "gridplan-graph-kunming":
+            thread.join(60)
+    assert len(built) == 1 and "kunming" in app.extensions["gridplan_edit_graphs"]
+    building, _, target = moves["ok"]
+    assert target in {t["grid_id"] for t in ed.get(f"/edit/targets?buildings={building}")["targets"]}
+    ed.post("/edit/move", {"buildings": [building], "to_grid": target})
+    assert len(built) == 1
 
 
 def test_sessions_are_shared_by_worker_processes_and_survive_a_restart(app, moves):
