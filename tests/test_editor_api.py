@@ -277,13 +277,17 @@ def test_layers_are_sent_exact_at_six_decimals_and_gzipped(app, plan_path):
 
 def test_opening_the_editor_builds_the_graph_in_the_background(app, moves, monkeypatch):
     """GET /edit starts the contiguity graph's build; the first selection and move use it."""
+    def wait_for_builds():
+        for thread in threading.enumerate():
+            if thread.name.startswith("gridplan-graph-"):
+                thread.join(60)
+
+    wait_for_builds()  # those started by other tests' apps
     built = []
     real = editing.edit_graph
     monkeypatch.setattr(editing, "edit_graph", lambda plan: built.append(plan) or real(plan))
     ed = Editor(app)
-    for thread in threading.enumerate():
-        if thread.name == "gridplan-graph-kunming":
-            thread.join(60)
+    wait_for_builds()
     assert len(built) == 1 and "kunming" in app.extensions["gridplan_edit_graphs"]
     building, _, target = moves["ok"]
     assert target in {t["grid_id"] for t in ed.get(f"/edit/targets?buildings={building}")["targets"]}
