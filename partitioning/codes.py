@@ -28,7 +28,7 @@ import shapely
 
 from geo.errors import InputError
 
-__all__ = ["PLACEHOLDER", "grid_codes", "reading_order"]
+__all__ = ["PLACEHOLDER", "grid_codes", "reading_order", "new_ids", "next_codes"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,3 +134,41 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
         order = members[reading_order(geoms[members])]
         codes.iloc[order] = [f"{admin[group]}{i:0{width}d}" for i in range(1, len(order) + 1)]
     return codes
+
+
+def new_ids(old_ids, fresh, *, prefix: str) -> dict:
+    """Ids for grids added to a plan: ``prefix`` + the numbers after the highest in use.
+
+    ``fresh`` (temporary names) are numbered in sorted order, as wide as the widest id in use
+    (at least 4 digits).
+
+    Examples
+    --------
+    >>> new_ids(["G0001", "G0007"], ["b", "a"], prefix="G")
+    {'a': 'G0008', 'b': 'G0009'}
+    """
+    numbers = [int(s[len(prefix):]) for s in map(str, old_ids) if s.startswith(prefix) and s[len(prefix):].isdigit()]
+    width = max([len(s) - len(prefix) for s in map(str, old_ids) if s.startswith(prefix)] + [4])
+    start = max(numbers, default=0)
+    return {tmp: f"{prefix}{start + k + 1:0{width}d}" for k, tmp in enumerate(sorted(fresh))}
+
+
+def next_codes(codes, parent_code, new, default_width: int = 3) -> dict:
+    """Next free codes for ``new`` grids: their parent's code (``parent_code[g]``) + the sequence
+    after its last child among ``codes``, taken in sorted order of ``new``.
+
+    Examples
+    --------
+    >>> next_codes(["000000000000001", "000000000000002"], {"x": "000000000000", "y": "000000000000"}, ["x", "y"])
+    {'x': '000000000000003', 'y': '000000000000004'}
+    """
+    out = {}
+    used = set(codes)
+    for g in sorted(new):
+        pcode = parent_code[g]
+        siblings = [c for c in used if c.startswith(pcode) and c[len(pcode):].isdigit()]
+        width = max([len(c) - len(pcode) for c in siblings] + [default_width])
+        seq = max((int(c[len(pcode):]) for c in siblings), default=0) + 1
+        out[g] = f"{pcode}{seq:0{width}d}"
+        used.add(out[g])
+    return out

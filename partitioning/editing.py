@@ -31,7 +31,7 @@ import pandas as pd
 
 from geo.errors import GridplanError, InputError
 from geo.plan import Plan
-from partitioning.codes import PLACEHOLDER
+from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.diff import match_grids
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP, subgraph
@@ -141,6 +141,20 @@ def edit_graph(plan: Plan) -> nx.Graph:
 
 # --- checks ----------------------------------------------------------------------------------------
 
+def _band(plan: Plan) -> tuple[int, float]:
+    """The plan's target households per grid and its tolerance."""
+    return int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+
+
+def _buildings(plan: Plan, building_ids) -> list[str]:
+    """Building ids as strings, each once, in the order given; unknown ones are refused."""
+    ids = [str(b) for b in dict.fromkeys(building_ids)]
+    unknown = [b for b in ids if b not in plan.buildings.index]
+    if unknown:
+        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
+    return ids
+
+
 def _locked(plan: Plan) -> set:
     if LOCKED not in plan.grids.columns:
         return set()
@@ -207,7 +221,7 @@ def _status(graph: nx.Graph, members: list, households: int, lo: float, hi: floa
 def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes=None,
            note: str) -> EditResult:
     """A new plan with ``assignment``: the ``touched`` grids' polygons and figures recomputed."""
-    target, tolerance = float(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    target, tolerance = _band(plan)
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     buildings = plan.buildings.copy()
     buildings["grid_id"] = assignment.reindex(buildings.index).astype(str).to_numpy()
@@ -252,7 +266,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     grids.index.name = "grid_id"
     buildings["grid_code"] = grids["grid_code"].reindex(buildings["grid_id"]).to_numpy()
     meta = dict(plan.meta)
-    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=int(target), tolerance=tolerance,
+    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=target, tolerance=tolerance,
                                         cache=_METRICS_CACHE.setdefault(graph, {}))
     layers = dict(plan.layers)
     if "grids_emergency" in layers:
@@ -283,10 +297,9 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     fresh, assignment = emergency_grids(
         subgraph(graph, members), plan.layers["cells"].loc[members], buildings.loc[members],
         grids.loc[sorted(set(buildings.loc[members, "grid_id"]))], target=int(target),
-        tolerance=float(plan.meta.get("tolerance", 0.2)), seed=int(plan.meta.get("seed") or 0),
+        tolerance=_band(plan)[1], seed=int(plan.meta.get("seed") or 0),
         prefix=plan.meta.get("code_prefix"))
-    numbers = [int(g[1:]) for g in layer.index.astype(str) if g[:1] == "E" and g[1:].isdigit()]
-    ids = {old: f"E{k:04d}" for k, old in enumerate(sorted(fresh.index), start=max(numbers, default=0) + 1)}
+    ids = new_ids(layer.index, list(fresh.index), prefix="E")
     fresh = fresh.rename(index=ids)
     fresh.index.name = layer.index.name
     out = pd.concat([kept, fresh[[c for c in layer.columns if c in fresh.columns]]]).sort_values("grid_code")
@@ -295,19 +308,15 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     return gpd.GeoDataFrame(out, geometry=layer.geometry.name, crs=layer.crs), column.to_numpy()
 
 
-def _next_ids(plan: Plan, n: int) -> list:
-    numbers = [int(g[1:]) for g in plan.grids.index.astype(str) if g[:1] == "G" and g[1:].isdigit()]
-    start = max(numbers, default=0) + 1
-    return [f"G{k:04d}" for k in range(start, start + n)]
-
-
-def _next_code(plan: Plan, code: str) -> str:
-    """The code after the last sibling of ``code`` (same parent prefix, last 3 digits a sequence)."""
-    code = str(code)
+def _new_grids(plan: Plan, fresh: list, beside) -> tuple[dict, dict]:
+    """Ids and codes for the grids ``fresh`` (temporary names) an edit adds beside grid ``beside``:
+    the next free ids, and the codes after the last sibling of ``beside``'s code (same parent:
+    all but its last 3 digits)."""
+    ids = new_ids(plan.grids.index, fresh, prefix="G")
+    code = str(plan.grids.at[beside, "grid_code"])
     parent = code[:-3] if len(code) > 3 and code[-3:].isdigit() else (plan.meta.get("code_prefix") or PLACEHOLDER)
-    seqs = [int(c[len(parent):]) for c in plan.grids["grid_code"].astype(str)
-            if c.startswith(parent) and c[len(parent):].isdigit()]
-    return f"{parent}{max(seqs, default=0) + 1:03d}"
+    codes = next_codes(plan.grids["grid_code"].astype(str), dict.fromkeys(ids.values(), parent), list(ids.values()))
+    return ids, codes
 
 
 # --- operations ------------------------------------------------------------------------------------
@@ -332,10 +341,7 @@ def move_targets(plan: Plan, graph: nx.Graph, building_ids) -> dict:
     EditError
         Unknown buildings.
     """
-    ids = [str(b) for b in dict.fromkeys(building_ids)]
-    unknown = [b for b in ids if b not in plan.buildings.index]
-    if unknown:
-        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
+    ids = _buildings(plan, building_ids)
     partners = sorted(_overlap_partners(graph, ids) - set(ids))
     selection = ids + partners
     assignment = plan.buildings["grid_id"].astype(str)
@@ -376,12 +382,9 @@ def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditRe
     >>> result.warnings                                                      # doctest: +SKIP
     """
     to_grid = _grid(plan, to_grid)
-    ids = [str(b) for b in dict.fromkeys(building_ids)]
+    ids = _buildings(plan, building_ids)
     if not ids:
         raise EditError("no_building")
-    unknown = [b for b in ids if b not in plan.buildings.index]
-    if unknown:
-        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
     assignment = plan.buildings["grid_id"].astype(str)
     moving = [b for b in ids if assignment[b] != to_grid]
     if not moving:
@@ -454,7 +457,7 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
     members = list(assignment.index[assignment.to_numpy() == grid])
     if len(_overlap_partners(graph, members[:1])) >= len(members):
         raise EditError("one_building", grid=grid)
-    target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    target, tolerance = _band(plan)
     result = partition(subgraph(graph, members), target=target, tolerance=tolerance, n_grids=2, seed=0)
     halves = result.assignment.reindex(members)
     side = set(halves.index[(halves != halves.iloc[0]).to_numpy()])
@@ -465,11 +468,11 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
             raise EditError("no_other_cut", grid=grid, seed=seed, found=len(others))
         side = others[seed - 1]
     big_side = len(side) > len(members) - len(side)
-    new_id, = _next_ids(plan, 1)
+    ids, codes = _new_grids(plan, ["half"], grid)
+    new_id = ids["half"]
     new = assignment.copy()
     new[members] = [grid if (b in side) == big_side else new_id for b in members]
-    return _apply(plan, graph, new, [grid, new_id], codes={new_id: _next_code(plan, plan.grids.at[grid, "grid_code"])},
-                  note=f"split {grid} into {grid} and {new_id}")
+    return _apply(plan, graph, new, [grid, new_id], codes=codes, note=f"split {grid} into {grid} and {new_id}")
 
 
 def _cut_key(side, members) -> frozenset:
@@ -536,20 +539,15 @@ def rerun_grids(plan: Plan, graph: nx.Graph, grids, *, seed: int = 0) -> EditRes
     _unlocked(plan, chosen)
     assignment = plan.buildings["grid_id"].astype(str)
     members = list(assignment.index[assignment.isin(chosen).to_numpy()])
-    target, tolerance = int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    target, tolerance = _band(plan)
     result = partition(subgraph(graph, members), target=target, tolerance=tolerance, seed=seed)
     fresh = result.assignment.reindex(members).astype(str)
     matched = match_grids(assignment[members], fresh)
-    extra = sorted(set(fresh) - set(matched))
-    ids = dict(matched) | dict(zip(extra, _next_ids(plan, len(extra))))
+    extra, codes = _new_grids(plan, sorted(set(fresh) - set(matched)), chosen[0])
+    ids = dict(matched) | extra
     new = assignment.copy()
     new[members] = fresh.map(ids).to_numpy()
-    codes, probe = {}, plan
-    for g in (ids[e] for e in extra):
-        codes[g] = _next_code(probe, plan.grids.at[chosen[0], "grid_code"])
-        probe = Plan(buildings=plan.buildings, meta=plan.meta, layers=plan.layers,
-                     grids=pd.concat([probe.grids, pd.DataFrame({"grid_code": [codes[g]]}, index=[g])]))
-    return _apply(plan, graph, new, chosen + [ids[e] for e in extra], codes=codes,
+    return _apply(plan, graph, new, chosen + list(extra.values()), codes=codes,
                   note=f"re-ran the engine on {len(chosen)} grid(s)")
 
 

@@ -43,7 +43,7 @@ from scipy.optimize import linear_sum_assignment
 from geo.errors import InputError
 from geo.plan import Plan
 from partitioning._refine import LocalSearch
-from partitioning.codes import PLACEHOLDER
+from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, unit_column
@@ -443,27 +443,6 @@ def _status(state: _State) -> dict:
     return out
 
 
-def _new_ids(old_ids, fresh: list, *, prefix: str) -> dict:
-    numbers = [int(s[len(prefix):]) for s in map(str, old_ids) if s.startswith(prefix) and s[len(prefix):].isdigit()]
-    width = max([len(s) - len(prefix) for s in map(str, old_ids) if s.startswith(prefix)] + [4])
-    start = max(numbers, default=0)
-    return {tmp: f"{prefix}{start + k + 1:0{width}d}" for k, tmp in enumerate(sorted(fresh))}
-
-
-def _next_codes(codes: pd.Series, parent_code: pd.Series, new: list, default_width: int) -> dict:
-    """Next free codes for ``new`` grids: their parent's code + the sequence after its last child."""
-    out = {}
-    used = set(codes)
-    for g in sorted(new):
-        pcode = parent_code[g]
-        siblings = [c for c in used if c.startswith(pcode) and c[len(pcode):].isdigit()]
-        width = max([len(c) - len(pcode) for c in siblings] + [default_width])
-        seq = max((int(c[len(pcode):]) for c in siblings), default=0) + 1
-        out[g] = f"{pcode}{seq:0{width}d}"
-        used.add(out[g])
-    return out
-
-
 def _resolve_locks(grids: gpd.GeoDataFrame, lock) -> set:
     """Grid ids of the locked grids, given by id or by code."""
     code_to_id = dict(zip(grids["grid_code"].astype(str), grids.index.astype(str)))
@@ -612,7 +591,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
 
     # ids, codes, layers
     fresh = sorted(g for g in state.members if g.startswith("\0"))
-    ids = _new_ids(grids_old.index, fresh, prefix="G")
+    ids = new_ids(grids_old.index, fresh, prefix="G")
     final = pd.Series({v: ids.get(g, g) for v, g in state.assign.items()}).reindex(new.index)
     final.index.name = "building_id"
     parent = {ids.get(g, g): p for g, p in state.parent.items()}
@@ -632,7 +611,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
             pcode = pd.Series({g: unit_codes[parent[g]] for g in fresh_ids})
         else:
             pcode = pd.Series(str(meta.get("code_prefix") or PLACEHOLDER), index=fresh_ids)
-        codes.update(pd.Series(_next_codes(grids_old["grid_code"].astype(str), pcode, fresh_ids, 3)))
+        codes.update(pd.Series(next_codes(grids_old["grid_code"].astype(str), pcode, fresh_ids, 3)))
     grids = grids_frame(out, final, polygons, pd.Series(status), codes)
     out["grid_code"] = grids["grid_code"].reindex(final).to_numpy()
     layers["cells"] = cells
@@ -728,7 +707,7 @@ def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, targ
     if len(redo):
         sub, info = emergency_layout(subgraph(graph, redo), out.loc[redo, "grid_id"], target=target,
                                      tolerance=tolerance, seed=seed)
-        ids = _new_ids(emergency.index, list(info.index), prefix="E")
+        ids = new_ids(emergency.index, list(info.index), prefix="E")
         assignment.loc[redo] = sub.map(ids).reindex(redo)
         info = info.rename(index=ids)
         polys = grid_polygons(cells.loc[redo], sub.map(ids).reindex(redo))
