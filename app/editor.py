@@ -41,7 +41,8 @@ from geo.errors import GridplanError
 from geo.plan import atomic_path
 from partitioning import editing
 
-__all__ = ["bp", "VersionStore", "VersionConflict", "SessionConflict", "EditSession", "init_app", "EDIT_ROLES"]
+__all__ = ["bp", "VersionStore", "VersionConflict", "SessionConflict", "EditSession", "init_app", "EDIT_ROLES",
+           "may_edit", "require_editor"]
 
 logger = logging.getLogger(__name__)
 
@@ -379,9 +380,15 @@ def _store() -> VersionStore:
         return ext["gridplan_versions"]
 
 
-def _require_editor():
-    if not current_user.is_authenticated or current_user.role not in EDIT_ROLES:
-        # 404, as for any page a visitor may not see: the editor is not shown to other roles
+def may_edit() -> bool:
+    """Whether the visitor may edit plans (also ``may_edit`` in the page templates)."""
+    return current_user.is_authenticated and current_user.role in EDIT_ROLES
+
+
+def require_editor() -> None:
+    """404 unless the signed-in user may edit plans: as for any page a visitor may not see, the
+    editor is not shown to other roles."""
+    if not may_edit():
         abort(404, description="the plan editor needs the editor or admin role")
 
 
@@ -460,10 +467,13 @@ def _datum() -> str:
     return datum
 
 
+def _grid_columns(grids) -> list:
+    """The grid figures the editor sends (``locked`` once a grid has been locked)."""
+    return _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
+
+
 def _grid_rows(plan: geo.Plan) -> list[dict]:
-    grids = plan.grids
-    cols = _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
-    frame = grids[cols].reset_index()
+    frame = plan.grids[_grid_columns(plan.grids)].reset_index()
     return json.loads(frame.to_json(orient="records", force_ascii=False))
 
 
@@ -474,8 +484,7 @@ def _geojson_text(plan: geo.Plan, ids, *, colours: bool = False) -> str:
     from maps.webmap import grid_colours, round_lonlat, to_datum, to_lonlat
 
     grids = plan.grids.loc[list(ids)]
-    cols = _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
-    frame = to_datum(round_lonlat(to_lonlat(grids[cols + [grids.geometry.name]])), _datum())
+    frame = to_datum(round_lonlat(to_lonlat(grids[_grid_columns(grids) + [grids.geometry.name]])), _datum())
     if colours:
         frame["colour"] = frame.index.map(grid_colours(plan.grids))
     return frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False)
@@ -537,7 +546,7 @@ def _args(op: str, body: dict) -> dict:
 @bp.get("/edit")
 def edit_state(name: str):
     """The edit session's state (an empty session on the latest version when there is none)."""
-    _require_editor()
+    require_editor()
     with _user_session(name) as session:
         _warm(name, session)
         return _state(name, session)
@@ -563,7 +572,7 @@ def _warm(name: str, session: EditSession) -> None:
 @bp.post("/edit/<op>")
 def edit(name: str, op: str):
     """An operation (move, merge, split, rerun, lock, unlock), undo, redo, or reload."""
-    _require_editor()
+    require_editor()
     body = _body()
     if op == "reload":
         return _reload(name)
@@ -647,7 +656,7 @@ def _reload(name: str):
 @bp.get("/edit/grids.geojson")
 def edit_grids(name: str):
     """Every grid of the edit session's current plan as GeoJSON (EPSG:4326, or ``?datum=gcj02``)."""
-    _require_editor()
+    require_editor()
     with _user_session(name) as session:
         return _send_geojson(_geojson_text(session.plan, session.plan.grids.index, colours=True))
 
@@ -657,7 +666,7 @@ def edit_buildings(name: str):
     """Every building of the edit session's current plan with its grid (GeoJSON, display geometry)."""
     from maps.webmap import layer_geojson
 
-    _require_editor()
+    require_editor()
     with _user_session(name) as session:
         return _send_geojson(layer_geojson(session.plan, "buildings", datum=_datum()))
 
@@ -665,7 +674,7 @@ def edit_buildings(name: str):
 @bp.get("/edit/targets")
 def edit_targets(name: str):
     """The grids the selected buildings (``?buildings=ID``, repeated or comma-separated) may move to."""
-    _require_editor()
+    require_editor()
     ids = [b for arg in request.args.getlist("buildings") for b in arg.split(",") if b]
     if not ids:
         abort(400, description="targets: give ?buildings=ID")
@@ -679,7 +688,7 @@ def edit_targets(name: str):
 @bp.get("/versions")
 def versions(name: str):
     """The plan's versions, newest first, each with its diff against its parent."""
-    _require_editor()
+    require_editor()
     _store().ensure(name, _data.plan_path(name))
     return {"plan": name, "versions": _store().versions(name)}
 
@@ -687,7 +696,7 @@ def versions(name: str):
 @bp.post("/versions")
 def save(name: str):
     """Save the edit session's plan as a new version (409 when its base is not the latest)."""
-    _require_editor()
+    require_editor()
     body = _body()
     with _user_session(name) as session:
         base = body.get("base_version", session.base)
@@ -701,7 +710,7 @@ def save(name: str):
 @bp.post("/versions/<int:version>/restore")
 def restore(name: str, version: int):
     """Make version ``version`` the latest again (as a new version; nothing is lost)."""
-    _require_editor()
+    require_editor()
     body = _body()
     latest = _store().ensure(name, _data.plan_path(name))
     base = body.get("base_version", latest)
@@ -740,4 +749,5 @@ def init_app(app) -> None:
     app.extensions["gridplan_edit_graphs"] = {}
     app.extensions["gridplan_graph_locks"] = {}
     app.extensions["gridplan_edit_lock"] = RLock()
+    app.context_processor(lambda: {"may_edit": may_edit()})
     app.register_blueprint(bp)

@@ -137,20 +137,19 @@ def edit_page(name: str):
     """
     from flask_login import current_user
 
-    from app.editor import EDIT_ROLES
+    from app.editor import require_editor
     from maps.i18n import EDITOR_KEYS
-    from maps.webmap import BASEMAPS, editor_map
+    from maps.webmap import basemap_datum, editor_map
 
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if current_user.role not in EDIT_ROLES:
-        abort(404, description="the plan editor needs the editor or admin role")
+    require_editor()
     p, _ = _data.plan(name)
     language, opts = lang(), map_options()
     fmap = editor_map(p, lang=language, **opts)
     config = {"map": fmap.get_name(), "lang": language,
               "api": url_for("editor.edit_state", name=name).removesuffix("/edit"),
-              "datum": BASEMAPS[opts["basemap"]].datum, "code_prefix": p.meta.get("code_prefix"),
+              "datum": basemap_datum(opts["basemap"]), "code_prefix": p.meta.get("code_prefix"),
               "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
               "words": {k: text(k, language) for k in EDITOR_KEYS}}
     return render_template("editor.html", name=name, lang=language, t=_t(), config=config, **_map_parts(fmap))

@@ -32,7 +32,7 @@ from geo.plan import Plan
 from maps.i18n import text
 
 __all__ = [
-    "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "asset_url",
+    "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "basemap_datum", "asset_url",
     "grid_adjacency", "grid_colours", "display_geometry", "round_lonlat", "to_lonlat", "to_datum",
     "plan_map", "community_map", "grid_map", "editor_map",
     "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
@@ -126,6 +126,11 @@ BASEMAPS = {
     "intranet": Basemap("intranet", "内网底图", "Intranet tiles", (("{url}", "intranet"),)),
     "none": Basemap("none", "无底图", "No basemap"),
 }
+
+
+def basemap_datum(basemap: str) -> str:
+    """The datum a basemap's tiles are drawn in (``gcj02`` for Amap, else ``wgs84``)."""
+    return BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
 
 
 def grid_adjacency(grids: gpd.GeoDataFrame, *, tolerance: float = 0.05) -> nx.Graph:
@@ -762,7 +767,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     """
     import folium
 
-    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    datum = basemap_datum(basemap)
     grids = plan.grids if grids is None else grids
     frame = _escaped(to_datum(_grid_frame(plan, grids, lang=lang), datum).reset_index(), ["grid_code", "leader"])
     fmap = _base_map(frame.total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
@@ -810,7 +815,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     """
     import folium
 
-    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    datum = basemap_datum(basemap)
     card = card or grid_card(plan, grid_id, lang=lang)
     codes = plan.grids["grid_code"].astype(str)
     neighbour_ids = list(codes.index[codes.isin(card["neighbours"])])
@@ -879,7 +884,7 @@ def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_ke
     -------
     folium.Map
     """
-    datum = BASEMAPS[basemap].datum if basemap in BASEMAPS else "wgs84"
+    datum = basemap_datum(basemap)
     extent = to_lonlat(gpd.GeoDataFrame(geometry=[shapely.box(*plan.grids.total_bounds)], crs=plan.grids.crs))
     fmap = _base_map(to_datum(extent, datum).total_bounds, lang=lang, basemap=basemap, basemap_key=basemap_key,
                      tiles_url=tiles_url, tiles_attribution=tiles_attribution)
