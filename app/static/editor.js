@@ -128,25 +128,21 @@
   map.getPane('gpLabels').style.pointerEvents = 'none';
   const shapes = L.canvas({pane: 'gpShapes', padding: 0.5});
 
-  const gridLayer = L.geoJSON(null, {
-    pane: 'gpShapes', renderer: shapes,
-    style: (f) => gridStyle(f.id),
-    onEachFeature: (f, layer) => {
-      ed.gridLayers.set(f.id, layer);
-      layer.on('click', onGridClick);
-      layer.bindTooltip(() => gridTooltip(f.id), {sticky: true});
-    },
-  }).addTo(map);
+  /** A GeoJSON layer on the shared canvas whose features are kept by id in ``byId``. */
+  function shapeLayer(style, byId, onClick, tooltip) {
+    return L.geoJSON(null, {
+      pane: 'gpShapes', renderer: shapes,
+      style: (f) => style(f.id),
+      onEachFeature: (f, layer) => {
+        byId.set(f.id, layer);
+        layer.on('click', onClick);
+        layer.bindTooltip(() => tooltip(f), {sticky: true});
+      },
+    }).addTo(map);
+  }
 
-  const buildingLayer = L.geoJSON(null, {
-    pane: 'gpShapes', renderer: shapes,
-    style: (f) => buildingStyle(f.id),
-    onEachFeature: (f, layer) => {
-      ed.buildingLayers.set(f.id, layer);
-      layer.on('click', onBuildingClick);
-      layer.bindTooltip(() => buildingTooltip(f), {sticky: true});
-    },
-  }).addTo(map);
+  const gridLayer = shapeLayer(gridStyle, ed.gridLayers, onGridClick, (f) => gridTooltip(f.id));
+  const buildingLayer = shapeLayer(buildingStyle, ed.buildingLayers, onBuildingClick, buildingTooltip);
 
   const labelLayer = L.layerGroup().addTo(map);
 
