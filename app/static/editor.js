@@ -107,6 +107,11 @@
     box.hidden = false;
   }
 
+  /** A failed request's message: refused (422, with the server's reason) or failed. */
+  function showFailure(status, data) {
+    showAlert(status === 422 ? 'editor_refused' : 'editor_failed', (data && data.error) || String(status));
+  }
+
   function clearAlert() { $('ed-alert').hidden = true; $('ed-alert').replaceChildren(); }
 
   function info(message) { $('ed-info').textContent = message; }
@@ -285,7 +290,7 @@
       getJSON('/edit'), getJSON('/edit/grids.geojson', true), getJSON('/edit/buildings.geojson', true)]);
     gridLayer.clearLayers(); buildingLayer.clearLayers(); labelLayer.clearLayers();
     for (const m of [ed.gridLayers, ed.buildingLayers, ed.labels, ed.colours, ed.gridOf, ed.members, ed.households]) m.clear();
-    ed.selBuildings.clear(); ed.partners = []; ed.targets = []; ed.from = []; ed.selGrids = []; ed.proposal = null;
+    dropSelection(); ed.selGrids = []; ed.proposal = null;
     setState(state);
     const features = grids.features.slice().sort((a, b) => String(a.id).localeCompare(String(b.id)));
     gridLayer.addData({type: 'FeatureCollection', features});
@@ -372,11 +377,16 @@
     refreshTargets();
   });
 
-  function clearSelection() {
-    ed.targetsAsked++;   // an answer still on its way is for a selection that is gone
+  /** Empty the building selection (and what came with it); returns the buildings it held. */
+  function dropSelection() {
     const ids = Array.from(ed.selBuildings);
     ed.selBuildings.clear(); ed.partners = []; ed.targets = []; ed.from = [];
-    restyleBuildings(ids);
+    return ids;
+  }
+
+  function clearSelection() {
+    ed.targetsAsked++;   // an answer still on its way is for a selection that is gone
+    restyleBuildings(dropSelection());
     renderSelection();
   }
 
@@ -388,7 +398,7 @@
     const query = Array.from(ed.selBuildings).map((b) => 'buildings=' + encodeURIComponent(b)).join('&');
     const {status, data} = await request('GET', '/edit/targets?' + query);
     if (asked !== ed.targetsAsked) return;   // the selection changed meanwhile
-    if (status !== 200) { showAlert(status === 422 ? 'editor_refused' : 'editor_failed', data.error || String(status)); return; }
+    if (status !== 200) { showFailure(status, data); return; }
     const added = (data.partners || []).filter((b) => !ed.selBuildings.has(b));
     for (const b of added) ed.selBuildings.add(b);
     ed.partners = Array.from(new Set(ed.partners.concat(data.partners || [])));
@@ -413,7 +423,7 @@
         applyResult(op, data, t0);
         answer = data;
       } else {
-        showAlert(status === 422 ? 'editor_refused' : 'editor_failed', (data && data.error) || String(status));
+        showFailure(status, data);
         if (status === 409) await loadAll();   // the session changed elsewhere (another window): show it as stored
       }
     } catch (err) {
@@ -435,8 +445,7 @@
     const recolour = new Set(Object.keys(data.buildings));  // every building of the changed grids
     for (const [bid, gid] of Object.entries(data.buildings)) setBuildingGrid(bid, gid);
     if (op === 'move' || op === 'undo' || op === 'redo') {
-      for (const b of ed.selBuildings) recolour.add(b);
-      ed.selBuildings.clear(); ed.partners = []; ed.targets = []; ed.from = [];
+      for (const b of dropSelection()) recolour.add(b);
     }
     restyleBuildings(recolour);
     for (const id of changedIds) placeLabel(id);
@@ -529,7 +538,7 @@
         $('ed-conflict').hidden = false;
         setState(await getJSON('/edit'));
       } else {
-        showAlert('editor_failed', (data && data.error) || String(status));
+        showFailure(status, data);
       }
     } finally {
       setBusy(false);
@@ -542,7 +551,7 @@
     setBusy(true);
     try {
       const {status, data} = await request('POST', '/edit/reload', {});
-      if (status !== 200) { showAlert('editor_failed', (data && data.error) || String(status)); return; }
+      if (status !== 200) { showFailure(status, data); return; }
       await loadAll();
       const refused = data.refused || [];
       $('ed-refused').replaceChildren(...refused.map((r) => el('li', {text: `${t('editor_op_' + r.op)}: ${r.reason}`})));
@@ -566,7 +575,7 @@
       const comment = $('ed-comment').value;
       const {status, data} = await request('POST', `/versions/${version}/restore`,
         comment ? {base_version: latest, comment} : {base_version: latest});
-      if (status !== 201) { showAlert('editor_failed', (data && data.error) || String(status)); return; }
+      if (status !== 201) { showFailure(status, data); return; }
       $('ed-comment').value = '';
       await loadAll();
       info(t('editor_restored', {old: data.restored, v: data.version}));
