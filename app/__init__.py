@@ -37,6 +37,8 @@ SETTINGS = {
                           "(no names, phones or special households). Off: everyone signs in."),
     "USERS_DB": (None, "SQLite database of users and the audit log (default: gridplan-users.sqlite in the "
                        "instance folder); made by `gridplan users add`."),
+    "AUDIT_FLUSH_SECONDS": (1.0, "Seconds between writes of the audit log's queued entries (at most this much "
+                                 "is lost when a worker is killed; see docs/security.md)."),
     "VERSIONS_DB": (None, "SQLite database of plan versions made by the editor (default: gridplan-versions.sqlite "
                            "beside USERS_DB)."),
     "SECRET_KEY": (None, "Key signing the session cookies; random per start when not set (sessions then end "

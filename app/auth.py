@@ -16,7 +16,8 @@ Roles, from least to most (:data:`ROLES`):
 - ``editor``, ``admin`` — everything, every grid.
 
 Every response that shows personal data to a signed-in user is written to the ``audit_log``
-table of the same database (time, user, role, what, path, address).
+table of the same database (time, user, role, what, path, address), off the request path
+(:mod:`app.audit`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit
 from geo.errors import InputError
 from geo.roster import mask_phone
 
@@ -61,16 +63,6 @@ CREATE TABLE IF NOT EXISTS users (
     locked_until TEXT,
     created TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS audit_log (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    time TEXT NOT NULL,
-    username TEXT,
-    role TEXT,
-    action TEXT NOT NULL,
-    path TEXT,
-    target TEXT,
-    address TEXT
-);
 """
 
 bp = Blueprint("auth", __name__)
@@ -84,13 +76,24 @@ def _now() -> datetime:
 
 # --- the database -----------------------------------------------------------------------------
 
-def connect(path) -> sqlite3.Connection:
-    """Open (and create when missing) the users database at ``path``."""
+#: Database files whose tables this process has made (the schema runs once per file, not per request).
+_READY: set[str] = set()
+
+
+def connect(path, **kwargs) -> sqlite3.Connection:
+    """Open (and create when missing) the users database at ``path``: WAL journal (readers do not
+    wait for the audit writer), 10 s busy timeout; the schema is made once per file and process."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path, timeout=10)
+    key = str(path.resolve())
+    if key not in _READY or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, timeout=10)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.executescript(_SCHEMA + AUDIT_SCHEMA)
+        con.close()
+        _READY.add(key)
+    con = sqlite3.connect(path, timeout=10, **kwargs)
     con.row_factory = sqlite3.Row
-    con.executescript(_SCHEMA)
     return con
 
 
@@ -136,12 +139,6 @@ def list_users(path) -> list[dict]:
     with connect(path) as con:
         return [dict(r) for r in con.execute("SELECT username, role, grids, failed, locked_until, created "
                                              "FROM users ORDER BY username")]
-
-
-def read_audit(path, *, limit: int = 100) -> list[dict]:
-    """The latest entries of the audit log, newest first."""
-    with connect(path) as con:
-        return [dict(r) for r in con.execute("SELECT * FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))]
 
 
 def _db() -> sqlite3.Connection:
@@ -217,17 +214,6 @@ def visible_plan(plan, level: tuple):
         keep = households["building_id"].astype(str).map(grid_of).isin(mine)
         layers["households"] = households[keep.to_numpy(dtype=bool)]
     return geo.Plan(buildings=buildings, grids=plan.grids, meta=plan.meta, layers=layers)
-
-
-def audit(action: str, *, target: str | None = None) -> None:
-    """Write one entry to the audit log (the current user, role, path and address)."""
-    user = current_user if current_user.is_authenticated else None
-    with _db() as con:
-        con.execute("INSERT INTO audit_log (time, username, role, action, path, target, address) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (_now().isoformat(timespec="seconds"), user.username if user else None,
-                     user.role if user else None, action, request.full_path.rstrip("?"), target,
-                     request.remote_addr))
 
 
 # --- login and logout ------------------------------------------------------------------------------
@@ -321,6 +307,9 @@ def init_app(app) -> None:
         app.config["USERS_DB"] = str(Path(app.instance_path) / "gridplan-users.sqlite")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    from app.audit import writer
+
+    writer().interval = float(app.config["AUDIT_FLUSH_SECONDS"])
     csrf.init_app(app)
     login_manager.init_app(app)
     app.register_blueprint(bp)

@@ -87,6 +87,13 @@ def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1)
     return len(plans) + len(per_grid)
 
 
+def _flush_audit(server, worker) -> None:
+    """gunicorn's ``worker_exit`` hook: a worker stopping writes its queued audit entries."""
+    from app.audit import flush
+
+    flush()
+
+
 def run_production(app: Flask, *, host: str = "127.0.0.1", port: int = 5000, workers: int | None = None,
                    threads: int = 8, access_log: bool = False) -> None:
     """Serve ``app`` with gunicorn until interrupted."""
@@ -94,7 +101,7 @@ def run_production(app: Flask, *, host: str = "127.0.0.1", port: int = 5000, wor
 
     options = {"bind": f"{host}:{port}", "workers": workers or default_workers(), "threads": threads,
                "worker_class": "gthread", "preload_app": True, "timeout": 120, "keepalive": 5,
-               "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "warning"}
+               "worker_exit": _flush_audit, "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "warning"}
 
     class _Server(BaseApplication):
         def load_config(self):
