@@ -121,10 +121,13 @@ def writer() -> _Writer:
 
 
 def audit(action: str, *, target: str | None = None) -> None:
-    """Queue one entry of the audit log: the current user, role, path and address (inside a request)."""
-    from flask import current_app, request
+    """Queue one entry of the audit log: the current user, role, path and address (inside a request;
+    none for the server's own warm-up, :func:`app.wsgi.warm`)."""
+    from flask import current_app, g, request
     from flask_login import current_user
 
+    if g.get("warming"):
+        return
     user = current_user if current_user.is_authenticated else None
     _WRITER.put(str(current_app.config["USERS_DB"]),
                 (datetime.now(timezone.utc).isoformat(timespec="seconds"), user.username if user else None,

@@ -2,8 +2,9 @@
 
 ``gridplan serve --production`` calls :func:`run_production`. The app is created and its plans'
 community maps and GeoJSON are rendered in the master process (``preload_app``), so every
-forked worker starts with them cached; workers are ``gthread`` so a slow client does not hold
-a whole process.
+forked worker starts with them cached (for each level a visitor can have, see :func:`warm`);
+workers are ``gthread`` so a slow client does not hold a whole process. A stopping worker writes
+its queued audit entries (:mod:`app.audit`).
 """
 
 from __future__ import annotations
@@ -41,22 +42,43 @@ def _urls(app: Flask, languages, grids: bool) -> tuple[list[str], list[str]]:
 
 
 _WARMING: Flask | None = None
+#: The roles warm-up renders as (a signed-in user of each, never written to the audit log): staff see
+#: their own grids, so their documents are made on the first request.
+WARM_ROLES = ("viewer", "editor", "admin")
 
 
-def _render(urls: list[str]) -> list:
-    """In a forked process: render ``urls`` and hand back the documents made (not the plans)."""
+def _render(urls: list[str], role: str | None = None) -> list:
+    """In a forked process: render ``urls`` as ``role`` (anonymous when ``None``) and hand back the
+    documents made (not the plans)."""
+    from flask import g
+    from flask_login import login_user
+
     from app._data import Payload
+    from app.auth import User
 
     cache = _WARMING.extensions["gridplan_cache"]
     before = set(cache.items)
-    client = _WARMING.test_client()
     for url in urls:
-        client.get(url, headers={"Accept-Encoding": "gzip"})
+        with _WARMING.test_request_context(url, headers={"Accept-Encoding": "gzip"}):
+            g.warming = True  # not a person's view: app.auth does not audit it
+            if role is not None:
+                login_user(User(f"({role} warm-up)", role, ""))
+            _WARMING.full_dispatch_request()
     return [(k, v) for k, v in cache.items.items() if k not in before and isinstance(v, Payload)]
 
 
+def _render_as(job: tuple) -> list:
+    return _render(*job)
+
+
 def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1) -> int:
-    """Render each plan's pages and documents into the app's cache; returns how many were requested.
+    """Render each plan's pages and documents into the app's cache, for each level a visitor of
+    this app can have; returns how many were requested.
+
+    The plan's own pages and documents are made for the anonymous visitor (with ``PUBLIC_MAP``) and
+    for each of :data:`WARM_ROLES`; with ``grids``, every grid's page and card for the least level
+    a visitor can have (anonymous with ``PUBLIC_MAP``, else viewer). Other levels' grid pages are
+    made on their first request, so the start stays as long as with one level.
 
     Parameters
     ----------
@@ -73,18 +95,22 @@ def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1)
     global _WARMING
     languages = languages or [app.config["DEFAULT_LANGUAGE"]]
     plans, per_grid = _urls(app, languages, grids)
+    roles = ([None] if app.config["PUBLIC_MAP"] else []) + list(WARM_ROLES)
     _WARMING = app
-    _render(plans)  # plans, community maps and GeoJSON here: forked processes inherit them
+    for role in roles:  # plans, community maps and GeoJSON here: forked processes inherit them
+        _render(plans, role)
+    role = roles[0]
     if processes > 1 and len(per_grid) >= 2 * processes:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for made in pool.map(_render, [per_grid[i::processes] for i in range(processes)]):
+            for made in pool.map(_render_as, [(per_grid[i::processes], role) for i in range(processes)]):
                 for key, payload in made:
                     app.extensions["gridplan_cache"].get(key, lambda payload=payload: payload)
     else:
-        _render(per_grid)
+        _render(per_grid, role)
     _WARMING = None
-    logger.info("warmed %d pages and documents", len(plans) + len(per_grid))
-    return len(plans) + len(per_grid)
+    n = len(plans) * len(roles) + len(per_grid)
+    logger.info("warmed %d pages and documents (%s)", n, ", ".join(r or "anonymous" for r in roles))
+    return n
 
 
 def _flush_audit(server, worker) -> None:
@@ -101,7 +127,8 @@ def run_production(app: Flask, *, host: str = "127.0.0.1", port: int = 5000, wor
 
     options = {"bind": f"{host}:{port}", "workers": workers or default_workers(), "threads": threads,
                "worker_class": "gthread", "preload_app": True, "timeout": 120, "keepalive": 5,
-               "worker_exit": _flush_audit, "accesslog": "-" if access_log else None, "errorlog": "-", "loglevel": "warning"}
+               "worker_exit": _flush_audit, "accesslog": "-" if access_log else None, "errorlog": "-",
+               "loglevel": "warning"}
 
     class _Server(BaseApplication):
         def load_config(self):

@@ -457,7 +457,7 @@ def test_warm_renders_the_pages_before_serving(plan_path):
     from app.wsgi import warm
 
     app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True})  # warms the public pages
-    assert warm(app) == 4
+    assert warm(app) == 4 * 4  # anonymous, viewer, editor, admin
     kinds = {key[0] for key in app.extensions["gridplan_cache"].items}
     assert {"plan", "community", "grids.geojson", "buildings.geojson"} <= kinds
 
@@ -468,7 +468,7 @@ def test_warm_every_grid_in_forked_processes(tiny_plan, tmp_path):
     plan = geo.Plan(buildings=tiny_plan.buildings, grids=tiny_plan.grids, meta=dict(tiny_plan.meta))
     app = create_app({"TESTING": True, "PLANS": [str(geo.write_plan(plan, tmp_path / "tiny.gpkg"))], "PUBLIC_MAP": True})
     n = warm(app, grids=True, processes=2)
-    assert n == 4 + 2 * len(plan.grids)
+    assert n == 4 * 4 + 2 * len(plan.grids)
     pages = {key[3] for key in app.extensions["gridplan_cache"].items if key[0] == "grid"}
     cards = {key[4] for key in app.extensions["gridplan_cache"].items if key[0] == "json" and key[1] == "grid"}
     assert pages == set(plan.grids.index) == cards  # drawn in the forks, kept by the parent

@@ -188,3 +188,20 @@ def test_passwords_are_stored_hashed(app):
         add_user(app.config["USERS_DB"], "zhao", "another-pass", role="viewer")
     with pytest.raises(geo.errors.InputError, match="8 characters"):
         add_user(app.config["USERS_DB"], "qian", "short", role="viewer")
+
+
+def test_warmed_levels_are_served_to_their_own_role_only(app):
+    from app.wsgi import warm
+
+    warm(app, grids=True)  # signed-in mode: plan documents as viewer, editor and admin; grids as viewer
+    levels = {key[-1] for key in app.extensions["gridplan_cache"].items if key[0] in ("community", "json", "grid")}
+    assert {("viewer",), ("editor",), ("admin",)} <= levels and ("public",) not in levels
+    assert read_audit(app.config["USERS_DB"]) == []  # warm-up is nobody's view of personal data
+    viewer, editor = signed_in(app, "viewer"), signed_in(app, "editor")
+    for url in ("/plans/tiny/", "/plans/tiny/grids/320508001001001", "/api/plans/tiny/grids.geojson",
+                "/api/plans/tiny/grids/320508001001001"):
+        seen = viewer.get(url).get_data(as_text=True)
+        assert "13812341234" not in seen and "刘奶奶" not in seen, url
+        assert editor.get(url).status_code == 200, url
+    assert "刘奶奶" in editor.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)
+    assert "138****1234" in viewer.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)

@@ -121,14 +121,17 @@ def _render_times(base: str, n_grids: int, *, repeats: int = 5) -> list[float]:
     return times
 
 
-def _load(port: int, paths: list[str], *, clients: int, seconds: float, seed: int = 0) -> dict:
-    """``clients`` threads requesting random ``paths`` over keep-alive connections for ``seconds``."""
+def _load(port: int, paths: list[str], *, clients: int, seconds: float, seed: int = 0,
+          headers: list[dict] | None = None) -> dict:
+    """``clients`` threads requesting random ``paths`` over keep-alive connections for ``seconds``
+    (client ``i`` sends ``headers[i % len(headers)]`` too, e.g. its session cookie)."""
     results: list[list] = [[] for _ in range(clients)]
     start = threading.Barrier(clients + 1)
     deadline_box: list[float] = []
 
     def client(i: int) -> None:
         rng = np.random.default_rng([seed, i])
+        sent = {"Accept-Encoding": "gzip", **(headers[i % len(headers)] if headers else {})}
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         start.wait()
         deadline = deadline_box[0]
@@ -136,7 +139,7 @@ def _load(port: int, paths: list[str], *, clients: int, seconds: float, seed: in
             path = paths[int(rng.integers(len(paths)))]
             t0 = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                conn.request("GET", path, headers=sent)
                 resp = conn.getresponse()
                 resp.read()
                 ok = resp.status == 200
