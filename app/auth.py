@@ -35,7 +35,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit
+from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit, writer
 from geo.errors import InputError
 from geo.roster import mask_phone
 
@@ -307,8 +307,6 @@ def init_app(app) -> None:
         app.config["USERS_DB"] = str(Path(app.instance_path) / "gridplan-users.sqlite")
     app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    from app.audit import writer
-
     writer().interval = float(app.config["AUDIT_FLUSH_SECONDS"])
     csrf.init_app(app)
     login_manager.init_app(app)
