@@ -94,3 +94,14 @@ def test_nothing_is_lost_on_a_clean_exit(plan_file, tmp_path):
     with sqlite3.connect(db) as con:
         actions = [a for (a,) in con.execute("SELECT action FROM audit_log ORDER BY id")]
     assert actions == ["login"] + ["view"] * 5
+
+
+def test_the_users_database_is_in_wal_mode_and_made_once_per_process(tmp_path, monkeypatch):
+    from app import auth
+
+    db = tmp_path / "users.sqlite"
+    auth.init_db(db)
+    with sqlite3.connect(db) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # readers do not wait for the writer
+    monkeypatch.setattr(auth, "_SCHEMA", "syntax error")  # a request's connection no longer runs the schema
+    auth.connect(db).close()
