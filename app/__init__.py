@@ -43,6 +43,10 @@ SETTINGS = {
                            "beside USERS_DB)."),
     "SECRET_KEY": (None, "Key signing the session cookies; random per start when not set (sessions then end "
                          "with a restart). Set it in instance/config.py for production."),
+    "SESSION_COOKIE_SAMESITE": ("Lax", "SameSite attribute of the session cookie: Lax (other sites' forms "
+                                       "and scripts do not carry the sign-in), Strict or None."),
+    "SESSION_COOKIE_SECURE": (False, "Send the session cookie over HTTPS only; turn it on when the site is "
+                                     "served behind HTTPS (the documented production deployment)."),
     "LOGIN_ATTEMPTS": (5, "Failed sign-ins in a row that lock an account."),
     "LOCKOUT_MINUTES": (15, "How long a locked account stays locked."),
 }

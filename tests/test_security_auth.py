@@ -1,0 +1,64 @@
+"""Issue 19, sign-in hardening: the ``next`` redirect after sign-in and the session cookie's attributes.
+
+Each test signs in for real with the test client (CSRF token from the login page) on the tiny plan.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from app import create_app
+from app.auth import add_user
+
+PASSWORD = "correct-horse-1"
+
+
+@pytest.fixture()
+def app(plan_file, tmp_path):
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                      "BASEMAP": "none", "SECRET_KEY": "test-key"})
+    add_user(app.config["USERS_DB"], "li", PASSWORD, role="viewer")
+    return app
+
+
+def _sign_in(client, query: str = "", **kw):
+    page = client.get("/login", **kw).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login" + query, data={"username": "li", "password": PASSWORD, "csrf_token": token}, **kw)
+
+
+# Percent-encoded as an attacker would put them in a link; each decodes to something a browser reads
+# as another site (or a script), or that Werkzeug refuses to put in a header.
+OFF_SITE = ["/%09/evil.example/phish", "/%0a/evil.example", "/%0d/evil.example", "%09//evil.example",
+            "//evil.example/x", "/%5Cevil.example", "%5C%5Cevil.example", "/%5C/evil.example",
+            "https:evil.example", "https://evil.example/", "javascript:alert(1)", "%20//evil.example",
+            "/%E3%80%80/evil.example", "/%C2%A0/evil.example", "/%7F/evil.example", "evil.example",
+            "///evil.example", "http:/evil.example", "/%00/evil.example", "/%2F%2Fevil.example"]
+
+
+@pytest.mark.parametrize("target", OFF_SITE)
+def test_sign_in_never_redirects_off_the_site(app, target):
+    resp = _sign_in(app.test_client(), "?next=" + target)
+    assert resp.status_code == 302 and resp.headers["Location"] == "/", resp.headers.get("Location")
+
+
+@pytest.mark.parametrize("target", ["/plans/tiny/", "/plans/tiny/grids/320508001001001?lang=en",
+                                    "/plans/tiny/search?q=320508001001"])
+def test_sign_in_returns_to_a_page_of_the_site(app, target):
+    resp = _sign_in(app.test_client(), "?next=" + target)
+    assert resp.status_code == 302 and resp.headers["Location"] == target
+
+
+def test_session_cookie_is_lax_and_httponly(app):
+    cookie = _sign_in(app.test_client()).headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie and "Secure" not in cookie
+
+
+def test_secure_cookie_when_set(plan_file, tmp_path):
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                      "BASEMAP": "none", "SECRET_KEY": "test-key", "SESSION_COOKIE_SECURE": True})
+    add_user(app.config["USERS_DB"], "li", PASSWORD, role="viewer")
+    cookie = _sign_in(app.test_client(), base_url="https://localhost").headers["Set-Cookie"]
+    assert "Secure" in cookie and "SameSite=Lax" in cookie
