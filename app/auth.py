@@ -189,8 +189,9 @@ def visible_plan(plan, level: tuple):
     """The plan as a visitor of access ``level`` (see :func:`access`) may see it.
 
     public: no ``people`` and ``households`` layers, no ``flag_*`` counts; viewer: people with
-    masked phones and without their homes, no ``households`` layer; staff: people in full, the
-    ``households`` layer of their grids only; editor and admin: everything.
+    masked phones and without their homes, no ``households`` layer; staff: the people of their own
+    grids in full and everybody else's as a viewer sees them (masked phones: the minimum necessary
+    of PIPL), the ``households`` layer of their grids only; editor and admin: everything.
     """
     import geo
 
@@ -200,17 +201,21 @@ def visible_plan(plan, level: tuple):
     buildings = plan.buildings
     people = layers.get("people")
     households = layers.pop("households", None)
+    mine = set()
+    if level[0] == "staff":
+        codes = plan.grids["grid_code"].astype(str)
+        mine = {str(i) for i in plan.grids.index if str(i) in level[1] or codes.loc[i] in level[1]}
     if level[0] == "public":
         layers.pop("people", None)
         buildings = buildings.drop(columns=[c for c in buildings.columns if c.startswith("flag_")])
     elif people is not None:
         people = pd.DataFrame(people).drop(columns=["home"], errors="ignore")
-        if level[0] == "viewer" and "phone" in people.columns:
-            people = people.assign(phone=people["phone"].map(mask_phone))
+        if "phone" in people.columns:
+            others = (~people["grid_id"].astype(str).isin(mine) if "grid_id" in people.columns
+                      else pd.Series(True, index=people.index))
+            people = people.assign(phone=people["phone"].where(~others, people["phone"].map(mask_phone)))
         layers["people"] = people
     if level[0] == "staff" and households is not None and "building_id" in households.columns:
-        codes = plan.grids["grid_code"].astype(str)
-        mine = {str(i) for i in plan.grids.index if str(i) in level[1] or codes.loc[i] in level[1]}
         grid_of = plan.buildings["grid_id"].astype(str)
         keep = households["building_id"].astype(str).map(grid_of).isin(mine)
         layers["households"] = households[keep.to_numpy(dtype=bool)]

@@ -11,6 +11,7 @@ import pytest
 
 from app import create_app
 from app.auth import add_user
+from tests.test_app import signed_in
 
 PASSWORD = "correct-horse-1"
 
@@ -62,3 +63,16 @@ def test_secure_cookie_when_set(plan_file, tmp_path):
     add_user(app.config["USERS_DB"], "li", PASSWORD, role="viewer")
     cookie = _sign_in(app.test_client(), base_url="https://localhost").headers["Set-Cookie"]
     assert "Secure" in cookie and "SameSite=Lax" in cookie
+
+
+def test_staff_read_only_their_own_grids_phones(app):
+    """PIPL's minimum necessary: grid staff read the phones of their own grid's people in full and
+    everybody else's masked, as a viewer does, on pages and through the people API alike."""
+    staff = signed_in(app, "staff", grids=["320508001001001"])
+    people = {p["name"]: p["phone"] for p in staff.get("/api/plans/tiny/people").get_json()["people"]}
+    assert people["王芳"] == "13812341234"  # own grid (G1): in full
+    assert people["赵磊"] == "137****7777"  # grid G2: masked
+    other = staff.get("/plans/tiny/grids/320508001001002").get_data(as_text=True)
+    assert "13700007777" not in other and "137****7777" in other
+    own = staff.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)
+    assert "13812341234" in own
