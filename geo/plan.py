@@ -82,7 +82,7 @@ def atomic_path(target) -> "_AtomicPath":
 
 #: Temporary files of :func:`atomic_path`: ``.NAME.tmp-PID-XXXX.SUFFIX`` (the writer's process id,
 #: so one left by a crash is recognisable), and the side files GDAL/SQLite put beside them.
-_TEMPORARY = re.compile(r"^\.(?P<target>.+)\.tmp-(?P<pid>\d+)-[^.]+(?:\.[^.]+)?(?:-journal|-wal|-shm)?$")
+_TEMPORARY = re.compile(r"^\..+\.tmp-(?P<pid>\d+)-[^.]+(?:\.[^.]+)?(?:-journal|-wal|-shm)?$")
 _SIDE_FILES = ("-journal", "-wal", "-shm")
 
 
@@ -94,12 +94,13 @@ def is_temporary(path) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending; another user's is alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 

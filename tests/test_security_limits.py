@@ -13,7 +13,6 @@ import pytest
 
 import geo
 from app import create_app
-from tests.test_app import signed_in
 from tests.test_editor_api import Editor
 
 
