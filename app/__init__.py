@@ -49,6 +49,11 @@ SETTINGS = {
                                      "served behind HTTPS (the documented production deployment)."),
     "LOGIN_ATTEMPTS": (5, "Failed sign-ins in a row that lock an account."),
     "LOCKOUT_MINUTES": (15, "How long a locked account stays locked."),
+    "MAX_CONTENT_LENGTH": (2 * 1024 * 1024, "Largest request body in bytes (forms and JSON); larger ones are "
+                                           "refused with 413 from their Content-Length, before reading. A route "
+                                           "may raise it for itself with app._data.body_limit."),
+    "MAX_FORM_MEMORY_SIZE": (512 * 1024, "Largest non-file form field in bytes (Werkzeug); 413 above."),
+    "MAX_FORM_PARTS": (100, "Most fields in a multipart form (Werkzeug); 413 above."),
 }
 
 
@@ -57,10 +62,12 @@ def find_plans(paths) -> dict:
     from geo.errors import PlanFileError
 
     found = {}
+    from geo.plan import is_temporary
+
     for p in map(Path, paths):
         if not p.exists():
             raise PlanFileError(f"{p}: no such plan file or folder")
-        for f in sorted(p.glob("*.gpkg")) if p.is_dir() else [p]:
+        for f in sorted(f for f in p.glob("*.gpkg") if not is_temporary(f)) if p.is_dir() else [p]:
             name, n = f.stem, 2
             while name in found:
                 name, n = f"{f.stem}-{n}", n + 1
@@ -103,6 +110,11 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
         app.config.from_pyfile("config.py", silent=True)
     app.config.from_mapping(test_config or {})
     app.json.ensure_ascii = False
+    from geo.plan import clean_temporaries
+
+    for folder in {Path(p) if Path(p).is_dir() else Path(p).parent for p in app.config["PLANS"]}:
+        for stale in clean_temporaries(folder):
+            logger.warning("removed %s, left by a writer that is gone", stale)
     app.config["PLAN_FILES"] = find_plans(app.config["PLANS"])
     if app.config["BASEMAP"] not in BASEMAPS:
         raise GridplanError(f"unknown basemap {app.config['BASEMAP']!r}; choose one of {', '.join(BASEMAPS)}")

@@ -65,6 +65,15 @@ def init_app(app) -> None:
         return url_for(request.endpoint or "maps.index", **(request.view_args or {}),
                        **{**request.args.to_dict(), "lang": other})
 
+    @app.before_request
+    def _limit_body():
+        """413 from ``Content-Length`` before anything (the CSRF check included) reads the body;
+        a view's own limit is :func:`body_limit`'s."""
+        view = app.view_functions.get(request.endpoint)
+        request.max_content_length = getattr(view, "body_limit", app.config["MAX_CONTENT_LENGTH"])
+        if request.max_content_length is not None and (request.content_length or 0) > request.max_content_length:
+            abort(413)
+
     @app.after_request
     def _remember_language(resp):
         chosen = request.args.get("lang")
@@ -104,8 +113,44 @@ def plan(name: str) -> tuple[geo.Plan, tuple]:
 
     path = plan_path(name)
     version = (str(path), path.stat().st_mtime_ns)
-    full = current_app.extensions["gridplan_cache"].get(("plan", *version), lambda: geo.read_plan(path))
+    full = current_app.extensions["gridplan_cache"].get(("plan", *version), lambda: _read(name, path))
     return cached(("plan", *version), lambda: visible_plan(full, access())), version
+
+
+def _read(name: str, path: Path) -> geo.Plan:
+    """Read plan ``name``; an unreadable or corrupt file is logged with its path and answers 500
+    naming the plan by its URL name only (no server path reaches the visitor)."""
+    try:
+        return geo.read_plan(path)
+    except Exception as exc:  # noqa: BLE001 - GDAL, SQLite and our own errors alike: the file is unusable
+        current_app.logger.error("plan %s (%s) is unreadable: %s", name, path, exc)
+        abort(500, description=f"{text('plan', lang())} “{name}”: {text('plan_unreadable', lang())}")
+
+
+def readable_plans() -> list[str]:
+    """The names of the served plans that can be read (the others are logged and left out), for
+    the index page and ``/api/plans``: one corrupt file does not take the list down."""
+    from werkzeug.exceptions import HTTPException
+
+    names = []
+    for name in current_app.config["PLAN_FILES"]:
+        try:
+            plan(name)
+        except HTTPException:
+            continue
+        names.append(name)
+    return names
+
+
+def body_limit(size: int):
+    """Decorator: the view accepts request bodies up to ``size`` bytes instead of the app's
+    ``MAX_CONTENT_LENGTH`` (set as Flask's ``request.max_content_length`` before any view or CSRF
+    check runs): larger ones get 413 from their ``Content-Length``, before the body is read. Put it
+    under the route decorator. An upload route says ``@body_limit(200 * 2**20)``."""
+    def decorate(view):
+        view.body_limit = size
+        return view
+    return decorate
 
 
 def plan_figures(name: str, p: geo.Plan) -> dict:

@@ -35,7 +35,7 @@ def openapi():
 
 @bp.get("/plans")
 def plans():
-    names = list(current_app.config["PLAN_FILES"])
+    names = _data.readable_plans()
     versions = tuple(_data.plan(n)[1] for n in names)
     return send_json(("plans", versions), lambda: [_data.plan_figures(n, _data.plan(n)[0]) for n in names])
 

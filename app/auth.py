@@ -118,6 +118,8 @@ def add_user(path, username: str, password: str, *, role: str = "viewer", grids=
         raise InputError("a user needs a name")
     if len(password) < 8:
         raise InputError("a password has at least 8 characters")
+    if len(password) > MAX_PASSWORD:
+        raise InputError(f"a password has at most {MAX_PASSWORD} characters")
     with connect(path) as con:
         exists = con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
         if exists and not replace:
@@ -257,6 +259,8 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
+        if len(password) > MAX_PASSWORD:  # refused before hashing: a long password costs scrypt time
+            abort(413, description=words()("too_large").format(limit=MAX_PASSWORD))
         con = _db()
         row = con.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
         now = _now()
@@ -307,6 +311,9 @@ def _lang():
 
     return lang()
 
+
+#: Longest password accepted (sign-in and ``users add``), checked before hashing.
+MAX_PASSWORD = 256
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 

@@ -516,17 +516,34 @@ def _body() -> dict:
     return body
 
 
+#: Bounds of the editor API's arguments: a seed is 0 … MAX_SEED, a list of buildings or grids holds
+#: at most MAX_IDS ids (each a string or integer), a version comment at most MAX_COMMENT characters.
+MAX_SEED = 1000
+MAX_IDS = 50_000
+MAX_COMMENT = 500
+
+
+def _unprocessable(word: str, **values):
+    from maps.i18n import text
+
+    abort(422, description=text(word, _data.lang()).format(**values))
+
+
 def _args(op: str, body: dict) -> dict:
-    """The arguments of operation ``op`` from a request body; 400 when one is missing."""
+    """The arguments of operation ``op`` from a request body; 400 when one is missing, 422 when
+    one is out of bounds (:data:`MAX_SEED`, :data:`MAX_IDS`)."""
     def need(key, kind):
         value = body.get(key)
         if not isinstance(value, kind) or (isinstance(value, list) and not value):
             abort(400, description=f"{op}: give {key!r}")
+        if isinstance(value, list) and (len(value) > MAX_IDS or not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in value)):
+            _unprocessable("edit_bad_ids", op=op, key=key, most=MAX_IDS)
         return value
 
     seed = body.get("seed", 0)
-    if not isinstance(seed, int):
-        abort(400, description=f"{op}: seed must be an integer")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        _unprocessable("edit_bad_number", op=op, key="seed", most=MAX_SEED)
     if op == "move":
         return {"building_ids": [str(b) for b in need("buildings", list)], "to_grid": str(need("to_grid", str))}
     if op == "merge":
@@ -539,6 +556,14 @@ def _args(op: str, body: dict) -> dict:
     if op == "rerun":
         return {"grids": [str(g) for g in need("grids", list)], "seed": seed}
     return {"grids": [str(g) for g in need("grids", list)], "locked": op == "lock"}
+
+
+def _comment(body: dict, default: str = "") -> str:
+    """The version comment of a save or restore; 422 when it is not text or longer than :data:`MAX_COMMENT`."""
+    comment = body.get("comment") or default
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        _unprocessable("edit_bad_comment", most=MAX_COMMENT)
+    return comment
 
 
 # --- routes ------------------------------------------------------------------------------------------
@@ -702,7 +727,7 @@ def save(name: str):
         base = body.get("base_version", session.base)
         if base != session.base:
             abort(409, description=f"this edit session is based on version {session.base}, not {base}")
-        version = _commit(name, session.plan, base=base, parent=session.plans[0], comment=body.get("comment", ""))
+        version = _commit(name, session.plan, base=base, parent=session.plans[0], comment=_comment(body))
         _restart(name, version, session.plan)
     return {"version": version, "plan": name}, 201
 
@@ -719,7 +744,7 @@ def restore(name: str, version: int):
     except KeyError:
         abort(404, description=f"plan {name}: no version {version}")
     parent = _store().load(name, latest)
-    new = _commit(name, old, base=base, parent=parent, comment=body.get("comment") or f"restored version {version}")
+    new = _commit(name, old, base=base, parent=parent, comment=_comment(body, f"restored version {version}"))
     _restart(name, new, old)
     return {"version": new, "restored": version, "plan": name}, 201
 

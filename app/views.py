@@ -75,7 +75,7 @@ def _wallmap():
 
 @bp.get("/")
 def index():
-    rows = [_data.plan_figures(name, _data.plan(name)[0]) for name in current_app.config["PLAN_FILES"]]
+    rows = [_data.plan_figures(name, _data.plan(name)[0]) for name in _data.readable_plans()]
     return render_template("index.html", rows=rows, lang=lang(), t=_t())
 
 
@@ -264,7 +264,7 @@ def health():
 
 def register_error_pages(app) -> None:
     """404 and other errors: a page with the message, or JSON under ``/api/``."""
-    from werkzeug.exceptions import HTTPException, NotFound
+    from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
     from geo.errors import GridplanError
 
@@ -278,9 +278,15 @@ def register_error_pages(app) -> None:
         message = err.description
         if isinstance(err, NotFound) and message == NotFound.description:
             message = f"{request.path}: {text('page_not_found', lang())}"
+        if isinstance(err, RequestEntityTooLarge):
+            limit = request.max_content_length or current_app.config["MAX_CONTENT_LENGTH"]
+            message = text("too_large", lang()).format(limit=limit)
         return _page(err.code, message)
 
     @app.errorhandler(GridplanError)
     def gridplan_error(err):
         current_app.logger.warning("%s: %s", request.path, err)
-        return _page(500, str(err))
+        message = str(err)
+        for name, path in current_app.config["PLAN_FILES"].items():  # server paths go to the log only
+            message = message.replace(str(path), name).replace(str(path.parent), "…")
+        return _page(500, message)

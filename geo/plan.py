@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +22,8 @@ import pyogrio
 
 from geo.errors import PlanFileError
 
-__all__ = ["Plan", "FORMAT_VERSION", "read_plan", "write_plan", "gridplan_version", "atomic_path"]
+__all__ = ["Plan", "FORMAT_VERSION", "read_plan", "write_plan", "gridplan_version", "atomic_path",
+           "is_temporary", "clean_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,13 +80,49 @@ def atomic_path(target) -> "_AtomicPath":
     return _AtomicPath(Path(target))
 
 
+#: Temporary files of :func:`atomic_path`: ``.NAME.tmp-PID-XXXX.SUFFIX`` (the writer's process id,
+#: so one left by a crash is recognisable), and the side files GDAL/SQLite put beside them.
+_TEMPORARY = re.compile(r"^\..+\.tmp-(?P<pid>\d+)-[^.]+(?:\.[^.]+)?(?:-journal|-wal|-shm)?$")
+_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def is_temporary(path) -> bool:
+    """Whether ``path`` is a temporary file of :func:`atomic_path`, a hidden file or an SQLite side
+    file (``-journal``, ``-wal``, ``-shm``): never a plan."""
+    name = Path(path).name
+    return name.startswith(".") or name.endswith(_SIDE_FILES)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 checks without sending; another user's is alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def clean_temporaries(folder) -> list[Path]:
+    """Remove the temporary files of :func:`atomic_path` in ``folder`` whose writer process is gone
+    (left by a crash or ``kill -9``); a live writer's file is left alone. Returns those removed."""
+    removed = []
+    for f in sorted(Path(folder).glob(".*")):
+        m = _TEMPORARY.match(f.name)
+        if m and f.is_file() and not _alive(int(m["pid"])):
+            f.unlink(missing_ok=True)
+            removed.append(f)
+    return removed
+
+
 class _AtomicPath:
     def __init__(self, target: Path):
         self.target = target
 
     def __enter__(self) -> Path:
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.", suffix=self.target.suffix,
+        fd, name = tempfile.mkstemp(prefix=f".{self.target.name}.tmp-{os.getpid()}-", suffix=self.target.suffix,
                                     dir=self.target.parent)
         os.close(fd)
         os.unlink(name)  # GDAL and others want to create the file themselves

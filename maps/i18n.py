@@ -28,6 +28,15 @@ _TEXT = {
     "updated": {"zh": "更新时间", "en": "Last change"},
     "open_map": {"zh": "打开地图", "en": "Open map"},
     "not_found": {"zh": "未找到", "en": "Not found"},
+    "plan_unreadable": {"zh": "方案文件无法读取(损坏或不完整),请联系管理员", "en": "the plan file cannot be read "
+                        "(corrupt or incomplete); tell the administrator"},
+    "edit_bad_number": {"zh": "{op}:{key} 须为 0 至 {most} 的整数", "en": "{op}: {key} must be a whole number "
+                        "from 0 to {most}"},
+    "edit_bad_ids": {"zh": "{op}:{key} 须为编号列表(至多 {most} 个)", "en": "{op}: {key} must be a list of ids "
+                     "(at most {most})"},
+    "edit_bad_comment": {"zh": "版本说明须为文字,至多 {most} 个字符", "en": "the version comment must be text of "
+                         "at most {most} characters"},
+    "too_large": {"zh": "请求过大(上限 {limit} 字节)", "en": "request too large (at most {limit} bytes)"},
     "language": {"zh": "English", "en": "中文"},
     "schematic": {"zh": "示意图", "en": "Schematic"},
 }
@@ -267,6 +276,8 @@ _TEXT.update({
                                 "en": "grids {a} and {b} are in different {level} units"},
     "refused_grids_not_touching": {"zh": "网格 {a} 和 {b} 不相邻；只能合并相邻网格",
                                    "en": "grids {a} and {b} do not touch; merge neighbouring grids"},
+    "refused_bad_seed": {"zh": "网格 {grid}:切分编号 {seed} 须为 0、1、2…… 的整数", "en": "grid {grid}: seed {seed} "
+                         "is not a whole number 0, 1, 2, …"},
     "refused_one_building": {"zh": "网格 {grid} 只有一栋楼（或互相重叠的楼栋），无法切分",
                              "en": "grid {grid} is one building (or overlapping footprints): it cannot be split"},
     "refused_no_other_cut": {"zh": "网格 {grid} 没有第 {seed} 种其他切法（引擎共找到 {found} 种把它分成两个连通部分的其他切法）",

@@ -66,6 +66,7 @@ REFUSALS = {
     "same_grid": "choose two different grids to merge",
     "different_units": "grids {a} and {b} are in different {level} units",
     "grids_not_touching": "grids {a} and {b} do not touch; merge neighbouring grids",
+    "bad_seed": "grid {grid}: seed {seed} is not a whole number 0, 1, 2, …",
     "one_building": "grid {grid} is one building (or overlapping footprints): it cannot be split",
     "no_other_cut": ("grid {grid}: no other cut number {seed} (the engine found {found} other cut(s) into two "
                      "connected halves)"),
@@ -449,9 +450,11 @@ def split_grid(plan: Plan, graph: nx.Graph, grid, *, seed: int = 0) -> EditResul
     ------
     EditError
         Unknown or locked grid; a grid that cannot be cut (one building, or overlapping footprints
-        only); no ``seed``-th other cut.
+        only); a seed that is not a whole number ≥ 0; no ``seed``-th other cut.
     """
     grid = _grid(plan, grid)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise EditError("bad_seed", grid=grid, seed=seed)
     _unlocked(plan, [grid])
     assignment = plan.buildings["grid_id"].astype(str)
     members = list(assignment.index[assignment.to_numpy() == grid])
