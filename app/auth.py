@@ -64,6 +64,17 @@ CREATE TABLE IF NOT EXISTS users (
     locked_until TEXT,
     created TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key TEXT PRIMARY KEY,
+    failed INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT
+);
 """
 
 bp = Blueprint("auth", __name__)
@@ -128,12 +139,14 @@ def add_user(path, username: str, password: str, *, role: str = "viewer", grids=
                     "VALUES (?, ?, ?, ?, 0, NULL, ?)",
                     (username, generate_password_hash(password), role, ",".join(map(str, grids)),
                      _now().isoformat(timespec="seconds")))
+        con.execute("DELETE FROM sessions WHERE username = ?", (username,))  # a changed password ends them
     logger.info("user %s (%s) %s", username, role, "changed" if exists else "added")
 
 
 def remove_user(path, username: str) -> bool:
     """Remove a user; ``False`` when there was none."""
     with connect(path) as con:
+        con.execute("DELETE FROM sessions WHERE username = ?", (username,))
         return con.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount > 0
 
 
@@ -153,18 +166,36 @@ def _db() -> sqlite3.Connection:
 # --- users and access ---------------------------------------------------------------------------
 
 class User(UserMixin):
-    """A signed-in user: ``username``, ``role``, ``grids`` (grid codes or IDs, for staff)."""
+    """A signed-in user: ``username``, ``role``, ``grids`` (grid codes or IDs, for staff) and the
+    server-side session ``sid`` the cookie holds (Flask-Login's alternative token: revoking the row
+    signs the cookie out, wherever it was copied)."""
 
-    def __init__(self, username: str, role: str, grids: str):
+    def __init__(self, username: str, role: str, grids: str, sid: str | None = None):
         self.id = self.username = username
         self.role = role
         self.grids = frozenset(x for x in grids.split(",") if x)
+        self.sid = sid
+
+    def get_id(self) -> str:
+        return self.sid or ""
 
 
 @login_manager.user_loader
-def _load_user(username: str):
-    row = _db().execute("SELECT username, role, grids FROM users WHERE username = ?", (username,)).fetchone()
-    return User(row["username"], row["role"], row["grids"]) if row else None
+def _load_user(sid: str):
+    oldest = (_now() - timedelta(hours=float(current_app.config["SESSION_HOURS"]))).isoformat()
+    row = _db().execute("SELECT u.username, u.role, u.grids FROM sessions s JOIN users u USING (username) "
+                        "WHERE s.id = ? AND s.created > ?", (sid, oldest)).fetchone()
+    return User(row["username"], row["role"], row["grids"], sid) if row else None
+
+
+def _new_session(con, username: str) -> str:
+    """A new server-side session of ``username`` (expired ones of every user are dropped)."""
+    sid, now = secrets.token_urlsafe(32), _now()
+    oldest = (now - timedelta(hours=float(current_app.config["SESSION_HOURS"]))).isoformat()
+    with con:
+        con.execute("DELETE FROM sessions WHERE created <= ?", (oldest,))
+        con.execute("INSERT INTO sessions (id, username, created) VALUES (?, ?, ?)", (sid, username, now.isoformat()))
+    return sid
 
 
 def access() -> tuple:
@@ -253,6 +284,31 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def _locked(con, keys) -> bool:
+    now = _now().isoformat()
+    marks = ",".join("?" * len(keys))
+    return con.execute(f"SELECT 1 FROM login_failures WHERE key IN ({marks}) AND locked_until > ?",
+                       (*keys, now)).fetchone() is not None
+
+
+def _fail(con, keys) -> bool:
+    """Count a failed sign-in against the name from this address and against the address; lock
+    either at its threshold. Unknown names count exactly as known ones do (no enumeration), and a
+    name is never locked for other addresses (nobody can lock an admin out from elsewhere)."""
+    attempts = int(current_app.config["LOGIN_ATTEMPTS"])
+    until = (_now() + timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))).isoformat()
+    locked = False
+    with con:
+        for key, limit in zip(keys, (attempts, 10 * attempts)):
+            failed = con.execute("INSERT INTO login_failures (key, failed) VALUES (?, 1) ON CONFLICT (key) "
+                                 "DO UPDATE SET failed = failed + 1 RETURNING failed", (key,)).fetchone()[0]
+            if failed >= limit:
+                con.execute("UPDATE login_failures SET failed = 0, locked_until = ? WHERE key = ?", (until, key))
+                logger.warning("sign-in locked for %s after %d failures", key, failed)
+                locked = True
+    return locked
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     error = None
@@ -263,32 +319,20 @@ def login():
             abort(413, description=words()("too_large").format(limit=MAX_PASSWORD))
         con = _db()
         row = con.execute("SELECT * FROM users WHERE username = ?", (username,)).fetchone()
-        now = _now()
-        locked = row is not None and row["locked_until"] and datetime.fromisoformat(row["locked_until"]) > now
-        if locked:
+        keys = (f"pair:{username}|{request.remote_addr}", f"addr:{request.remote_addr}")
+        # one password check whatever happens: known, unknown and locked names cost the same time
+        good = check_password_hash(row["password_hash"] if row is not None else _DUMMY_HASH, password)
+        if _locked(con, keys):
             error = "locked"
-        elif row is not None and check_password_hash(row["password_hash"], password):
+        elif row is not None and good:
             with con:
-                con.execute("UPDATE users SET failed = 0, locked_until = NULL WHERE username = ?", (username,))
+                con.execute("DELETE FROM login_failures WHERE key = ?", (keys[0],))
             session.clear()
-            login_user(User(row["username"], row["role"], row["grids"]))
+            login_user(User(row["username"], row["role"], row["grids"], _new_session(con, row["username"])))
             audit("login")
             return redirect(_safe_next(request.args.get("next")))
         else:
-            if row is None:
-                check_password_hash(_DUMMY_HASH, password)  # as slow as a known user: names are not revealed
-            else:
-                failed = row["failed"] + 1
-                until = None
-                if failed >= int(current_app.config["LOGIN_ATTEMPTS"]):
-                    until = (now + timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))).isoformat()
-                    failed = 0
-                    logger.warning("user %s locked after repeated failed sign-ins", username)
-                with con:
-                    con.execute("UPDATE users SET failed = ?, locked_until = ? WHERE username = ?",
-                                (failed, until, username))
-                error = "locked" if until else "login_failed"
-            error = error or "login_failed"
+            error = "locked" if _fail(con, keys) else "login_failed"
         audit("login_failed", target=username)
         return render_template("login.html", error=error, t=words(), lang=_lang()), 401 if error != "locked" else 429
     no_users = _db().execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
@@ -300,6 +344,8 @@ def logout():
     if request.method == "POST":
         if current_user.is_authenticated:
             audit("logout")
+            with _db() as con:
+                con.execute("DELETE FROM sessions WHERE id = ?", (current_user.sid,))
         logout_user()
         session.clear()
         return redirect(url_for("auth.login"))

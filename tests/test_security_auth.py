@@ -76,3 +76,63 @@ def test_staff_read_only_their_own_grids_phones(app):
     assert "13700007777" not in other and "137****7777" in other
     own = staff.get("/plans/tiny/grids/320508001001001").get_data(as_text=True)
     assert "13812341234" in own
+
+
+def _login(client, username, password, address="127.0.0.1"):
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
+                       environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_copied_cookie_is_dead_after_logout_and_after_a_password_change(app):
+    for end in ("logout", "password"):
+        client = signed_in(app, "viewer")
+        copy = app.test_client()
+        copy.set_cookie("session", client.get_cookie("session").value)
+        assert copy.get("/api/plans/tiny/people").status_code == 200
+        if end == "logout":
+            page = client.get("/logout").get_data(as_text=True)
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            assert client.post("/logout", data={"csrf_token": token}).status_code == 302
+        else:
+            add_user(app.config["USERS_DB"], "viewer", "another-horse-2", role="viewer", replace=True)
+        assert copy.get("/api/plans/tiny/people").status_code == 401, end
+        assert copy.get("/plans/tiny/").status_code == 302, end
+
+
+def test_unknown_and_known_names_get_the_same_answers_and_the_same_work(app, monkeypatch):
+    import app.auth as auth
+
+    add_user(app.config["USERS_DB"], "admin", "correct-horse-1", role="admin")
+    calls = []
+    real = auth.check_password_hash
+    monkeypatch.setattr(auth, "check_password_hash", lambda *a: calls.append(1) or real(*a))
+    answers = {}
+    for name in ("admin", "nobody-here"):
+        client = app.test_client()
+        answers[name] = [(r.status_code, re.sub(r'value="[^"]*"', "", r.get_data(as_text=True)))
+                         for r in (_login(client, name, "wrong-password", address=f"10.0.0.{len(answers)}")
+                                   for _ in range(int(app.config["LOGIN_ATTEMPTS"]) + 2))]
+    assert answers["admin"] == answers["nobody-here"]
+    assert [s for s, _ in answers["admin"]][-1] == 429  # locked for this address, known or not
+    assert len(calls) == 2 * (int(app.config["LOGIN_ATTEMPTS"]) + 2)  # one hash check per attempt, locked or not
+
+
+def test_a_flood_for_admin_from_one_address_does_not_lock_admin_out_elsewhere(app):
+    add_user(app.config["USERS_DB"], "admin", "correct-horse-1", role="admin")
+    attacker = app.test_client()
+    for _ in range(3 * int(app.config["LOGIN_ATTEMPTS"])):
+        _login(attacker, "admin", "guess", address="203.0.113.9")
+    assert _login(attacker, "admin", "correct-horse-1", address="203.0.113.9").status_code == 429
+    assert _login(app.test_client(), "admin", "correct-horse-1", address="198.51.100.7").status_code == 302
+
+
+def test_an_address_that_floods_many_names_is_throttled(app):
+    add_user(app.config["USERS_DB"], "wang", "correct-horse-1", role="viewer")
+    client = app.test_client()
+    statuses = [_login(client, f"name{i}", "guess", address="203.0.113.5").status_code
+                for i in range(10 * int(app.config["LOGIN_ATTEMPTS"]))]
+    assert statuses[0] == 401 and statuses[-1] == 429
+    assert _login(client, "wang", "correct-horse-1", address="203.0.113.5").status_code == 429
+    assert _login(client, "wang", "correct-horse-1", address="203.0.113.6").status_code == 302
