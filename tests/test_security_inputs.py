@@ -1,0 +1,78 @@
+"""Issue 19, findings 6 and 7: nothing is lost silently, and bad input gets a message, not a traceback."""
+
+from __future__ import annotations
+
+import shutil
+
+import geopandas as gpd
+import pytest
+from click.testing import CliRunner
+
+from app.cli import cli
+from tests.plans import tiny_people_plan
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    plan = tiny_people_plan(tmp_path)
+    buildings = tmp_path / "buildings.geojson"
+    b = gpd.read_file(plan, layer="buildings")[["building_id", "households", "geometry"]]
+    b.to_file(buildings, driver="GeoJSON")
+    return plan, buildings
+
+
+def test_partition_refuses_to_replace_a_plan_with_people(tiny):
+    plan, buildings = tiny
+    before = plan.read_bytes()
+    r = _run("partition", buildings, "--id-field", "building_id", "--target", "20", "-o", plan)
+    assert r.exit_code != 0
+    assert "3 people" in r.output and "2 special households" in r.output and "--force" in r.output
+    assert "Traceback" not in r.output
+    assert plan.read_bytes() == before  # untouched, byte for byte
+    r = _run("partition", buildings, "--id-field", "building_id", "--target", "20", "--force", "-o", plan)
+    assert r.exit_code == 0, r.output
+    assert "people" not in {str(n) for n in __import__("pyogrio").list_layers(plan)[:, 0]}
+    # a plan without such data is regenerable: replaced as before (make demo re-partitions onto one file)
+    r = _run("partition", buildings, "--id-field", "building_id", "--target", "20", "-o", plan)
+    assert r.exit_code == 0, r.output
+
+
+def _damage(plan, out):
+    shutil.copy(plan, out)
+    data = bytearray(out.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 8192] = b"\xa5" * min(8192, len(data) - mid)
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("command", [["check"], ["export", "--format", "geojson", "-o", "{tmp}/x.geojson"],
+                                     ["map", "-o", "{tmp}/x.html"], ["people", "report"]])
+def test_damaged_plan_is_a_message_not_a_traceback(tiny, tmp_path, command):
+    _, buildings = tiny
+    plan = tmp_path / "full.gpkg"
+    assert _run("partition", buildings, "--id-field", "building_id", "--target", "20", "-o", plan).exit_code == 0
+    bad = _damage(plan, tmp_path / "bad.gpkg")
+    args = [c.format(tmp=tmp_path) for c in command]
+    r = _run(*args[:1], bad, *args[1:]) if args[0] != "people" else _run("people", "report", bad)
+    assert r.exit_code != 0
+    assert "damaged" in r.output or "not a GeoPackage" in r.output or "not a gridplan plan" in r.output, r.output
+    assert "internal error" not in r.output
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit)
+
+
+def test_unexpected_error_is_one_line(monkeypatch, tiny):
+    plan, _ = tiny
+    import geo
+
+    def boom(*a, **k):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(geo, "read_plan", boom)
+    r = _run("check", plan)
+    assert r.exit_code == 1
+    assert "internal error: RuntimeError: boom" in r.output and "-vv" in r.output
+    assert isinstance(r.exception, SystemExit)
