@@ -491,7 +491,8 @@ def demo(ctx, out_dir, host, port, no_serve):
     out = Path(out_dir)
     plan_path = out / "suzhou_gusu.gpkg"
     click.echo(f"gridplan demo: {DEMO_BUILDINGS.relative_to(REPO_DATA.parent)} → {plan_path}")
-    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), output=str(plan_path))
+    # the demo plan holds only the bundled made-up roster, staffed again below: replacing it loses nothing
+    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), output=str(plan_path), force=True)
     ctx.invoke(check, plan_path=str(plan_path))
     ctx.invoke(people_import, plan_path=str(plan_path), roster_path=str(DEMO_ROSTER))
     ctx.invoke(people_assign, plan_path=str(plan_path))
