@@ -400,6 +400,7 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
     import pandas as pd
 
     import geo
+    from geo.csvfile import read_csv
     from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
 
     if sum([grid_code is not None, community_id is not None, everything]) != 1:
@@ -408,7 +409,7 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
         raise click.BadParameter("a plan is one community for now: give --community without an ID",
                                  param_hint="--community")
     plan = geo.read_plan(plan_path)
-    people = pd.read_csv(roster, dtype=str, keep_default_na=False) if roster else None
+    people = read_csv(roster, dtype=str, keep_default_na=False) if roster else None
     common = dict(orientation=orientation, lang=lang, roster=people, base_url=base_url,
                   plan_name=Path(plan_path).stem, community_name=community_name, attribution=attribution)
     if everything:

@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
+from geo.csvfile import read_csv
 from geo.errors import InputError
 from geo.plan import Plan
 from partitioning._refine import LocalSearch
@@ -105,7 +106,7 @@ def read_household_changes(path) -> pd.Series:
 
     try:
         if str(path).lower().endswith(".csv"):
-            table = pd.read_csv(path, dtype={"building_id": str})
+            table = read_csv(path, dtype={"building_id": str})
         else:
             table = pd.DataFrame(pyogrio.read_dataframe(path, read_geometry=False))
     except FileNotFoundError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import geopandas as gpd
 import pytest
@@ -76,3 +77,60 @@ def test_unexpected_error_is_one_line(monkeypatch, tiny):
     assert r.exit_code == 1
     assert "internal error: RuntimeError: boom" in r.output and "-vv" in r.output
     assert isinstance(r.exception, SystemExit)
+
+
+def test_roster_csv_as_buildings_is_an_input_error(tmp_path):
+    roster = Path(__file__).parents[1] / "data" / "suzhou_gusu" / "roster.csv"
+    r = _run("partition", roster, "-o", tmp_path / "x.gpkg")
+    assert r.exit_code == 2, r.output
+    assert "table without geometry" in r.output and str(roster) in r.output
+
+
+def _points(index):
+    import shapely
+
+    return gpd.GeoDataFrame(geometry=[shapely.Point(i, 0) for i in range(len(index))], index=index, crs=4549)
+
+
+@pytest.mark.parametrize("prefix", ["3205/08", "32 05", "../x", "网格"])
+def test_prefix_must_be_ascii_letters_or_digits(prefix):
+    import pandas as pd
+
+    from geo.errors import InputError
+    from partitioning.codes import grid_codes
+
+    with pytest.raises(InputError, match="ASCII digits or letters"):
+        grid_codes(_points(["a", "b"]), prefix=prefix)
+    assert grid_codes(_points(["a"]), prefix="A320508").iloc[0].startswith("A320508")
+
+
+def test_missing_parent_message_has_no_numpy_reprs():
+    import numpy as np
+    import pandas as pd
+
+    from geo.errors import InputError
+    from partitioning.codes import grid_codes
+
+    grids = _points(pd.Index(np.array([0, 1], dtype=np.int64)))
+    with pytest.raises(InputError) as err:
+        grid_codes(grids, prefix="320508019", parent=pd.Series({0: "044"}))
+    assert "np.int64" not in str(err.value) and "grids 1" in str(err.value)
+
+
+def test_gbk_special_households_csv_is_read(tiny, tmp_path):
+    plan, _ = tiny
+    csv = tmp_path / "special.csv"
+    csv.write_bytes("household_id,building_id,name,address,elderly_alone\nh9,b2,周奶奶,十全街5号,1\n".encode("gbk"))
+    r = _run("people", "residents", plan, csv)
+    assert r.exit_code == 0, r.output
+    assert "周奶奶" in set(gpd.read_file(plan, layer="households")["name"])
+
+
+def test_undecodable_csv_names_the_byte(tmp_path):
+    from geo.csvfile import read_csv
+    from geo.errors import InputError
+
+    csv = tmp_path / "bad.csv"
+    csv.write_bytes(b"household_id,name\nh1,\x81\x20\xff\xff\n")
+    with pytest.raises(InputError, match=r"bad.csv: byte \d+ cannot be decoded"):
+        read_csv(csv, encoding="utf-8")
