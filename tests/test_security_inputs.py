@@ -134,3 +134,14 @@ def test_undecodable_csv_names_the_byte(tmp_path):
     csv.write_bytes(b"household_id,name\nh1,\x81\x20\xff\xff\n")
     with pytest.raises(InputError, match=r"bad.csv: byte \d+ cannot be decoded"):
         read_csv(csv, encoding="utf-8")
+
+
+def test_swapped_lon_lat_is_named():
+    import shapely
+
+    from geo.crs import ensure_crs
+    from geo.errors import CRSError
+
+    pts = gpd.GeoDataFrame(geometry=[shapely.Point(31.30, 120.62), shapely.Point(31.31, 120.63)], crs=4326)
+    with pytest.raises(CRSError, match="look swapped"):
+        ensure_crs(pts, path="points.csv")
