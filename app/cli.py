@@ -397,8 +397,6 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 def print_(plan_path, grid_code, community_id, everything, paper, overview_paper, orientation, dpi, fmt, lang,
            roster, community_name, title, base_url, attribution, jobs, output):
     """Print wall maps (作战图) of PLAN: one grid, the community overview, or --all of them."""
-    import pandas as pd
-
     import geo
     from geo.csvfile import read_csv
     from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
