@@ -119,8 +119,8 @@ def read_household_changes(path) -> pd.Series:
     values = pd.to_numeric(table["households"], errors="coerce")
     bad = values.isna() | (values < 0) | (values != values.round())
     if bad.any():
-        raise InputError(f"{path}: households must be whole numbers >= 0; rows {list(np.flatnonzero(bad)[:10])} "
-                         "are not")
+        lines = ", ".join(str(int(i) + 2) for i in np.flatnonzero(bad)[:10])  # + header, 1-based
+        raise InputError(f"{path}: households must be whole numbers >= 0; lines {lines} are not")
     ids = table["building_id"].astype(str)
     if ids.duplicated().any():
         raise InputError(f"{path}: building_id repeats: {sorted(set(ids[ids.duplicated()]))[:10]}")
