@@ -13,11 +13,12 @@ import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import click
 
-from geo.errors import GridplanError
+from geo.errors import GridplanError, PlanFileError
 
 __all__ = ["main", "cli"]
 
@@ -35,6 +36,26 @@ class _Group(click.Group):
         except GridplanError as exc:
             click.echo(f"gridplan: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # a bug: one line, the traceback only with -vv
+            if logging.getLogger().level <= logging.DEBUG:
+                traceback.print_exc()
+            detail = " ".join(str(exc).split())[:300]
+            click.echo(f"gridplan: internal error: {type(exc).__name__}: {detail}; "
+                       "run with -vv for the traceback and report it", err=True)
+            sys.exit(1)
+
+
+def _refuse_loss(output: str, force: bool) -> None:
+    """Refuse to replace a plan that holds what re-partitioning cannot make again, unless ``force``."""
+    from geo.plan import unregenerable_contents
+
+    lost = [] if force else unregenerable_contents(output)
+    if lost:
+        raise PlanFileError(f"{output}: already holds {', '.join(lost)}; a new partition would lose them. "
+                            "Write to another file and carry them over (`gridplan update`, or `gridplan people "
+                            "import/assign`/`residents` afterwards), or give --force to replace it")
 
 
 def _setup_logging(verbose: int) -> None:
@@ -104,6 +125,8 @@ def _input_options(f):
 @click.option("--emergency-target", type=click.IntRange(min=1),
               help="Add an emergency layout (急时) of about this many households per grid, nested in the grids.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The plan file (.gpkg).")
+@click.option("--force", is_flag=True, help="Replace an existing -o plan even if it holds people, special "
+              "households or the escalation chain (they are lost).")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--workers", type=click.IntRange(min=0), help="Plan each --boundary community apart on this many "
               "local Dask worker processes (0: in this process). See docs/scale.md.")
@@ -112,7 +135,7 @@ def _input_options(f):
 def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
-              levels_spec=None, emergency_target=None, workers=None, scheduler=None):
+              levels_spec=None, emergency_target=None, workers=None, scheduler=None, force=False):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -121,6 +144,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
+    _refuse_loss(output, force)
     t0 = time.perf_counter()
     inputs = geo.load_buildings(buildings, layer=layer, id_field=id_field, crs=src_crs, datum=datum,
                                 households_field=households_field, households_path=households_path,
@@ -373,9 +397,8 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 def print_(plan_path, grid_code, community_id, everything, paper, overview_paper, orientation, dpi, fmt, lang,
            roster, community_name, title, base_url, attribution, jobs, output):
     """Print wall maps (作战图) of PLAN: one grid, the community overview, or --all of them."""
-    import pandas as pd
-
     import geo
+    from geo.csvfile import read_csv
     from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
 
     if sum([grid_code is not None, community_id is not None, everything]) != 1:
@@ -384,7 +407,7 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
         raise click.BadParameter("a plan is one community for now: give --community without an ID",
                                  param_hint="--community")
     plan = geo.read_plan(plan_path)
-    people = pd.read_csv(roster, dtype=str, keep_default_na=False) if roster else None
+    people = read_csv(roster, dtype=str, keep_default_na=False) if roster else None
     common = dict(orientation=orientation, lang=lang, roster=people, base_url=base_url,
                   plan_name=Path(plan_path).stem, community_name=community_name, attribution=attribution)
     if everything:
@@ -467,7 +490,8 @@ def demo(ctx, out_dir, host, port, no_serve):
     out = Path(out_dir)
     plan_path = out / "suzhou_gusu.gpkg"
     click.echo(f"gridplan demo: {DEMO_BUILDINGS.relative_to(REPO_DATA.parent)} → {plan_path}")
-    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), output=str(plan_path))
+    # the demo plan holds only the bundled made-up roster, staffed again below: replacing it loses nothing
+    ctx.invoke(partition, buildings=str(DEMO_BUILDINGS), output=str(plan_path), force=True)
     ctx.invoke(check, plan_path=str(plan_path))
     ctx.invoke(people_import, plan_path=str(plan_path), roster_path=str(DEMO_ROSTER))
     ctx.invoke(people_assign, plan_path=str(plan_path))

@@ -69,6 +69,10 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
     if pyproj.CRS(gdf.crs).is_geographic and not gdf.empty:
         xmin, ymin, xmax, ymax = gdf.total_bounds
         if np.isfinite(xmin) and (xmin < -180 or xmax > 360 or ymin < -90 or ymax > 90):
+            if -90 <= xmin and xmax <= 90 and -180 <= ymin and ymax <= 360:
+                raise CRSError(f"{path}: the coordinates reach ({xmin:.4f}, {ymin:.4f})–({xmax:.4f}, {ymax:.4f}): "
+                               "the columns look swapped (latitude in the longitude column); put longitude "
+                               "first (x/lon) and latitude second (y/lat)")
             raise CRSError(f"{path}: the CRS {gdf.crs.to_string()} is longitude/latitude, but the "
                            f"coordinates reach ({xmin:.0f}, {ymin:.0f})–({xmax:.0f}, {ymax:.0f}), which are "
                            "not degrees; name the projected CRS the data is really in with --crs")

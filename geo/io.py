@@ -20,6 +20,7 @@ import pandas as pd
 import pyogrio
 
 from geo.crs import convert_datum, ensure_crs
+from geo.csvfile import read_csv
 from geo.errors import InputError
 
 __all__ = [
@@ -99,6 +100,10 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", **kwargs) -> gpd.
         gdf = pyogrio.read_dataframe(p, layer=layer, on_invalid=on_invalid, **kwargs)
     except Exception as exc:
         raise InputError(f"{p}: cannot be read ({exc})") from exc
+    if not isinstance(gdf, gpd.GeoDataFrame):  # pyogrio reads a CSV or a plain table as a DataFrame
+        raise InputError(f"{p}: is a table without geometry (columns: {', '.join(map(str, gdf.columns[:8]))}); "
+                         "this input needs a file of polygons or lines (GeoJSON, GeoPackage, Shapefile, OSM); "
+                         "is it the right file?")
     if len(gdf) == 0:
         where = f" layer {layer!r}" if layer is not None else ""
         raise InputError(f"{p}{where}: has no features; is it the right file or layer?")
@@ -318,7 +323,7 @@ _XY = (("x", "y"), ("easting", "northing"))
 
 def _points_from_csv(p: Path, *, crs) -> gpd.GeoDataFrame:
     try:
-        df = pd.read_csv(p, dtype={"household_id": str, "building_id": str})
+        df = read_csv(p, dtype={"household_id": str, "building_id": str})
     except Exception as exc:
         raise InputError(f"{p}: cannot be read as CSV ({exc})") from exc
     if df.empty:

@@ -181,6 +181,49 @@ def write_plan(plan: Plan, path) -> Path:
     return path
 
 
+def _damaged(path, exc) -> PlanFileError:
+    detail = " ".join(str(exc).split())[:200]
+    return PlanFileError(f"{path}: the file is damaged and cannot be read ({type(exc).__name__}: {detail}); "
+                         "restore it from a copy or re-run `gridplan partition`")
+
+
+def unregenerable_contents(path) -> list[str]:
+    """What a plan file holds that re-partitioning cannot make again: people, special households,
+    the escalation chain (one plain phrase each, e.g. ``"1,234 people"``); empty if none or no file.
+
+    Parameters
+    ----------
+    path : str or Path
+        An existing plan file (a file that is not a readable plan is reported as damaged).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    try:
+        layers = {str(n) for n in pyogrio.list_layers(path)[:, 0]}
+        found = []
+        if "people" in layers:
+            n = int(pyogrio.read_info(path, layer="people", force_feature_count=True)["features"])
+            if n:
+                found.append(f"{n:,} people")
+        if "households" in layers:
+            h = pyogrio.read_dataframe(path, layer="households", read_geometry=False)
+            special = h["match"].eq("special") if "match" in h.columns else pd.Series(False, index=h.index)
+            if "name" in h.columns:  # a named household is a resident someone entered, whatever its match
+                special |= h["name"].notna() & h["name"].astype(str).str.strip().ne("")
+            n = int(special.sum())
+            if n:
+                found.append(f"{n:,} special households")
+        if META in layers:
+            table = pyogrio.read_dataframe(path, layer=META)
+            meta = {k: json.loads(v) for k, v in zip(table["key"], table["value"])}
+            if meta.get("escalation"):
+                found.append("the escalation chain")
+    except Exception as exc:
+        raise _damaged(path, exc) from exc
+    return found
+
+
 def read_plan(path) -> Plan:
     """Read a plan written by :func:`write_plan`; a clear error if it is not one."""
     path = Path(path)
@@ -194,18 +237,23 @@ def read_plan(path) -> Plan:
     if missing:
         raise PlanFileError(f"{path}: is not a gridplan plan (missing layer(s) {', '.join(sorted(missing))}); "
                             "make one with `gridplan partition`")
-    table = pyogrio.read_dataframe(path, layer=META)
-    meta = {k: json.loads(v) for k, v in zip(table["key"], table["value"])}
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise PlanFileError(f"{path}: plan format {meta['format_version']} is newer than this gridplan "
-                            f"understands ({FORMAT_VERSION}); upgrade gridplan")
-    buildings = pyogrio.read_dataframe(path, layer=BUILDINGS).set_index("building_id")
-    grids = pyogrio.read_dataframe(path, layer=GRIDS).set_index("grid_id")
-    extra = {}
-    for name in OPTIONAL_LAYERS:
-        if name in layers:
-            gdf = pyogrio.read_dataframe(path, layer=name)
-            key = {"cells": "building_id", "households": "household_id",
-                   "boundaries": "boundary_id", "levels": "unit_key", "grids_emergency": "grid_id"}.get(name)
-            extra[name] = gdf.set_index(key) if key in gdf.columns else gdf
+    try:
+        table = pyogrio.read_dataframe(path, layer=META)
+        meta = {k: json.loads(v) for k, v in zip(table["key"], table["value"])}
+        if meta.get("format_version", 0) > FORMAT_VERSION:
+            raise PlanFileError(f"{path}: plan format {meta['format_version']} is newer than this gridplan "
+                                f"understands ({FORMAT_VERSION}); upgrade gridplan")
+        buildings = pyogrio.read_dataframe(path, layer=BUILDINGS).set_index("building_id")
+        grids = pyogrio.read_dataframe(path, layer=GRIDS).set_index("grid_id")
+        extra = {}
+        for name in OPTIONAL_LAYERS:
+            if name in layers:
+                gdf = pyogrio.read_dataframe(path, layer=name)
+                key = {"cells": "building_id", "households": "household_id",
+                       "boundaries": "boundary_id", "levels": "unit_key", "grids_emergency": "grid_id"}.get(name)
+                extra[name] = gdf.set_index(key) if key in gdf.columns else gdf
+    except PlanFileError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL/JSON errors of a damaged file: one message, no traceback
+        raise _damaged(path, exc) from exc
     return Plan(buildings=buildings, grids=grids, meta=meta, layers=extra)

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geo.csvfile import read_csv
 from geo.errors import InputError, ValidationError
 
 __all__ = ["ROSTER_FIELDS", "HEADER_ALIASES", "read_roster", "validate_roster", "normalise_phone", "mask_phone",
@@ -93,7 +94,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix in (".xlsx", ".xlsm"):
             return pd.read_excel(path, dtype=str, engine="openpyxl")
         if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+            return read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, ImportError) as exc:
         raise InputError(f"{path}: cannot read the roster ({exc})") from exc
     raise InputError(f"{path}: a roster is a .csv (UTF-8) or .xlsx file")
@@ -252,8 +253,8 @@ def read_special_households(path, buildings: pd.DataFrame) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    table = pd.read_csv(path, dtype={"household_id": str, "building_id": str, "name": str, "address": str},
-                        keep_default_na=False, encoding="utf-8-sig")
+    table = read_csv(path, dtype={"household_id": str, "building_id": str, "name": str, "address": str},
+                     keep_default_na=False)
     missing = [c for c in ("household_id", "building_id") if c not in table.columns]
     flags = [f for f in SPECIAL_FLAGS if f in table.columns]
     if missing or not flags:

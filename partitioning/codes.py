@@ -109,15 +109,15 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
     if prefix is None:
         prefix = PLACEHOLDER if parent is None else PLACEHOLDER[:9]
     prefix = str(prefix)
-    if not prefix or prefix != prefix.strip() or any(c.isspace() for c in prefix):
-        raise InputError(f"grid code prefix {prefix!r} must be a non-empty code without spaces, "
-                         "e.g. 320508019044 (county + street + community)")
+    if not prefix or not (prefix.isascii() and prefix.isalnum()):
+        raise InputError(f"grid code prefix {prefix!r} must be ASCII digits or letters only (codes appear in "
+                         "web addresses and file names), e.g. 320508019044 (county + street + community)")
     if parent is None:
         groups = pd.Series("", index=grids.index)
     else:
         groups = parent.reindex(grids.index)
         if groups.isna().any():
-            missing = list(grids.index[groups.isna()][:10])
+            missing = ", ".join(map(str, grids.index[groups.isna()][:10]))
             raise InputError(f"parent unit missing for grids {missing}")
         groups = groups.astype(str)
     admin = {g: prefix + g for g in groups.unique()}

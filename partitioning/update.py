@@ -40,6 +40,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
+from geo.csvfile import read_csv
 from geo.errors import InputError
 from geo.plan import Plan
 from partitioning._refine import LocalSearch
@@ -105,7 +106,7 @@ def read_household_changes(path) -> pd.Series:
 
     try:
         if str(path).lower().endswith(".csv"):
-            table = pd.read_csv(path, dtype={"building_id": str})
+            table = read_csv(path, dtype={"building_id": str})
         else:
             table = pd.DataFrame(pyogrio.read_dataframe(path, read_geometry=False))
     except FileNotFoundError as exc:
@@ -118,8 +119,8 @@ def read_household_changes(path) -> pd.Series:
     values = pd.to_numeric(table["households"], errors="coerce")
     bad = values.isna() | (values < 0) | (values != values.round())
     if bad.any():
-        raise InputError(f"{path}: households must be whole numbers >= 0; rows {list(np.flatnonzero(bad)[:10])} "
-                         "are not")
+        lines = ", ".join(str(int(i) + 2) for i in np.flatnonzero(bad)[:10])  # + header, 1-based
+        raise InputError(f"{path}: households must be whole numbers >= 0; lines {lines} are not")
     ids = table["building_id"].astype(str)
     if ids.duplicated().any():
         raise InputError(f"{path}: building_id repeats: {sorted(set(ids[ids.duplicated()]))[:10]}")
