@@ -3,16 +3,17 @@
 Users live in an embedded SQLite database (``USERS_DB``, by default ``gridplan-users.sqlite``
 in the instance folder), created by ``gridplan users add``. Passwords are stored as werkzeug
 hashes (scrypt); sessions are Flask-Login's; every POST/PUT/PATCH/DELETE needs a CSRF token
-(Flask-WTF's ``CSRFProtect``). After ``LOGIN_ATTEMPTS`` failed logins in a row an account is
-locked for ``LOCKOUT_MINUTES``.
+(Flask-WTF's ``CSRFProtect``). Failed sign-ins are throttled per name and address and per address
+(:func:`_fail`); sessions are server-side (table ``sessions``), so signing out or a password change
+ends them everywhere. See ``docs/security.md``.
 
 Roles, from least to most (:data:`ROLES`):
 
 - anonymous — only when ``PUBLIC_MAP`` is on: grids, buildings and household counts; no names,
   no phones, no special-household counts;
 - ``viewer`` — staff names, masked phones (``138****1234``), counts of special households;
-- ``staff`` (grid staff) — full phones, and the special households (names, addresses) of their
-  own grids (``users add --grid CODE``);
+- ``staff`` (grid staff) — full phones and the special households (names, addresses) of their
+  own grids (``users add --grid CODE``); other grids as a viewer sees them;
 - ``editor``, ``admin`` — everything, every grid.
 
 Every response that shows personal data to a signed-in user is written to the ``audit_log``
