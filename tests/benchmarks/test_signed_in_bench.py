@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 import geo
-from tests.benchmarks.test_web_bench import CLIENTS, SECONDS, _free_port, _get, _load, _stats
+from tests.benchmarks.test_web_bench import CLIENTS, SECONDS, _free_port, _get, _load, _stats, stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).parent / "results" / "signed_in.md"
@@ -67,26 +67,7 @@ def _serve(plan: Path, db: Path, *, public: bool, log: Path):
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-c", SERVER, str(plan), str(db), "1" if public else "0", str(port)],
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if _get(port, "/healthz", timeout=2)[0] == 200:
-                return proc, port, time.perf_counter() - t0
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    pytest.fail("server did not start within 600 s")
-
-
-def _stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    return proc, port, wait_ready(proc, port, log, t0)
 
 
 def _sign_in(port: int, username: str) -> dict:
@@ -132,7 +113,7 @@ def test_signed_in_bench(staffed_plan, tmp_path):
             load = os.getloadavg()[0]
             run = _load(port, paths, clients=CLIENTS, seconds=SECONDS, headers=headers)
         finally:
-            _stop(proc)
+            stop(proc)
         audited_ok = sum(1 for p, _, ok in run["records"] if ok and (p.startswith("/plans/") or "/grids" in p))
         runs[mode] = {**run, "startup": startup, "load": load, "audited": _audited(db) - before,
                       "expected": 0 if public else audited_ok}

@@ -60,6 +60,33 @@ def suzhou_plan(tmp_path_factory):
     return out
 
 
+def wait_ready(proc, port: int, log: Path, t0: float) -> float:
+    """Seconds from ``t0`` until the server at ``port`` answers ``/healthz`` (fails the benchmark
+    with the end of its ``log`` when it exits or takes over 600 s)."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            if _get(port, "/healthz", timeout=2)[0] == 200:
+                return time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    proc.wait()
+    pytest.fail("server did not start within 600 s")
+
+
+def stop(proc) -> None:
+    """SIGTERM (gunicorn's clean shutdown), then kill after 60 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.fixture(scope="module")
 def production_server(suzhou_plan, tmp_path_factory):
     port = _free_port()
@@ -68,26 +95,9 @@ def production_server(suzhou_plan, tmp_path_factory):
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", str(suzhou_plan), "--production",
                                  "--offline", "--public", "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=err)
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            if _get(port, "/healthz", timeout=2)[0] == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        proc.kill()
-        proc.wait()
-        pytest.fail("server did not start within 600 s")
-    startup = time.perf_counter() - t0
+    startup = wait_ready(proc, port, log, t0)
     yield {"base": f"http://127.0.0.1:{port}", "port": port, "startup_s": startup}
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def _get(port: int, path: str, *, timeout: float = 30) -> tuple[int, bytes, dict]:
