@@ -47,9 +47,10 @@ SETTINGS = {
                                        "and scripts do not carry the sign-in), Strict or None."),
     "SESSION_COOKIE_SECURE": (False, "Send the session cookie over HTTPS only; turn it on when the site is "
                                      "served behind HTTPS (the documented production deployment)."),
-    "LOGIN_ATTEMPTS": (5, "Failed sign-ins in a row, for one name from one address, that lock that name for "
+    "LOGIN_ATTEMPTS": (5, "Failed sign-ins within LOCKOUT_MINUTES, for one name from one address, that lock that name for "
                           "that address; ten times as many from one address, over any names, lock the address."),
-    "LOCKOUT_MINUTES": (15, "How long a locked name/address pair or address stays locked."),
+    "LOCKOUT_MINUTES": (15, "The window failed sign-ins are counted in, and how long a locked name/address "
+                             "pair or address stays locked."),
     "SESSION_HOURS": (12, "A sign-in lasts this long; signing out, a password change or removing the user "
                           "ends it at once on every worker (sessions are kept server-side, in USERS_DB)."),
     "MAX_CONTENT_LENGTH": (2 * 1024 * 1024, "Largest request body in bytes (forms and JSON); larger ones are "

@@ -74,6 +74,7 @@ CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username);
 CREATE TABLE IF NOT EXISTS login_failures (
     key TEXT PRIMARY KEY,
     failed INTEGER NOT NULL DEFAULT 0,
+    since TEXT NOT NULL,
     locked_until TEXT
 );
 """
@@ -133,14 +134,16 @@ def add_user(path, username: str, password: str, *, role: str = "viewer", grids=
     if len(password) > MAX_PASSWORD:
         raise InputError(f"a password has at most {MAX_PASSWORD} characters")
     with connect(path) as con:
-        exists = con.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+        exists = con.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
         if exists and not replace:
             raise InputError(f"user {username!r} exists; use --replace to change it")
         con.execute("INSERT OR REPLACE INTO users (username, password_hash, role, grids, failed, locked_until, created) "
                     "VALUES (?, ?, ?, ?, 0, NULL, ?)",
                     (username, generate_password_hash(password), role, ",".join(map(str, grids)),
                      _now().isoformat(timespec="seconds")))
-        con.execute("DELETE FROM sessions WHERE username = ?", (username,))  # a changed password ends them
+        if exists and not check_password_hash(exists["password_hash"], password):
+            # a new password ends every session (a new role or grids applies at the next request anyway)
+            con.execute("DELETE FROM sessions WHERE username = ?", (username,))
     logger.info("user %s (%s) %s", username, role, "changed" if exists else "added")
 
 
@@ -152,10 +155,13 @@ def remove_user(path, username: str) -> bool:
 
 
 def list_users(path) -> list[dict]:
-    """The users (name, role, grids, locked until), never their password hashes."""
+    """The users (name, role, grids, created, and until when their name is locked for some address,
+    see :func:`_fail`), never their password hashes."""
     with connect(path) as con:
-        return [dict(r) for r in con.execute("SELECT username, role, grids, failed, locked_until, created "
-                                             "FROM users ORDER BY username")]
+        return [dict(r) for r in con.execute(
+            "SELECT username, role, grids, created, (SELECT max(f.locked_until) FROM login_failures f "
+            "WHERE substr(f.key, 1, length(u.username) + 6) = 'pair:' || u.username || '|' AND f.locked_until > ?) "
+            "AS locked_until FROM users u ORDER BY username", (_now().isoformat(),))]
 
 
 def _db() -> sqlite3.Connection:
@@ -297,14 +303,20 @@ def _fail(con, keys) -> bool:
     either at its threshold. Unknown names count exactly as known ones do (no enumeration), and a
     name is never locked for other addresses (nobody can lock an admin out from elsewhere)."""
     attempts = int(current_app.config["LOGIN_ATTEMPTS"])
-    until = (_now() + timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))).isoformat()
+    window = timedelta(minutes=float(current_app.config["LOCKOUT_MINUTES"]))
+    now = _now()
     locked = False
     with con:
         for key, limit in zip(keys, (attempts, 10 * attempts)):
-            failed = con.execute("INSERT INTO login_failures (key, failed) VALUES (?, 1) ON CONFLICT (key) "
-                                 "DO UPDATE SET failed = failed + 1 RETURNING failed", (key,)).fetchone()[0]
+            # failures count within one window from the first; an old count starts again
+            failed = con.execute(
+                "INSERT INTO login_failures (key, failed, since) VALUES (?1, 1, ?2) ON CONFLICT (key) DO UPDATE SET "
+                "failed = CASE WHEN since < ?3 THEN 1 ELSE failed + 1 END, "
+                "since = CASE WHEN since < ?3 THEN ?2 ELSE since END RETURNING failed",
+                (key, now.isoformat(), (now - window).isoformat())).fetchone()[0]
             if failed >= limit:
-                con.execute("UPDATE login_failures SET failed = 0, locked_until = ? WHERE key = ?", (until, key))
+                con.execute("UPDATE login_failures SET failed = 0, since = ?, locked_until = ? WHERE key = ?",
+                            (now.isoformat(), (now + window).isoformat(), key))
                 logger.warning("sign-in locked for %s after %d failures", key, failed)
                 locked = True
     return locked

@@ -263,7 +263,7 @@ def users_list(db):
     from app.auth import list_users
 
     for u in list_users(_users_db(db)):
-        locked = f", locked until {u['locked_until']}" if u["locked_until"] else ""
+        locked = f", locked for some address until {u['locked_until']}" if u["locked_until"] else ""
         click.echo(f"{u['username']}\t{u['role']}\t{u['grids'] or '—'}{locked}")
 
 

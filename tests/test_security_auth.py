@@ -126,6 +126,10 @@ def test_a_flood_for_admin_from_one_address_does_not_lock_admin_out_elsewhere(ap
         _login(attacker, "admin", "guess", address="203.0.113.9")
     assert _login(attacker, "admin", "correct-horse-1", address="203.0.113.9").status_code == 429
     assert _login(app.test_client(), "admin", "correct-horse-1", address="198.51.100.7").status_code == 302
+    from app.auth import list_users
+
+    locked = {u["username"]: u["locked_until"] is not None for u in list_users(app.config["USERS_DB"])}
+    assert locked["admin"] and not any(v for k, v in locked.items() if k != "admin")  # `users list` says so
 
 
 def test_an_address_that_floods_many_names_is_throttled(app):
@@ -136,3 +140,22 @@ def test_an_address_that_floods_many_names_is_throttled(app):
     assert statuses[0] == 401 and statuses[-1] == 429
     assert _login(client, "wang", "correct-horse-1", address="203.0.113.5").status_code == 429
     assert _login(client, "wang", "correct-horse-1", address="203.0.113.6").status_code == 302
+
+
+def test_failures_count_within_the_window_only(app, monkeypatch):
+    """An office's shared address that mistypes now and then is never locked: failures older than
+    LOCKOUT_MINUTES start the count again."""
+    from datetime import timedelta
+
+    import app.auth as auth
+
+    add_user(app.config["USERS_DB"], "wang", "correct-horse-1", role="viewer")
+    attempts, real_now, shift = int(app.config["LOGIN_ATTEMPTS"]), auth._now, [timedelta(0)]
+    monkeypatch.setattr(auth, "_now", lambda: real_now() + shift[0])
+    client = app.test_client()
+    statuses = []
+    for day in range(3):
+        shift[0] = timedelta(minutes=20 * day)
+        statuses += [_login(client, "wang", "typo", address="192.0.2.1").status_code for _ in range(attempts - 1)]
+    assert set(statuses) == {401}  # 12 failures in all, never LOGIN_ATTEMPTS within one window
+    assert _login(client, "wang", "typo", address="192.0.2.1").status_code == 429  # the 5th within one: locked
