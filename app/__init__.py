@@ -64,10 +64,9 @@ SETTINGS = {
 def find_plans(paths) -> dict:
     """Map a URL-safe name to each plan file given (files or folders of ``*.gpkg``)."""
     from geo.errors import PlanFileError
-
-    found = {}
     from geo.plan import is_temporary
 
+    found = {}
     for p in map(Path, paths):
         if not p.exists():
             raise PlanFileError(f"{p}: no such plan file or folder")
