@@ -67,10 +67,6 @@ def _render(urls: list[str], role: str | None = None) -> list:
     return [(k, v) for k, v in cache.items.items() if k not in before and isinstance(v, Payload)]
 
 
-def _render_as(job: tuple) -> list:
-    return _render(*job)
-
-
 def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1) -> int:
     """Render each plan's pages and documents into the app's cache, for each level a visitor of
     this app can have; returns how many were requested.
@@ -102,7 +98,7 @@ def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1)
     role = roles[0]
     if processes > 1 and len(per_grid) >= 2 * processes:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
-            for made in pool.map(_render_as, [(per_grid[i::processes], role) for i in range(processes)]):
+            for made in pool.starmap(_render, [(per_grid[i::processes], role) for i in range(processes)]):
                 for key, payload in made:
                     app.extensions["gridplan_cache"].get(key, lambda payload=payload: payload)
     else:

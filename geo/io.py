@@ -324,6 +324,8 @@ _XY = (("x", "y"), ("easting", "northing"))
 def _points_from_csv(p: Path, *, crs) -> gpd.GeoDataFrame:
     try:
         df = read_csv(p, dtype={"household_id": str, "building_id": str})
+    except InputError:
+        raise  # read_csv's own message names the file and the fix already
     except Exception as exc:
         raise InputError(f"{p}: cannot be read as CSV ({exc})") from exc
     if df.empty:
