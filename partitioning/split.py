@@ -18,6 +18,9 @@ import math
 
 import geopandas as gpd
 import numpy as np
+import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from shapely import box
 
 __all__ = ["DEFAULT_MAX_BUILDINGS", "needs_split", "tile_size_for", "tile_boundaries"]
@@ -66,6 +69,53 @@ def _cuts(lo: np.ndarray, hi: np.ndarray, start: float, stop: float, size: float
     return np.asarray(cuts)
 
 
+def _take_whole_buildings(tiles: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """The tiles with each footprint that crosses an edge moved wholly into one tile: that of its
+    representative point, shared by footprints that touch or overlap across the edge (so that no
+    footprint is ever cut, even where footprints overlap)."""
+    edges = shapely.STRtree(shapely.boundary(tiles))
+    cross = np.unique(edges.query(geoms, predicate="intersects")[0])
+    if not len(cross):
+        return tiles
+    sub = geoms[cross]
+    i, j = shapely.STRtree(sub).query(sub, predicate="intersects")
+    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(sub), len(sub)))
+    _, comp = connected_components(graph, directed=False)
+    t_idx = shapely.STRtree(tiles).query(shapely.point_on_surface(sub), predicate="intersects")
+    tile_of = np.full(len(sub), len(tiles))
+    np.minimum.at(tile_of, t_idx[0], t_idx[1])  # a point on an edge: the first tile
+    first = np.full(comp.max() + 1, -1)
+    for k in range(len(sub)):  # the component's first footprint (by position) decides its tile
+        if first[comp[k]] < 0 and tile_of[k] >= 0:
+            first[comp[k]] = tile_of[k]
+    owner = first[comp]
+    out = tiles.copy()
+    everything = shapely.union_all(sub)
+    for t in np.unique(np.concatenate([owner, shapely.STRtree(sub).query(tiles, predicate="intersects")[0]])):
+        own = sub[owner == t]
+        out[t] = shapely.union(shapely.difference(tiles[t], everything), shapely.union_all(own))
+    return _single_parts(out)
+
+
+def _single_parts(tiles: np.ndarray) -> np.ndarray:
+    """Each tile in one piece: a piece cut off by the footprints taken away from it (a sliver
+    between them and the edge) joins the tile it shares the longest border with."""
+    out = tiles.copy()
+    for t in range(len(out)):
+        parts = shapely.get_parts(out[t])
+        if len(parts) < 2:
+            continue
+        parts = parts[np.argsort(-shapely.area(parts), kind="stable")]
+        out[t] = parts[0]
+        for piece in parts[1:]:
+            near = [k for k in shapely.STRtree(out).query(piece, predicate="intersects") if k != t]
+            shared = [shapely.length(shapely.intersection(shapely.boundary(piece), shapely.boundary(out[k])))
+                      for k in near]
+            k = near[int(np.argmax(shared))] if near else t
+            out[k] = shapely.union(out[k], piece) if k != t else shapely.union(out[t], piece)
+    return out
+
+
 def tile_boundaries(buildings: gpd.GeoDataFrame, *, tile_size: float | None = None,
                     max_buildings: int | None = None) -> gpd.GeoDataFrame:
     """Rectangular tiles covering the buildings, to plan apart as communities.
@@ -100,7 +150,9 @@ def tile_boundaries(buildings: gpd.GeoDataFrame, *, tile_size: float | None = No
         for i in range(len(xs) - 1):
             ids.append(f"T{j:0{width}d}{i:0{width}d}")
             boxes.append((xs[i], ys[j], xs[i + 1], ys[j + 1]))
+    geoms = np.asarray([box(*bb) for bb in boxes], dtype=object)
+    geoms = _take_whole_buildings(geoms, buildings.geometry.values)
     tiles = gpd.GeoDataFrame({"boundary_id": ids, "name": [f"tile {i}" for i in ids]},
-                             geometry=[box(*bb) for bb in boxes], crs=buildings.crs)
+                             geometry=geoms, crs=buildings.crs)
     logger.info("split into %d tiles of about %.0f m (%d x %d)", len(tiles), tile_size, len(xs) - 1, len(ys) - 1)
     return tiles
