@@ -6,9 +6,9 @@ tiles of about ``max_buildings`` buildings each, which :func:`partitioning.paral
 then plans as communities, each in a worker process. Tile edges are artificial, so they are put
 where they cut the fewest footprints: each cut line is moved, within a quarter tile of its regular
 position, to where the fewest buildings straddle it (usually a street). A building is never cut
-either way: it belongs wholly to the tile holding its representative point, and the tile's area
-takes its whole footprint (:func:`partitioning.parallel._community_area`), so the tiles' grids
-still tile the study area with no gap or overlap.
+either way: a footprint crossing an edge is moved wholly into one tile (with those it touches),
+and each tile is kept in one piece, so the tiles -- and their grids -- still cover the area with
+no gap or overlap.
 """
 
 from __future__ import annotations
@@ -70,9 +70,9 @@ def _cuts(lo: np.ndarray, hi: np.ndarray, start: float, stop: float, size: float
 
 
 def _take_whole_buildings(tiles: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """The tiles with each footprint that crosses an edge moved wholly into one tile: that of its
-    representative point, shared by footprints that touch or overlap across the edge (so that no
-    footprint is ever cut, even where footprints overlap)."""
+    """The tiles with each footprint that crosses an edge moved wholly into one tile, together with
+    the footprints it touches or overlaps (so that none is cut, even where footprints overlap):
+    the first tile holding one of their representative points."""
     edges = shapely.STRtree(shapely.boundary(tiles))
     cross = np.unique(edges.query(geoms, predicate="intersects")[0])
     if not len(cross):
@@ -82,12 +82,8 @@ def _take_whole_buildings(tiles: np.ndarray, geoms: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(sub), len(sub)))
     _, comp = connected_components(graph, directed=False)
     t_idx = shapely.STRtree(tiles).query(shapely.point_on_surface(sub), predicate="intersects")
-    tile_of = np.full(len(sub), len(tiles))
-    np.minimum.at(tile_of, t_idx[0], t_idx[1])  # a point on an edge: the first tile
-    first = np.full(comp.max() + 1, -1)
-    for k in range(len(sub)):  # the component's first footprint (by position) decides its tile
-        if first[comp[k]] < 0 and tile_of[k] >= 0:
-            first[comp[k]] = tile_of[k]
+    first = np.full(comp.max() + 1, len(tiles))
+    np.minimum.at(first, comp[t_idx[0]], t_idx[1])  # a group straddling edges: its first tile
     owner = first[comp]
     out = tiles.copy()
     everything = shapely.union_all(sub)
@@ -112,7 +108,7 @@ def _single_parts(tiles: np.ndarray) -> np.ndarray:
             shared = [shapely.length(shapely.intersection(shapely.boundary(piece), shapely.boundary(out[k])))
                       for k in near]
             k = near[int(np.argmax(shared))] if near else t
-            out[k] = shapely.union(out[k], piece) if k != t else shapely.union(out[t], piece)
+            out[k] = shapely.union(out[k], piece)
     return out
 
 
@@ -132,8 +128,9 @@ def tile_boundaries(buildings: gpd.GeoDataFrame, *, tile_size: float | None = No
     Returns
     -------
     GeoDataFrame
-        ``boundary_id`` (``T<row><col>``), ``name``, rectangles with no gap or overlap covering
-        the buildings' extent (plus 1 m), same CRS. Empty tiles are kept (they plan nothing).
+        ``boundary_id`` (``T<row><col>``), ``name``, polygons (rectangles with the footprints that
+        cross an edge given wholly to one side) with no gap or overlap covering the buildings'
+        extent (plus 1 m), same CRS. Empty tiles are kept (they plan nothing).
     """
     if tile_size is None:
         tile_size = tile_size_for(buildings, max_buildings or DEFAULT_MAX_BUILDINGS)

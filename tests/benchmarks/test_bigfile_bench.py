@@ -51,7 +51,7 @@ def run(copies: int, workers: int, seed: int, tmp: Path, check: bool = True) -> 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     load = os.getloadavg()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=(tmp / "stderr.txt").open("w"), text=True)
     peak = [0]
 
     def sample():
