@@ -132,10 +132,17 @@ def _input_options(f):
               "local Dask worker processes (0: in this process). See docs/scale.md.")
 @click.option("--scheduler", metavar="ADDRESS", help="Plan each --boundary community apart on the workers of "
               "this running Dask scheduler (e.g. tcp://10.0.0.5:8786).")
+@click.option("--tile-size", type=click.FloatRange(min=1.0, min_open=False), metavar="METRES",
+              help="Without --boundary: split the buildings into square tiles of this side, planned apart "
+              "(on --workers, default 2) [default: split only above --max-buildings-per-part].")
+@click.option("--max-buildings-per-part", type=click.IntRange(min=100), metavar="N",
+              help="Without --boundary: above this many buildings, split them into tiles of about N "
+              "buildings each, planned apart [default: 30000].")
 def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
-              levels_spec=None, emergency_target=None, workers=None, scheduler=None, force=False):
+              levels_spec=None, emergency_target=None, workers=None, scheduler=None, tile_size=None,
+              max_buildings_per_part=None, force=False):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -173,6 +180,17 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
                             levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
     progress = logging.getLogger().level <= logging.INFO
+    from partitioning.split import needs_split, tile_boundaries
+
+    if boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part,
+                                            tile_size=tile_size):
+        logging.getLogger(__name__).warning(
+            "%d buildings and no --boundary: splitting them into tiles planned apart on %s (give the "
+            "communities with --boundary for grids that follow them; --tile-size / "
+            "--max-buildings-per-part control the split)", len(inputs.buildings),
+            f"scheduler {scheduler}" if scheduler else f"{2 if workers is None else workers} worker(s)")
+        boundary_gdf = tile_boundaries(inputs.buildings, tile_size=tile_size, max_buildings=max_buildings_per_part)
+        workers = 2 if workers is None and not scheduler else workers
     if workers is not None or scheduler:
         from partitioning.parallel import make_plan_parallel
 
