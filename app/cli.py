@@ -132,16 +132,13 @@ def _input_options(f):
               "local Dask worker processes (0: in this process). See docs/scale.md.")
 @click.option("--scheduler", metavar="ADDRESS", help="Plan each --boundary community apart on the workers of "
               "this running Dask scheduler (e.g. tcp://10.0.0.5:8786).")
-@click.option("--tile-size", type=click.FloatRange(min=1.0, min_open=False), metavar="METRES",
-              help="Without --boundary: split the buildings into square tiles of this side, planned apart "
-              "(on --workers, default 2) [default: split only above --max-buildings-per-part].")
 @click.option("--max-buildings-per-part", type=click.IntRange(min=100), metavar="N",
-              help="Without --boundary: above this many buildings, split them into tiles of about N "
-              "buildings each, planned apart [default: 30000].")
+              help="Without --boundary: more buildings than this are cut into parts of at most N buildings, "
+              "planned apart on --workers (default 2); see docs/scale.md [default: 10000].")
 def partition(buildings, layer, id_field, src_crs, datum, households_path, households_field,
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
-              levels_spec=None, emergency_target=None, workers=None, scheduler=None, tile_size=None,
+              levels_spec=None, emergency_target=None, workers=None, scheduler=None,
               max_buildings_per_part=None, force=False):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
@@ -180,18 +177,26 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
                             levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
     progress = logging.getLogger().level <= logging.INFO
-    from partitioning.split import needs_split, tile_boundaries
+    from partitioning.split import needs_split
 
-    if boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part,
-                                            tile_size=tile_size):
-        logging.getLogger(__name__).warning(
-            "%d buildings and no --boundary: splitting them into tiles planned apart on %s (give the "
-            "communities with --boundary for grids that follow them; --tile-size / "
-            "--max-buildings-per-part control the split)", len(inputs.buildings),
-            f"scheduler {scheduler}" if scheduler else f"{2 if workers is None else workers} worker(s)")
-        boundary_gdf = tile_boundaries(inputs.buildings, tile_size=tile_size, max_buildings=max_buildings_per_part)
+    split = boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part)
+    if split and (n_grids is not None or levels or emergency_target is not None):
+        raise click.UsageError(
+            f"{len(inputs.buildings)} buildings and no --boundary: too many to plan as one piece, and --grids, "
+            "--levels and --emergency-target need the whole plan at once; give the communities with --boundary, "
+            "or raise --max-buildings-per-part (memory grows with it)")
+    if split:
+        from partitioning.split import make_plan_split
+
         workers = 2 if workers is None and not scheduler else workers
-    if workers is not None or scheduler:
+        logging.getLogger(__name__).warning(
+            "%d buildings and no --boundary: cutting them into parts of at most %s buildings planned apart on %s "
+            "(give the communities with --boundary for grids that follow them; --max-buildings-per-part sets "
+            "the size)", len(inputs.buildings), max_buildings_per_part or "10000",
+            f"scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
+        plan, metrics = make_plan_split(inputs, settings, barriers=barrier_gdf, workers=workers, scheduler=scheduler,
+                                        max_buildings=max_buildings_per_part, extra_files=extra, progress=progress)
+    elif workers is not None or scheduler:
         from partitioning.parallel import make_plan_parallel
 
         if boundary_gdf is None:
@@ -223,8 +228,9 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         click.echo(f"note: {note}", err=True)
     if "communities" in metrics:
         where = f"scheduler {scheduler}" if scheduler else f"{plan.meta['parallel']['workers']} worker(s)"
-        click.echo(f"communities:        {metrics['communities']} planned apart on {where} (the cells, "
-                   "graph and partition times above are summed over the communities)")
+        what = "parts:             " if "split" in plan.meta else "communities:       "
+        click.echo(f"{what} {metrics['communities']} planned apart on {where} (the cells, "
+                   "graph and partition times above are summed over them)")
     click.echo(f"wall time:          {metrics['runtime_total_s']:.2f} s (reading and writing included)")
 
 

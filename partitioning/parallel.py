@@ -31,6 +31,7 @@ from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER
 from partitioning.planning import PlanSettings, input_layers, plan_meta, plan_area
+from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
 
@@ -109,6 +110,8 @@ class CommunityResult:
     metrics, coverage, timings : dict
         The community's partition metrics, coverage figures (``multipart_grids`` as positions in
         ``grids``) and seconds per step.
+    area : shapely geometry
+        The area its grids cover.
     """
 
     community_id: str
@@ -120,11 +123,12 @@ class CommunityResult:
     metrics: dict
     coverage: dict
     timings: dict
+    area: object = None
 
 
 def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
                    barriers: gpd.GeoDataFrame | None, *, settings: PlanSettings,
-                   prefix: str) -> CommunityResult:
+                   prefix: str, context: np.ndarray | None = None) -> CommunityResult:
     """Plan one community: :func:`partitioning.planning.plan_area` on its buildings, with the
     community's own seed and code prefix, returned compact.
 
@@ -141,11 +145,18 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
         ``target``, ``tolerance``, ``gap``; the seed is :func:`community_seed` of ``settings.seed``.
     prefix : str
         Grid codes are ``prefix`` + a 3-digit sequence in reading order.
+    context : numpy.ndarray of shapely geometries, optional
+        For parts that are not real communities (tiles of :mod:`partitioning.split`): the
+        footprints in and around the part. The part's area is then clipped to their settlement
+        envelope (:func:`partitioning.tessellation.settlement_envelope`), as the study area of a
+        plan without boundaries would be, instead of covering the whole rectangle.
 
     Returns
     -------
     CommunityResult
     """
+    if context is not None:
+        boundary = _clip_to_settlement(boundary, buildings, context)
     area = plan_area(buildings, settings=settings, boundaries=boundary, barriers=barriers,
                      seed=community_seed(settings.seed, community_id), prefix=prefix)
     grids = area.grids
@@ -157,7 +168,7 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
         grid=position.reindex(area.assignment.to_numpy()).to_numpy(),
         grids=pd.DataFrame({col: grids[col].to_numpy() for col in ("grid_code", "households", "status", "geometry")}),
         cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
-        metrics=area.metrics, coverage=coverage, timings=area.timings)
+        metrics=area.metrics, coverage=coverage, timings=area.timings, area=area.area)
 
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
@@ -183,9 +194,23 @@ def _community_area(polygon, rows, geoms, tree, owner):
     return shapely.difference(area, shapely.union_all(geoms[others])) if len(others) else area
 
 
-def _tasks(buildings, communities, barriers, member):
-    """(community_id, buildings, boundary, barriers) of each community, the most households first
-    (the longest tasks start first, so that no worker ends with a large community alone)."""
+def _clip_to_settlement(boundary, buildings, context):
+    """The part's polygon within the settlement envelope of the footprints around it, keeping the
+    pieces that hold its own buildings (whose footprints it always covers)."""
+    polygon = boundary.geometry.iloc[0]
+    clipped = shapely.intersection(polygon, settlement_envelope(context))
+    own = buildings.geometry.values
+    pieces = shapely.get_parts(clipped)
+    keep = np.unique(shapely.STRtree(pieces).query(own, predicate="intersects")[1])
+    area = shapely.union_all(np.append(pieces[keep], own))
+    return boundary.set_geometry([area], crs=boundary.crs)
+
+
+def _tasks(buildings, communities, barriers, member, *, context_margin=None):
+    """(community_id, buildings, boundary, barriers, context) of each community, the most
+    households first (the longest tasks start first, so that no worker ends with a large community
+    alone). With ``context_margin`` (metres), ``context`` holds the footprints within that distance
+    of the community (see :func:`plan_community`), else None."""
     comms = communities.set_index(communities["boundary_id"].astype(str)).sort_index()
     codes, owner = np.unique(member.to_numpy().astype(str), return_inverse=True)
     groups = dict(zip(codes, np.split(np.argsort(owner, kind="stable"), np.cumsum(np.bincount(owner))[:-1])))
@@ -204,7 +229,10 @@ def _tasks(buildings, communities, barriers, member):
         if tree is not None:
             hit = np.sort(tree.query(shapely.buffer(area, 1.0), predicate="intersects"))
             near = barriers.iloc[hit] if len(hit) else None
-        yield cid, buildings.iloc[rows], boundary, near
+        context = None
+        if context_margin is not None:
+            context = geoms[np.sort(b_tree.query(area, predicate="dwithin", distance=context_margin))]
+        yield cid, buildings.iloc[rows], boundary, near, context
 
 
 def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total):
@@ -212,8 +240,9 @@ def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total):
     bar = tqdm(total=n_total, desc="communities", unit="community", disable=not progress)
     try:
         if workers == 0 and scheduler is None:
-            for cid, b, boundary, near in tasks:
-                yield plan_community(cid, b, boundary, near, settings=settings, prefix=prefixes[cid])
+            for cid, b, boundary, near, context in tasks:
+                yield plan_community(cid, b, boundary, near, settings=settings, prefix=prefixes[cid],
+                                     context=context)
                 bar.update()
             return
         yield from _run_dask(tasks, settings=settings, prefixes=prefixes, workers=workers,
@@ -225,11 +254,14 @@ def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total):
 def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
     from dask.distributed import Client, LocalCluster, as_completed
 
+    if not logger.isEnabledFor(logging.DEBUG):  # dask's own chatter (workers starting, closing) only in debug
+        logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     if scheduler is None:
         # the scheduler's HTTP server on a free port: several plans may run at once
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=logging.ERROR)
+                               dashboard_address=":0",
+                               silence_logs=False if logger.isEnabledFor(logging.DEBUG) else logging.CRITICAL)
         client = Client(cluster)
     else:
         client = Client(scheduler)
@@ -241,10 +273,10 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
         tasks = iter(tasks)
 
         def submit(k):
-            for cid, b, boundary, near in tasks:
+            for cid, b, boundary, near, context in tasks:
                 # pure=False: a unique key per call, even for the same community on a shared cluster
                 pending.add(client.submit(plan_community, cid, b, boundary, near, settings=settings,
-                                          prefix=prefixes[cid], pure=False))
+                                          prefix=prefixes[cid], context=context, pure=False))
                 k -= 1
                 if k == 0:
                     return
@@ -305,7 +337,7 @@ def _aggregate(results: list[CommunityResult], settings: PlanSettings) -> tuple[
 def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gpd.GeoDataFrame,
                        barriers: gpd.GeoDataFrame | None = None, workers: int = 2,
                        scheduler: str | None = None, extra_files: list | None = None,
-                       progress: bool = False) -> tuple[Plan, dict]:
+                       progress: bool = False, tiles: bool = False) -> tuple[Plan, dict]:
     """Partition a city community by community, in parallel, into one plan.
 
     Parameters
@@ -328,11 +360,18 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
         Records of the barrier/boundary files for the metadata.
     progress : bool, default False
         A progress bar over the communities.
+    tiles : bool, default False
+        The ``boundaries`` are not communities but parts cut to plan a big file apart
+        (:func:`partitioning.split.make_plan_split`): each part's area is clipped to the
+        settlement envelope of the footprints around it, the plan's ``boundaries`` layer holds
+        those areas (so that checking and editing the plan follow the same edges), and grids
+        carry no ``community_id``.
 
     Returns
     -------
     plan : geo.plan.Plan
-        As :func:`~partitioning.planning.make_plan`'s; grids also carry ``community_id``. Grid ids
+        As :func:`~partitioning.planning.make_plan`'s; grids also carry ``community_id`` (not with
+        ``tiles``). Grid ids
         are ``G0001`` … in community order, codes the community's code (or the prefix + its number)
         + a sequence.
     metrics : dict
@@ -361,12 +400,16 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
                 "in this process" if workers == 0 and scheduler is None else
                 f"Dask scheduler {scheduler}" if scheduler else f"{workers} local Dask workers")
     gathered = {}
-    for res in _run(_tasks(buildings, boundaries, barriers, member), settings=settings, prefixes=prefixes,
+    margin = DEFAULT_BUFFER + 2 * SETTLEMENT_CLOSING if tiles else None
+    for res in _run(_tasks(buildings, boundaries, barriers, member, context_margin=margin), settings=settings, prefixes=prefixes,
                     workers=workers, scheduler=scheduler, progress=progress, n_total=len(ids)):
         gathered[res.community_id] = res
     t_run = time.perf_counter()
     results = [gathered[c] for c in ids]
-    plan, metrics = _assemble(inputs, settings, results, boundaries, barriers, extra_files)
+    if tiles:
+        boundaries = gpd.GeoDataFrame({"boundary_id": ids, "name": ""}, geometry=[r.area for r in results],
+                                      crs=buildings.crs)
+    plan, metrics = _assemble(inputs, settings, results, boundaries, barriers, extra_files, tiles=tiles)
     # wall seconds of the whole run; the steps' seconds (wall and CPU) are summed over the communities
     timings = {"total_s": round(time.perf_counter() - t0, 3), "communities_s": round(t_run - t0, 3),
                "assemble_s": round(time.perf_counter() - t_run, 3),
@@ -383,7 +426,7 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     return plan, metrics
 
 
-def _assemble(inputs, settings, results, boundaries, barriers, extra_files):
+def _assemble(inputs, settings, results, boundaries, barriers, extra_files, *, tiles=False):
     buildings = inputs.buildings
     n_grids = sum(len(r.grids) for r in results)
     width = max(4, len(str(n_grids)))
@@ -401,7 +444,8 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files):
     frame["n_buildings"] = grouped.size().reindex(frame.index).astype("int64")
     if "persons" in out.columns:
         frame["persons"] = grouped["persons"].sum().reindex(frame.index)
-    grids = gpd.GeoDataFrame(frame[["grid_code", "households", "n_buildings", "status", "community_id",
+    grids = gpd.GeoDataFrame(frame[["grid_code", "households", "n_buildings", "status",
+                                    *([] if tiles else ["community_id"]),
                                     *(["persons"] if "persons" in frame else []), "geometry"]],
                              geometry="geometry", crs=buildings.crs).sort_values("grid_code")
     grids["households"] = grids["households"].astype("int64")

@@ -1,109 +1,132 @@
-"""A single file too big for one process: split it into tiles planned apart on the parallel path.
+"""A single file too big for one process: cut it into parts planned apart on the parallel path.
 
-Without ``--boundary`` communities, a large city's buildings would be planned as one graph in one
-process (hours, gigabytes). :func:`tile_boundaries` cuts the extent into a grid of rectangular
-tiles of about ``max_buildings`` buildings each, which :func:`partitioning.parallel.make_plan_parallel`
-then plans as communities, each in a worker process. Tile edges are artificial, so they are put
-where they cut the fewest footprints: each cut line is moved, within a quarter tile of its regular
-position, to where the fewest buildings straddle it (usually a street). A building is never cut
-either way: a footprint crossing an edge is moved wholly into one tile (with those it touches),
-and each tile is kept in one piece, so the tiles -- and their grids -- still cover the area with
-no gap or overlap.
+Without ``--boundary`` communities, a city's buildings would be planned as one graph in one
+process (hours, gigabytes). :func:`split_parts` cuts the buildings' extent into rectangular parts
+by recursive halving (a k-d split): a part holding more than ``max_buildings`` buildings or more
+than :data:`MAX_GRIDS_PER_PART` grids' worth of households is cut across its longer side, near
+its households' median, where the fewest footprints straddle the cut (usually a street). Parts
+therefore follow the density: small where towers stand, large in the suburbs.
+:func:`make_plan_split` then plans each part on a worker
+(:func:`partitioning.parallel.make_plan_parallel` with ``tiles=True``), each clipped to the
+settlement envelope of the footprints around it, as a plan without boundaries would be.
+
+A building is never cut: a footprint crossing a part's edge is moved wholly into one part (with
+those it touches), and each part is kept in one piece, so the parts -- and their grids -- cover
+the area with no gap or overlap.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from shapely import box
 
-__all__ = ["DEFAULT_MAX_BUILDINGS", "needs_split", "tile_size_for", "tile_boundaries"]
+__all__ = ["DEFAULT_MAX_BUILDINGS", "MAX_GRIDS_PER_PART", "needs_split", "split_parts", "make_plan_split"]
 
 logger = logging.getLogger(__name__)
 
-#: Above this many buildings and without ``--boundary`` communities, a plan is split into tiles.
-DEFAULT_MAX_BUILDINGS = 30_000
+#: Above this many buildings and without ``--boundary`` communities, a plan is split into parts
+#: of at most this many buildings.
+DEFAULT_MAX_BUILDINGS = 10_000
+#: A part holds at most this many grids' worth of households (grid codes number at most 999 a
+#: part), with room for the engine to round up.
+MAX_GRIDS_PER_PART = 800
 
 
-def needs_split(n_buildings: int, *, max_buildings: int | None = None, tile_size: float | None = None) -> bool:
-    """Whether a plan without communities is split into tiles.
+def needs_split(n_buildings: int, *, max_buildings: int | None = None) -> bool:
+    """Whether a plan without communities is split into parts.
 
     Examples
     --------
-    >>> needs_split(3000), needs_split(652_112), needs_split(3000, tile_size=500.0)
+    >>> needs_split(3000), needs_split(652_112), needs_split(3000, max_buildings=1000)
     (False, True, True)
     """
-    if tile_size is not None:
-        return True
     return n_buildings > (DEFAULT_MAX_BUILDINGS if max_buildings is None else max_buildings)
 
 
-def tile_size_for(buildings: gpd.GeoDataFrame, max_buildings: int) -> float:
-    """Side (metres) of square tiles holding about ``max_buildings`` buildings on average."""
-    minx, miny, maxx, maxy = buildings.total_bounds
-    area = max(maxx - minx, 1.0) * max(maxy - miny, 1.0)
-    return math.sqrt(area * max_buildings / max(len(buildings), 1))
-
-
-def _cuts(lo: np.ndarray, hi: np.ndarray, start: float, stop: float, size: float) -> np.ndarray:
-    """Cut positions along one axis: about every ``size`` metres, each moved (within a quarter
-    tile) to where the fewest footprint extents ``[lo, hi]`` straddle it, the nearest such place to
-    its regular position."""
-    n = max(1, math.ceil((stop - start) / size))
-    step = (stop - start) / n
+def _cut(lo: np.ndarray, hi: np.ndarray, centre: np.ndarray, weight: np.ndarray, start: float,
+         stop: float) -> float:
+    """Where to cut ``[start, stop]``: near the weighted median of ``centre``, within a quarter of
+    the span, where the fewest footprint extents ``[lo, hi]`` straddle; the nearest such place to
+    the median."""
+    order = np.argsort(centre, kind="stable")
+    cum = np.cumsum(weight[order])
+    median = float(centre[order][np.searchsorted(cum, cum[-1] / 2)]) if cum[-1] > 0 else (start + stop) / 2
+    span = stop - start
+    cand = np.arange(max(start + span / 4, median - span / 4), min(stop - span / 4, median + span / 4), 1.0)
+    if not len(cand):
+        return (start + stop) / 2
     lo, hi = np.sort(lo), np.sort(hi)
-    cuts = [start]
-    for k in range(1, n):
-        nominal = start + k * step
-        cand = np.arange(nominal - step / 4, nominal + step / 4, 1.0)
-        crossing = np.searchsorted(lo, cand, side="left") - np.searchsorted(hi, cand, side="right")
-        best = np.flatnonzero(crossing == crossing.min())
-        cuts.append(float(cand[best[np.argmin(np.abs(cand[best] - nominal))]]))
-    cuts.append(stop)
-    return np.asarray(cuts)
+    crossing = np.searchsorted(lo, cand, side="left") - np.searchsorted(hi, cand, side="right")
+    best = np.flatnonzero(crossing == crossing.min())
+    return float(cand[best[np.argmin(np.abs(cand[best] - median))]])
 
 
-def _take_whole_buildings(tiles: np.ndarray, geoms: np.ndarray) -> np.ndarray:
-    """The tiles with each footprint that crosses an edge moved wholly into one tile, together with
+def _boxes(bounds: np.ndarray, weight: np.ndarray, max_buildings: int, max_weight: float) -> list[tuple]:
+    """Rectangles (minx, miny, maxx, maxy) tiling the footprints' extent, by recursive halving."""
+    centre_x, centre_y = (bounds[:, 0] + bounds[:, 2]) / 2, (bounds[:, 1] + bounds[:, 3]) / 2
+    out = []
+    stack = [((bounds[:, 0].min() - 1.0, bounds[:, 1].min() - 1.0, bounds[:, 2].max() + 1.0,
+               bounds[:, 3].max() + 1.0), np.arange(len(bounds)))]
+    while stack:
+        box, rows = stack.pop()
+        minx, miny, maxx, maxy = box
+        if (len(rows) <= max_buildings and weight[rows].sum() <= max_weight) or len(rows) < 2 \
+                or max(maxx - minx, maxy - miny) < 4.0:
+            out.append(box)
+            continue
+        axis = 0 if maxx - minx >= maxy - miny else 1
+        centre = centre_x[rows] if axis == 0 else centre_y[rows]
+        at = _cut(bounds[rows, axis], bounds[rows, axis + 2], centre, weight[rows], box[axis], box[axis + 2])
+        left = centre < at
+        first, second = list(box), list(box)
+        first[axis + 2] = second[axis] = at
+        stack.append((tuple(second), rows[~left]))
+        stack.append((tuple(first), rows[left]))
+    return out
+
+
+def _take_whole_buildings(parts: np.ndarray, geoms: np.ndarray) -> np.ndarray:
+    """The parts with each footprint that crosses an edge moved wholly into one part, together with
     the footprints it touches or overlaps (so that none is cut, even where footprints overlap):
-    the first tile holding one of their representative points."""
-    edges = shapely.STRtree(shapely.boundary(tiles))
+    the first part holding one of their representative points."""
+    edges = shapely.STRtree(shapely.boundary(parts))
     cross = np.unique(edges.query(geoms, predicate="intersects")[0])
     if not len(cross):
-        return tiles
+        return parts
     sub = geoms[cross]
-    i, j = shapely.STRtree(sub).query(sub, predicate="intersects")
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(sub), len(sub)))
-    _, comp = connected_components(graph, directed=False)
-    t_idx = shapely.STRtree(tiles).query(shapely.point_on_surface(sub), predicate="intersects")
-    first = np.full(comp.max() + 1, len(tiles))
-    np.minimum.at(first, comp[t_idx[0]], t_idx[1])  # a group straddling edges: its first tile
+    sub_tree = shapely.STRtree(sub)
+    i, j = sub_tree.query(sub, predicate="intersects")
+    _, comp = connected_components(coo_matrix((np.ones(len(i)), (i, j)), shape=(len(sub), len(sub))),
+                                   directed=False)
+    p_idx = shapely.STRtree(parts).query(shapely.point_on_surface(sub), predicate="intersects")
+    first = np.full(comp.max() + 1, len(parts))
+    np.minimum.at(first, comp[p_idx[0]], p_idx[1])  # a group straddling edges: its first part
     owner = first[comp]
-    out = tiles.copy()
-    everything = shapely.union_all(sub)
-    for t in np.unique(np.concatenate([owner, shapely.STRtree(sub).query(tiles, predicate="intersects")[0]])):
+    out = parts.copy()
+    touched = np.unique(np.concatenate([owner, sub_tree.query(parts, predicate="intersects")[0]]))
+    for t in touched:
+        near = sub[sub_tree.query(parts[t], predicate="intersects")]
         own = sub[owner == t]
-        out[t] = shapely.union(shapely.difference(tiles[t], everything), shapely.union_all(own))
-    return _single_parts(out)
+        out[t] = shapely.union(shapely.difference(parts[t], shapely.union_all(near)), shapely.union_all(own))
+    return _single_pieces(out)
 
 
-def _single_parts(tiles: np.ndarray) -> np.ndarray:
-    """Each tile in one piece: a piece cut off by the footprints taken away from it (a sliver
-    between them and the edge) joins the tile it shares the longest border with."""
-    out = tiles.copy()
+def _single_pieces(parts: np.ndarray) -> np.ndarray:
+    """Each part in one piece: a piece cut off by the footprints taken away from it (a sliver
+    between them and the edge) joins the part it shares the longest border with."""
+    out = parts.copy()
     for t in range(len(out)):
-        parts = shapely.get_parts(out[t])
-        if len(parts) < 2:
+        pieces = shapely.get_parts(out[t])
+        if len(pieces) < 2:
             continue
-        parts = parts[np.argsort(-shapely.area(parts), kind="stable")]
-        out[t] = parts[0]
-        for piece in parts[1:]:
+        pieces = pieces[np.argsort(-shapely.area(pieces), kind="stable")]
+        out[t] = pieces[0]
+        for piece in pieces[1:]:
             near = [k for k in shapely.STRtree(out).query(piece, predicate="intersects") if k != t]
             shared = [shapely.length(shapely.intersection(shapely.boundary(piece), shapely.boundary(out[k])))
                       for k in near]
@@ -112,44 +135,88 @@ def _single_parts(tiles: np.ndarray) -> np.ndarray:
     return out
 
 
-def tile_boundaries(buildings: gpd.GeoDataFrame, *, tile_size: float | None = None,
-                    max_buildings: int | None = None) -> gpd.GeoDataFrame:
-    """Rectangular tiles covering the buildings, to plan apart as communities.
+def split_parts(buildings: gpd.GeoDataFrame, *, max_buildings: int | None = None,
+                max_households: float | None = None) -> gpd.GeoDataFrame:
+    """Rectangular parts covering the buildings, to plan apart.
 
     Parameters
     ----------
     buildings : GeoDataFrame
-        Footprints, metric CRS.
-    tile_size : float, optional
-        Side of the tiles in metres; by default from ``max_buildings``.
+        Footprints with ``households``, metric CRS.
     max_buildings : int, optional
-        About this many buildings per tile on average (default :data:`DEFAULT_MAX_BUILDINGS`).
+        At most this many buildings a part (default :data:`DEFAULT_MAX_BUILDINGS`).
+    max_households : float, optional
+        At most this many households a part (default: none).
 
     Returns
     -------
     GeoDataFrame
-        ``boundary_id`` (``T<row><col>``), ``name``, polygons (rectangles with the footprints that
-        cross an edge given wholly to one side) with no gap or overlap covering the buildings'
-        extent (plus 1 m), same CRS. Empty tiles are kept (they plan nothing).
+        ``boundary_id`` (``P001``, … in the order of the halving), ``name`` (empty), polygons
+        (rectangles, with the footprints that cross an edge given wholly to one side) with no gap
+        or overlap, covering the buildings' extent (plus 1 m); same CRS. A part holds more than
+        the limits only when its buildings cannot be separated (all in one 4 m strip).
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> rows = gpd.GeoDataFrame({"households": [10] * 40},
+    ...                         geometry=[box(20 * i, 0, 20 * i + 10, 10) for i in range(40)], crs=32651)
+    >>> parts = split_parts(rows, max_buildings=10)
+    >>> len(parts), bool(parts.union_all().covers(rows.union_all()))
+    (4, True)
     """
-    if tile_size is None:
-        tile_size = tile_size_for(buildings, max_buildings or DEFAULT_MAX_BUILDINGS)
-    if not tile_size > 0:
-        raise ValueError(f"tile size must be > 0 metres, got {tile_size}")
-    b = buildings.geometry.bounds.to_numpy()
-    minx, miny = b[:, 0].min() - 1.0, b[:, 1].min() - 1.0
-    maxx, maxy = b[:, 2].max() + 1.0, b[:, 3].max() + 1.0
-    xs = _cuts(b[:, 0], b[:, 2], minx, maxx, tile_size)
-    ys = _cuts(b[:, 1], b[:, 3], miny, maxy, tile_size)
-    width = max(3, len(str(max(len(xs), len(ys)))))
-    ids, boxes = [], []
-    for j in range(len(ys) - 1):
-        for i in range(len(xs) - 1):
-            ids.append(f"T{j:0{width}d}{i:0{width}d}")
-            boxes.append((xs[i], ys[j], xs[i + 1], ys[j + 1]))
-    geoms = np.asarray([box(*bb) for bb in boxes], dtype=object)
-    geoms = _take_whole_buildings(geoms, buildings.geometry.values)
-    tiles = gpd.GeoDataFrame({"boundary_id": ids, "name": [f"tile {i}" for i in ids]},
-                             geometry=geoms, crs=buildings.crs)
-    logger.info("split into %d tiles of about %.0f m (%d x %d)", len(tiles), tile_size, len(xs) - 1, len(ys) - 1)
-    return tiles
+    max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
+    if max_buildings < 1:
+        raise ValueError(f"max_buildings must be >= 1, got {max_buildings}")
+    geoms = buildings.geometry.values
+    weight = buildings["households"].to_numpy(dtype=float) if "households" in buildings else np.ones(len(geoms))
+    boxes = _boxes(geoms.bounds, weight, max_buildings, np.inf if max_households is None else max_households)
+    polygons = _take_whole_buildings(shapely.box(*np.asarray(boxes).T), np.asarray(geoms, dtype=object))
+    width = max(3, len(str(len(boxes))))
+    parts = gpd.GeoDataFrame({"boundary_id": [f"P{k + 1:0{width}d}" for k in range(len(boxes))], "name": ""},
+                             geometry=polygons, crs=buildings.crs)
+    logger.info("split into %d parts of at most %d buildings%s", len(parts), max_buildings,
+                "" if max_households is None else f" and {max_households:.0f} households")
+    return parts
+
+
+def make_plan_split(inputs, settings, *, barriers=None, workers: int = 2, scheduler: str | None = None,
+                    max_buildings: int | None = None, extra_files: list | None = None, progress: bool = False):
+    """Plan a big file without communities: :func:`split_parts`, then each part on a worker.
+
+    Parameters
+    ----------
+    inputs : geo.load.Inputs
+        Loaded buildings (metric CRS, ``households``).
+    settings : partitioning.planning.PlanSettings
+        As for :func:`partitioning.parallel.make_plan_parallel` (``--target`` only).
+    barriers : GeoDataFrame, optional
+        Barrier lines; each part gets those that touch it.
+    workers, scheduler
+        Local Dask worker processes (0: in this process), or a running scheduler's address.
+    max_buildings : int, optional
+        At most this many buildings a part (default :data:`DEFAULT_MAX_BUILDINGS`); a part also
+        holds at most :data:`MAX_GRIDS_PER_PART` × ``settings.target`` households.
+    extra_files : list of dict, optional
+        Records of the barrier files for the metadata.
+    progress : bool, default False
+        A progress bar over the parts.
+
+    Returns
+    -------
+    plan : geo.plan.Plan
+        Its ``boundaries`` layer holds the parts' areas; ``meta["split"]`` says how it was cut.
+    metrics : dict
+        As :func:`partitioning.parallel.make_plan_parallel`'s.
+    """
+    from partitioning.parallel import make_plan_parallel
+
+    max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
+    parts = split_parts(inputs.buildings, max_buildings=max_buildings,
+                        max_households=MAX_GRIDS_PER_PART * settings.target)
+    plan, metrics = make_plan_parallel(inputs, settings, boundaries=parts, barriers=barriers, workers=workers,
+                                       scheduler=scheduler, extra_files=extra_files, progress=progress, tiles=True)
+    plan.meta["split"] = {"parts": len(parts), "max_buildings": max_buildings,
+                          "max_households": MAX_GRIDS_PER_PART * settings.target,
+                          "rule": "recursive halving near the households' median, where fewest footprints straddle"}
+    return plan, metrics

@@ -52,9 +52,11 @@ from geo.errors import CRSError, InputError
 
 __all__ = [
     "DEFAULT_BUFFER",
+    "SETTLEMENT_CLOSING",
     "CUT_TOLERANCE_M2",
     "GRID_SIZE",
     "study_area",
+    "settlement_envelope",
     "tessellate",
     "grid_polygons",
     "coverage_report",
@@ -67,8 +69,10 @@ logger = logging.getLogger(__name__)
 
 #: Default margin (m) of the study area around the outermost buildings.
 DEFAULT_BUFFER = 30.0
+#: Radius (m) of the settlement envelope's morphological closing (the first tried by study_area).
+SETTLEMENT_CLOSING = 100.0
 #: Radii (m) of the morphological closing tried, in turn, until the envelope is one polygon.
-_CLOSING = (100.0, 200.0, 400.0, 800.0)
+_CLOSING = (SETTLEMENT_CLOSING, 200.0, 400.0, 800.0)
 #: Footprints are shrunk by this much (m) before their outlines seed the Voronoi diagram.
 _SHRINK = 0.4
 #: Spacing (m) of the Voronoi seed points along footprint outlines.
@@ -184,6 +188,8 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
                 "clip the buildings to the community or give the right boundary"
             )
         crossing = ~shapely.covered_by(geoms, area)
+        # beyond rounding only (a footprint united into the area may not be covered to the last bit)
+        crossing[crossing] = shapely.area(shapely.difference(geoms[crossing], area)) > _cut_tolerance(geoms[crossing])
         if crossing.any():
             logger.warning(
                 "%d buildings cross the boundary; the study area is extended by their footprints",
@@ -193,12 +199,9 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
         return shapely.set_precision(area, GRID_SIZE)
     if buffer < 0:
         raise InputError(f"buffer must be >= 0 m, got {buffer}")
-    margin = shapely.union_all(shapely.buffer(geoms, buffer) if buffer > 0 else geoms)
+    margin = _margin(geoms, buffer)
     for closing in _CLOSING:
-        grown = shapely.union_all(shapely.buffer(geoms, buffer + closing, quad_segs=4))
-        closed = shapely.buffer(grown, -closing, quad_segs=4)
-        filled = [shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)]
-        area = _polygonal(shapely.union_all([*filled, margin]))
+        area = settlement_envelope(geoms, buffer=buffer, closing=closing, margin=margin)
         if shapely.get_num_geometries(area) == 1:
             break
     logger.info(
@@ -206,6 +209,28 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
         len(geoms), buffer, closing, area.area, shapely.get_num_geometries(area),
     )
     return shapely.set_precision(area, GRID_SIZE)
+
+
+def _margin(geoms, buffer):
+    return shapely.union_all(shapely.buffer(geoms, buffer) if buffer > 0 else geoms)
+
+
+def settlement_envelope(geoms, *, buffer=DEFAULT_BUFFER, closing=SETTLEMENT_CLOSING, margin=None):
+    """The outline of a settlement: the footprints ``geoms`` (array of polygons, metric CRS)
+    dilated by ``buffer + closing``, unioned, eroded by ``closing``, holes filled, united with
+    the footprints buffered by ``buffer`` (the ``margin``, computed when not given).
+
+    One step of :func:`study_area` (which tries larger closings until the result is one
+    polygon); on its own for areas planned in parts (:mod:`partitioning.split`), where the
+    envelope near a part's edge depends only on the footprints within ``buffer + 2 * closing``.
+    Returns a Polygon or MultiPolygon.
+    """
+    if margin is None:
+        margin = _margin(geoms, buffer)
+    grown = shapely.union_all(shapely.buffer(geoms, buffer + closing, quad_segs=4))
+    closed = shapely.buffer(grown, -closing, quad_segs=4)
+    filled = [shapely.Polygon(p.exterior) for p in shapely.get_parts(closed)]
+    return _polygonal(shapely.union_all([*filled, margin]))
 
 
 def _enclosures(area, barriers):
@@ -306,10 +331,13 @@ def _shared_edges(faces):
     keep = length > 0
     key = np.hstack([a, b])[keep]
     face, length = face[keep], length[keep]
-    inverse = pd.MultiIndex.from_arrays(key.T).factorize()[0]
-    counts = np.bincount(inverse)
-    order = np.argsort(inverse, kind="stable")
-    twice = counts[inverse[order]] == 2
+    # group identical segments: sort by the coordinates' exact bits, then runs of equal keys
+    bits = np.ascontiguousarray(key).view(np.int64)
+    order = np.lexsort(bits.T[::-1])
+    start = np.r_[True, (bits[order[1:]] != bits[order[:-1]]).any(axis=1)]
+    run = np.cumsum(start) - 1
+    counts = np.bincount(run)
+    twice = counts[run] == 2
     first = order[twice][0::2]
     second = order[twice][1::2]
     edges = pd.DataFrame(
@@ -446,10 +474,11 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     raw_labels = np.concatenate(raw_labels)
     raw_cells = np.concatenate(raw_cells)
 
+    outlines = shapely.boundary(geoms)
     lines = np.concatenate(
         [
             shapely.boundary(raw_cells[~shapely.is_empty(raw_cells)]),
-            shapely.boundary(geoms),
+            outlines,
             shapely.boundary(enclosures),
         ]
     )
@@ -465,7 +494,7 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     rank = np.empty(len(geoms), dtype=np.int64)
     rank[np.lexsort((buildings.index.to_numpy(dtype=str), fp_area))] = np.arange(len(geoms))
     labels = np.full(len(faces), -1, dtype=np.int64)
-    f, b = shapely.STRtree(geoms).query(points, predicate="within")
+    f, b = _footprint_claims(faces, points, geoms, outlines)
     if len(f):
         claim = pd.DataFrame({"f": f, "rank": rank[b], "b": b}).sort_values(["f", "rank"])
         claim = claim.drop_duplicates("f")
@@ -498,6 +527,25 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     result.attrs["shared_footprints"] = _shared_footprints(buildings)
     _verify_cells(result, buildings, area)
     return result
+
+
+def _footprint_claims(faces, points, geoms, outlines):
+    """Pairs ``(face, footprint)``: the faces inside each footprint.
+
+    A face is inside a footprint when its representative point is, except near the outline:
+    snapping to the 1 mm grid moves footprint edges by up to a grid step, so a sliver face between
+    a footprint's edge and a Voronoi edge just inside it can have its point on the wrong side of
+    the original outline (even inside a touching neighbour). A face whose point lies within two
+    grid steps of an outline is inside the footprint that holds most of its area.
+    """
+    f, b = shapely.STRtree(geoms).query(points, predicate="dwithin", distance=2 * GRID_SIZE)
+    inside = shapely.within(points[f], geoms[b])
+    edge = shapely.dwithin(points[f], outlines[b], 2 * GRID_SIZE)
+    if edge.any():
+        e = np.flatnonzero(edge)
+        share = shapely.area(shapely.intersection(faces[f[e]], geoms[b[e]])) / shapely.area(faces[f[e]])
+        inside[e] = share > 0.5
+    return f[inside], b[inside]
 
 
 def _shared_footprints(buildings):
