@@ -1075,9 +1075,10 @@ def plan_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", tiles_url: 
     buildings = display_geometry(buildings, tolerance=0.3).reset_index()
 
     xmin, ymin, xmax, ymax = grids.total_bounds
-    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=True,
+    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=False,
                       prefer_canvas=True, max_zoom=20)
     _script_guard(fmap, lang=lang, hint="file")
+    _layer_classes()[2]().add_to(fmap)
     _add_tiles(fmap, spec, lang=lang, basemap_key=None, tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     title = text("map_title", lang)
