@@ -865,7 +865,7 @@ def _js_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
-def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
                   tiles_url: str | None = None, tiles_attribution: str | None = None,
                   asset_base: str | None = None, grid_url: str | None = None,
                   grids: gpd.GeoDataFrame | None = None, buildings_url: str | None = None):
@@ -877,9 +877,9 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     lang : {"zh", "en"}
         Language of tooltips and controls (Chinese by default).
     basemap : str
-        A key of :data:`BASEMAPS`: ``osm``, ``tianditu-vec``, ``tianditu-img`` (need
-        ``basemap_key``), ``amap`` (GCJ-02: overlays are shifted to match), ``intranet``
-        (needs ``tiles_url``) or ``none``.
+        A key of :data:`BASEMAPS`: ``none`` (the default: a blank background, with a note),
+        ``osm``, ``tianditu-vec``, ``tianditu-img`` (need ``basemap_key``), ``amap`` (GCJ-02:
+        overlays are shifted to match) or ``intranet`` (needs ``tiles_url``).
     basemap_key, tiles_url, tiles_attribution : str, optional
         Tianditu key; intranet tile URL template (``…/{z}/{x}/{y}.png``) and its attribution.
     asset_base : str, optional
@@ -929,7 +929,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     return fmap
 
 
-def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
              tiles_url: str | None = None, tiles_attribution: str | None = None,
              asset_base: str | None = None, grid_url: str | None = None, card: dict | None = None):
     """One grid's battle map (作战图): boundary, numbered buildings, neighbours greyed.
@@ -1002,7 +1002,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     return fmap
 
 
-def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
                tiles_url: str | None = None, tiles_attribution: str | None = None,
                asset_base: str | None = None):
     """The editor page's map: basemap and controls, fitted to the plan, without grids.
