@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
-__all__ = ["SETTINGS", "VENDOR_DIR", "create_app", "find_plans", "missing_assets"]
+__all__ = ["SETTINGS", "OFFLINE_BASEMAPS", "VENDOR_DIR", "create_app", "find_plans", "missing_assets"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,14 @@ VENDOR_DIR = Path(__file__).resolve().parent / "static" / "vendor"
 SETTINGS = {
     "PLANS": ([], "Plan files (*.gpkg) or folders of them to serve."),
     "DEFAULT_LANGUAGE": ("zh", "Language of pages when the visitor has not chosen one: zh or en."),
-    "BASEMAP": ("osm", "Basemap: osm, tianditu-vec, tianditu-img, amap (GCJ-02), intranet or none."),
+    "BASEMAP": (None, "Basemap: osm, tianditu-vec, tianditu-img, amap (GCJ-02), intranet or none; by default "
+                      "intranet when TILES_URL is set, else none (offline) or osm (OFFLINE = False)."),
     "TIANDITU_KEY": (None, "Tianditu (天地图) browser key, needed by the tianditu-* basemaps."),
     "TILES_URL": (None, "Intranet tile URL template ({z}/{x}/{y}) for the intranet basemap."),
     "TILES_ATTRIBUTION": (None, "Attribution shown with the intranet basemap."),
-    "OFFLINE": (False, "Serve every script, style, font and icon from the app itself; the basemap "
-                       "becomes intranet (when TILES_URL is set) or none."),
+    "OFFLINE": (True, "Serve every script, style, font and icon from the app itself, and no basemap from the "
+                      "internet (intranet with TILES_URL, or none). False (--online): the scripts come from the "
+                      "npm CDN and internet basemaps may be chosen."),
     "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
     "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
@@ -59,6 +61,10 @@ SETTINGS = {
     "MAX_FORM_MEMORY_SIZE": (512 * 1024, "Largest non-file form field in bytes (Werkzeug); 413 above."),
     "MAX_FORM_PARTS": (100, "Most fields in a multipart form (Werkzeug); 413 above."),
 }
+
+
+#: Basemaps that load nothing from the internet (``intranet`` tiles come from ``TILES_URL``).
+OFFLINE_BASEMAPS = ("intranet", "none")
 
 
 def find_plans(paths) -> dict:
@@ -102,7 +108,8 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     Raises
     ------
     geo.errors.GridplanError
-        No plan to serve, an unknown basemap, or offline mode without the vendored assets.
+        No plan to serve, an unknown basemap, or offline mode (the default) without the vendored
+        assets or with a basemap from the internet.
     """
     from geo.errors import GridplanError
     from maps.webmap import BASEMAPS
@@ -119,16 +126,22 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
         for stale in clean_temporaries(folder):
             logger.warning("removed %s, left by a writer that is gone", stale)
     app.config["PLAN_FILES"] = find_plans(app.config["PLANS"])
+    offline = bool(app.config["OFFLINE"])
+    if app.config["BASEMAP"] is None:
+        app.config["BASEMAP"] = "intranet" if app.config["TILES_URL"] else "none" if offline else "osm"
     if app.config["BASEMAP"] not in BASEMAPS:
         raise GridplanError(f"unknown basemap {app.config['BASEMAP']!r}; choose one of {', '.join(BASEMAPS)}")
-    if app.config["OFFLINE"]:
+    if offline:
         missing = missing_assets()
         if missing:
-            raise GridplanError(f"offline mode needs the vendored browser assets, {len(missing)} missing "
-                                f"(e.g. {missing[0]}); run `python -m app.vendor` (make venv does)")
-        if app.config["BASEMAP"] not in ("none", "intranet"):
-            app.config["BASEMAP"] = "intranet" if app.config["TILES_URL"] else "none"
-            logger.info("offline mode: basemap %s", app.config["BASEMAP"])
+            raise GridplanError(f"offline mode (the default) needs the vendored browser assets, {len(missing)} "
+                                f"missing (e.g. {missing[0]}); run `python -m app.vendor` (make venv does), "
+                                "or serve with --online (OFFLINE = False) to load them from the npm CDN")
+        if app.config["BASEMAP"] not in OFFLINE_BASEMAPS:
+            raise GridplanError(f"basemap {app.config['BASEMAP']} loads its tiles from the internet, and the app "
+                                "is offline (the default): serve with --online (OFFLINE = False in "
+                                "instance/config.py) to use it, or choose --basemap intranet with --tiles-url, "
+                                "or none")
     if app.config["BASEMAP"].startswith("tianditu") and not app.config["TIANDITU_KEY"]:
         raise GridplanError(f"basemap {app.config['BASEMAP']} needs TIANDITU_KEY (a Tianditu browser key)")
     if app.config["BASEMAP"] == "intranet" and not app.config["TILES_URL"]:

@@ -451,17 +451,32 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The HTML file to write.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the map.")
-def map_(plan_path, output, lang):
-    """Write an interactive web map of PLAN (grids coloured, a tooltip per building)."""
+@click.option("--tiles-url", help="Intranet tile URL template for a basemap, e.g. http://tiles.local/{z}/{x}/{y}.png "
+              "[default: no basemap].")
+@click.option("--online", is_flag=True, help="Load Leaflet from the npm CDN and show OpenStreetMap tiles: the file "
+              "then needs the internet. By default it holds everything it needs and opens from disk offline.")
+def map_(plan_path, output, lang, tiles_url, online):
+    """Write an interactive web map of PLAN (grids coloured, a tooltip per building).
+
+    The file is self-contained by default: Leaflet's script and style sheet are written into it,
+    so it can be copied or e-mailed and opened with no network (no basemap unless --tiles-url).
+    """
     import geo
+    from app import VENDOR_DIR, missing_assets
     from geo.plan import atomic_path
     from maps.webmap import plan_map
 
+    if not online and missing_assets():
+        raise GridplanError(f"the offline map needs the vendored browser assets in {VENDOR_DIR}: run "
+                            "`python -m app.vendor` (make venv does), or give --online to load them from the npm CDN")
     plan = geo.read_plan(plan_path)
-    html = plan_map(plan, lang=lang).get_root().render()
+    basemap = "intranet" if tiles_url else "osm" if online else "none"
+    html = plan_map(plan, lang=lang, basemap=basemap, tiles_url=tiles_url,
+                    inline_from=None if online else VENDOR_DIR).get_root().render()
     with atomic_path(output) as tmp:
         tmp.write_text(html, encoding="utf-8")
-    click.echo(f"map written to {output} ({len(plan.grids)} grids)")
+    click.echo(f"map written to {output} ({len(plan.grids)} grids; "
+               f"{'scripts from the npm CDN' if online else 'self-contained, opens offline'})")
 
 
 @cli.command()
@@ -469,30 +484,37 @@ def map_(plan_path, output, lang):
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
 @click.option("--basemap", type=click.Choice(["osm", "tianditu-vec", "tianditu-img", "amap", "intranet", "none"]),
-              help="Basemap [default: osm; offline: intranet with --tiles-url, else none].")
+              help="Basemap [default: intranet with --tiles-url, else none; with --online: osm]. osm, tianditu-* "
+                   "and amap load tiles from the internet and need --online.")
 @click.option("--tiles-url", help="Intranet tile URL template, e.g. http://tiles.local/{z}/{x}/{y}.png.")
 @click.option("--tianditu-key", envvar="GRIDPLAN_TIANDITU_KEY", help="Tianditu browser key (or $GRIDPLAN_TIANDITU_KEY).")
 @click.option("--lang", type=click.Choice(["zh", "en"]), help="Default language of the pages [default: zh].")
-@click.option("--offline", is_flag=True, help="Serve every script, style, font and icon from the app itself: "
-              "no request leaves the server (needs `python -m app.vendor`, run by make venv).")
+@click.option("--online", is_flag=True, help="Load scripts, styles and icons from the npm CDN and allow internet "
+              "basemaps (OFFLINE = False). By default the app serves them itself: no request leaves the server.")
+@click.option("--offline", is_flag=True, help="The default; accepted so that existing scripts keep working.")
 @click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers, pages pre-rendered).")
 @click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes [default: one per core, 2–8].")
 @click.option("--public", is_flag=True, help="Anonymous visitors see the maps: grids and counts only, no names (PUBLIC_MAP).")
-def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, offline, production, workers, public):
+def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, online, offline, production, workers, public):
     """Serve the maps of one or more plans (files or folders of *.gpkg).
 
-    Settings not given here come from the instance folder's config.py (see docs/web.md).
+    Offline by default: every script, style, font and icon comes from the app itself (vendored by
+    `python -m app.vendor`), and the basemap is intranet tiles (--tiles-url) or none. Settings not
+    given here come from the instance folder's config.py (see docs/web.md).
     """
     from app import create_app
 
+    if online and offline:
+        raise click.UsageError("choose --online or --offline (the default), not both")
     given = {"BASEMAP": basemap, "TILES_URL": tiles_url, "TIANDITU_KEY": tianditu_key,
-             "DEFAULT_LANGUAGE": lang, "OFFLINE": offline or None, "PUBLIC_MAP": public or None}
+             "DEFAULT_LANGUAGE": lang, "OFFLINE": False if online else True if offline else None,
+             "PUBLIC_MAP": public or None}
     application = create_app({"PLANS": [str(p) for p in plans],
                               **{k: v for k, v in given.items() if v is not None}}, instance_config=True)
     mode = "production (gunicorn)" if production else "development (Flask)"
+    where = "offline" if application.config["OFFLINE"] else "online (scripts from the npm CDN)"
     click.echo(f"serving {len(application.config['PLAN_FILES'])} plan(s) on http://{host}:{port}/ — {mode}, "
-               f"basemap {application.config['BASEMAP']}{', offline' if application.config['OFFLINE'] else ''} "
-               "(Ctrl+C stops)")
+               f"{where}, basemap {application.config['BASEMAP']} (Ctrl+C stops)")
     if production:
         from app.wsgi import run_production
 

@@ -4,8 +4,9 @@ Run at install time (``make venv``): ``python -m app.vendor``. For each package 
 :data:`maps.webmap.WEB_ASSETS` it runs ``npm pack NAME@VERSION`` (npm checks the tarball's
 integrity) into a cache folder, then copies the files the maps use, and those their CSS refers
 to (:data:`maps.webmap.VENDOR_EXTRA`), to ``app/static/vendor/NAME@VERSION/``. Nothing is
-copied by hand and nothing vendored is committed; offline mode (``gridplan serve --offline``)
-serves these copies and refuses to start without them.
+copied by hand and nothing vendored is committed; offline mode (the default of ``gridplan serve``)
+serves these copies and refuses to start without them, and ``gridplan map`` writes them into its
+file.
 """
 
 from __future__ import annotations

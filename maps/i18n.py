@@ -294,3 +294,22 @@ _TEXT.update({
                                 "en": "the emergency layout was drawn before this edit; redraw it with "
                                       "`gridplan update`"},
 })
+# Offline by default (maps/webmap.py: the notice of a page whose scripts did not load, the note of
+# a map without basemap): appended.
+_TEXT.update({
+    "scripts_failed": {"zh": "地图脚本未能加载，地图无法显示。", "en": "The map's scripts did not load, so the map "
+                       "cannot be shown."},
+    "scripts_failed_server": {"zh": "请管理员以默认的离线方式运行服务（gridplan serve，不加 --online），或检查网络连接。",
+                              "en": "Ask the administrator to run the server in its default offline mode "
+                                    "(gridplan serve without --online), or check the network connection."},
+    "scripts_failed_file": {"zh": "请不加 --online 重新生成此地图文件（gridplan map），或检查网络连接。",
+                            "en": "Write this map file again without --online (gridplan map), or check the "
+                                  "network connection."},
+    "scripts_failed_files": {"zh": "未能加载：", "en": "Not loaded: "},
+    "basemap_none_note": {"zh": "无底图：网格画在空白背景上（离线）。如需底图，请管理员设置内网瓦片（--tiles-url）。",
+                          "en": "No basemap: the grids are drawn on a blank background (offline). For a basemap, "
+                                "ask the administrator to set intranet tiles (--tiles-url)."},
+    "basemap_failed_note": {"zh": "底图瓦片未能加载（无法连接瓦片服务器）；网格照常显示。",
+                            "en": "The basemap tiles did not load (the tile server cannot be reached); the grids "
+                                  "are shown as usual."},
+})

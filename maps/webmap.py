@@ -11,16 +11,24 @@ Two maps are drawn here, and the data behind them:
 
 The plan's metric geometry is transformed to EPSG:4326 (or shifted to GCJ-02 for a basemap in
 that datum) at the map's boundary, and nowhere else. Every JavaScript and CSS file a map loads
-comes from :data:`WEB_ASSETS`: pinned npm packages, fetched from a CDN online or from the app's
-vendored copies offline (``asset_base``), so that an offline page never leaves the server.
+comes from :data:`WEB_ASSETS`: pinned npm packages, served from the app's vendored copies
+(``asset_base``, offline: the default of ``gridplan serve``), inlined into the page
+(``inline_from``: the self-contained file of ``gridplan map``), or fetched from the npm CDN
+(``--online``). Every map carries a small script of its own, run before any other, that shows a
+notice (in the map's language) when a script or style sheet did not load, so that a page never
+stays blank without a word; a map without basemap says so in a note.
 """
 
 from __future__ import annotations
 
 import functools
+import base64
 import html
 import logging
+import mimetypes
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
@@ -543,9 +551,15 @@ def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, dat
 
 # --- folium ------------------------------------------------------------------------------
 
-def _use_assets(fmap, asset_base: str | None, *, lang: str = "zh") -> None:
-    """Point every asset link of the map's elements at :data:`WEB_ASSETS` (CDN or vendored)."""
-    seen, stack = set(), [fmap.get_root()]
+def _use_assets(fmap, asset_base: str | None, *, lang: str = "zh", inline_from: Path | None = None,
+                leave_out: tuple = ()) -> None:
+    """Point every asset link of the map's elements at :data:`WEB_ASSETS` (CDN or vendored).
+
+    With ``inline_from`` (the folder of vendored copies) the files are written into the page
+    instead, in :data:`WEB_ASSETS` order, with the images and fonts their CSS refers to as
+    ``data:`` URLs: the page then loads nothing at all. Assets named in ``leave_out`` are dropped.
+    """
+    seen, stack, used = set(), [fmap.get_root()], set()
     while stack:
         el = stack.pop()
         if id(el) in seen:
@@ -562,10 +576,97 @@ def _use_assets(fmap, asset_base: str | None, *, lang: str = "zh") -> None:
                     raise ValueError(f"folium element {type(el).__name__} loads {url}, which is not in "
                                      "maps.webmap.WEB_ASSETS: add it there so offline pages can serve it")
                 asset = _FOLIUM_LINKS[name]
-                if asset:
+                if asset and asset not in leave_out:
                     localised = asset.replace(".js", f".{lang}.js")
-                    mapped.append((name, asset_url(localised if localised in WEB_ASSETS else asset, base=asset_base)))
-            setattr(el, attr, mapped)  # an instance attribute: folium's class lists stay as they are
+                    asset = localised if localised in WEB_ASSETS else asset
+                    used.add(asset)
+                    mapped.append((name, asset_url(asset, base=asset_base)))
+            # an instance attribute: folium's class lists stay as they are
+            setattr(el, attr, [] if inline_from is not None else mapped)
+    if inline_from is not None:
+        from folium import Element
+
+        parts = [_inline_asset(name, Path(inline_from)) for name in WEB_ASSETS if name in used]
+        fmap.get_root().header.add_child(Element("\n".join(parts)), name="gp_inline_assets")
+
+
+def _inline_asset(name: str, vendor: Path) -> str:
+    """A ``<script>`` or ``<style>`` holding the vendored copy of asset ``name``."""
+    package, version, path = WEB_ASSETS[name]
+    file = vendor / f"{package}@{version}" / path
+    if not file.is_file():
+        raise FileNotFoundError(f"vendored asset missing: {file} (run `python -m app.vendor`)")
+    body = file.read_text(encoding="utf-8")
+    if name.endswith(".js"):
+        return "<script>" + re.sub(r"</(script)", r"<\\/\1", body, flags=re.IGNORECASE) + "</script>"
+
+    def data_url(match: re.Match) -> str:
+        ref = match.group(2)
+        if ref.startswith(("data:", "#")) or "//" in ref:
+            return match.group(0)
+        target = (file.parent / ref.split("?")[0].split("#")[0]).resolve()
+        if not target.is_file():
+            return match.group(0)
+        kind = mimetypes.guess_type(target.name)[0] or {".woff2": "font/woff2", ".woff": "font/woff",
+                                                         ".ttf": "font/ttf"}.get(target.suffix, "application/octet-stream")
+        return f'url("data:{kind};base64,{base64.b64encode(target.read_bytes()).decode("ascii")}")'
+
+    body = re.sub(r"""url\((['"]?)([^'")]+)\1\)""", data_url, body)
+    return "<style>" + re.sub(r"</(style)", r"<\\/\1", body, flags=re.IGNORECASE) + "</style>"
+
+
+_GUARD_JS = """(function () {
+  var failed = [];
+  window.addEventListener('error', function (e) {
+    var t = e.target;
+    if (t && (t.tagName === 'SCRIPT' || t.tagName === 'LINK')) { failed.push(t.src || t.href); }
+  }, true);
+  window.addEventListener('load', function () {
+    if (window.L && !failed.length) { return; }
+    var words = %s, box = document.createElement('div'), title = document.createElement('strong');
+    box.className = 'gp-scripts-failed';
+    box.setAttribute('role', 'alert');
+    box.style.cssText = 'position:fixed;top:0;left:0;right:0;z-index:100000;padding:12px 16px;' +
+      'background:#fff3cd;color:#5c3d00;border-bottom:2px solid #c08a00;font:15px/1.5 sans-serif';
+    title.textContent = words.title;
+    box.appendChild(title);
+    box.appendChild(document.createTextNode(' ' + words.hint));
+    if (failed.length) {
+      var list = document.createElement('div');
+      list.style.cssText = 'font-size:12px;opacity:.8;word-break:break-all';
+      list.textContent = words.files + failed.join(', ');
+      box.appendChild(list);
+    }
+    document.body.insertBefore(box, document.body.firstChild);
+  });
+})();"""
+
+
+def _script_guard(fmap, *, lang: str, hint: str) -> None:
+    """A script, run before any other of the page and needing none, that shows a notice when a
+    script or style sheet did not load or Leaflet is missing (``hint``: ``server`` or ``file``)."""
+    from folium import Element
+
+    words = {"title": text("scripts_failed", lang), "hint": text(f"scripts_failed_{hint}", lang),
+             "files": text("scripts_failed_files", lang)}
+    fmap.get_root().header.add_child(Element(f"<script>{_GUARD_JS % _js_str(words)}</script>"),
+                                     name="gp_script_guard")
+
+
+def _add_tiles(fmap, spec: Basemap, *, lang: str, basemap_key: str | None, tiles_url: str | None,
+               tiles_attribution: str | None) -> None:
+    """The basemap's tile layers, and the note that tells when there is none or its tiles fail."""
+    import folium
+
+    for i, (url, name) in enumerate(spec.tiles):
+        url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
+        attribution = tiles_attribution if spec.key == "intranet" and tiles_attribution else spec.attribution
+        folium.TileLayer(tiles=url, attr=attribution or spec.label(lang), name=spec.label(lang) if i == 0
+                         else f"{spec.label(lang)} · {text('annotation', lang)}",
+                         subdomains=spec.subdomains, max_zoom=20, max_native_zoom=spec.max_zoom,
+                         overlay=i > 0, control=i > 0).add_to(fmap)
+    _layer_classes()[3](none=text("basemap_none_note", lang) if not spec.tiles else None,
+                        failed=text("basemap_failed_note", lang)).add_to(fmap)
 
 
 def _base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles_url: str | None,
@@ -583,14 +684,10 @@ def _base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles
     xmin, ymin, xmax, ymax = bounds
     fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=False,
                       prefer_canvas=False, zoom_control=True, max_zoom=20)
+    _script_guard(fmap, lang=lang, hint="server")
     _layer_classes()[2]().add_to(fmap)
-    for i, (url, name) in enumerate(spec.tiles):
-        url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
-        attribution = tiles_attribution if spec.key == "intranet" and tiles_attribution else spec.attribution
-        folium.TileLayer(tiles=url, attr=attribution or spec.label(lang), name=spec.label(lang) if i == 0
-                         else f"{spec.label(lang)} · {text('annotation', lang)}",
-                         subdomains=spec.subdomains, max_zoom=20, max_native_zoom=spec.max_zoom,
-                         overlay=i > 0, control=i > 0).add_to(fmap)
+    _add_tiles(fmap, spec, lang=lang, basemap_key=basemap_key, tiles_url=tiles_url,
+               tiles_attribution=tiles_attribution)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     plugins.Fullscreen(title=text("fullscreen", lang), title_cancel=text("fullscreen_exit", lang)).add_to(fmap)
     plugins.MeasureControl(primary_length_unit="meters", secondary_length_unit="kilometers",
@@ -679,7 +776,41 @@ L.control.scale({metric: true, imperial: false}).addTo({{ this._parent.get_name(
 {% endmacro %}
 """)
 
-    return Labels, Fetched, MetricScale
+    class BasemapNote(MacroElement):
+        """A note in the map's corner: ``none`` at once (no basemap), ``failed`` when a tile of the
+        basemap does not load (a tile server out of reach): the grids show on a blank background."""
+
+        _template = Template("""
+{% macro script(this, kwargs) %}
+(function (map, none, failed) {
+  var shown = false;
+  function note(words) {
+    if (shown) { return; }
+    shown = true;
+    var control = L.control({position: 'bottomleft'});
+    control.onAdd = function () {
+      var div = L.DomUtil.create('div', 'gp-basemap-note');
+      div.style.cssText = 'background:rgba(255,255,255,.85);padding:2px 8px;font-size:12px;color:#444;' +
+        'max-width:32em;border-radius:3px';
+      div.textContent = words;
+      return div;
+    };
+    control.addTo(map);
+  }
+  if (none) { note(none); }
+  map.eachLayer(function (layer) {
+    if (layer instanceof L.TileLayer) { layer.on('tileerror', function () { note(failed); }); }
+  });
+})({{ this._parent.get_name() }}, {{ this.none|tojson }}, {{ this.failed|tojson }});
+{% endmacro %}
+""")
+
+        def __init__(self, *, none, failed):
+            super().__init__()
+            self._name = "GridplanBasemapNote"
+            self.none, self.failed = none, failed
+
+    return Labels, Fetched, MetricScale, BasemapNote
 
 
 def _labels_layer(points: gpd.GeoDataFrame, **kwargs):
@@ -734,7 +865,7 @@ def _js_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
 
 
-def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
                   tiles_url: str | None = None, tiles_attribution: str | None = None,
                   asset_base: str | None = None, grid_url: str | None = None,
                   grids: gpd.GeoDataFrame | None = None, buildings_url: str | None = None):
@@ -746,9 +877,9 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     lang : {"zh", "en"}
         Language of tooltips and controls (Chinese by default).
     basemap : str
-        A key of :data:`BASEMAPS`: ``osm``, ``tianditu-vec``, ``tianditu-img`` (need
-        ``basemap_key``), ``amap`` (GCJ-02: overlays are shifted to match), ``intranet``
-        (needs ``tiles_url``) or ``none``.
+        A key of :data:`BASEMAPS`: ``none`` (the default: a blank background, with a note),
+        ``osm``, ``tianditu-vec``, ``tianditu-img`` (need ``basemap_key``), ``amap`` (GCJ-02:
+        overlays are shifted to match) or ``intranet`` (needs ``tiles_url``).
     basemap_key, tiles_url, tiles_attribution : str, optional
         Tianditu key; intranet tile URL template (``…/{z}/{x}/{y}.png``) and its attribution.
     asset_base : str, optional
@@ -798,7 +929,7 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap
     return fmap
 
 
-def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
              tiles_url: str | None = None, tiles_attribution: str | None = None,
              asset_base: str | None = None, grid_url: str | None = None, card: dict | None = None):
     """One grid's battle map (作战图): boundary, numbered buildings, neighbours greyed.
@@ -871,7 +1002,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "osm", bas
     return fmap
 
 
-def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_key: str | None = None,
+def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basemap_key: str | None = None,
                tiles_url: str | None = None, tiles_attribution: str | None = None,
                asset_base: str | None = None):
     """The editor page's map: basemap and controls, fitted to the plan, without grids.
@@ -892,7 +1023,9 @@ def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "osm", basemap_ke
     return fmap
 
 
-def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap"):
+def plan_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", tiles_url: str | None = None,
+             tiles_attribution: str | None = None, asset_base: str | None = None,
+             inline_from: Path | None = None):
     """A folium map of ``plan``: grids coloured by neighbours, buildings with tooltips.
 
     The self-contained map ``gridplan map`` writes (one HTML file, every building with its
@@ -902,16 +1035,36 @@ def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap
     ----------
     plan : geo.plan.Plan
     lang : {"zh", "en"}
-        Language of tooltips and legends (Chinese by default).
-    tiles : str or None
-        folium basemap name; ``None`` for no basemap.
+        Language of tooltips, legends and notices (Chinese by default).
+    basemap : str
+        A key of :data:`BASEMAPS`; default ``none`` (a blank background, with a note saying so).
+    tiles_url, tiles_attribution : str, optional
+        Intranet tile URL template and its attribution (basemap ``intranet``).
+    asset_base : str, optional
+        URL prefix of the vendored assets; default the npm CDN.
+    inline_from : path, optional
+        The folder of vendored assets (``app/static/vendor``): Leaflet's script and style sheet
+        are written into the page, which then opens from disk with no network at all.
 
     Returns
     -------
     folium.Map
+
+    Examples
+    --------
+    >>> import geo
+    >>> fmap = plan_map(geo.read_plan("suzhou.gpkg"), inline_from="app/static/vendor")  # doctest: +SKIP
+    >>> fmap.save("map.html")  # doctest: +SKIP
     """
     import folium
 
+    spec = BASEMAPS.get(basemap)
+    if spec is None:
+        raise ValueError(f"unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}")
+    if spec.needs_key or spec.datum != "wgs84":
+        raise ValueError(f"basemap {basemap!r} is for the web app only (a key, or tiles in another datum)")
+    if spec.key == "intranet" and not tiles_url:
+        raise ValueError("basemap 'intranet' needs a tile URL")
     colours = grid_colours(plan.grids)
     grids = plan.grids.copy()
     grids["colour"] = [colours[g] for g in grids.index]
@@ -922,8 +1075,11 @@ def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap
     buildings = display_geometry(buildings, tolerance=0.3).reset_index()
 
     xmin, ymin, xmax, ymax = grids.total_bounds
-    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=tiles, control_scale=True,
-                      prefer_canvas=True)
+    fmap = folium.Map(location=[(ymin + ymax) / 2, (xmin + xmax) / 2], tiles=None, control_scale=False,
+                      prefer_canvas=True, max_zoom=20)
+    _script_guard(fmap, lang=lang, hint="file")
+    _layer_classes()[2]().add_to(fmap)
+    _add_tiles(fmap, spec, lang=lang, basemap_key=None, tiles_url=tiles_url, tiles_attribution=tiles_attribution)
     fmap.fit_bounds([[ymin, xmin], [ymax, xmax]])
     title = text("map_title", lang)
     fmap.get_root().header.add_child(folium.Element(f"<title>{title}</title>"))
@@ -949,4 +1105,5 @@ def plan_map(plan: Plan, *, lang: str = "zh", tiles: str | None = "OpenStreetMap
             aliases=[text("building", lang), text("grid", lang), text("households", lang)]),
     ).add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
+    _use_assets(fmap, asset_base, lang=lang, inline_from=inline_from, leave_out=("fontawesome.css",))
     return fmap

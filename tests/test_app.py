@@ -229,7 +229,7 @@ def test_community_map_page(client, plan):
     for control in ("L.control.fullscreen", "L.Control.Measure", "L.control.locate", "L.control.layers",
                     "L.control.scale"):
         assert control in html
-    assert "tile.openstreetmap.org" in html and "OpenStreetMap" in html and "contributors" in html
+    assert "L.tileLayer" not in html and "tile.openstreetmap.org" not in html  # offline: no basemap by default
     assert "layout-switch" not in html and "level-switch" not in html  # the plan has neither
 
 
@@ -406,18 +406,80 @@ def test_every_setting_is_documented():
 # --- configuration: basemaps, offline --------------------------------------------------------
 
 def test_basemaps_need_their_key_or_url(plan_path):
+    online = {"PLANS": [str(plan_path)], "OFFLINE": False}
     with pytest.raises(GridplanError, match="TIANDITU_KEY"):
-        create_app({"PLANS": [str(plan_path)], "BASEMAP": "tianditu-vec"})
+        create_app({**online, "BASEMAP": "tianditu-vec"})
     with pytest.raises(GridplanError, match="TILES_URL"):
         create_app({"PLANS": [str(plan_path)], "BASEMAP": "intranet"})
     with pytest.raises(GridplanError, match="unknown basemap"):
         create_app({"PLANS": [str(plan_path)], "BASEMAP": "google"})
-    client = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "tianditu-img",
+    client = create_app({**online, "TESTING": True, "BASEMAP": "tianditu-img",
                          "TIANDITU_KEY": "k123", "PUBLIC_MAP": True}).test_client()
     html = client.get("/plans/kunming/").get_data(as_text=True)
     assert "tianditu.gov.cn/img_w/wmts" in html and "tianditu.gov.cn/cia_w/wmts" in html and "tk=k123" in html
-    amap = create_app({"TESTING": True, "PLANS": [str(plan_path)], "BASEMAP": "amap", "PUBLIC_MAP": True}).test_client()
+    amap = create_app({**online, "TESTING": True, "BASEMAP": "amap", "PUBLIC_MAP": True}).test_client()
     assert "buildings.geojson?datum=gcj02" in amap.get("/plans/kunming/").get_data(as_text=True)
+
+
+def _asset_links(html: str) -> list[str]:
+    """The scripts and style sheets a page loads, but the app's own style sheet and the empty icon."""
+    return [link for link in re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+            if link not in ("data:,", "/static/gridplan.css")]
+
+
+def test_offline_is_the_default(plan_path):
+    """No OFFLINE, no BASEMAP: every script and style from the app, no basemap, and a note saying so."""
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True})
+    assert app.config["OFFLINE"] is True and app.config["BASEMAP"] == "none"
+    html = app.test_client().get("/plans/kunming/").get_data(as_text=True)
+    links = _asset_links(html)
+    assert links and all(link.startswith("/static/vendor/") for link in links), links
+    assert "cdn.jsdelivr" not in html and "openstreetmap.org" not in html
+    note = webmap.text("basemap_none_note", "zh")
+    assert note in html or _js(note) in html
+    # the failure notice runs before any script of the map, and needs none
+    assert html.index("gp-scripts-failed") < html.index("/static/vendor/leaflet@")
+    assert webmap.text("scripts_failed", "zh") in html
+    english = app.test_client().get("/plans/kunming/?lang=en").get_data(as_text=True)
+    assert webmap.text("scripts_failed_server", "en") in english and "离线" not in english.split("<body")[0]
+    assert create_app({"PLANS": [str(plan_path)], "TILES_URL": "http://t/{z}/{x}/{y}.png"}).config["BASEMAP"] == "intranet"
+
+
+def test_online_puts_the_cdn_back(plan_path):
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True, "OFFLINE": False})
+    assert app.config["BASEMAP"] == "osm"  # the online default
+    html = app.test_client().get("/plans/kunming/").get_data(as_text=True)
+    links = _asset_links(html)
+    assert links and all(link.startswith("https://cdn.jsdelivr.net/npm/") for link in links), links
+    assert "tile.openstreetmap.org" in html and "/static/vendor" not in html
+    assert "gp-scripts-failed" in html  # the notice is there online too
+
+
+def test_an_internet_basemap_offline_is_refused_with_the_fix(plan_path):
+    for basemap in ("osm", "tianditu-vec", "amap"):
+        with pytest.raises(GridplanError, match="--online"):
+            create_app({"PLANS": [str(plan_path)], "BASEMAP": basemap, "TIANDITU_KEY": "k"})
+    result = CliRunner().invoke(cli, ["serve", str(plan_path), "--basemap", "osm"])
+    assert result.exit_code == 1 and "--online" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, offline", [([], None), (["--online"], False), (["--offline"], True)])
+def test_serve_online_and_offline_flags(plan_path, monkeypatch, args, offline):
+    """--online sets OFFLINE = False; --offline (the default) is accepted as before; nothing: the config decides."""
+    import app as app_module
+
+    seen = {}
+
+    def fake_create_app(config, **kwargs):
+        seen.update(config)
+        raise GridplanError("stop here")
+
+    monkeypatch.setattr(app_module, "create_app", fake_create_app)
+    result = CliRunner().invoke(cli, ["serve", str(plan_path), *args])
+    assert "stop here" in result.output
+    assert seen.get("OFFLINE") is offline
+    both = CliRunner().invoke(cli, ["serve", str(plan_path), "--online", "--offline"])
+    assert both.exit_code == 2 and "not both" in both.output
 
 
 def test_offline_pages_load_nothing_from_outside(plan_path):
@@ -477,7 +539,7 @@ def test_warm_every_grid_in_forked_processes(tiny_plan, tmp_path):
 
 def test_serve_command_options():
     result = CliRunner().invoke(cli, ["serve", "--help"])
-    for option in ("--offline", "--production", "--basemap", "--workers", "--tiles-url", "--tianditu-key"):
+    for option in ("--online", "--offline", "--production", "--basemap", "--workers", "--tiles-url", "--tianditu-key"):
         assert option in result.output
 
 

@@ -186,3 +186,143 @@ def test_a_script_in_a_roster_name_never_runs(browser, plan_file, tmp_path):  # 
             assert dialogs == [] and errors == []
         finally:
             context.close()
+
+
+# --- offline by default: no internet, the page draws; scripts missing, the page says so ------------
+
+def _cut_off(context) -> list[str]:
+    """Take ``context`` off the internet: only 127.0.0.1 (and files, data:) answer; every request
+    the pages make is recorded in the list returned."""
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    context.route("**/*", lambda route: route.continue_() if urlsplit(route.request.url).hostname in
+                  ("127.0.0.1", None, "") else route.abort("internetdisconnected"))
+    return requests
+
+
+def _left_localhost(requests) -> list[str]:
+    return sorted(u for u in requests if urlsplit(u).scheme in ("http", "https", "ws", "wss")
+                  and urlsplit(u).hostname != "127.0.0.1")
+
+
+_POLYGONS_JS = """() => {
+    const map = Object.values(window).find(v => window.L && v instanceof L.Map);
+    let n = 0;
+    if (map) { map.eachLayer(l => { if (l instanceof L.Polygon) { n += 1; } }); }
+    return n;
+}"""
+
+
+@pytest.fixture(scope="module")
+def default_server(plan_path):
+    """The app as `gridplan serve PLAN` makes it: no OFFLINE, no BASEMAP given (public map)."""
+    from app import create_app
+
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True})
+    with serving(app) as url:
+        yield url
+
+
+def test_default_serve_draws_the_map_without_internet(browser, default_server, plan_path):
+    plan = geo.read_plan(plan_path)
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    requests, errors = _cut_off(context), []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        for url in ("/plans/kunming/", f"/plans/kunming/grids/{plan.grids['grid_code'].iloc[0]}"):
+            _open(page, default_server + url)
+            assert page.evaluate("typeof window.L") == "object"
+            assert page.locator("path.leaflet-interactive").count() >= 1
+            assert page.locator(".gp-scripts-failed").count() == 0
+            assert "无底图" in page.locator(".gp-basemap-note").inner_text()  # a blank background, said so
+        _open(page, default_server + "/plans/kunming/")
+        assert page.locator("path.leaflet-interactive").count() >= len(plan.grids)
+        assert _left_localhost(requests) == [] and errors == []
+        _shot(page, "community_map_default_offline.png")
+    finally:
+        context.close()
+
+
+def test_map_file_opens_from_disk_without_network(browser, plan_path, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    plan = geo.read_plan(plan_path)
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(cli, ["map", str(plan_path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    requests, errors = _cut_off(context), []
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        _open(page, out.as_uri())
+        assert page.evaluate("typeof window.L") == "object"
+        assert page.evaluate(_POLYGONS_JS) >= len(plan.grids) + len(plan.buildings)  # drawn on a canvas
+        assert page.locator(".leaflet-overlay-pane canvas").count() >= 1
+        assert page.locator(".gp-scripts-failed").count() == 0
+        assert [u for u in requests if not u.startswith(("file:", "data:"))] == [] and errors == []
+        _shot(page, "map_file_offline.png")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lang, words", [("zh", ["地图脚本未能加载", "--online"]),
+                                         ("en", ["did not load", "--online"])])
+def test_a_page_whose_scripts_fail_says_so(browser, default_server, lang, words):
+    """The vendored files answer 404 (a broken install): the page shows a notice, in its language."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    _cut_off(context)
+    context.route("**/static/vendor/**", lambda route: route.fulfill(status=404, body="not found"))
+    page = context.new_page()
+    try:
+        _open(page, f"{default_server}/plans/kunming/?lang={lang}")
+        notice = page.locator(".gp-scripts-failed")
+        assert notice.is_visible()
+        for word in words:
+            assert word in notice.inner_text()
+        assert "leaflet.js" in notice.inner_text()  # names what did not load
+        if lang == "zh":
+            _shot(page, "scripts_failed.png")
+    finally:
+        context.close()
+
+
+def test_an_online_map_file_without_network_says_so(browser, plan_path, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    out = tmp_path / "online.html"
+    assert CliRunner().invoke(cli, ["map", str(plan_path), "-o", str(out), "--online"]).exit_code == 0
+    context = browser.new_context(locale="zh-CN")
+    requests = _cut_off(context)
+    page = context.new_page()
+    try:
+        page.goto(out.as_uri())
+        page.wait_for_load_state("load")
+        notice = page.locator(".gp-scripts-failed")
+        assert notice.is_visible() and "gridplan map" in notice.inner_text()
+        assert any("cdn.jsdelivr.net" in u for u in requests)  # --online: the CDN, as asked
+    finally:
+        context.close()
+
+
+def test_unreachable_intranet_tiles_leave_the_grids_with_a_note(browser, plan_path):
+    from app import create_app
+
+    app = create_app({"TESTING": True, "PLANS": [str(plan_path)], "PUBLIC_MAP": True,
+                      "TILES_URL": "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"})  # nothing listens on port 9
+    with serving(app) as url:
+        context = browser.new_context(locale="zh-CN")
+        _cut_off(context)
+        page = context.new_page()
+        try:
+            _open(page, f"{url}/plans/kunming/")
+            page.wait_for_selector(".gp-basemap-note")
+            assert "底图瓦片未能加载" in page.locator(".gp-basemap-note").inner_text()
+            assert page.locator("path.leaflet-interactive").count() >= 1
+        finally:
+            context.close()

@@ -143,6 +143,46 @@ def test_map_writes_html(tmp_path, kunming_plan):
     assert has("Households") and not has("户数")
 
 
+def _loads(html: str) -> list[str]:
+    """What a page loads: its scripts' and style sheets' addresses, and its tile URL templates."""
+    return re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html) + re.findall(r'L\.tileLayer\(\s*"([^"]+)"', html)
+
+
+def test_map_file_is_self_contained_by_default(tmp_path, kunming_plan):
+    path, _ = kunming_plan
+    code, text = invoke("map", path, "-o", tmp_path / "map.html")
+    assert code == 0 and "self-contained" in text, text
+    html = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert _loads(html) == []                                 # nothing from outside the file
+    assert "cdn.jsdelivr" not in html and "code.jquery" not in html and "cdnjs" not in html
+    assert "Leaflet 1.9.4" in html and ".leaflet-container" in html  # Leaflet's script and CSS, inline
+    assert 'url("data:image/png;base64,' in html              # the images its CSS uses, too
+    assert "地图脚本未能加载" in html and json.dumps("无底图")[1:-1] in html  # the notice and the basemap note
+
+
+def test_map_online_and_intranet_tiles(tmp_path, kunming_plan):
+    path, _ = kunming_plan
+    code, text = invoke("map", path, "-o", tmp_path / "online.html", "--online")
+    assert code == 0, text
+    loads = _loads((tmp_path / "online.html").read_text(encoding="utf-8"))
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js" in loads
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in loads
+    assert [u for u in loads if "jsdelivr" not in u and "openstreetmap" not in u] == []  # no folium extras
+    code, text = invoke("map", path, "-o", tmp_path / "intranet.html", "--tiles-url", "http://tiles.lan/{z}/{x}/{y}.png")
+    assert code == 0, text
+    assert _loads((tmp_path / "intranet.html").read_text(encoding="utf-8")) == ["http://tiles.lan/{z}/{x}/{y}.png"]
+
+
+def test_map_without_vendored_assets_says_what_to_do(tmp_path, kunming_plan, monkeypatch):
+    import app as app_module
+
+    monkeypatch.setattr(app_module, "VENDOR_DIR", tmp_path / "no-vendor")
+    path, _ = kunming_plan
+    result = CliRunner().invoke(cli, ["map", str(path), "-o", str(tmp_path / "m.html")])
+    assert result.exit_code == 1 and "python -m app.vendor" in result.output and "--online" in result.output
+    assert not (tmp_path / "m.html").exists()
+
+
 def test_grids_option_balances_to_households_per_grid(tmp_path):
     out = tmp_path / "k10.gpkg"
     code, text = invoke("partition", KUNMING, "--id-field", "id", "--grids", "10", "-o", out)
