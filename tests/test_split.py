@@ -58,9 +58,9 @@ def test_parts_cover_the_buildings_within_their_limits(city):
     counts = member.value_counts()
     assert counts.max() <= PART + 50  # footprints moved across an edge may add a few
     # no footprint is cut: each lies wholly inside the part of its representative point
-    inside = shapely.covered_by(buildings.geometry.values,
-                                parts.set_index("boundary_id").geometry[member].values)
-    assert inside.mean() == 1.0
+    outside = shapely.area(shapely.difference(buildings.geometry.values,
+                                              parts.set_index("boundary_id").geometry[member].values))
+    assert outside.max() < 1e-4  # m², floating-point rounding of the unions only
 
 
 def test_parts_follow_density_not_a_fixed_grid(city):
@@ -98,8 +98,10 @@ def test_split_plan_covers_the_settlement_not_the_rectangle(city, split_plan):
     whole = study_area(plan.buildings)
     grids = plan.grids.geometry.union_all()
     xmin, ymin, xmax, ymax = plan.buildings.total_bounds
-    assert grids.area < 0.97 * (xmax - xmin) * (ymax - ymin)
-    assert shapely.area(shapely.symmetric_difference(grids, whole)) < 0.03 * whole.area
+    rectangle = (xmax - xmin) * (ymax - ymin)
+    assert grids.area < rectangle - 0.5 * (rectangle - whole.area)
+    assert shapely.area(shapely.difference(grids, whole)) < 0.005 * whole.area
+    assert shapely.area(shapely.difference(whole, grids)) < 0.02 * whole.area  # notches at part edges
 
 
 def test_same_seed_same_plan_and_gridplan_check_passes(city, split_plan, tmp_path):
