@@ -194,8 +194,10 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
             "(give the communities with --boundary for grids that follow them; --max-buildings-per-part sets "
             "the size)", len(inputs.buildings), max_buildings_per_part or "10000",
             f"scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
+        # minutes of work: a progress bar over the parts on a terminal even without -v
         plan, metrics = make_plan_split(inputs, settings, barriers=barrier_gdf, workers=workers, scheduler=scheduler,
-                                        max_buildings=max_buildings_per_part, extra_files=extra, progress=progress)
+                                        max_buildings=max_buildings_per_part, extra_files=extra,
+                                        progress=progress or sys.stderr.isatty())
     elif workers is not None or scheduler:
         from partitioning.parallel import make_plan_parallel
 

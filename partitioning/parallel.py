@@ -235,9 +235,9 @@ def _tasks(buildings, communities, barriers, member, *, context_margin=None):
         yield cid, buildings.iloc[rows], boundary, near, context
 
 
-def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total):
+def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total, units=("communities", "community")):
     """Yield each community's result as it completes (in any order)."""
-    bar = tqdm(total=n_total, desc="communities", unit="community", disable=not progress)
+    bar = tqdm(total=n_total, desc=units[0], unit=units[1], disable=not progress)
     try:
         if workers == 0 and scheduler is None:
             for cid, b, boundary, near, context in tasks:
@@ -402,7 +402,8 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     gathered = {}
     margin = DEFAULT_BUFFER + 2 * SETTLEMENT_CLOSING if tiles else None
     for res in _run(_tasks(buildings, boundaries, barriers, member, context_margin=margin), settings=settings, prefixes=prefixes,
-                    workers=workers, scheduler=scheduler, progress=progress, n_total=len(ids)):
+                    workers=workers, scheduler=scheduler, progress=progress, n_total=len(ids),
+                    units=("parts", "part") if tiles else ("communities", "community")):
         gathered[res.community_id] = res
     t_run = time.perf_counter()
     results = [gathered[c] for c in ids]

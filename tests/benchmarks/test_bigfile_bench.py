@@ -44,7 +44,12 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 def run(copies: int, workers: int, seed: int, tmp: Path, check: bool = True) -> dict:
     src = tmp / f"city{copies}.geojson"
-    n = make_tiled(ROOT / SUZHOU_SMALL, src, copies, seed=seed)
+    if src.exists():  # kept from an earlier run with --dir
+        import pyogrio
+
+        n = int(pyogrio.read_info(src)["features"])
+    else:
+        n = make_tiled(ROOT / SUZHOU_SMALL, src, copies, seed=seed)
     out = tmp / "plan.gpkg"
     cmd = [sys.executable, "-m", "app.cli", "-v", "partition", str(src), "--workers", str(workers),
            "--json", "-o", str(out)]
@@ -84,9 +89,15 @@ def main(argv=None) -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-check", action="store_true", help="skip `gridplan check` of the plan")
+    ap.add_argument("--dir", type=Path, help="work here and keep the city, the plan and stderr.txt "
+                    "(default: a temporary folder, removed)")
     args = ap.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        row = run(args.copies, args.workers, args.seed, Path(tmp), check=not args.no_check)
+    if args.dir:
+        args.dir.mkdir(parents=True, exist_ok=True)
+        row = run(args.copies, args.workers, args.seed, args.dir, check=not args.no_check)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            row = run(args.copies, args.workers, args.seed, Path(tmp), check=not args.no_check)
     row["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     res = ROOT / "tests" / "benchmarks" / "results" / "bigfile.md"
     lines = ["# Big single file (no boundaries)", "",
