@@ -396,7 +396,7 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     member = community_of(buildings, boundaries)
     ids = sorted(member.unique())
     prefixes = _prefixes(ids, settings.code_prefix)
-    logger.info("%d buildings in %d communities; %s", len(buildings), len(ids),
+    logger.info("%d buildings in %d %s; %s", len(buildings), len(ids), "parts" if tiles else "communities",
                 "in this process" if workers == 0 and scheduler is None else
                 f"Dask scheduler {scheduler}" if scheduler else f"{workers} local Dask workers")
     gathered = {}
