@@ -48,7 +48,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
-from geo.errors import CRSError, InputError
+from geo.errors import CRSError, InputError, ids_text
 
 __all__ = [
     "DEFAULT_BUFFER",
@@ -416,13 +416,13 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     if bad.any():
         raise InputError(
             f"{bad.sum()} footprints are not valid non-empty Polygons/MultiPolygons "
-            f"(first: {list(buildings.index[bad][:10])}); repair or drop them first"
+            f"({ids_text(buildings.index[bad])}); repair or drop them first"
         )
     outside = shapely.area(shapely.difference(geoms, area)) > _cut_tolerance(geoms)
     if outside.any():
         raise InputError(
             f"{outside.sum()} buildings reach outside the study area "
-            f"(first: {list(buildings.index[outside][:10])}); build the area with study_area()"
+            f"({ids_text(buildings.index[outside])}); build the area with study_area()"
         )
     if barriers is not None:
         barriers = _same_crs(barriers, buildings.crs, "barriers")
