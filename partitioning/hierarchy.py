@@ -91,7 +91,7 @@ class Level:
 
     def __post_init__(self):
         if not _NAME.match(self.name) or self.name in _RESERVED_NAMES:
-            raise InputError(f"level name {self.name!r}: use letters, digits and _ (not {sorted(_RESERVED_NAMES)})")
+            raise InputError(f"level name {self.name!r}: use letters, digits and _ (not {ids_text(sorted(_RESERVED_NAMES))})")
         if (self.target is None) == (self.boundaries is None):
             raise InputError(f"level {self.name!r}: give either a target size or boundary polygons")
         if self.target is not None and (isinstance(self.target, bool) or int(self.target) < 1):

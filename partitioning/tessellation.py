@@ -639,7 +639,7 @@ def _check_assignment(index, assignment, what):
         raise InputError("assignment must be a pandas Series of grid_id indexed by building_id")
     missing = index.difference(assignment.index)
     if len(missing):
-        raise InputError(f"{len(missing)} {what} have no grid in the assignment (first: {list(missing[:10])})")
+        raise InputError(f"{len(missing)} {what} have no grid in the assignment ({ids_text(missing)})")
     if assignment.isna().any():
         raise InputError("the assignment has missing grid ids")
 

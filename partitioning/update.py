@@ -115,7 +115,7 @@ def read_household_changes(path) -> pd.Series:
         raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
     missing = {"building_id", "households"} - set(table.columns)
     if missing:
-        raise InputError(f"{path}: needs columns building_id and households (missing {sorted(missing)})")
+        raise InputError(f"{path}: needs columns building_id and households (missing {ids_text(sorted(missing))})")
     values = pd.to_numeric(table["households"], errors="coerce")
     bad = values.isna() | (values < 0) | (values != values.round())
     if bad.any():
