@@ -260,7 +260,7 @@ def _one_per_grid(cost: np.ndarray, grid_of: np.ndarray, capacity: np.ndarray, *
     first = ~pair.duplicated().to_numpy()
     if first.all():
         return rows, who
-    logger.info("%d post(s) would go to someone already holding the role in the grid: solved again", (~first).sum())
+    doubled = int((~first).sum())
     rows, who = list(rows[first]), list(who[first])
     grids, gidx = np.unique(grid_of, return_inverse=True)
     holds = np.zeros((n_people, len(grids)), dtype=bool)
@@ -281,6 +281,8 @@ def _one_per_grid(cost: np.ndarray, grid_of: np.ndarray, capacity: np.ndarray, *
         who += list(j)
         holds[j, gidx[r]] = True
         used += np.bincount(j, minlength=n_people)
+    logger.info("%d post(s) would have gone to someone already holding the role in the grid; filled again "
+                "without them, %d post(s) fewer in all (left empty: 缺口)", doubled, max(0, len(first) - len(rows)))
     return np.asarray(rows, dtype="int64"), np.asarray(who, dtype="int64")
 
 
