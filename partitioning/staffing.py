@@ -40,7 +40,7 @@ from scipy.spatial.distance import cdist
 from geo.errors import CRSError, InputError
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
-           "assign", "import_roster", "roster_of", "gaps", "grid_communities", "PEOPLE_COLUMNS"]
+           "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "PEOPLE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -438,10 +438,16 @@ def _people_layer(posted: pd.DataFrame, roster: pd.DataFrame, staffing: Staffing
 
 def gaps(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict, people: pd.DataFrame, *,
          staffing: Staffing | None = None, community_column: str = "community", community: str = "") -> pd.DataFrame:
-    """Posts required, filled and missing (缺口) per grid and role, from a ``people`` layer."""
+    """Posts required, filled and missing (缺口) per grid and role, from a ``people`` layer.
+
+    A person holding several posts of one role in one grid (a plan assigned by an older gridplan:
+    :func:`doubled_posts`) fills one of them; the others count as missing.
+    """
     staffing = staffing or load_templates()
     people = pd.DataFrame(people)
     posted = people[people["grid_id"].notna() & (people["grid_id"].astype(str) != "")]
+    if "person_id" in posted.columns:  # one person is one post of a role in a grid (see doubled_posts)
+        posted = posted.drop_duplicates(["person_id", "grid_id", "template_role"])
     wanted = posts(buildings, grids, template)
     req = wanted.groupby(["grid_id", "role"]).size().rename("required")
     got = posted.groupby(["grid_id", "template_role"]).size().rename("filled")
@@ -455,3 +461,19 @@ def gaps(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict, people: p
                                                               default=community))
     gaps["role_label"] = [staffing.roles[r].get("zh", r) for r in gaps["role"]]
     return gaps[["grid_id", "grid_code", "community", "role", "role_label", "required", "filled", "missing"]]
+
+
+def doubled_posts(people: pd.DataFrame) -> pd.DataFrame:
+    """People holding more than one post of a role in one grid: ``person_id``, ``name``,
+    ``grid_id``, ``template_role``, ``posts``. Empty for a layer made by :func:`assign`, which never
+    does that; a plan assigned by an older gridplan may have some (``gridplan people assign`` puts
+    them right)."""
+    frame = pd.DataFrame(people)
+    cols = ["person_id", "name", "grid_id", "template_role", "posts"]
+    if not {"person_id", "grid_id", "template_role"} <= set(frame.columns):
+        return pd.DataFrame(columns=cols)
+    posted = frame[frame["grid_id"].notna() & (frame["grid_id"].astype(str) != "")]
+    n = (posted.groupby(["person_id", "grid_id", "template_role"], sort=True)
+         .agg(name=("name", "first") if "name" in posted.columns else ("grid_id", "size"), posts=("grid_id", "size"))
+         .reset_index())
+    return n.loc[n["posts"] > 1, cols].reset_index(drop=True)

@@ -374,6 +374,9 @@ def test_nobody_holds_two_posts_of_a_role_in_one_grid():
     # a plan made before this rule, with P twice in G1, is put right by the next assignment
     old = result.people.copy()
     old.loc[old["person_id"] == "P", "grid_id"] = "G1"
+    assert st.doubled_posts(old)[["person_id", "grid_id", "posts"]].values.tolist() == [["P", "G1", 2]]
+    template = _template(("volunteer", "grid", 2))
+    assert st.gaps(buildings, grids, template, old)["filled"].sum() == 2  # P counts once in G1
     again = st.assign(buildings, grids, roster, _template(("volunteer", "grid", 2)), existing=old)
     assert _doubles(again.people).empty and again.totals()["filled"] == 3
 
