@@ -472,8 +472,8 @@ def doubled_posts(people: pd.DataFrame) -> pd.DataFrame:
     cols = ["person_id", "name", "grid_id", "template_role", "posts"]
     if not {"person_id", "grid_id", "template_role"} <= set(frame.columns):
         return pd.DataFrame(columns=cols)
-    posted = frame[frame["grid_id"].notna() & (frame["grid_id"].astype(str) != "")]
+    posted = frame[frame["grid_id"].notna() & (frame["grid_id"].astype(str) != "")].reindex(
+        columns=["person_id", "name", "grid_id", "template_role"])
     n = (posted.groupby(["person_id", "grid_id", "template_role"], sort=True)
-         .agg(name=("name", "first") if "name" in posted.columns else ("grid_id", "size"), posts=("grid_id", "size"))
-         .reset_index())
+         .agg(name=("name", "first"), posts=("grid_id", "size")).reset_index())
     return n.loc[n["posts"] > 1, cols].reset_index(drop=True)
