@@ -121,7 +121,8 @@ def people(name: str):
                 "people": [{"grid_id": str(r.grid_id), "grid_code": codes.get(str(r.grid_id)),
                             **{k: (None if v is None or v != v or v == "" else str(v))
                                for k, v in (("building_id", r.building_id), ("role", r.role),
-                                            ("role_label", r.role_label), ("name", r.name), ("phone", r.phone))}}
+                                            ("role_label", r.role_label), ("name", r.name), ("phone", r.phone))},
+                            "withheld": bool(r.withheld)}
                            for r in rows.itertuples()]}
 
     return send_json(("people", *version), make)

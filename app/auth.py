@@ -228,8 +228,9 @@ def may_see_residents(plan, grid_id) -> bool:
 def visible_plan(plan, level: tuple):
     """The plan as a visitor of access ``level`` (see :func:`access`) may see it.
 
-    public: no ``people`` and ``households`` layers, no ``flag_*`` counts; viewer: people with
-    masked phones and without their homes, no ``households`` layer; staff: the people of their own
+    public: the ``people`` layer reduced to its posts without names or phones
+    (:func:`maps.webmap.withhold_people`), no ``households`` layer, no ``flag_*`` counts; viewer:
+    people with masked phones and without their homes, no ``households`` layer; staff: the people of their own
     grids in full and everybody else's as a viewer sees them (masked phones: the minimum necessary
     of PIPL), the ``households`` layer of their grids only; editor and admin: everything.
     """
@@ -246,7 +247,10 @@ def visible_plan(plan, level: tuple):
         codes = plan.grids["grid_code"].astype(str)
         mine = {str(i) for i in plan.grids.index if str(i) in level[1] or codes.loc[i] in level[1]}
     if level[0] == "public":
-        layers.pop("people", None)
+        from maps.webmap import withhold_people
+
+        if people is not None:  # which posts are filled, not by whom: never "未指定" for a held post
+            layers["people"] = withhold_people(people)
         buildings = buildings.drop(columns=[c for c in buildings.columns if c.startswith("flag_")])
     elif people is not None:
         people = pd.DataFrame(people).drop(columns=["home"], errors="ignore")

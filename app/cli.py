@@ -239,10 +239,12 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
 @cli.command()
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
-def check(plan_path, as_json):
+@click.option("--verbose", is_flag=True, help="Also list every grid (code: households, buildings, status).")
+def check(plan_path, as_json, verbose):
     """Verify PLAN: every building in exactly one grid, grids connected, polygons a clean coverage.
 
-    Exits with status 4 when any guarantee is violated.
+    Prints the verdict and the plan's totals first, then its figures; every grid only with
+    --verbose. Exits with status 4 when any guarantee is violated.
     """
     import geo
     from geo.errors import PlanCheckError
@@ -252,29 +254,40 @@ def check(plan_path, as_json):
     result = check_plan(plan)
     if as_json:
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2, default=str))
+        if not result.ok:
+            raise PlanCheckError(f"{plan_path}: the plan violates its guarantees:\n"
+                                 + "\n".join(f"  - {v}" for v in result.violations))
+        return
+    t = result.totals()
+    size = (f"{t['grids']:,} grids, {t['buildings']:,} buildings, {t['households']:,} households, "
+            f"CRS {plan.meta.get('crs')}")
+    if result.ok:
+        click.echo(f"check passed: {plan_path} ({size}): every building in exactly one grid, every grid "
+                   "connected, no overlap, no gap, no cut building"
+                   + (", every level nested in the one above" if result.levels or result.emergency else ""))
     else:
-        metrics = {**result.metrics, "coverage": result.coverage}
-        click.echo(f"plan {plan_path}: {len(plan.buildings)} buildings, CRS {plan.meta.get('crs')}")
-        for line in summary_lines(metrics, target=int(plan.meta.get("target", 50))):
-            click.echo(line)
-        for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
-            click.echo(f"{'emergency grids' if name == 'emergency' else 'level ' + name}: {fig['n_grids']} units of {fig['households_min']}–{fig['households_max']} "
-                       f"households (median {fig['households_median']:g}"
-                       + (", given" if fig.get("given") else f", target {fig['target']:g}, "
-                          f"{fig['share_within_tolerance']:.0%} within tolerance") + "), coverage "
-                       f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
-                       + ("" if fig["outside_parent_m2"] is None else
-                          f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+        click.echo(f"check FAILED: {plan_path} ({size}) violates {t['violations']} guarantee(s):")
+        for v in result.violations:
+            click.echo(f"  - {v}")
+    metrics = {**result.metrics, "coverage": result.coverage}
+    for line in summary_lines(metrics, target=int(plan.meta.get("target", 50))):
+        click.echo(line)
+    for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
+        click.echo(f"{'emergency grids' if name == 'emergency' else 'level ' + name}: {fig['n_grids']} units of "
+                   f"{fig['households_min']}–{fig['households_max']} households (median {fig['households_median']:g}"
+                   + (", given" if fig.get("given") else f", target {fig['target']:g}, "
+                      f"{fig['share_within_tolerance']:.0%} within tolerance") + "), coverage "
+                   f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
+                   + ("" if fig["outside_parent_m2"] is None else
+                      f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:
             click.echo(f"  {g['grid_code']}: {g['households']}, {g['n_buildings']}, {g['status']}")
+    else:
+        click.echo("(every grid's households, buildings and status: --verbose)")
     if not result.ok:
-        raise PlanCheckError(f"{plan_path}: the plan violates its guarantees:\n"
-                             + "\n".join(f"  - {v}" for v in result.violations))
-    if not as_json:
-        click.echo("check passed: every building in exactly one grid, every grid connected, "
-                   "no overlap, no gap, no cut building"
-                   + (", every level nested in the one above" if result.levels or result.emergency else ""))
+        raise PlanCheckError(f"{plan_path}: the plan violates its guarantees ({t['violations']}, listed above)")
 
 
 @cli.command()

@@ -126,7 +126,7 @@ def people_report(plan_path, template_name, template_files, per_grid, as_json):
     """The gaps (缺口): posts required, filled and still needed per community and role."""
     import geo
     import pandas as pd
-    from partitioning.staffing import gaps, get_template
+    from partitioning.staffing import doubled_posts, gaps, get_template
 
     staffing = _templates(template_files)
     plan = geo.read_plan(plan_path)
@@ -139,6 +139,11 @@ def people_report(plan_path, template_name, template_files, per_grid, as_json):
               "missing": int(g["missing"].sum()), "grids": int(g["grid_id"].nunique()),
               "grids_complete": int((g.groupby("grid_id")["missing"].sum() == 0).sum())}
     _print_gaps(g, totals, as_json)
+    doubled = doubled_posts(people)
+    if len(doubled):
+        click.echo(f"warning: {len(doubled):,} person(s) hold two or more posts of one role in one grid (an "
+                   f"assignment by an older gridplan); each counts once above. Run `gridplan people assign "
+                   f"{plan_path}` to fill the others with someone else", err=True)
     if per_grid and not as_json:
         for r in g[g["missing"] > 0].itertuples():
             click.echo(f"  {r.grid_code}  {r.role_label}: {r.filled}/{r.required}")

@@ -156,18 +156,14 @@ def edit_page(name: str):
 
 
 def escalation_chain(p, grid_id) -> list[dict]:
-    """Who the grid calls (网格吹哨、部门报到): the plan's ``escalation`` metadata for the grid's
-    community (or ``"*"``), as a list of ``{level, name, role, phone}``."""
+    """Who the grid calls (网格吹哨、部门报到, :func:`maps.webmap.escalation_of`) as the visitor may
+    see it: nothing for the public, masked phones for viewers."""
     from app.auth import access
     from geo.roster import mask_phone
-    from partitioning.staffing import grid_communities
+    from maps.webmap import escalation_of
 
-    chains = p.meta.get("escalation") or {}
     level = access()[0]
-    if not chains or level == "public":
-        return []
-    community = grid_communities(p.buildings, p.grids.loc[[grid_id]]).iloc[0]
-    chain = [dict(c) for c in chains.get(community) or chains.get("*") or []]
+    chain = [] if level == "public" else escalation_of(p, grid_id)
     if level == "viewer":
         for c in chain:
             c["phone"] = mask_phone(c.get("phone"))
@@ -245,7 +241,7 @@ def grid_sheet(name: str, code: str):
     def make() -> Payload:
         from maps.webmap import plan_people
 
-        people = plan_people(p)
+        people = plan_people(p, withheld_as=text("name_withheld", language))
         sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,
                                    base_url=base, paper=current_app.config["SHEET_PAPER"],
                                    roster=people if len(people) else None)

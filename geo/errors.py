@@ -3,6 +3,25 @@
 Library code raises these; only the edges convert them: the command line prints the message and
 exits with :attr:`GridplanError.exit_code`, the Flask app answers with an HTTP error page.
 Every message names the file, the feature(s) and the fix.
+
+Messages name rows and features with :func:`rows_text` and :func:`ids_text`, as a user finds them
+in their own file: a line of a CSV file as a text editor or a spreadsheet numbers it (the header
+is line 1, the first record line 2), a feature of a layer by
+its position counted from 1 (as QGIS's attribute table and a GeoJSON file read top to bottom), or
+the feature's own ID. Values are shown as plain text, never as Python or NumPy reprs
+(``np.int64(0)``, ``['a']``), and a long list is cut with the count of the rest.
+
+Examples
+--------
+>>> import numpy as np
+>>> rows_text(np.array([0, 4]))
+'features 1, 5 (counting from 1)'
+>>> rows_text([0, 4], csv=True)
+'lines 2, 6'
+>>> ids_text([np.int64(7), "B001", np.str_("B002")])
+'7, B001, B002'
+>>> ids_text(range(20), limit=3)
+'0, 1, 2 … (+17 more)'
 """
 
 from __future__ import annotations
@@ -15,6 +34,10 @@ __all__ = [
     "InfeasibleError",
     "PlanFileError",
     "PlanCheckError",
+    "SHOW",
+    "ids_text",
+    "rows_text",
+    "plain",
 ]
 
 
@@ -68,3 +91,35 @@ class PlanCheckError(GridplanError):
     """A plan that violates its guarantees (reported by ``gridplan check``)."""
 
     exit_code = 4
+
+
+# --- naming rows and features in messages ---------------------------------------------------------
+
+#: How many IDs or rows one message shows before "… (+N more)".
+SHOW = 12
+
+
+def plain(value) -> str:
+    """A value as plain text: NumPy scalars as their Python value (``7``, not ``np.int64(7)``)."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "ndim", None) == 0:
+        value = item()
+    return str(value)
+
+
+def ids_text(ids, *, limit: int = SHOW) -> str:
+    """Feature IDs (or any values) as ``a, b, c … (+N more)``."""
+    ids = [plain(i) for i in ids]
+    more = f" … (+{len(ids) - limit} more)" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def rows_text(positions, *, csv: bool = False, limit: int = SHOW) -> str:
+    """Rows given by their 0-based positions in the table as the user counts them.
+
+    ``csv``: ``lines 2, 6`` (line numbers of the file, the header being line 1); otherwise
+    ``features 1, 5 (counting from 1)`` (the position of each feature in its layer).
+    """
+    numbers = [int(plain(p)) + (2 if csv else 1) for p in positions]
+    word = ("line" if csv else "feature") + ("s" if len(numbers) != 1 else "")
+    return f"{word} {ids_text(numbers, limit=limit)}" + ("" if csv else " (counting from 1)")

@@ -21,7 +21,7 @@ import pyogrio
 
 from geo.crs import convert_datum, ensure_crs
 from geo.csvfile import read_csv
-from geo.errors import InputError
+from geo.errors import InputError, ids_text, rows_text
 
 __all__ = [
     "is_osm",
@@ -153,9 +153,9 @@ def _apply_ids(gdf: gpd.GeoDataFrame, *, id_field: str | None, path: Path) -> gp
         ids = gdf[id_field]
         missing = ids.isna()
         if missing.any():
-            rows = ", ".join(str(i) for i in np.flatnonzero(missing)[:10])
             raise InputError(f"{path}: {int(missing.sum())} feature(s) have no {id_field!r} "
-                             f"(rows {rows}); fill them in or drop --id-field to generate IDs")
+                             f"({rows_text(np.flatnonzero(missing))}); fill them in or drop --id-field "
+                             "to generate IDs")
         ids = ids.map(_id_text)
         source = f"field {id_field!r}"
     elif "osm_id" in gdf.columns and gdf["osm_id"].notna().all():
@@ -251,8 +251,8 @@ def _classify_barriers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = gdf.assign(barrier_class=cls, kind=kind)
     bad = out["barrier_class"].notna() & ~out["barrier_class"].isin(["major", "minor"])
     if bad.any():
-        raise InputError(f"barrier_class must be 'major' or 'minor'; rows {list(np.flatnonzero(bad)[:10])} "
-                         f"have {sorted(set(out.loc[bad, 'barrier_class']))}")
+        raise InputError(f"barrier_class must be 'major' or 'minor'; {rows_text(np.flatnonzero(bad))} "
+                         f"have {ids_text(sorted(set(map(str, out.loc[bad, 'barrier_class']))))}")
     out = out[out["barrier_class"].notna()]
     cols = ["barrier_class", "kind"] + (["name"] if "name" in out.columns else []) + ["geometry"]
     return out[cols].reset_index(drop=True)
@@ -301,8 +301,8 @@ def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field
     gdf = convert_datum(gdf, datum, path=str(p))
     bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
     if bad.any():
-        raise InputError(f"{p}: boundaries must be polygons; rows {list(np.flatnonzero(bad)[:10])} are "
-                         f"{sorted(set(gdf.geom_type[bad].astype(str)))}")
+        raise InputError(f"{p}: boundaries must be polygons; {rows_text(np.flatnonzero(bad))} are "
+                         f"{ids_text(sorted(set(gdf.geom_type[bad].fillna('no geometry').astype(str))))}")
     if id_field is None:
         id_field = next((c for c in ("boundary_id", "id", "code", "adcode") if c in gdf.columns), None)
     if id_field is not None and id_field not in gdf.columns:
@@ -310,7 +310,7 @@ def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field
     ids = (gdf[id_field].map(_id_text) if id_field else
            pd.Series([f"A{i + 1:03d}" for i in range(len(gdf))], index=gdf.index))
     if ids.duplicated().any():
-        raise InputError(f"{p}: boundary IDs occur more than once: {sorted(set(ids[ids.duplicated()]))}")
+        raise InputError(f"{p}: boundary IDs occur more than once: {ids_text(sorted(set(ids[ids.duplicated()])))}")
     name_field = name_field or ("name" if "name" in gdf.columns else None)
     names = gdf[name_field].astype(str) if name_field else ids
     return gpd.GeoDataFrame({"boundary_id": ids.to_numpy(), "name": names.to_numpy()},
@@ -343,9 +343,8 @@ def _points_from_csv(p: Path, *, crs) -> gpd.GeoDataFrame:
     xy = df[list(pair)].apply(pd.to_numeric, errors="coerce")
     bad = xy.isna().any(axis=1)
     if bad.any():
-        rows = ", ".join(str(i + 2) for i in np.flatnonzero(bad)[:10])  # +2: header and 1-based
         raise InputError(f"{p}: {int(bad.sum())} row(s) have missing or non-numeric coordinates "
-                         f"(lines {rows}); fix or remove them")
+                         f"({rows_text(np.flatnonzero(bad), csv=True)}); fix or remove them")
     geom = gpd.points_from_xy(xy[pair[0]], xy[pair[1]])
     return gpd.GeoDataFrame(df.drop(columns=list(pair)), geometry=geom,
                             crs=(crs or "EPSG:4326") if lonlat else crs)
@@ -361,21 +360,22 @@ def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84") -
     named ``flag_*``) that are counted per building.
     """
     p = _existing(path)
-    if p.suffix.lower() in {".csv", ".txt"}:
+    csv = p.suffix.lower() in {".csv", ".txt"}
+    if csv:
         gdf = _points_from_csv(p, crs=crs)
         gdf = ensure_crs(gdf, path=str(p))
     else:
         gdf = ensure_crs(read_layer(p, layer=layer), crs=crs, path=str(p))
     bad = gdf.geometry.isna() | (gdf.geom_type != "Point")
     if bad.any():
-        raise InputError(f"{p}: household features must be points; rows "
-                         f"{list(np.flatnonzero(bad)[:10])} are not")
+        raise InputError(f"{p}: household features must be points; "
+                         f"{rows_text(np.flatnonzero(bad), csv=csv)} are not")
     gdf = convert_datum(gdf, datum, path=str(p))
     if "household_id" in gdf.columns:
         ids = gdf["household_id"].map(_id_text)
         if ids.duplicated().any():
             raise InputError(f"{p}: household_id values occur more than once: "
-                             f"{sorted(set(ids[ids.duplicated()]))[:20]}")
+                             f"{ids_text(sorted(set(ids[ids.duplicated()])))}")
     else:
         width = max(5, len(str(len(gdf))))
         ids = pd.Series([f"H{i + 1:0{width}d}" for i in range(len(gdf))], index=gdf.index)
@@ -385,7 +385,7 @@ def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84") -
         persons = pd.to_numeric(gdf["persons"], errors="coerce")
         bad = persons.isna() | (persons < 0)
         if bad.any():
-            raise InputError(f"{p}: 'persons' must be a whole number ≥ 0; households "
-                             f"{list(gdf.index[bad][:10])} have {list(gdf['persons'][bad][:10])}")
+            shown = ids_text(f"{i}={gdf.at[i, 'persons']}" for i in gdf.index[bad])
+            raise InputError(f"{p}: 'persons' must be a whole number ≥ 0; households {shown} are not")
         gdf["persons"] = persons.astype("int64")
     return gdf

@@ -31,7 +31,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.errors import ValidationError
+from geo.errors import ValidationError, ids_text
 
 __all__ = ["Report", "validate_buildings", "SLIVER_AREA", "MIN_AREA", "NEAR_TOTAL_OVERLAP"]
 
@@ -47,9 +47,7 @@ _SHOW = 12  # IDs shown per problem line
 
 
 def _ids(ids) -> str:
-    ids = [str(i) for i in ids]
-    more = f" … (+{len(ids) - _SHOW} more)" if len(ids) > _SHOW else ""
-    return ", ".join(ids[:_SHOW]) + more
+    return ids_text(ids, limit=_SHOW)
 
 
 @dataclass

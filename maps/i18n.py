@@ -153,6 +153,13 @@ _TEXT.update({
     "escalation": {"zh": "网格吹哨 · 部门报到", "en": "Escalation chain"},
 })
 
+# Posts whose holder's name is withheld from the visitor (the public map): appended, one block.
+_TEXT.update({
+    "name_withheld": {"zh": "已指定（姓名不公开）", "en": "assigned (name withheld)"},
+    "community_office": {"zh": "社区办公电话", "en": "Community office"},
+    "posts_count": {"zh": "{n} 人", "en": "{n} people"},
+})
+
 # The plan editor page (app/templates/editor.html, app/static/editor.js): appended, not reordered.
 # The server's refusal reasons are English text from partitioning.editing.EditError, shown as they
 # come after "editor_refused".

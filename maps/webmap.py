@@ -43,7 +43,8 @@ __all__ = [
     "PALETTE", "WEB_ASSETS", "VENDOR_EXTRA", "BASEMAPS", "Basemap", "basemap_datum", "asset_url",
     "grid_adjacency", "grid_colours", "display_geometry", "round_lonlat", "to_lonlat", "to_datum",
     "plan_map", "community_map", "grid_map", "editor_map",
-    "plan_layouts", "layout_grids", "plan_people", "find_grid", "grid_card", "search_plan", "layer_geojson",
+    "plan_layouts", "layout_grids", "plan_people", "withhold_people", "person_text", "escalation_of",
+    "community_office", "find_grid", "grid_card", "search_plan", "layer_geojson",
 ]
 
 logger = logging.getLogger(__name__)
@@ -304,19 +305,71 @@ def find_grid(plan: Plan, code: str):
     return code if code in plan.grids.index else None
 
 
-def plan_people(plan: Plan) -> pd.DataFrame:
-    """The plan's ``people`` layer (grid_id, building_id, role, name, phone, role_label), or an empty one.
+def plan_people(plan: Plan, *, withheld_as: str | None = None) -> pd.DataFrame:
+    """The plan's ``people`` layer (grid_id, building_id, role, name, phone, role_label, withheld),
+    or an empty one.
 
     ``role`` is one of ``grid_leader``, ``grid_worker``, ``police``, ``building_leader``,
     ``volunteer`` (as in :mod:`maps.wallmap`'s roster); a row with a ``building_id`` belongs
-    to that building, one without to the grid.
+    to that building, one without to the grid. ``withheld`` is true for a post whose holder's name
+    is hidden from the visitor (:func:`withhold_people`): the post is filled, the name is not shown;
+    ``withheld_as`` (e.g. ``text("name_withheld", lang)``) is then put in its ``name``, for a
+    printed sheet that shows names as they are.
     """
-    cols = ["grid_id", "building_id", "role", "name", "phone", "role_label"]
+    cols = ["grid_id", "building_id", "role", "name", "phone", "role_label", "withheld"]
     people = plan.layers.get("people")
     if people is None or len(people) == 0:
         return pd.DataFrame(columns=cols)
     people = pd.DataFrame(people).reset_index()
-    return people[[c for c in cols if c in people.columns]].reindex(columns=cols)
+    people = people[[c for c in cols if c in people.columns]].reindex(columns=cols)
+    people["withheld"] = [w is True or str(w).lower() in ("true", "1") for w in people["withheld"]]
+    if withheld_as is not None:
+        people.loc[people["withheld"], "name"] = withheld_as
+    return people
+
+
+def withhold_people(people: pd.DataFrame) -> pd.DataFrame:
+    """The posts of a ``people`` layer without who holds them: one row per filled post (grid,
+    building, role, the template's label), ``name`` and ``phone`` empty, ``withheld`` true.
+
+    What an anonymous visitor of the public map is given (``app.auth.visible_plan``): pages then
+    say "网格长 已指定（姓名不公开）" for an assigned post and "未指定" only for an empty one.
+    """
+    frame = pd.DataFrame(people)
+    if "grid_id" in frame.columns:
+        frame = frame[frame["grid_id"].notna() & (frame["grid_id"].astype(str) != "")]
+    keep = [c for c in ("grid_id", "building_id", "role", "template_role", "role_label") if c in frame.columns]
+    return frame[keep].assign(name=None, phone=None, withheld=True).reset_index(drop=True)
+
+
+def person_text(name, lang: str, *, withheld: bool = False) -> str:
+    """A post holder's name as shown: the name, or "已指定（姓名不公开）" when it is withheld."""
+    if withheld and _blank(name):
+        return text("name_withheld", lang)
+    return "" if _blank(name) else str(name)
+
+
+def escalation_of(plan: Plan, grid_id) -> list:
+    """The grid's escalation chain (网格吹哨、部门报到): the plan's ``escalation`` metadata for the
+    grid's community (the most common ``community`` of its buildings), else ``"*"``; a list of
+    ``{level, role, name, phone}`` (empty when the plan has none)."""
+    from partitioning.staffing import grid_communities
+
+    chains = plan.meta.get("escalation") or {}
+    if not chains:
+        return []
+    community = grid_communities(plan.buildings, plan.grids.loc[[grid_id]]).iloc[0]
+    return [dict(c) for c in chains.get(community) or chains.get("*") or []]
+
+
+def community_office(plan: Plan, grid_id) -> dict | None:
+    """The community office a resident can call about the grid: the first community-level entry
+    (``level`` 社区 or ``community``) of its escalation chain with a phone, as ``{name, role,
+    phone}``; ``None`` without one. Office numbers are not personal data: shown to everyone."""
+    for c in escalation_of(plan, grid_id):
+        if str(c.get("level", "")).strip().lower() in ("社区", "community") and not _blank(c.get("phone")):
+            return {k: None if _blank(c.get(k)) else str(c[k]) for k in ("name", "role", "phone")}
+    return None
 
 
 def _blank(value) -> bool:
@@ -359,7 +412,9 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     dict
         ``grid_id``, ``grid_code``, ``households``, ``n_buildings``, ``persons`` (or ``None``),
         ``status``, ``status_text``, ``staff`` (people of the grid without a building: role,
-        name, phone — empty when the plan has no ``people`` layer), ``neighbours`` (codes),
+        role_text, name, phone, ``withheld`` and ``count`` — the posts of one role whose names are
+        withheld are one entry; empty when the plan has no ``people`` layer), ``office`` (the
+        community office: :func:`community_office`, or ``None``), ``neighbours`` (codes),
         ``units`` (the upper levels' units holding it: level, unit_code, name), ``emergency``
         (codes of the emergency grids inside it),
         ``buildings`` (in reading order: ``no``, ``building_id``, ``name``, ``households``,
@@ -371,9 +426,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     codes = plan.grids["grid_code"]
     people = plan_people(plan)
     in_grid = people[people["grid_id"].astype(str) == str(grid_id)]
-    staff = [{"role": r.role, "role_text": _role_text(r.role, lang, r.role_label), "name": r.name,
-              "phone": None if _blank(r.phone) else str(r.phone)}
-             for r in in_grid.itertuples() if _blank(r.building_id)]
+    staff = _posts([r for r in in_grid.itertuples() if _blank(r.building_id)], lang)
     buildings = plan.buildings[plan.buildings["grid_id"] == grid_id]
     flags = _flag_columns(buildings)
     rows = []
@@ -384,8 +437,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
             "no": no, "building_id": str(bid),
             "name": None if "name" not in b or _blank(b["name"]) else str(b["name"]),
             "households": int(b["households"]),
-            "leaders": [{"role": r.role, "role_text": _role_text(r.role, lang, r.role_label), "name": r.name,
-                         "phone": None if _blank(r.phone) else str(r.phone)} for r in leaders.itertuples()],
+            "leaders": _posts(list(leaders.itertuples()), lang),
             "special": {f[5:]: int(b[f]) for f in flags if not _blank(b[f]) and int(b[f]) > 0},
         })
     persons = grid.get("persons") if "persons" in grid.index else None
@@ -395,6 +447,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         "persons": None if _blank(persons) else int(persons),
         "status": str(grid["status"]), "status_text": _status_text(str(grid["status"]), lang),
         "staff": staff,
+        "office": community_office(plan, grid_id),
         "neighbours": sorted(str(codes.loc[n]) for n in adjacency.neighbors(grid_id)),
         "units": _units_of(plan, buildings),
         "emergency": _emergency_codes(plan, grid_id),
@@ -402,6 +455,25 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         "special": {k: n for k in dict.fromkeys(k for r in rows for k in r["special"])
                     if (n := sum(r["special"].get(k, 0) for r in rows))},
     }
+
+
+def _posts(rows: list, lang: str) -> list:
+    """Post holders as the card shows them: ``role``, ``role_text``, ``name``, ``phone``,
+    ``withheld``, ``count``; the withheld posts of one role are one entry counting them."""
+    out, hidden = [], {}
+    for r in rows:
+        withheld = bool(getattr(r, "withheld", False)) and _blank(r.name)
+        post = {"role": r.role, "role_text": _role_text(r.role, lang, r.role_label),
+                "name": None if _blank(r.name) else str(r.name),
+                "phone": None if _blank(r.phone) else str(r.phone), "withheld": withheld, "count": 1}
+        if not withheld:
+            out.append(post)
+        elif post["role_text"] in hidden:
+            hidden[post["role_text"]]["count"] += 1
+        else:
+            hidden[post["role_text"]] = post
+            out.append(post)
+    return out
 
 
 def _units_of(plan: Plan, buildings: pd.DataFrame) -> list:
@@ -501,7 +573,9 @@ def _grid_frame(plan: Plan, grids: gpd.GeoDataFrame, *, lang: str, tolerance: fl
     colours = grid_colours(grids)
     people = plan_people(plan)
     staff = people[(people["role"].astype(str) == "grid_leader").to_numpy(dtype=bool)]
-    leaders = staff.groupby(staff["grid_id"].astype(str))["name"].agg(lambda s: "、".join(map(str, s)))
+    shown = [person_text(n, lang, withheld=w) for n, w in zip(staff["name"], staff["withheld"])]
+    leaders = (pd.Series(shown, index=staff.index, dtype=object).groupby(staff["grid_id"].astype(str))
+               .agg(lambda s: "、".join(dict.fromkeys(s))))
     out = grids[["grid_code", "households", "n_buildings", "status", "geometry"]].copy()
     out["grid_code"] = out["grid_code"].astype(str)
     out["link"] = grids["link"] if "link" in grids.columns else out["grid_code"]
@@ -977,7 +1051,8 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", ba
     b = plan.buildings.loc[plan.buildings["grid_id"] == grid_id, ["households", "geometry"]].copy()
     b.index = b.index.astype(str)
     b["no"] = [rows[i]["no"] for i in b.index]
-    b["leader"] = ["、".join(f"{p['name']}" + (f" {p['phone']}" if p["phone"] else "") for p in rows[i]["leaders"])
+    b["leader"] = ["、".join(person_text(p["name"], lang, withheld=p["withheld"])
+                            + (f" {p['phone']}" if p["phone"] else "") for p in rows[i]["leaders"])
                    or text("not_assigned", lang) for i in b.index]
     b["special"] = ["、".join(f"{text('flag_' + k, lang)} {v}" for k, v in rows[i]["special"].items()) or "–"
                     for i in b.index]

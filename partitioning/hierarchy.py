@@ -33,7 +33,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from geo.errors import InputError
+from geo.errors import InputError, ids_text
 from partitioning.codes import PLACEHOLDER, grid_codes
 from partitioning.engine import partition
 from partitioning.graph import subgraph
@@ -91,7 +91,7 @@ class Level:
 
     def __post_init__(self):
         if not _NAME.match(self.name) or self.name in _RESERVED_NAMES:
-            raise InputError(f"level name {self.name!r}: use letters, digits and _ (not {sorted(_RESERVED_NAMES)})")
+            raise InputError(f"level name {self.name!r}: use letters, digits and _ (not {ids_text(sorted(_RESERVED_NAMES))})")
         if (self.target is None) == (self.boundaries is None):
             raise InputError(f"level {self.name!r}: give either a target size or boundary polygons")
         if self.target is not None and (isinstance(self.target, bool) or int(self.target) < 1):
@@ -250,7 +250,7 @@ def partition_levels(graph: nx.Graph, levels: list[Level], given: dict, *, targe
             unit = given[level.name].reindex(ids).astype(str)
             straddle = unit.groupby(unit).apply(lambda s: parent[s.index].nunique()) > 1
             if straddle.any():
-                raise InputError(f"level {level.name!r}: unit(s) {list(straddle.index[straddle][:10])} lie in "
+                raise InputError(f"level {level.name!r}: unit(s) {ids_text(straddle.index[straddle])} lie in "
                                  "several units of the level above; the boundary files must nest")
             status = unit.groupby(unit).size().rename("n_buildings").to_frame()
             status["parent_id"] = parent.groupby(unit).first()
@@ -323,7 +323,7 @@ def nested_codes(polygons: gpd.GeoDataFrame, *, prefix: str | None, parent_code:
     parent_code = parent_code.reindex(polygons.index).astype(str)
     bad = ~parent_code.str.startswith(prefix)
     if bad.any():
-        raise InputError(f"parent codes {list(parent_code[bad][:5])} do not start with the prefix {prefix}")
+        raise InputError(f"parent codes {ids_text(parent_code[bad], limit=5)} do not start with the prefix {prefix}")
     suffix = parent_code.str[len(prefix):]
     return grid_codes(polygons, prefix=prefix, parent=suffix, width=_width(suffix, len(polygons), minimum_width))
 
@@ -461,7 +461,7 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
     problems, summary = [], {}
     layer = plan.layers.get("levels")
     if levels and layer is None:
-        return [f"the plan declares levels {[d['name'] for d in levels]} but has no 'levels' layer"], {}, None
+        return [f"the plan declares levels {ids_text(d['name'] for d in levels)} but has no 'levels' layer"], {}, None
     chain = [unit_column(d["name"]) for d in levels] + ["grid_id"]
     absent = [c for c in chain if c not in buildings.columns]
     if absent:

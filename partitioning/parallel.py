@@ -26,7 +26,7 @@ import pandas as pd
 import shapely
 from tqdm.auto import tqdm
 
-from geo.errors import InfeasibleError, InputError
+from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER
@@ -85,8 +85,8 @@ def community_of(buildings: gpd.GeoDataFrame, communities: gpd.GeoDataFrame) -> 
     out = pd.Series(None, index=buildings.index, dtype=object, name="community_id")
     out.iloc[first.index.to_numpy()] = ids[first.to_numpy()]
     if out.isna().any():
-        lost = list(buildings.index[out.isna()][:10])
-        raise InputError(f"{int(out.isna().sum())} building(s) lie in no community (first: {lost}); clip "
+        lost = ids_text(buildings.index[out.isna()])
+        raise InputError(f"{int(out.isna().sum())} building(s) lie in no community ({lost}); clip "
                          "the buildings to the communities or give a boundary layer that covers them")
     return out
 

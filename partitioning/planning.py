@@ -18,7 +18,7 @@ import networkx as nx
 import pandas as pd
 import shapely
 
-from geo.errors import InfeasibleError, PlanFileError
+from geo.errors import InfeasibleError, PlanFileError, ids_text, plain
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import grid_codes
@@ -350,9 +350,15 @@ def balance_target(settings: PlanSettings, households: int) -> int:
 
 @dataclass
 class CheckResult:
-    """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee."""
+    """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee.
+
+    ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
+    ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``grids`` one entry per
+    grid (printed only with ``--verbose``).
+    """
 
     violations: list[str] = field(default_factory=list)
+    n_buildings: int = 0
     metrics: dict = field(default_factory=dict)
     coverage: dict = field(default_factory=dict)
     grids: list = field(default_factory=list)
@@ -363,8 +369,15 @@ class CheckResult:
     def ok(self) -> bool:
         return not self.violations
 
+    def totals(self) -> dict:
+        """``ok``, the number of ``violations``, and the plan's ``grids``, ``buildings`` and
+        ``households``."""
+        return {"ok": self.ok, "violations": len(self.violations), "grids": len(self.grids),
+                "buildings": int(self.n_buildings),
+                "households": int(sum(g["households"] for g in self.grids))}
+
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "violations": self.violations, "metrics": self.metrics,
+        return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
                 "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
                 "emergency": self.emergency}
 
@@ -378,27 +391,27 @@ def check_plan(plan: Plan) -> CheckResult:
     plan's own ``gap_m``, so a plan edited elsewhere is checked against the same rules.
     """
     meta, buildings, grids = plan.meta, plan.buildings, plan.grids
-    res = CheckResult()
+    res = CheckResult(n_buildings=len(buildings))
     assignment = buildings["grid_id"]
     unassigned = assignment.isna() | (assignment.astype(str) == "")
     if unassigned.any():
         res.violations.append(f"{int(unassigned.sum())} building(s) are in no grid: "
-                              + ", ".join(map(str, buildings.index[unassigned][:12])))
+                              + ids_text(buildings.index[unassigned]))
     if buildings.index.duplicated().any():
         dup = sorted(set(buildings.index[buildings.index.duplicated()]))
-        res.violations.append(f"building(s) listed more than once (in two grids): {', '.join(dup[:12])}")
+        res.violations.append(f"building(s) listed more than once (in two grids): {ids_text(dup)}")
     unknown = sorted(set(assignment.dropna()) - set(grids.index))
     if unknown:
-        res.violations.append(f"buildings refer to grid(s) missing from the grids layer: {', '.join(unknown[:12])}")
+        res.violations.append(f"buildings refer to grid(s) missing from the grids layer: {ids_text(unknown)}")
     empty = sorted(set(grids.index) - set(assignment.dropna()))
     if empty:
-        res.violations.append(f"grid(s) without buildings: {', '.join(empty[:12])}")
+        res.violations.append(f"grid(s) without buildings: {ids_text(empty)}")
     hh = buildings.groupby("grid_id")["households"].sum()
     stored = grids["households"].reindex(hh.index)
     wrong = hh.index[stored.to_numpy() != hh.to_numpy()]
     if len(wrong):
         res.violations.append("grids whose households figure disagrees with their buildings: "
-                              + ", ".join(f"{g} ({stored[g]} ≠ {hh[g]})" for g in wrong[:12]))
+                              + ids_text(f"{g} ({plain(stored[g])} ≠ {plain(hh[g])})" for g in wrong))
     layers = plan.layers
     boundaries = layers.get("boundaries")
     if boundaries is not None:
@@ -419,10 +432,10 @@ def check_plan(plan: Plan) -> CheckResult:
             res.violations.append(f"{cov[key]:.1f} {label}")
     if cov.get("multipart_grids"):
         res.violations.append(f"{len(cov['multipart_grids'])} grid(s) are in several pieces: "
-                              + ", ".join(map(str, cov["multipart_grids"][:12])))
+                              + ids_text(cov["multipart_grids"]))
     if cov.get("cut_buildings"):
         res.violations.append(f"{len(cov['cut_buildings'])} building(s) are cut by a grid boundary: "
-                              + ", ".join(map(str, cov["cut_buildings"][:12])))
+                              + ids_text(cov["cut_buildings"]))
     hierarchy_problems, res.levels, res.emergency = check_hierarchy(plan, graph, area=area)
     res.violations.extend(hierarchy_problems)
     res.grids = [{"grid_id": str(g), "grid_code": str(r.grid_code), "households": int(r.households),

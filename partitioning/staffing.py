@@ -13,7 +13,11 @@ with a minimum-cost assignment (:func:`scipy.optimize.linear_sum_assignment`) pe
   costing ``k × workload_penalty`` more (work is spread before anyone doubles up);
 - a home farther than ``max_distance`` cannot be matched; a person without a known home costs
   ``max_distance`` (taken last);
-- the matching takes as many posts as can be filled, and among those the least total cost.
+- the matching takes as many posts as can be filled, and among those the least total cost;
+- nobody holds two posts of one role in one grid (two volunteer posts, or the leaders of two of its
+  buildings): where the matching doubled someone up, the extra posts are filled again without them
+  (:func:`_one_per_grid`), and a post nobody else can take stays empty and counts as a gap (缺口).
+  A person has one role (the roster's ``role``), so nobody holds two *different* roles either.
 
 Assignments already in the plan (``existing``) are kept when the person, role, grid (and building,
 still in that grid) are still there and the post is still wanted; only the rest is re-solved.
@@ -36,7 +40,7 @@ from scipy.spatial.distance import cdist
 from geo.errors import CRSError, InputError
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
-           "assign", "import_roster", "roster_of", "gaps", "grid_communities", "PEOPLE_COLUMNS"]
+           "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "PEOPLE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +227,65 @@ def _role_cost(slots: pd.DataFrame, homes: np.ndarray, home_ids: np.ndarray, gri
     return dist, cost
 
 
+def _solve(cost: np.ndarray, copies: np.ndarray, used: np.ndarray, workload_penalty: float):
+    """Posts (rows) × people (columns, ``copies[j]`` times each, the k-th copy of a person who already
+    holds ``used[j]`` posts costing ``(used[j] + k) × workload_penalty`` more): the filled rows and
+    each one's person."""
+    cols = np.repeat(np.arange(cost.shape[1]), copies)
+    extra = (used[cols] + np.concatenate([np.arange(c) for c in copies] or [np.zeros(0, int)])) * workload_penalty
+    c = cost[:, cols] + extra[None, :]
+    c[cost[:, cols] >= _FORBIDDEN] = _FORBIDDEN
+    rows, chosen = linear_sum_assignment(c)
+    ok = c[rows, chosen] < _FORBIDDEN
+    return rows[ok], cols[chosen[ok]]
+
+
+def _one_per_grid(cost: np.ndarray, grid_of: np.ndarray, capacity: np.ndarray, *, workload_penalty: float):
+    """Fill posts (rows, in grids ``grid_of``) with people (columns, each holding up to ``capacity``
+    posts) at least cost, never giving one person two posts of the role in one grid.
+
+    One minimum-cost assignment over every post a person can hold (a person repeated once per post)
+    is solved first. Where it gave someone two posts in one grid (their copies are interchangeable,
+    so nothing in it forbids that), the person keeps the cheaper one and the others are freed. The
+    freed and still-open posts are then filled in rounds giving each person at most one more post
+    and forbidding the grids where they already hold one, until a round fills nothing. The result
+    is the optimum whenever the first assignment has no such double; otherwise it may fill a post
+    fewer, or cost a little more, than an exact solution of the constrained problem.
+    """
+    n_posts, n_people = cost.shape
+    rows, who = _solve(cost, capacity, np.zeros(n_people, dtype="int64"), workload_penalty)
+    order = np.lexsort((cost[rows, who], grid_of[rows], who))  # per (person, grid): the cheapest first
+    rows, who = rows[order], who[order]
+    pair = pd.Series(list(zip(who, grid_of[rows])))
+    first = ~pair.duplicated().to_numpy()
+    if first.all():
+        return rows, who
+    doubled = int((~first).sum())
+    rows, who = list(rows[first]), list(who[first])
+    grids, gidx = np.unique(grid_of, return_inverse=True)
+    holds = np.zeros((n_people, len(grids)), dtype=bool)
+    holds[who, gidx[rows]] = True
+    used = np.bincount(np.asarray(who, dtype="int64"), minlength=n_people)
+    while True:
+        open_rows = np.setdiff1d(np.arange(n_posts), rows)
+        free = np.flatnonzero(used < capacity)
+        if len(open_rows) == 0 or len(free) == 0:
+            break
+        c = cost[np.ix_(open_rows, free)].copy()
+        c[holds[np.ix_(free, gidx[open_rows])].T] = _FORBIDDEN
+        r, j = _solve(c, np.ones(len(free), dtype="int64"), used[free], workload_penalty)
+        if len(r) == 0:
+            break
+        r, j = open_rows[r], free[j]
+        rows += list(r)
+        who += list(j)
+        holds[j, gidx[r]] = True
+        used += np.bincount(j, minlength=n_people)
+    logger.info("%d post(s) would have gone to someone already holding the role in the grid; filled again "
+                "without them, %d post(s) fewer in all (left empty: 缺口)", doubled, max(0, len(first) - len(rows)))
+    return np.asarray(rows, dtype="int64"), np.asarray(who, dtype="int64")
+
+
 def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.DataFrame, template: dict, *,
            staffing: Staffing | None = None, existing: pd.DataFrame | None = None, max_distance: float = 3000.0,
            outsider_penalty: float = 1000.0, workload_penalty: float = 500.0,
@@ -261,7 +324,7 @@ def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.Data
     wanted = posts(buildings, grids, template)
     wanted["slot"] = wanted.groupby(["grid_id", "building_id", "role"]).cumcount()
     capacity = roster["availability"].astype("int64").copy()
-    kept = []
+    kept, held = [], set()  # held: (person, grid, role) of the posts kept
     if existing is not None and len(existing) and "person_id" in existing.columns:
         old = pd.DataFrame(existing).reset_index(drop=("person_id" in pd.DataFrame(existing).columns))
         old = old[old["grid_id"].notna() & (old["grid_id"].astype(str) != "")]
@@ -271,8 +334,10 @@ def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.Data
             pid, bid = str(r.person_id), "" if pd.isna(r.building_id) else str(r.building_id)
             key = (str(r.grid_id), bid, getattr(r, "template_role", r.role))
             still = (pid in roster.index and roster.at[pid, "role"] == key[2] and capacity[pid] > 0
-                     and open_slots.get(key, 0) > 0 and (bid == "" or b_grid.get(bid) == key[0]))
+                     and open_slots.get(key, 0) > 0 and (bid == "" or b_grid.get(bid) == key[0])
+                     and (pid, key[0], key[2]) not in held)  # never two posts of a role in one grid
             if still:
+                held.add((pid, key[0], key[2]))
                 open_slots[key] -= 1
                 capacity[pid] -= 1
                 kept.append({"person_id": pid, "grid_id": key[0], "building_id": bid, "template_role": key[2],
@@ -298,19 +363,18 @@ def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.Data
             continue
         dist, base = _role_cost(slots, homes[people], home_ids[people], grid_geom, building_xy,
                                 max_distance=max_distance, outsider_penalty=outsider_penalty)
-        copies = capacity.to_numpy()[people]
-        cols = np.repeat(np.arange(len(people)), copies)
-        extra = np.concatenate([np.arange(c) for c in copies]) * workload_penalty
-        cost = base[:, cols] + extra[None, :]
-        cost[base[:, cols] >= _FORBIDDEN] = _FORBIDDEN
-        rows, chosen = linear_sum_assignment(cost)
-        ok = cost[rows, chosen] < _FORBIDDEN
-        rows, chosen = rows[ok], chosen[ok]
-        filled.append(pd.DataFrame({"person_id": roster.index[people[cols[chosen]]],
-                                    "grid_id": slots["grid_id"].to_numpy()[rows],
+        pids = roster.index[people]
+        grid_of = slots["grid_id"].to_numpy()
+        # a person already holding this role in a grid (a kept post) takes no other post of it there
+        for p, g, r in held:
+            j = pids.get_indexer([p])[0] if r == role else -1
+            if j >= 0:
+                base[grid_of == g, j] = _FORBIDDEN
+        rows, who = _one_per_grid(base, grid_of, capacity.to_numpy()[people], workload_penalty=workload_penalty)
+        filled.append(pd.DataFrame({"person_id": pids[who], "grid_id": grid_of[rows],
                                     "building_id": slots["building_id"].to_numpy()[rows], "template_role": role,
-                                    "distance_m": dist[rows, cols[chosen]], "kept": False}))
-        logger.info("%s: %d of %d post(s) filled from %d people", role, int(ok.sum()), len(slots), len(people))
+                                    "distance_m": dist[rows, who], "kept": False}))
+        logger.info("%s: %d of %d post(s) filled from %d people", role, len(rows), len(slots), len(people))
     columns = ["person_id", "grid_id", "building_id", "template_role", "distance_m", "kept"]
     posted = pd.concat([pd.DataFrame(kept, columns=columns), *filled], ignore_index=True)[columns]
     people = _people_layer(posted, roster, staffing)
@@ -374,10 +438,16 @@ def _people_layer(posted: pd.DataFrame, roster: pd.DataFrame, staffing: Staffing
 
 def gaps(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict, people: pd.DataFrame, *,
          staffing: Staffing | None = None, community_column: str = "community", community: str = "") -> pd.DataFrame:
-    """Posts required, filled and missing (缺口) per grid and role, from a ``people`` layer."""
+    """Posts required, filled and missing (缺口) per grid and role, from a ``people`` layer.
+
+    A person holding several posts of one role in one grid (a plan assigned by an older gridplan:
+    :func:`doubled_posts`) fills one of them; the others count as missing.
+    """
     staffing = staffing or load_templates()
     people = pd.DataFrame(people)
     posted = people[people["grid_id"].notna() & (people["grid_id"].astype(str) != "")]
+    if "person_id" in posted.columns:  # one person is one post of a role in a grid (see doubled_posts)
+        posted = posted.drop_duplicates(["person_id", "grid_id", "template_role"])
     wanted = posts(buildings, grids, template)
     req = wanted.groupby(["grid_id", "role"]).size().rename("required")
     got = posted.groupby(["grid_id", "template_role"]).size().rename("filled")
@@ -391,3 +461,19 @@ def gaps(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict, people: p
                                                               default=community))
     gaps["role_label"] = [staffing.roles[r].get("zh", r) for r in gaps["role"]]
     return gaps[["grid_id", "grid_code", "community", "role", "role_label", "required", "filled", "missing"]]
+
+
+def doubled_posts(people: pd.DataFrame) -> pd.DataFrame:
+    """People holding more than one post of a role in one grid: ``person_id``, ``name``,
+    ``grid_id``, ``template_role``, ``posts``. Empty for a layer made by :func:`assign`, which never
+    does that; a plan assigned by an older gridplan may have some (``gridplan people assign`` puts
+    them right)."""
+    frame = pd.DataFrame(people)
+    cols = ["person_id", "name", "grid_id", "template_role", "posts"]
+    if not {"person_id", "grid_id", "template_role"} <= set(frame.columns):
+        return pd.DataFrame(columns=cols)
+    posted = frame[frame["grid_id"].notna() & (frame["grid_id"].astype(str) != "")].reindex(
+        columns=["person_id", "name", "grid_id", "template_role"])
+    n = (posted.groupby(["person_id", "grid_id", "template_role"], sort=True)
+         .agg(name=("name", "first"), posts=("grid_id", "size")).reset_index())
+    return n.loc[n["posts"] > 1, cols].reset_index(drop=True)

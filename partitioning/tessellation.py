@@ -48,7 +48,7 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
-from geo.errors import CRSError, InputError
+from geo.errors import CRSError, InputError, ids_text
 
 __all__ = [
     "DEFAULT_BUFFER",
@@ -444,13 +444,13 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     if bad.any():
         raise InputError(
             f"{bad.sum()} footprints are not valid non-empty Polygons/MultiPolygons "
-            f"(first: {list(buildings.index[bad][:10])}); repair or drop them first"
+            f"({ids_text(buildings.index[bad])}); repair or drop them first"
         )
     outside = shapely.area(shapely.difference(geoms, area)) > _cut_tolerance(geoms)
     if outside.any():
         raise InputError(
             f"{outside.sum()} buildings reach outside the study area "
-            f"(first: {list(buildings.index[outside][:10])}); build the area with study_area()"
+            f"({ids_text(buildings.index[outside])}); build the area with study_area()"
         )
     if barriers is not None:
         barriers = _same_crs(barriers, buildings.crs, "barriers")
@@ -687,7 +687,7 @@ def _check_assignment(index, assignment, what):
         raise InputError("assignment must be a pandas Series of grid_id indexed by building_id")
     missing = index.difference(assignment.index)
     if len(missing):
-        raise InputError(f"{len(missing)} {what} have no grid in the assignment (first: {list(missing[:10])})")
+        raise InputError(f"{len(missing)} {what} have no grid in the assignment ({ids_text(missing)})")
     if assignment.isna().any():
         raise InputError("the assignment has missing grid ids")
 

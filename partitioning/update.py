@@ -41,7 +41,7 @@ import shapely
 from scipy.optimize import linear_sum_assignment
 
 from geo.csvfile import read_csv
-from geo.errors import InputError
+from geo.errors import InputError, ids_text, rows_text
 from geo.plan import Plan
 from partitioning._refine import LocalSearch
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
@@ -115,15 +115,15 @@ def read_household_changes(path) -> pd.Series:
         raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
     missing = {"building_id", "households"} - set(table.columns)
     if missing:
-        raise InputError(f"{path}: needs columns building_id and households (missing {sorted(missing)})")
+        raise InputError(f"{path}: needs columns building_id and households (missing {ids_text(sorted(missing))})")
     values = pd.to_numeric(table["households"], errors="coerce")
     bad = values.isna() | (values < 0) | (values != values.round())
     if bad.any():
-        lines = ", ".join(str(int(i) + 2) for i in np.flatnonzero(bad)[:10])  # + header, 1-based
-        raise InputError(f"{path}: households must be whole numbers >= 0; lines {lines} are not")
+        raise InputError(f"{path}: households must be whole numbers >= 0; "
+                         f"{rows_text(np.flatnonzero(bad), csv=True)} are not")
     ids = table["building_id"].astype(str)
     if ids.duplicated().any():
-        raise InputError(f"{path}: building_id repeats: {sorted(set(ids[ids.duplicated()]))[:10]}")
+        raise InputError(f"{path}: building_id repeats: {ids_text(sorted(set(ids[ids.duplicated()])))}")
     return pd.Series(values.astype("int64").to_numpy(), index=pd.Index(ids, name="building_id"), name="households")
 
 
@@ -487,7 +487,8 @@ def _apply_changes(old: gpd.GeoDataFrame, buildings, households, unit_cols) -> t
             buildings = buildings.to_crs(old.crs)
         ids = buildings.index.astype(str)
         if ids.duplicated().any():
-            raise InputError(f"building ids repeat in the new buildings: {sorted(set(ids[ids.duplicated()]))[:10]}")
+            raise InputError(f"building ids repeat in the new buildings: "
+                             f"{ids_text(sorted(set(ids[ids.duplicated()])))}")
         buildings = buildings.set_axis(ids)
         demolished = sorted(set(old.index) - set(ids))
         added = sorted(set(ids) - set(old.index))

@@ -128,7 +128,8 @@ def test_tiny_plan_adjacency_colours_and_card(tiny_plan):
 
     card = grid_card(tiny_plan, "G2")
     assert card["grid_code"] == "320508001001002" and card["households"] == 24
-    assert card["staff"] == [{"role": "grid_leader", "role_text": "网格长", "name": "王芳", "phone": "13800000000"}]
+    assert card["staff"] == [{"role": "grid_leader", "role_text": "网格长", "name": "王芳", "phone": "13800000000",
+                             "withheld": False, "count": 1}]
     assert [b["building_id"] for b in card["buildings"]] == ["b3", "b4"] and [b["no"] for b in card["buildings"]] == [1, 2]
     assert card["buildings"][0]["leaders"][0]["name"] == "李强"
     assert card["buildings"][0]["special"] == {"elderly_alone": 2} and card["buildings"][1]["special"] == {}

@@ -94,9 +94,47 @@ def test_public_map_shows_grids_and_counts_only(plan_file, tmp_path):
         for secret in RESIDENTS + PHONES + STAFF_NAMES + ("alert(1)", "\"flag_elderly_alone\":", "138****"):
             assert secret not in text, (url, secret)
     assert read_audit(app.config["USERS_DB"]) == []  # nothing personal was shown
-    assert json.loads(bodies["/api/plans/tiny/people"]) == {"staffing": None, "people": []}
+    people = json.loads(bodies["/api/plans/tiny/people"])["people"]  # which posts are filled, not by whom
+    assert [(p["grid_id"], p["building_id"], p["role"], p["name"], p["phone"], p["withheld"]) for p in people] == [
+        ("G1", None, "grid_leader", None, None, True), ("G1", "b1", "building_leader", None, None, True),
+        ("G2", None, "grid_leader", None, None, True)]
     card = json.loads(bodies["/api/plans/tiny/grids/320508001001001"])
-    assert card["households"] == 20 and card["special"] == {} and card["staff"] == []
+    assert card["households"] == 20 and card["special"] == {}
+    assert [(s["role"], s["name"], s["phone"], s["withheld"]) for s in card["staff"]] == [
+        ("grid_leader", None, None, True)]
+
+
+def test_public_page_says_an_assigned_leader_is_withheld_not_unassigned(plan_file, tmp_path):
+    """The resident scanning a sheet's QR code reads "网格长 已指定（姓名不公开）" and the community
+    office's number for a grid whose leader is hidden; "未指定" only where nobody holds the post
+    (building b2). Before: the public plan had no people, so every post read "未指定"."""
+    plan = geo.read_plan(plan_file)
+    office = {"level": "社区", "role": "社区居委会", "name": "平江社区", "phone": "0512-65009999"}
+    plan.meta["escalation"] = {"*": [office, *plan.meta["escalation"]["*"]]}
+    path = geo.write_plan(plan, tmp_path / "tiny.gpkg")
+    app = create_app({"TESTING": True, "PLANS": [str(path)], "USERS_DB": str(tmp_path / "u.sqlite"),
+                      "BASEMAP": "none", "PUBLIC_MAP": True})
+    client = app.test_client()
+    page = _text(client.get("/plans/tiny/grids/320508001001001").get_data())
+    card = page[page.index('id="grid-card"'):]
+    contacts = card[:card.index("gp-buildings")]
+    assert "网格长</span> 已指定（姓名不公开）" in contacts and "未指定" not in contacts
+    assert 'href="tel:0512-65009999"' in contacts and "平江社区" in contacts
+    row = {b: card[card.index(f'id="b-{b}"'):].split("</tr>")[0] for b in ("b1", "b2")}
+    assert "已指定（姓名不公开）" in row["b1"] and "未指定" in row["b2"]  # b2 truly has no leader
+    assert "0512-65001234" not in page  # the rest of the chain (the police line) stays for signed-in users
+    for secret in STAFF_NAMES + ("alert(1)", "138****"):
+        assert secret not in page
+    english = _text(client.get("/plans/tiny/grids/320508001001001?lang=en").get_data())
+    assert "Grid leader</span> assigned (name withheld)" in english and "Community office" in english
+    # the map tooltips (community map grids, the grid's buildings) and the API say the same
+    grids = json.loads(client.get("/api/plans/tiny/grids.geojson?lang=zh").get_data())
+    assert {f["properties"]["grid_code"]: f["properties"]["leader"] for f in grids["features"]} == {
+        "320508001001001": "已指定（姓名不公开）", "320508001001002": "已指定（姓名不公开）"}
+    script = page[page.index("</aside>"):]  # the map's data: grid and building tooltips
+    assert script.count("已指定（姓名不公开）") >= 2 and "未指定" in script  # b1 and the grid withheld, b2 empty
+    signed = _text(signed_in(app, "viewer").get("/plans/tiny/grids/320508001001001").get_data())
+    assert "王芳" in signed and "已指定（姓名不公开）" not in signed  # signed-in visitors see the name
 
 
 def test_without_public_map_everyone_signs_in(app):

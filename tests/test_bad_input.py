@@ -4,6 +4,7 @@ the exit status is non-zero, and nothing already written is touched."""
 from __future__ import annotations
 
 import json
+import re
 
 import geopandas as gpd
 import pytest
@@ -220,7 +221,7 @@ def test_household_points_bad_coordinates_and_persons(tmp_path):
     csv = tmp_path / "hh.csv"
     csv.write_text(f"lon,lat,persons\n{X0},{Y0},2\nabc,{Y0},1\n")
     code, out = partition(tmp_path, b, "--households", csv)
-    assert code == 2 and "missing or non-numeric coordinates (lines 3)" in out
+    assert code == 2 and "missing or non-numeric coordinates (line 3)" in out
     csv.write_text(f"lon,lat,persons\n{X0},{Y0},-1\n")
     code, out = partition(tmp_path, b, "--households", csv)
     assert code == 2 and "'persons' must be a whole number" in out
@@ -259,3 +260,39 @@ def test_not_a_plan(tmp_path):
     code, out = run("check", path)
     assert code == 2
     assert "b.gpkg: is not a gridplan plan (missing layer(s) grids, plan_meta)" in out
+
+
+NUMPY_REPR = re.compile(r"np\.\w+\(")  # np.int64(0), np.str_('a'), …
+
+
+def test_messages_name_rows_as_plain_numbers_counted_from_one(tmp_path):
+    """Rows are named as a user counts them (features from 1, CSV lines with the header as line 1)
+    and never as NumPy reprs: before, "rows [np.int64(0)] are not"."""
+    b = write(tmp_path, "b.geojson", buildings(3))
+    points = gpd.GeoDataFrame({"persons": [1, 2, 3]}, geometry=[shapely.Point(X0, Y0), square(0),
+                                                                 square(1)], crs=4326)
+    hh = write(tmp_path, "hh.geojson", points)
+    code, out = partition(tmp_path, b, "--households", hh)
+    assert code == 2 and not NUMPY_REPR.search(out) and "Traceback" not in out
+    assert "hh.geojson: household features must be points; features 2, 3 (counting from 1) are not" in out
+    bounds = gpd.GeoDataFrame({"id": ["A", "B"]}, geometry=[square(0, size=10 * D), shapely.Point(X0, Y0)],
+                              crs=4326)
+    path = write(tmp_path, "bounds.geojson", bounds)
+    code, out = partition(tmp_path, b, "--boundary", path)
+    assert code == 2 and not NUMPY_REPR.search(out)
+    assert "boundaries must be polygons; feature 2 (counting from 1) are Point" in out
+    csv = tmp_path / "hh.csv"
+    csv.write_text(f"lon,lat,persons\n{X0},{Y0},2\n{X0},{Y0},x\n{X0},{Y0},-1\n")
+    code, out = partition(tmp_path, b, "--households", csv)
+    assert code == 2 and not NUMPY_REPR.search(out) and "households H00002=x, H00003=-1 are not" in out
+
+
+def test_row_and_id_helpers_give_plain_text():
+    import numpy as np
+
+    from geo.errors import ids_text, rows_text
+
+    assert rows_text(np.array([0, 1], dtype="int64")) == "features 1, 2 (counting from 1)"
+    assert rows_text(np.flatnonzero([False, True]), csv=True) == "line 3"
+    assert ids_text(np.arange(15)) == "0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 … (+3 more)"
+    assert ids_text([np.float64(2.5), np.str_("B1"), np.bool_(True)]) == "2.5, B1, True"

@@ -123,6 +123,27 @@ def test_check_fails_on_a_broken_plan(tmp_path, kunming_plan):
     assert code == 4
     assert "violates its guarantees" in text
     assert f"{far}" in text and "households figure disagrees" in text
+    lines = text.splitlines()
+    assert lines[0].startswith(f"check FAILED: {broken} (") and "guarantee(s):" in lines[0]  # the verdict first
+    assert lines[1].startswith("  - ") and "np." not in text
+
+
+def test_check_prints_its_verdict_first_and_every_grid_only_when_verbose(kunming_plan):
+    """Before: one line per grid (609 on Suzhou) came before the verdict."""
+    path, _ = kunming_plan
+    code, text = invoke("check", path)
+    assert code == 0, text
+    lines = text.splitlines()
+    n_grids = len(geo.read_plan(path).grids)
+    assert lines[0].startswith(f"check passed: {path} ({n_grids} grids, 140 buildings, ")
+    assert len(lines) < 20 and "--verbose" in lines[-1]
+    code, verbose = invoke("check", path, "--verbose")
+    assert code == 0 and verbose.splitlines()[0] == lines[0]
+    listed = [line for line in verbose.splitlines() if re.match(r"  \d+: \d+, \d+, \w+$", line)]
+    assert len(listed) == n_grids
+    code, as_json = invoke("check", path, "--json")
+    assert json.loads(as_json)["totals"] == {"ok": True, "violations": 0, "grids": n_grids, "buildings": 140,
+                                              "households": int(geo.read_plan(path).grids["households"].sum())}
 
 
 def test_map_writes_html(tmp_path, kunming_plan):
