@@ -18,7 +18,11 @@ logger = logging.getLogger(__name__)
 
 #: ISO 216 paper sizes in millimetres, portrait (width, height).
 PAPERS = {"A3": (297, 420), "A2": (420, 594), "A1": (594, 841), "A0": (841, 1189)}
-DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+#: No default web address: a QR code to a guessed address (such as the development server's
+#: ``http://127.0.0.1:5000``) leads a resident nowhere. ``None``: the plan's ``base_url``, else no QR code.
+DEFAULT_BASE_URL = None
+#: Hosts only the computer itself reaches.
+_LOCAL_HOSTS = {"localhost", "0.0.0.0", "::1", "::", ""}
 ROSTER_COLUMNS = ("grid_id", "role", "name", "phone", "building_id")
 ROLES = ("grid_leader", "grid_worker", "police", "building_leader", "volunteer")
 #: Map scales offered (1:N), the largest that fits the grid is used.
@@ -38,6 +42,14 @@ _BOUNDARY = "#6a3d9a"
 
 
 # --- what a sheet needs from the plan ---------------------------------------------------------
+
+class SheetFigure(Figure):
+    """A sheet's first page; ``more_pages`` holds the pages its tables continue on (often none)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.more_pages: list[Figure] = []
+
 
 @dataclass
 class _Sheet:
@@ -78,7 +90,7 @@ def _new_sheet(paper: str, landscape: bool, lang: str, font) -> _Sheet:
 
     w, h = PAPERS[paper]
     page = (h, w) if landscape else (w, h)
-    fig = Figure(figsize=(page[0] / 25.4, page[1] / 25.4))
+    fig = SheetFigure(figsize=(page[0] / 25.4, page[1] / 25.4))
     FigureCanvasAgg(fig)
     return _Sheet(fig, page, min(page) / 297.0, _font(font), lang)
 
@@ -94,8 +106,112 @@ def _grid_number(code: str, prefix: str | None) -> str:
     return code
 
 
-def _community(plan: Plan, community_name: str | None, lang: str) -> str:
-    return community_name or plan.meta.get("community_name") or text("community_placeholder", lang)
+def _unit_names(plan: Plan) -> pd.Series:
+    """Each grid's community name from the plan's own data (``""`` when unknown), by ``grid_id``.
+
+    Looked up in the finest upper level of the ``levels`` layer whose units have names (the
+    ``name`` of the boundary file each level was given as), then in the ``boundaries`` layer
+    (the named boundary holding the grid's inner point).
+    """
+    import shapely
+
+    grids = plan.grids
+    names = pd.Series("", index=grids.index, dtype=object)
+    levels = plan.layers.get("levels")
+    if levels is not None and len(levels) and {"level", "unit_id", "name"} <= set(levels.columns):
+        named = levels[levels["name"].fillna("").astype(str).str.strip() != ""]
+        order = [lv.get("name") for lv in plan.meta.get("levels") or [] if isinstance(lv, dict)]
+        for level in sorted(set(named["level"]), key=lambda lv: -order.index(lv) if lv in order else 0):
+            column = f"unit_{level}"
+            if column not in plan.buildings.columns:
+                continue
+            unit_name = dict(zip(named.loc[named["level"] == level, "unit_id"].astype(str),
+                                 named.loc[named["level"] == level, "name"].astype(str).str.strip()))
+            b = plan.buildings[["grid_id", column]].dropna()
+            top = b.groupby("grid_id")[column].agg(lambda v: v.astype(str).value_counts().index[0])
+            found = top.map(unit_name).dropna()
+            names.loc[found.index.intersection(names.index)] = found
+            if (names != "").any():
+                return names
+    bounds = plan.layers.get("boundaries")
+    if bounds is not None and len(bounds) and "name" in bounds.columns:
+        bounds = bounds[bounds["name"].fillna("").astype(str).str.strip() != ""]
+        if len(bounds):
+            points = shapely.point_on_surface(grids.geometry.values)
+            g, b = bounds.sindex.query(points, predicate="within")
+            names.iloc[g] = bounds["name"].astype(str).str.strip().to_numpy()[b]
+    return names
+
+
+def _community(plan: Plan, community_name: str | None, grid_id=None) -> str | None:
+    """The community a sheet is titled with: ``community_name``, ``plan.meta["community_name"]``, else
+    the name the plan's levels or boundaries give the grid (or, without ``grid_id``, all of them:
+    the one name they share, or up to three joined with 、); ``None`` when none is known."""
+    given = community_name or plan.meta.get("community_name")
+    if given and str(given).strip():
+        return str(given).strip()
+    names = _unit_names(plan)
+    if grid_id is not None:
+        return names.get(grid_id) or None
+    distinct = list(dict.fromkeys(n for n in names if n))
+    return "、".join(distinct) if 0 < len(distinct) <= 3 else None
+
+
+def _base_url(plan: Plan, base_url: str | None) -> str | None:
+    """The web address QR codes link to: ``base_url``, else ``plan.meta["base_url"]``.
+
+    ``None`` (with a warning) when neither is set: the sheet then has no QR code. ``""`` means no
+    QR code, deliberately (no warning). A local address (``localhost``, ``127.x``) is a warning:
+    a resident scanning it reaches nothing.
+    """
+    from urllib.parse import urlsplit
+
+    if base_url == "":
+        return None
+    url = base_url or plan.meta.get("base_url")
+    if not url:
+        logger.warning("no web address for the QR codes: the sheets print without a QR code; give the web "
+                       "app's address (gridplan print --base-url https://…, $GRIDPLAN_BASE_URL, or the plan's "
+                       "base_url)")
+        return None
+    url = str(url).strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InputError(f"web address {url!r} for the QR codes: give it as http(s)://host[:port], e.g. "
+                         "https://grid.example.gov.cn")
+    host = (parts.hostname or "").lower()
+    if host in _LOCAL_HOSTS or host.startswith("127."):
+        logger.warning("the QR codes link to %s, which only this computer reaches: residents who scan them "
+                       "reach nothing; give the web app's public address (--base-url)", url)
+    return url
+
+
+def _escalation(plan: Plan, grid_id, roster, lang: str, escalation=None) -> list[list[str]]:
+    """Rows (level, post, name, phone) of the grid's escalation chain (网格吹哨): the grid's own
+    leader, then the plan's ``escalation`` chain of the grid's community (or ``"*"``).
+
+    ``escalation`` given (a list of ``{level, role, name, phone}``, e.g. masked by the web app)
+    replaces the plan's chain. Without a chain, blank rows for the community and the street are
+    ruled to fill in by hand.
+    """
+    from partitioning.staffing import grid_communities
+
+    rows = []
+    leader = ("", "")
+    if roster is not None:
+        mine = roster[(roster["grid_id"] == grid_id) & (roster["role"] == "grid_leader")]
+        if len(mine):
+            leader = (mine["name"].iloc[0], mine["phone"].iloc[0])
+    rows.append([text("level_grid", lang), text("role_grid_leader", lang), *leader])
+    if escalation is None:
+        chains = plan.meta.get("escalation") or {}
+        community = grid_communities(plan.buildings, plan.grids.loc[[grid_id]]).iloc[0] if chains else ""
+        escalation = chains.get(community) or chains.get("*") or []
+    for c in escalation:
+        rows.append([str(c.get(k) or "") for k in ("level", "role", "name", "phone")])
+    if len(rows) == 1:
+        rows += [[text("level_community", lang), "", "", ""], [text("level_street", lang), "", "", ""]]
+    return rows
 
 
 def _plan_name(plan: Plan, plan_name: str | None) -> str:

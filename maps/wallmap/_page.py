@@ -17,6 +17,17 @@ from maps.wallmap._content import (_BOUNDARY, _GRID_LINE, _MAJOR, _MINOR, _SCALE
 
 logger = logging.getLogger(__name__)
 
+#: Type sizes (points) on A3, for reading from 1 m; larger paper scales them (A1: ×2). Listed in
+#: docs/wallmaps.md; tests measure them in the PDF.
+TITLE_PT = 64  # the title's em is 22.6 mm at A3, its glyphs about 20 mm high
+KICKER_PT = 28  # the community name beside (or above) the title
+SUBTITLE_PT = 14
+HEADING_PT = 14
+BODY_PT = 12  # figures, legend, tables: names and phones
+LABEL_PT = 10  # building labels (never under 9 pt: sh.MIN_PT)
+NEIGHBOUR_PT = 11
+FINE_PT = 9  # footer, captions, scale bar
+
 # --- page furniture ---------------------------------------------------------------------------
 
 def _frame_layout(sheet: _Sheet) -> dict:
@@ -24,33 +35,55 @@ def _frame_layout(sheet: _Sheet) -> dict:
     s = sheet.s
     w, h = sheet.page
     m = 10 * s
-    header = 17 * s
-    footer = 7 * s
+    header = (TITLE_PT + SUBTITLE_PT * 1.6) * sh.MM_PER_PT * s + 6 * s
+    footer = 8 * s
     return {"m": m, "header": header, "footer": footer, "gap": 5 * s,
             "body": (m, m + footer, w - 2 * m, h - 2 * m - header - footer)}
 
 
-def _header(sheet: _Sheet, lay: dict, title: str, subtitle: str) -> None:
+def _header(sheet: _Sheet, lay: dict, title: str, subtitle: str, kicker: str | None = None) -> None:
+    """The title (``kicker`` — the community — before it, or above it when the line is too long)."""
     w, h = sheet.page
     m, hh = lay["m"], lay["header"]
-    ax = sh.panel(sheet.fig, m, h - m - hh, w - 2 * m, hh)
-    sh.put(ax, (w - 2 * m) / 2, hh * 0.62, title, size=sheet.pt(22), font=sheet.font, bold=True,
-           ha="center", va="center")
-    sh.put(ax, (w - 2 * m) / 2, hh * 0.2, subtitle, size=sheet.pt(9.5), font=sheet.font,
-           ha="center", va="center", color="#333333")
+    width = w - 2 * m
+    ax = sh.panel(sheet.fig, m, h - m - hh, width, hh)
+    size, ksize = sheet.pt(TITLE_PT), sheet.pt(KICKER_PT)
+    tw = sh.text_size_mm(title, size, sheet.font)[0]
+    if tw > width:  # a long --title: smaller rather than cut
+        size = max(sh.MIN_PT, size * width / tw * 0.98)
+        tw = sh.text_size_mm(title, size, sheet.font)[0]
+    base = hh - 3 * sheet.s - size * sh.MM_PER_PT * 0.88
+    sub = sheet.pt(SUBTITLE_PT)
+    if kicker:
+        kw = sh.text_size_mm(kicker, ksize, sheet.font)[0]
+        gap = 4 * sheet.s
+        if kw + gap + tw <= width:  # one line: kicker and title on one baseline, centred together
+            x = (width - kw - gap - tw) / 2
+            sh.put(ax, x, base, kicker, size=ksize, font=sheet.font, bold=True, ha="left", va="baseline")
+            sh.put(ax, x + kw + gap, base, title, size=size, font=sheet.font, bold=True, ha="left",
+                   va="baseline")
+        else:  # the kicker on the subtitle's line
+            subtitle = f"{kicker} · {subtitle}"
+            sh.put(ax, width / 2, base, title, size=size, font=sheet.font, bold=True, ha="center", va="baseline")
+    else:
+        sh.put(ax, width / 2, base, title, size=size, font=sheet.font, bold=True, ha="center", va="baseline")
+    sh.put(ax, width / 2, 2 * sheet.s, sh.fit_text(subtitle, width, sub, sheet.font), size=sub, font=sheet.font,
+           ha="center", va="baseline", color="#333333")
 
 
 def _footer(sheet: _Sheet, lay: dict, plan: Plan, attribution: str | None, printed: str | None) -> None:
     w, _ = sheet.page
     m, fh = lay["m"], lay["footer"]
     ax = sh.panel(sheet.fig, m, m, w - 2 * m, fh)
-    lang, size = sheet.lang, sheet.pt(7)
+    lang, size = sheet.lang, sheet.pt(FINE_PT)
     written = str(plan.meta.get("written") or plan.meta.get("created") or "")[:16].replace("T", " ")
     version = plan.meta.get("gridplan_version") or gridplan_version()
     left = (f"{text('schematic', lang)}: {text('schematic_note', lang)} · "
             f"{text('data_source', lang)}: {_attribution(plan, attribution)}")
     right = (f"{text('plan_version', lang)}: {written} (gridplan {version}) · "
              f"{text('printed', lang)}: {printed or date.today().isoformat()}")
+    rw = sh.text_size_mm(right, size, sheet.font)[0]
+    left = sh.fit_text(left, w - 2 * m - rw - 5 * sheet.s, size, sheet.font)
     sh.put(ax, 0, fh * 0.35, left, size=size, font=sheet.font, ha="left", va="center", color="#333333")
     sh.put(ax, w - 2 * m, fh * 0.35, right, size=size, font=sheet.font, ha="right", va="center",
            color="#333333")
@@ -81,9 +114,9 @@ def _map_axes(sheet: _Sheet, rect, centre, denominator: int):
 
 
 def _page(sheet: _Sheet, lay: dict, plan: Plan, title: str, subtitle: str, bounds, *, pad, attribution,
-          printed):
+          printed, kicker=None):
     """Header, footer and the north-up map fitted to ``bounds``: (axes, rect, scale, window)."""
-    _header(sheet, lay, title, subtitle)
+    _header(sheet, lay, title, subtitle, kicker)
     _footer(sheet, lay, plan, attribution, printed)
     rect = lay["map"]
     denominator = _choose_scale(bounds, rect[2], rect[3], pad=pad)
@@ -118,7 +151,7 @@ def _north_arrow(sheet: _Sheet, rect) -> None:
                          closed=True, fc="black", ec="black", lw=0.6))
     ax.add_patch(Polygon([(c, size * 1.05), (c + size * 0.3, size * 0.15), (c, size * 0.4)],
                          closed=True, fc="white", ec="black", lw=0.6))
-    sh.put(ax, c, size * 1.32, text("north", sheet.lang), size=sheet.pt(11), font=sheet.font, bold=True,
+    sh.put(ax, c, size * 1.32, text("north", sheet.lang), size=sheet.pt(14), font=sheet.font, bold=True,
            ha="center", va="center")
 
 
@@ -126,7 +159,7 @@ def _scale_bar(sheet: _Sheet, ax, denominator: int) -> None:
     from matplotlib_scalebar.scalebar import ScaleBar
 
     bar = ScaleBar(1, "m", location="lower left", length_fraction=0.22, box_alpha=0.85,
-                   font_properties={"family": sheet.font.family, "size": sheet.pt(8)}, scale_loc="top",
+                   font_properties={"family": sheet.font.family, "size": sheet.pt(10)}, scale_loc="top",
                    label=f"{text('scale', sheet.lang)} 1:{denominator:,}".replace(",", " "),
                    label_loc="bottom", width_fraction=0.006, border_pad=0.6)
     ax.add_artist(bar)
@@ -135,7 +168,7 @@ def _scale_bar(sheet: _Sheet, ax, denominator: int) -> None:
 def _map_furniture(sheet: _Sheet, ax, rect, denominator: int, note: str | None) -> None:
     """North arrow, scale bar and, when labels were left out, a note at the top of the map."""
     if note:
-        sh.put(ax, 0.5, 0.985, note, size=sheet.pt(8), font=sheet.font, transform=ax.transAxes, ha="center",
+        sh.put(ax, 0.5, 0.985, note, size=sheet.pt(11), font=sheet.font, transform=ax.transAxes, ha="center",
                va="top", color=_GRID_LINE, bbox={"fc": "white", "ec": "none", "alpha": 0.85})
     _north_arrow(sheet, rect)
     _scale_bar(sheet, ax, denominator)
@@ -170,7 +203,7 @@ def _qr(sheet: _Sheet, ax, x: float, y: float, size: float, url: str, caption: s
     scale = size / n
     ax.add_collection(PathCollection([path.transformed(Affine2D().scale(scale).translate(x, y))],
                                      facecolors="black", edgecolors="none", linewidths=0), autolim=False)
-    sh.put(ax, x + size / 2, y - 2.2 * sheet.s, caption, size=sheet.pt(7.5), font=sheet.font,
+    sh.put(ax, x + size / 2, y - 2.2 * sheet.s, caption, size=sheet.pt(10), font=sheet.font,
            ha="center", va="top")
 
 
@@ -185,11 +218,32 @@ def _figure_lines(sheet: _Sheet, ax, x: float, top: float, heading: str, pairs, 
     return top - y + row * len(pairs)
 
 
+def _paper_lines(geoms, ax, denominator: int):
+    """Boundaries of (multi)polygons ``geoms`` (map metres) as one geometry in the map's paper mm."""
+    lines = shapely.union_all(shapely.boundary(np.asarray(geoms, dtype=object)))
+    return shapely.transform(lines, lambda xy: _to_paper(xy, ax, denominator))
+
+
+def _furniture_boxes(sheet: _Sheet, rect) -> np.ndarray:
+    """Boxes (paper mm in the map) of the north arrow and the scale bar, which labels keep clear of."""
+    s = sheet.s
+    return np.array([(rect[2] - 15 * s - 3 * s, rect[3] - 19.2 * s - 3 * s, rect[2], rect[3]),  # north arrow
+                     (0, 0, 0.22 * rect[2] + 14 * s, 18 * s)])  # scale bar
+
+
 def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fallbacks, *, size,
-                    colour="black", bg="white") -> int:
-    """Place labels (priority order) without overlap and draw them; returns how many were left out."""
+                    colour="black", bg="white", taken=None, avoid=None, full_at=None) -> tuple[int, np.ndarray]:
+    """Place labels (priority order) without overlap and draw them.
+
+    ``taken``: boxes (paper mm) already used (default: the map furniture); ``avoid``: lines (paper
+    mm, see :func:`_paper_lines`) no label may cross; ``full_at``: the full label only on its anchor
+    (1) or at the first ``full_at`` positions, the short form elsewhere. Returns how many labels were left out and
+    the boxes taken now (for labels placed next).
+    """
+    if taken is None:
+        taken = _furniture_boxes(sheet, rect)
     if not len(anchors_m):
-        return 0
+        return 0, taken
     anchors = _to_paper(np.asarray(anchors_m), ax, denominator)
     lead = 1.15
 
@@ -199,11 +253,9 @@ def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fall
 
     sizes = np.array([box(ls) for ls in lines])
     fb = np.array([box(ls) for ls in fallbacks]) if fallbacks is not None else None
-    s = sheet.s
-    furniture = [(rect[2] - 15 * s - 3 * s, rect[3] - 19.2 * s - 3 * s, rect[2], rect[3]),  # north arrow
-                 (0, 0, 0.22 * rect[2] + 12 * s, 16 * s)]  # scale bar
-    centres, form = sh.place_labels(anchors, sizes, (0.5, 0.5, rect[2] - 0.5, rect[3] - 0.5),
-                                    fallback_sizes=fb, obstacles=np.array(furniture))
+    centres, form, taken = sh.place_labels(anchors, sizes, (0.5, 0.5, rect[2] - 0.5, rect[3] - 0.5),
+                                           fallback_sizes=fb, obstacles=taken, lines=avoid,
+                                           full_at=full_at)
     x0, y0 = ax.get_xlim()[0], ax.get_ylim()[0]
     for i in np.flatnonzero(form >= 0):
         label = "\n".join(lines[i] if form[i] == 0 else fallbacks[i])
@@ -211,10 +263,10 @@ def _place_and_draw(sheet: _Sheet, ax, rect, denominator, anchors_m, lines, fall
         sh.put(ax, cx, cy, label, size=size, font=sheet.font, ha="center", va="center", color=colour,
                linespacing=lead, multialignment="center", zorder=6,
                bbox=None if bg is None else {"boxstyle": "square,pad=0.08", "fc": bg, "ec": "none",
-                                             "alpha": 0.75})
+                                             "alpha": 0.8})
         if np.hypot(*(centres[i] - anchors[i])) > 0.5:  # a leader line to a moved label
             ax.plot([anchors_m[i][0], cx], [anchors_m[i][1], cy], color=colour, lw=0.35, zorder=5)
-    return int((form < 0).sum())
+    return int((form < 0).sum()), taken
 
 
 def _context_layers(sheet: _Sheet, ax, plan: Plan, window) -> list:
@@ -242,7 +294,11 @@ def _context_layers(sheet: _Sheet, ax, plan: Plan, window) -> list:
 
 
 def _pick_orientation(paper, orientation, bounds, layout, *, pad, font=None) -> bool:
-    """``True`` for landscape: the orientation whose tables fit and whose map is the larger scale."""
+    """``True`` for landscape: the orientation in which the map shows ``bounds`` at the larger scale.
+
+    Tables that do not fit continue on following pages, so the map decides: a wide grid prints
+    landscape and fills the frame. A tie (a square grid) prints portrait.
+    """
     if orientation != "auto":
         return orientation == "landscape"
     score = {}
@@ -252,6 +308,5 @@ def _pick_orientation(paper, orientation, bounds, layout, *, pad, font=None) -> 
         lay = layout(_Sheet(None, page, min(page) / 297.0, font, "zh"))
         _, _, mw, mh = lay["map"]
         x0, y0, x1, y1 = bounds
-        need = max((x1 - x0) * (1 + 2 * pad) / mw, (y1 - y0) * (1 + 2 * pad) / mh)  # metres per mm
-        score[landscape] = (not lay.get("fits", True), need)
-    return score[True] < score[False]
+        score[landscape] = max((x1 - x0) * (1 + 2 * pad) / mw, (y1 - y0) * (1 + 2 * pad) / mh)  # metres per mm
+    return score[True] < score[False] * 0.98
