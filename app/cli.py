@@ -369,7 +369,7 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 
 @cli.command("print")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
-@click.option("--grid", "grid_code", help="Print the sheet of this grid (its code, see `gridplan check PLAN`).")
+@click.option("--grid", "grid_code", help="Print the sheet of this grid: its number (3, 003) or its code.")
 @click.option("--community", "community_id", is_flag=False, flag_value="", default=None, metavar="[ID]",
               help="Print the community overview (every grid, with a table of grids).")
 @click.option("--all", "everything", is_flag=True, help="One sheet per grid plus the overview, into the folder -o.")
@@ -385,10 +385,12 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the sheets.")
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="CSV of people: grid_id, role, name, phone, building_id (default: the plan's people layer).")
-@click.option("--community-name", help="Community name in the titles [default: the plan's, else XX社区].")
+@click.option("--community-name", help="Community name in the titles [default: the plan's, from its metadata, "
+              "levels or boundaries; the overview needs one].")
 @click.option("--title", help="Title of the sheet (single sheets only).")
-@click.option("--base-url", envvar="GRIDPLAN_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="Web app address the QR codes link to.")
+@click.option("--base-url", envvar="GRIDPLAN_BASE_URL",
+              help="Web app address the QR codes link to, e.g. https://grid.example.gov.cn (or $GRIDPLAN_BASE_URL) "
+              "[default: the plan's base_url; without one the sheets have no QR code].")
 @click.option("--attribution", help="Data attribution printed in the footer [default: from the plan's inputs].")
 @click.option("--jobs", type=click.IntRange(min=1), default=min(2, os.cpu_count() or 1), show_default=True,
               help="With --all: worker processes.")

@@ -248,12 +248,16 @@ def grid_sheet(name: str, code: str):
         people = plan_people(p)
         sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,
                                    base_url=base, paper=current_app.config["SHEET_PAPER"],
-                                   roster=people if len(people) else None)
+                                   roster=people if len(people) else None,
+                                   escalation=escalation_chain(p, grid_id))
         with tempfile.TemporaryDirectory() as tmpdir:
             out = wallmap.save_sheet(sheet, Path(tmpdir) / "sheet.pdf")
             return Payload.of(out.read_bytes())
 
-    payload = cached(("sheet", *version, grid_id, language, base), make)
+    from app.auth import access
+
+    # the escalation chain's phones are masked for viewers: one cached sheet per access level
+    payload = cached(("sheet", *version, grid_id, language, base, access()[0]), make)
     return send(payload, "application/pdf", download=quote(f"{name}-{code}.pdf"))
 
 
