@@ -35,7 +35,7 @@ def _frame_layout(sheet: _Sheet) -> dict:
     s = sheet.s
     w, h = sheet.page
     m = 10 * s
-    header = (TITLE_PT + SUBTITLE_PT * 1.6) * sh.MM_PER_PT * s + 6 * s
+    header = (TITLE_PT + SUBTITLE_PT * 1.6) * sh.MM_PER_PT * s + 8 * s
     footer = 8 * s
     return {"m": m, "header": header, "footer": footer, "gap": 5 * s,
             "body": (m, m + footer, w - 2 * m, h - 2 * m - header - footer)}
@@ -67,7 +67,7 @@ def _header(sheet: _Sheet, lay: dict, title: str, subtitle: str, kicker: str | N
             sh.put(ax, width / 2, base, title, size=size, font=sheet.font, bold=True, ha="center", va="baseline")
     else:
         sh.put(ax, width / 2, base, title, size=size, font=sheet.font, bold=True, ha="center", va="baseline")
-    sh.put(ax, width / 2, 2 * sheet.s, sh.fit_text(subtitle, width, sub, sheet.font), size=sub, font=sheet.font,
+    sh.put(ax, width / 2, 3.5 * sheet.s, sh.fit_text(subtitle, width, sub, sheet.font), size=sub, font=sheet.font,
            ha="center", va="baseline", color="#333333")
 
 

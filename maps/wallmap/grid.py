@@ -36,6 +36,14 @@ def _grid_layout(sheet: _Sheet) -> dict:
     return lay
 
 
+def _inner_points(geoms) -> np.ndarray:
+    """A point deep inside each footprint (the centre of its largest inscribed circle, on its
+    largest part), where a label sits clear of the building's own edges and of grid lines along them."""
+    parts = [max(shapely.get_parts(g), key=lambda p: p.area) for g in geoms]
+    circles = shapely.maximum_inscribed_circle(np.asarray(parts, dtype=object), tolerance=0.25)
+    return shapely.get_coordinates(shapely.get_point(circles, 0))
+
+
 def _contact_rows(roster, grid_id, lang) -> list:
     rows = []
     for role, blanks in (("grid_leader", 1), ("grid_worker", 1), ("police", 1), ("volunteer", 2)):
@@ -169,8 +177,9 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
     edges = _paper_lines(_display(near_grids.geometry.values, window, denominator), ax, denominator)
     label_pt = max(sh.MIN_PT, round(LABEL_PT * sheet.s ** 0.75, 1))  # wall sheets are read from further away
     by_priority = numbered.sort_values("households", ascending=False, kind="stable")
-    anchors = shapely.get_coordinates(shapely.point_on_surface(by_priority.geometry.values))
-    lines = [[str(numbers[b]), text("households_unit", lang).format(n=int(hh))]
+    anchors = _inner_points(by_priority.geometry.values)
+    # a building without households carries its number only: "0户" is noise on the wall
+    lines = [[str(numbers[b]), text("households_unit", lang).format(n=int(hh))] if hh > 0 else [str(numbers[b])]
              for b, hh in zip(by_priority.index, by_priority["households"])]
     omitted, taken = _place_and_draw(sheet, ax, rect, denominator, anchors, lines,
                                      [[str(numbers[b])] for b in by_priority.index], size=label_pt, avoid=edges,
