@@ -47,7 +47,16 @@ def flow(ax, x: float, top: float, bottom: float, widths, header, rows, *, size:
 def continuation_pages(plan: Plan, paper: str, landscape: bool, lang: str, font, *, title: str, kicker,
                        subtitle: str, widths, header, rows, size: float, align=None, attribution=None,
                        printed=None, gap: float = 6.0) -> list:
-    """Pages holding ``rows`` in as many columns of ``widths`` as the paper takes; the figures."""
+    """Pages holding ``rows`` in as many columns of ``widths`` as the paper takes; the figures.
+
+    The pages take the orientation that holds more rows (``landscape`` on a tie)."""
+    def capacity(land: bool) -> int:  # rows one page holds in this orientation
+        probe = _new_sheet(paper, land, lang, font)
+        _, _, w, h = _frame_layout(probe)["body"]
+        return max(1, int((w + gap * probe.s) / (sum(widths) + gap * probe.s))) * (int(h / row_height(size)) - 1)
+
+    # a table page is read close up, not from across the room: the orientation that needs fewer pages
+    landscape = max((landscape, not landscape), key=capacity)
     pages = []
     while rows:
         sheet = _new_sheet(paper, landscape, lang, font)
