@@ -488,3 +488,23 @@ def test_overview_table_of_many_grids_is_set_at_12pt_on_following_pages(tmp_path
     text = _pdf_text(pdf)
     listed = set(re.findall(r"^(\d{2,3}) 2\d 1$", text, re.M))
     assert len(listed) == 240  # every grid: number, households, buildings
+
+
+def test_web_sheet_prints_the_escalation_chain_as_the_page_shows_it(plan_file, tmp_path):
+    """The web app's sheet.pdf: the chain with phones masked for a viewer, in full for an admin."""
+    from app import create_app
+    from tests.test_app import signed_in
+
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                      "BASEMAP": "none", "SECRET_KEY": "test-key"})
+    url = "/plans/tiny/grids/320508001001001/sheet.pdf"
+    texts = {}
+    for role in ("admin", "viewer"):  # the admin's sheet is cached first: it may never reach the viewer
+        resp = signed_in(app, role).get(url)
+        assert resp.status_code == 200
+        (tmp_path / f"{role}.pdf").write_bytes(resp.data)
+        texts[role] = _pdf_text(tmp_path / f"{role}.pdf")
+    assert "平江派出所" in texts["admin"] and "0512-65001234" in texts["admin"]
+    assert "平江派出所" in texts["viewer"] and "0512-****1234" in texts["viewer"]
+    assert "0512-65001234" not in texts["viewer"]
+    assert "扫码" in texts["admin"]  # the QR code links to the address the sheet was served from
