@@ -4,13 +4,17 @@ A grid sheet shows the grid's boundary and buildings, each building labelled wit
 households, the neighbouring grids greyed with their numbers, barriers and boundaries when the plan
 has them, a legend, a north arrow, a scale bar in metres, the grid's figures, a contact table (grid
 leader, grid worker, community police, volunteers, and a leader per building — from a roster when
-given, blank rows to fill by hand otherwise), a QR code linking to the grid's web page, the plan
+given, blank rows to fill by hand otherwise), the escalation chain (网格吹哨: grid → community →
+street → departments, with phones), a QR code linking to the grid's web page, the plan
 version, the date, "示意图" and the data attribution. The overview shows every grid in colours that
 differ between neighbours (:func:`maps.webmap.grid_colours`) with a table of the grids.
 
 Sheets are drawn server-side with matplotlib (Agg canvas, no pyplot state) in a CJK font found by
 :func:`find_cjk_font`, and saved with TrueType font embedding, so the PDF text is real, selectable
-text. Sizes scale with the paper; no text is smaller than 7 pt at print size.
+text. Type is sized for reading from 1 m (A3: title 64 pt, names, phones and tables 12 pt, building
+labels 10 pt, nothing under 9 pt; larger paper scales it), see docs/wallmaps.md. Tables that do not
+fit continue on following pages of the same PDF (``fig.more_pages``). The QR code needs the web
+app's address (``base_url`` or the plan's ``base_url``): there is no default.
 
 Roster
 ------
@@ -26,8 +30,8 @@ Examples
 >>> import geo                                                    # doctest: +SKIP
 >>> from maps.wallmap import grid_sheet, save_sheet
 >>> plan = geo.read_plan("suzhou.gpkg")
->>> code = plan.grids["grid_code"].iloc[0]
->>> save_sheet(grid_sheet(plan, code, paper="A3", plan_name="suzhou"), "grid.pdf")
+>>> save_sheet(grid_sheet(plan, "3", paper="A3", plan_name="suzhou", community_name="养育巷社区",
+...                       base_url="https://grid.example.gov.cn"), "grid.pdf")
 """
 
 from maps._sheet import MissingFontError, find_cjk_font

@@ -62,7 +62,7 @@ class _Sheet:
     lang: str
 
     def pt(self, base: float) -> float:
-        """A type size of ``base`` points on A3, scaled to the paper, never under 7 pt."""
+        """A type size of ``base`` points on A3, scaled to the paper, never under ``sh.MIN_PT`` (9 pt)."""
         return max(sh.MIN_PT, round(base * self.s, 1))
 
 
