@@ -221,14 +221,16 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
              *context]
     top -= _legend(sheet, pax, 0, top, items, size=body) + gap
 
-    def block(heading_key, header, rows, least):
+    note_h = tb.row_height(body) * 1.2  # room kept for "the table continues overleaf"
+
+    def block(heading_key, header, rows, least, bottom=0.0):
         nonlocal top
         widths = tb.column_widths(header, rows, body, sheet.font, least=least)
         widths = [w * pw / sum(widths) for w in widths]  # the panel's width
         sh.put(pax, 0, top - tb.heading_height(head) / 2, text(heading_key, lang), size=head, font=sheet.font,
                bold=True, va="center_baseline")
         top -= tb.heading_height(head)
-        rest = tb.flow(pax, 0, top, 0, widths, header, rows, size=body, font=sheet.font)
+        rest = tb.flow(pax, 0, top, bottom, widths, header, rows, size=body, font=sheet.font)
         top -= (len(rows) - len(rest) + 1) * tb.row_height(body) + gap
         return rest, widths
 
@@ -250,15 +252,17 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
     align = ["left", "left", "right", "left", "left"]
     least = [0, 0, 0, sh.text_size_mm("楼栋长名", body, sheet.font)[0], phone_w]
     room = int((top - tb.heading_height(head)) / tb.row_height(body)) - 1
-    if room >= min(3, len(brows)):  # at least three rows here, else the whole table overleaf
+    if room >= len(brows):  # the whole table fits
         rest, widths = block("building_leaders", bheader, brows, least)
+    elif room >= 4:  # at least three rows here (and the note), the rest overleaf
+        rest, widths = block("building_leaders", bheader, brows, least, bottom=note_h)
     else:
         rest = brows
         widths = tb.column_widths(bheader, brows, body, sheet.font, least=least)
         widths = [w * pw / sum(widths) for w in widths]
     if rest:
-        sh.put(pax, 0, max(top, tb.row_height(body)), text("table_continues", lang), size=body, font=sheet.font,
-               va="top", color=_GRID_LINE)
+        sh.put(pax, 0, min(max(top, 0), note_h) + note_h * 0.1, text("table_continues", lang), size=body,
+               font=sheet.font, va="bottom", color=_GRID_LINE)
         sheet.fig.more_pages = tb.continuation_pages(
             plan, paper, landscape, lang, sheet.font, title=f"{heading} · {text('building_leaders', lang)}",
             kicker=community, subtitle=subtitle, widths=widths, header=bheader, rows=rest, size=body,
