@@ -508,3 +508,18 @@ def test_web_sheet_prints_the_escalation_chain_as_the_page_shows_it(plan_file, t
     assert "平江派出所" in texts["viewer"] and "0512-****1234" in texts["viewer"]
     assert "0512-65001234" not in texts["viewer"]
     assert "扫码" in texts["admin"]  # the QR code links to the address the sheet was served from
+
+
+def test_community_name_from_the_plans_levels(tmp_path):
+    """Two named communities as the upper level of the plan: each grid is titled with its own."""
+    plan = _tiny_plan(2)
+    del plan.meta["community_name"]
+    plan.meta["levels"] = [{"name": "community", "target": None, "source": "communities.geojson"}]
+    plan.buildings["unit_community"] = plan.buildings["grid_id"].map({"G0001": "C1", "G0002": "C2"})
+    plan.layers["levels"] = gpd.GeoDataFrame(
+        {"level": ["community", "community"], "unit_id": ["C1", "C2"], "name": ["平江社区", "金阊社区"]},
+        geometry=list(plan.grids.geometry), crs=plan.buildings.crs)
+    assert "平江社区" in _pdf_text(save_sheet(grid_sheet(plan, "1", base_url=""), tmp_path / "1.pdf"))
+    assert "金阊社区" in _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "2.pdf"))
+    overview = _pdf_text(save_sheet(overview_sheet(plan, paper="A3", base_url=""), tmp_path / "o.pdf"))
+    assert "平江社区、金阊社区" in overview
