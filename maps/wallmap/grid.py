@@ -20,6 +20,8 @@ from maps.wallmap._page import (BODY_PT, HEADING_PT, LABEL_PT, NEIGHBOUR_PT, _co
                                 _figure_lines, _frame_layout, _legend, _map_furniture, _page, _paper_lines,
                                 _pick_orientation, _place_and_draw, _qr)
 
+__all__ = ["grid_sheet", "PANEL_MM"]
+
 logger = logging.getLogger(__name__)
 
 #: Width of a grid sheet's side panel on A3 (mm): the tables at 12 pt.

@@ -17,6 +17,8 @@ from maps.wallmap._content import (DEFAULT_BASE_URL, _attribution, _base_url, _c
 from maps.wallmap.grid import _grid_figure
 from maps.wallmap.overview import overview_sheet
 
+__all__ = ["save_sheet", "print_all"]
+
 logger = logging.getLogger(__name__)
 
 def _sheet_chars(plan: Plan, lang, roster, plan_name, community_name, attribution, printed) -> set:

@@ -19,7 +19,10 @@ from maps.wallmap._page import (BODY_PT, LABEL_PT, _context_layers, _display, _f
                                 _legend, _map_furniture, _page, _pick_orientation, _place_and_draw, _qr)
 from maps.webmap import PALETTE, grid_colours
 
+__all__ = ["overview_sheet", "TABLE_PT"]
+
 logger = logging.getLogger(__name__)
+
 
 def _code_prefix(plan: Plan) -> str | None:
     """The administrative prefix every grid code shares, when codes are prefix + number."""
