@@ -308,5 +308,5 @@ _TEXT.update({
     "table_continues": {"zh": "楼栋表续见下页", "en": "The building table continues overleaf"},
     "grid_table": {"zh": "网格一览表", "en": "Table of grids"},
     "grid_table_follows": {"zh": "网格一览表见后页", "en": "Table of grids: see the following page(s)"},
-    "no_qr": {"zh": "未设网址,无二维码", "en": "no web address: no QR code"},
+    "per_community": {"zh": "各社区概况", "en": "Per community"},
 })

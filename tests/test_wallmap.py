@@ -478,7 +478,15 @@ def test_escalation_chain_is_printed_on_every_grid_sheet(plan_file, tmp_path):
 
 def test_overview_table_of_many_grids_is_set_at_12pt_on_following_pages(tmp_path):
     plan = _tiny_plan(240, buildings_per_grid=1)
+    # two named communities of 100 and 140 grids: the map page summarises them
+    plan.meta["levels"] = [{"name": "community", "target": None, "source": "communities.geojson"}]
+    plan.buildings["unit_community"] = np.where(plan.buildings["grid_id"] <= "G0100", "C1", "C2")
+    plan.layers["levels"] = gpd.GeoDataFrame(
+        {"level": ["community"] * 2, "unit_id": ["C1", "C2"], "name": ["平江社区", "金阊社区"]},
+        geometry=[shapely.box(0, 0, 1, 1)] * 2, crs=plan.buildings.crs)
     pdf = save_sheet(overview_sheet(plan, paper="A3", base_url="", printed=PRINTED), tmp_path / "o.pdf")
+    first = _poppler("pdftotext", "-raw", "-l", "1", pdf, "-")
+    assert "金阊社区 140 " in first and "平江社区 100 " in first
     chars, pages = _chars(pdf)
     assert pages >= 2 and min(size for _, size in chars) >= 9 - 1e-6
     listed = set()

@@ -14,7 +14,7 @@ from maps import _sheet as sh
 from maps.i18n import text
 from maps.wallmap import _tables as tb
 from maps.wallmap._content import (DEFAULT_BASE_URL, _base_url, _check, _community, _font, _grid_number,
-                                   _new_sheet, _plan_name, _roster, _Sheet)
+                                   _new_sheet, _plan_name, _roster, _Sheet, _unit_names)
 from maps.wallmap._page import (BODY_PT, LABEL_PT, _context_layers, _display, _figure_lines, _frame_layout,
                                 _legend, _map_furniture, _page, _pick_orientation, _place_and_draw, _qr)
 from maps.webmap import PALETTE, grid_colours
@@ -56,6 +56,16 @@ def _overview_table(plan: Plan, roster, lang) -> tuple[list, list, str | None]:
 
 #: Type size of the grid table on the pages after the overview's map (points, any paper).
 TABLE_PT = 12
+
+
+def _community_summary(plan: Plan, lang: str) -> list:
+    """Rows (community, grids, households) when the plan's levels or boundaries name more than one
+    community; ``[]`` otherwise."""
+    names = _unit_names(plan)
+    if names.nunique() < 2:
+        return []
+    by = plan.grids.assign(community=names.replace("", "—")).groupby("community", sort=True)
+    return [[c, str(len(g)), str(int(g["households"].sum()))] for c, g in by]
 
 
 def _overview_layout(sheet: _Sheet, header, rows) -> dict:
@@ -176,9 +186,20 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
         return sheet.fig
     # the table on the following pages, at TABLE_PT whatever the paper
     sh.put(pax, 0, top, text("grid_table_follows", lang), size=body, font=sheet.font, va="top", color="#333333")
+    top -= tb.row_height(body)
     if note:
-        sh.put(pax, 0, top - tb.row_height(body), note, size=body, font=sheet.font, va="top")
-        rows = [*rows]
+        sh.put(pax, 0, top, note, size=body, font=sheet.font, va="top")
+        top -= tb.row_height(body)
+    summary = _community_summary(plan, lang)
+    if summary:  # several named communities: their figures here, the grids overleaf
+        top -= 2 * sheet.s
+        sh.put(pax, 0, top - tb.heading_height(body) / 2, text("per_community", lang), size=body, font=sheet.font,
+               bold=True, va="center_baseline")
+        top -= tb.heading_height(body)
+        sh_header = [text("level_community", lang), text("n_grids", lang), text("households", lang)]
+        widths_ = tb.column_widths(sh_header, summary, body, sheet.font)
+        tb.flow(pax, 0, top, 0, [w * pw / sum(widths_) for w in widths_], sh_header, summary, size=body,
+                font=sheet.font, align=["left", "right", "right"])
     widths = tb.column_widths(header, rows, TABLE_PT, sheet.font,
                               least=[0] * (len(header) - 2) + [sh.text_size_mm(s_, TABLE_PT, sheet.font)[0] + 3
                                                                 for s_ in ("网格长名", "13800000000")])
