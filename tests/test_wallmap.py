@@ -531,3 +531,29 @@ def test_community_name_from_the_plans_levels(tmp_path):
     assert "金阊社区" in _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "2.pdf"))
     overview = _pdf_text(save_sheet(overview_sheet(plan, paper="A3", base_url=""), tmp_path / "o.pdf"))
     assert "平江社区、金阊社区" in overview
+
+
+def test_cli_print_save_stores_the_address_and_the_name_in_the_plan(plan_file, tmp_path, monkeypatch):
+    import shutil as sh_
+
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    monkeypatch.delenv("GRIDPLAN_BASE_URL", raising=False)
+    path = tmp_path / "tiny.gpkg"
+    sh_.copyfile(plan_file, path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["print", str(path), "--grid", "2", "--base-url", "https://grid.example.cn",
+                                 "--community-name", "平江社区", "--save", "-o", str(tmp_path / "g.pdf")])
+    assert result.exit_code == 0, result.output
+    assert "stored base_url, community_name" in result.output
+    plan = geo.read_plan(path)
+    assert plan.meta["base_url"] == "https://grid.example.cn" and plan.meta["community_name"] == "平江社区"
+    assert len(plan.layers["people"]) == 3  # nothing else lost
+    result = runner.invoke(cli, ["print", str(path), "--community", "-o", str(tmp_path / "o.pdf")])
+    assert result.exit_code == 0 and "WARNING" not in result.output, result.output
+    text = _pdf_text(tmp_path / "o.pdf")
+    assert "平江社区" in text and "扫码" in text
+    result = runner.invoke(cli, ["print", str(path), "--grid", "1", "--save", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "--save" in result.output
