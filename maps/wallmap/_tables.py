@@ -49,14 +49,15 @@ def continuation_pages(plan: Plan, paper: str, landscape: bool, lang: str, font,
                        printed=None, gap: float = 6.0) -> list:
     """Pages holding ``rows`` in as many columns of ``widths`` as the paper takes; the figures.
 
-    The pages take the orientation that holds more rows (``landscape`` on a tie)."""
+    The pages take the orientation that needs fewer pages (``landscape`` on a tie)."""
     def capacity(land: bool) -> int:  # rows one page holds in this orientation
         probe = _new_sheet(paper, land, lang, font)
         _, _, w, h = _frame_layout(probe)["body"]
         return max(1, int((w + gap * probe.s) / (sum(widths) + gap * probe.s))) * (int(h / row_height(size)) - 1)
 
-    # a table page is read close up, not from across the room: the orientation that needs fewer pages
-    landscape = max((landscape, not landscape), key=capacity)
+    # a table page is read close up, not from across the room: the orientation that needs fewer
+    # pages, else the first page's
+    landscape = min((landscape, not landscape), key=lambda land: -(-len(rows) // capacity(land)))
     pages = []
     while rows:
         sheet = _new_sheet(paper, landscape, lang, font)
