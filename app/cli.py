@@ -408,7 +408,7 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 
 @cli.command("print")
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
-@click.option("--grid", "grid_code", help="Print the sheet of this grid (its code, see `gridplan check PLAN`).")
+@click.option("--grid", "grid_code", help="Print the sheet of this grid: its number (3, 003) or its code.")
 @click.option("--community", "community_id", is_flag=False, flag_value="", default=None, metavar="[ID]",
               help="Print the community overview (every grid, with a table of grids).")
 @click.option("--all", "everything", is_flag=True, help="One sheet per grid plus the overview, into the folder -o.")
@@ -424,17 +424,21 @@ PAPERS = ["A3", "A2", "A1", "A0"]
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language of the sheets.")
 @click.option("--roster", type=click.Path(dir_okay=False),
               help="CSV of people: grid_id, role, name, phone, building_id (default: the plan's people layer).")
-@click.option("--community-name", help="Community name in the titles [default: the plan's, else XX社区].")
+@click.option("--community-name", help="Community name in the titles [default: the plan's, from its metadata, "
+              "levels or boundaries; the overview needs one].")
 @click.option("--title", help="Title of the sheet (single sheets only).")
-@click.option("--base-url", envvar="GRIDPLAN_BASE_URL", default="http://127.0.0.1:5000", show_default=True,
-              help="Web app address the QR codes link to.")
+@click.option("--base-url", envvar="GRIDPLAN_BASE_URL",
+              help="Web app address the QR codes link to, e.g. https://grid.example.gov.cn (or $GRIDPLAN_BASE_URL) "
+              "[default: the plan's base_url; without one the sheets have no QR code].")
 @click.option("--attribution", help="Data attribution printed in the footer [default: from the plan's inputs].")
+@click.option("--save", "save_settings", is_flag=True,
+              help="After printing, store --base-url and --community-name in PLAN, so later prints need neither.")
 @click.option("--jobs", type=click.IntRange(min=1), default=min(2, os.cpu_count() or 1), show_default=True,
               help="With --all: worker processes.")
 @click.option("-o", "--output", required=True, type=click.Path(),
               help="The sheet (.pdf or .png), or with --all the folder to write into.")
 def print_(plan_path, grid_code, community_id, everything, paper, overview_paper, orientation, dpi, fmt, lang,
-           roster, community_name, title, base_url, attribution, jobs, output):
+           roster, community_name, title, base_url, attribution, save_settings, jobs, output):
     """Print wall maps (作战图) of PLAN: one grid, the community overview, or --all of them."""
     import geo
     from geo.csvfile import read_csv
@@ -445,6 +449,8 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
     if community_id:
         raise click.BadParameter("a plan is one community for now: give --community without an ID",
                                  param_hint="--community")
+    if save_settings and not (base_url or community_name):
+        raise click.UsageError("--save stores --base-url and --community-name in the plan: give at least one")
     plan = geo.read_plan(plan_path)
     people = read_csv(roster, dtype=str, keep_default_na=False) if roster else None
     common = dict(orientation=orientation, lang=lang, roster=people, base_url=base_url,
@@ -453,13 +459,21 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
         files = print_all(plan, output, paper=paper or "A3", overview_paper=overview_paper, fmt=fmt, dpi=dpi,
                           jobs=jobs, progress=logging.getLogger().level <= logging.INFO, **common)
         click.echo(f"{len(files)} sheets written to {output} (overview.{fmt} and one per grid)")
-        return
-    if grid_code is not None:
-        fig = grid_sheet(plan, grid_code, paper=paper or "A3", title=title, **common)
     else:
-        fig = overview_sheet(plan, paper=paper or "A1", title=title, **common)
-    out = save_sheet(fig, output, dpi=dpi)
-    click.echo(f"sheet written to {out} ({out.stat().st_size / 1024:.0f} KiB)")
+        if grid_code is not None:
+            fig = grid_sheet(plan, grid_code, paper=paper or "A3", title=title, **common)
+        else:
+            fig = overview_sheet(plan, paper=paper or "A1", title=title, **common)
+        out = save_sheet(fig, output, dpi=dpi)
+        pages = 1 + len(getattr(fig, "more_pages", []))
+        click.echo(f"sheet written to {out} ({out.stat().st_size / 1024:.0f} KiB, {pages} page(s))")
+    if save_settings:  # after printing: the address and name have been checked by then
+        from app.cli_people import _write_with_people
+
+        stored = {"base_url": base_url, "community_name": community_name}
+        plan.meta.update({k: v for k, v in stored.items() if v})
+        _write_with_people(plan, plan_path)
+        click.echo(f"stored {', '.join(k for k, v in stored.items() if v)} in {plan_path}")
 
 
 @cli.command("map")

@@ -244,12 +244,13 @@ def grid_sheet(name: str, code: str):
         people = plan_people(p, withheld_as=text("name_withheld", language))
         sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,
                                    base_url=base, paper=current_app.config["SHEET_PAPER"],
-                                   roster=people if len(people) else None)
+                                   roster=people if len(people) else None,
+                                   escalation=escalation_chain(p, grid_id))
         with tempfile.TemporaryDirectory() as tmpdir:
             out = wallmap.save_sheet(sheet, Path(tmpdir) / "sheet.pdf")
             return Payload.of(out.read_bytes())
 
-    payload = cached(("sheet", *version, grid_id, language, base), make)
+    payload = cached(("sheet", *version, grid_id, language, base), make)  # per access level (masked chain)
     return send(payload, "application/pdf", download=quote(f"{name}-{code}.pdf"))
 
 

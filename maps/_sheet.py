@@ -26,8 +26,9 @@ __all__ = ["MissingFontError", "find_cjk_font", "cjk_font", "MM_PER_PT"]
 logger = logging.getLogger(__name__)
 
 MM_PER_PT = 25.4 / 72
-#: Smallest type size that prints legibly (points).
-MIN_PT = 7.0
+#: Smallest type size on a sheet (points): fine print (footer, captions). Building labels are at
+#: least 9 pt, names, phones and tables at least 12 pt, the title at least 20 mm (docs/wallmaps.md).
+MIN_PT = 9.0
 
 #: CJK font families, best first. TrueType-outline fonts come first: matplotlib embeds them as
 #: real TrueType (CID Type 2) text; the CFF-outline Noto/Source Han fonts also give selectable
@@ -367,7 +368,8 @@ _OFFSETS = ((0, 0), (0, 1.1), (0, -1.1), (1.1, 0), (-1.1, 0), (1.1, 1.1), (-1.1,
 
 def place_labels(anchors: np.ndarray, sizes: np.ndarray, frame: tuple[float, float, float, float],
                  *, fallback_sizes: np.ndarray | None = None,
-                 obstacles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 obstacles: np.ndarray | None = None, lines=None,
+                 full_at: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Place label boxes near their anchors without overlaps, in the given priority order.
 
     Parameters
@@ -382,7 +384,14 @@ def place_labels(anchors: np.ndarray, sizes: np.ndarray, frame: tuple[float, flo
         A smaller form of each label (e.g. the number without the households) tried when the
         full label finds no room.
     obstacles : (m, 4) array, optional
-        Boxes ``(xmin, ymin, xmax, ymax)`` no label may cover (north arrow, scale bar).
+        Boxes ``(xmin, ymin, xmax, ymax)`` no label may cover (north arrow, scale bar, labels
+        placed before).
+    lines : shapely geometry, optional
+        Lines (paper mm) no label may cross, e.g. grid boundaries.
+    full_at : int, optional
+        Try the full label only at the first ``full_at`` positions (1: on its anchor only), so
+        that a label moved away from its building carries the short form: the full text only
+        where it fits.
 
     Returns
     -------
@@ -390,23 +399,30 @@ def place_labels(anchors: np.ndarray, sizes: np.ndarray, frame: tuple[float, flo
         Where each label goes (NaN when it is left out).
     form : (n,) int array
         0 full label, 1 fallback form, -1 left out.
+    placed : (k, 4) array
+        Every box now taken (the obstacles and the labels placed), for labels placed after these.
     """
     n = len(anchors)
     centres = np.full((n, 2), np.nan)
     form = np.full(n, -1)
     placed = np.empty((0, 4)) if obstacles is None else np.asarray(obstacles, dtype=float).reshape(-1, 4)
     x0, y0, x1, y1 = frame
+    if lines is not None:
+        shapely.prepare(lines)
     for i in range(n):
         options = [(0, sizes[i])] + ([(1, fallback_sizes[i])] if fallback_sizes is not None else [])
         done = False
         for kind, (w, h) in options:
-            for dx, dy in _OFFSETS:
+            offsets = _OFFSETS[:full_at] if kind == 0 and full_at and fallback_sizes is not None else _OFFSETS
+            for dx, dy in offsets:
                 cx, cy = anchors[i, 0] + dx * w / 2, anchors[i, 1] + dy * h / 2
                 box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
                 if box[0] < x0 or box[1] < y0 or box[2] > x1 or box[3] > y1:
                     continue
                 if len(placed) and np.any((placed[:, 0] < box[2]) & (placed[:, 2] > box[0])
                                           & (placed[:, 1] < box[3]) & (placed[:, 3] > box[1])):
+                    continue
+                if lines is not None and lines.intersects(shapely.box(*box)):
                     continue
                 placed = np.vstack([placed, box])
                 centres[i] = cx, cy
@@ -415,4 +431,4 @@ def place_labels(anchors: np.ndarray, sizes: np.ndarray, frame: tuple[float, flo
                 break
             if done:
                 break
-    return centres, form
+    return centres, form, placed

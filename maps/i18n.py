@@ -320,3 +320,19 @@ _TEXT.update({
                             "en": "The basemap tiles did not load (the tile server cannot be reached); the grids "
                                   "are shown as usual."},
 })
+# Printed wall maps designed for the wall (maps/wallmap/): titles in two lines, the escalation chain,
+# continuation pages: appended.
+_TEXT.update({
+    "grid_sheet_heading": {"zh": "第{number}网格 作战图", "en": "Grid {number} battle map"},
+    "overview_heading": {"zh": "网格总览图", "en": "Grid overview"},
+    "level_grid": {"zh": "网格", "en": "Grid"},
+    "level_community": {"zh": "社区", "en": "Community"},
+    "level_street": {"zh": "街道", "en": "Street"},
+    "level": {"zh": "层级", "en": "Level"},
+    "post": {"zh": "岗位", "en": "Post"},
+    "continued": {"zh": "{title}(续{page})", "en": "{title} (continued, {page})"},
+    "table_continues": {"zh": "楼栋表续见下页", "en": "The building table continues overleaf"},
+    "grid_table": {"zh": "网格一览表", "en": "Table of grids"},
+    "grid_table_follows": {"zh": "网格一览表见后页", "en": "Table of grids: see the following page(s)"},
+    "per_community": {"zh": "各社区概况", "en": "Per community"},
+})

@@ -172,3 +172,87 @@ def next_codes(codes, parent_code, new, default_width: int = 3) -> dict:
         out[g] = f"{pcode}{seq:0{width}d}"
         used.add(out[g])
     return out
+
+
+def resolve_grid_code(codes, text, *, prefix=None, width=3) -> str:
+    """The grid code a person means by ``text``: the whole code, its number, or its trailing part.
+
+    People call a grid by its number ("3号网格", "003"), not by its 15-digit code. ``text`` is
+    matched, after stripping blanks and ignoring case,
+
+    1. as a whole code;
+    2. as the grid's sequence number when it is at most ``width`` digits (``"3"``, ``"03"`` and
+       ``"003"`` all mean the code ending ``…003``; leading zeros do not matter): the number is
+       compared with the code's part after ``prefix`` when the code starts with it, else with its
+       last ``width`` characters;
+    3. as the code's trailing part otherwise (``"044003"``: the community's 3 digits and the
+       grid's 3 in a plan of several communities).
+
+    Parameters
+    ----------
+    codes : iterable of str
+        The plan's grid codes (``plan.grids["grid_code"]``).
+    text : str
+        What the person typed.
+    prefix : str, optional
+        Administrative prefix shared by the codes (``plan.meta["code_prefix"]``).
+    width : int, default 3
+        Digits of the sequence number when the code does not start with ``prefix``.
+
+    Returns
+    -------
+    str
+        The one code meant.
+
+    Raises
+    ------
+    geo.errors.InputError
+        When no code matches (the message shows a few codes) or several do (the message lists
+        them, so the person can type more digits).
+
+    Examples
+    --------
+    >>> codes = ["320508019044001", "320508019044003", "320508019044013"]
+    >>> resolve_grid_code(codes, "3")
+    '320508019044003'
+    >>> resolve_grid_code(codes, "013")
+    '320508019044013'
+    >>> resolve_grid_code(codes, " 320508019044001 ")
+    '320508019044001'
+    >>> resolve_grid_code(["320508019001003", "320508019002003"], "3")
+    Traceback (most recent call last):
+    ...
+    geo.errors.InputError: grid '3' is ambiguous: 2 grids match (320508019001003, 320508019002003); give more digits of the code
+    >>> resolve_grid_code(["320508019001003", "320508019002003"], "002003")
+    '320508019002003'
+    """
+    codes = sorted({str(c) for c in codes})
+    wanted = str(text).strip()
+    if not wanted:
+        raise InputError("no grid given: give its code or number, e.g. 3 or " + (codes[0] if codes else "001"))
+    key = wanted.lower()
+    exact = [c for c in codes if c.lower() == key]
+    if exact:
+        return exact[0]
+
+    def sequence(code: str) -> str:
+        if prefix and code.startswith(str(prefix)) and len(code) > len(str(prefix)):
+            return code[len(str(prefix)):]
+        return code[-width:]
+
+    if wanted.isdigit() and len(wanted) <= width:
+        found = [c for c in codes if sequence(c).isdigit() and int(sequence(c)) == int(wanted)]
+    else:
+        found = [c for c in codes if c.lower().endswith(key)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        shown = ", ".join(found[:10]) + (f", … ({len(found) - 10} more)" if len(found) > 10 else "")
+        raise InputError(f"grid {wanted!r} is ambiguous: {len(found)} grids match ({shown}); give more digits "
+                         "of the code")
+    sample = ", ".join(codes[:3])
+    raise InputError(f"grid {wanted!r} is not in the plan ({len(codes)} grids: {sample}, …); give a grid's "
+                     "number (e.g. 3) or its whole code")
+
+
+__all__ += ["resolve_grid_code"]  # added here, not above: other work edits the head of this module

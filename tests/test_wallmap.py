@@ -125,8 +125,8 @@ def test_landscape_and_auto_orientation(kunming, busy_code, tmp_path):
     assert grid_sheet(tall, "320508019044001").get_size_inches().tolist() == pytest.approx([w / 25.4, h / 25.4])
 
 
-def test_orientation_keeps_the_building_table_whole():
-    """A wide grid of many buildings: landscape would show it larger but cut its table.
+def test_wide_grid_of_many_buildings_prints_landscape_and_its_table_continues(tmp_path):
+    """A wide grid of many buildings: landscape shows it larger; the table continues overleaf.
 
     ::
 
@@ -138,11 +138,20 @@ def test_orientation_keeps_the_building_table_whole():
     plan.grids.loc["G0001", "geometry"] = shapely.box(500_000, 3_460_000, 500_600, 3_460_100)
     plan.grids.loc["G0001", "n_buildings"] = 50
     w, h = PAPERS["A3"]
-    fig = grid_sheet(plan, "320508019044001")
-    assert fig.get_size_inches().tolist() == pytest.approx([w / 25.4, h / 25.4])  # portrait
-    texts = [t.get_text() for t in _visible_texts(fig)]
-    assert all(b in texts for b in plan.buildings.index)
-    assert not any("从略" in t and "行" in t for t in texts)
+    fig = grid_sheet(plan, "320508019044001", base_url="")
+    assert fig.get_size_inches().tolist() == pytest.approx([h / 25.4, w / 25.4])  # landscape
+    # the grid fills the map's width, at a larger scale than portrait would give it
+    def metres_per_mm(f):
+        ax = f.axes[0]
+        return np.diff(ax.get_xlim())[0] / (ax.get_position().width * f.get_size_inches()[0] * 25.4)
+
+    assert 600 / np.diff(fig.axes[0].get_xlim())[0] > 0.8
+    assert metres_per_mm(fig) < 0.7 * metres_per_mm(grid_sheet(plan, "1", base_url="", orientation="portrait"))
+    pdf = save_sheet(fig, tmp_path / "wide.pdf")
+    text = _pdf_text(pdf)
+    assert all(b in text for b in plan.buildings.index)  # every building, on the following page
+    assert "从略" not in text.replace("标注从略", "")
+    assert "Pages:           2" in _poppler("pdfinfo", pdf)
 
 
 # --- real text --------------------------------------------------------------------------------
@@ -170,7 +179,7 @@ def test_pdf_text_is_real_chinese_with_code_and_contacts(kunming, busy_code, ros
 def test_without_roster_the_contact_table_has_blank_rows(kunming, busy_code, tmp_path):
     pdf = save_sheet(grid_sheet(kunming, busy_code, printed=PRINTED), tmp_path / "grid.pdf")
     text = _pdf_text(pdf)
-    assert "XX社区" in text  # the placeholder community name
+    assert "XX社区" not in text  # never a placeholder community name
     for role in ("网格长", "网格员", "社区民警", "志愿者"):
         line = next(line for line in text.splitlines() if line.strip().startswith(role))
         assert line.strip() == role, line  # nothing filled in
@@ -211,10 +220,10 @@ def _visible_texts(fig):
 
 
 @pytest.mark.parametrize("paper", ["A3", "A0"])
-def test_no_text_under_7pt_and_building_labels_do_not_overlap(kunming, busy_code, paper):
+def test_no_text_under_9pt_and_building_labels_do_not_overlap(kunming, busy_code, paper):
     fig = grid_sheet(kunming, busy_code, paper=paper)
     texts = _visible_texts(fig)
-    assert min(t.get_fontsize() for t in texts) >= 7
+    assert min(t.get_fontsize() for t in texts) >= 9
     renderer = fig.canvas.get_renderer()
     labels = [t for t in texts if t.get_zorder() == 6]  # labels placed on the map
     grid_id = kunming.grids.index[kunming.grids["grid_code"] == busy_code][0]
@@ -243,7 +252,7 @@ def test_too_many_labels_are_thinned_with_a_note(caplog):
     plan.grids.loc["G0001", "geometry"] = shapely.box(499_990, 3_459_700, 500_600, 3_460_300)
     with caplog.at_level(logging.WARNING, logger="maps.wallmap"):
         fig = grid_sheet(plan, "320508019044001")
-    texts = [t.get_text() for t in _visible_texts(fig)]
+    texts = [t.get_text() for page in (fig, *fig.more_pages) for t in _visible_texts(page)]
     note = next(t for t in texts if "栋楼标注从略" in t)
     left_out = int(re.search(r"另有(\d+)栋", note).group(1))
     assert 0 < left_out < 40
@@ -260,7 +269,7 @@ def test_rendered_png_has_map_legend_and_qr(kunming, busy_code, tmp_path):
     from matplotlib.image import imread
 
     dpi = 40
-    fig = grid_sheet(kunming, busy_code, orientation="portrait")
+    fig = grid_sheet(kunming, busy_code, orientation="portrait", base_url="https://grid.example.cn")
     png = save_sheet(fig, tmp_path / "grid.png", dpi=dpi)
     img = (imread(png)[..., :3] * 255).round().astype(int)
     w, h = PAPERS["A3"]
@@ -278,9 +287,10 @@ def test_rendered_png_has_map_legend_and_qr(kunming, busy_code, tmp_path):
     assert share(map_px, "#d62728") > 0.0003  # its boundary (thin, antialiased at 40 dpi)
     side = img[:, x1 + 5:]
     assert share(side, "#f4a261") > 0  # legend swatch
-    # the QR code: 30 mm square in the top right corner, below the 10 mm margin and 17 mm header
+    # the QR code: 32 mm square in the top right corner, below the 10 mm margin and the header
     px_per_mm = dpi / 25.4
-    qr = img[int(29 * px_per_mm):int(55 * px_per_mm), int((w - 38) * px_per_mm):int((w - 12) * px_per_mm)]
+    top = h - fig.axes[0].get_position().y1 * h  # mm from the page's top to the map's (and panel's) top
+    qr = img[int((top + 3) * px_per_mm):int((top + 29) * px_per_mm), int((w - 39) * px_per_mm):int((w - 13) * px_per_mm)]
     assert 0.3 < (qr.mean(axis=2) < 128).mean() < 0.7  # about half its modules are dark
 
 
@@ -348,3 +358,202 @@ def test_geographic_plan_is_refused():
     plan.buildings = plan.buildings.set_crs("EPSG:4326", allow_override=True)
     with pytest.raises(CRSError, match="projected"):
         grid_sheet(plan, "320508019044001")
+
+
+# --- designed for the wall: sizes measured in the PDF, addresses, names, the escalation chain ----
+
+def _chars(pdf, page=0, *, body_only=False):
+    """Text and size (pt) of every character on a page (``body_only``: above the footer's 20 mm)."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(pdf) as doc:
+        p = doc.pages[page]
+        return [(c["text"], c["size"]) for c in p.chars if c["text"].strip()
+                and not (body_only and c["bottom"] > p.height - 20 * MM_TO_PT)], len(doc.pages)
+
+
+def _size_of(chars, word: str) -> float:
+    """The type size (pt) of ``word`` where it is printed (its characters in a row)."""
+    text = "".join(t for t, _ in chars)
+    at = text.index(word)
+    return min(size for _, size in chars[at:at + len(word)])
+
+
+def test_type_sizes_measured_in_the_pdf_read_from_one_metre(kunming, busy_code, roster, tmp_path):
+    pdf = save_sheet(grid_sheet(kunming, busy_code, roster=roster, community_name="翠湖社区", printed=PRINTED,
+                                base_url="https://grid.example.cn"), tmp_path / "grid.pdf")
+    chars, pages = _chars(pdf)
+    assert min(size for _, size in chars) >= 9 - 1e-6  # fine print (footer, captions) included
+    assert _size_of(chars, "作战图") * 25.4 / 72 >= 20  # the title: at least 20 mm at A3
+    every = [c for page in range(pages) for c in _chars(pdf, page)[0]]  # the building table may be overleaf
+    assert min(size for _, size in every) >= 9 - 1e-6
+    for word in ("张晓梅", "13800001111", "王警官", "赵楼长", "13900003333"):  # names and phones
+        assert _size_of(every, word) >= 12 - 1e-6, word
+    labels = [size for t, size in chars if t == "户"]  # the building labels "52户"
+    assert labels and min(labels) >= 9 - 1e-6
+
+
+def test_no_localhost_qr_by_default(tmp_path, caplog):
+    plan = _tiny_plan(2)
+    with caplog.at_level(logging.WARNING):
+        pdf = save_sheet(grid_sheet(plan, "1", printed=PRINTED), tmp_path / "g.pdf")
+    assert "扫码" not in _pdf_text(pdf)  # no QR code, no caption
+    assert any("--base-url" in r.message for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        pdf = save_sheet(grid_sheet(plan, "1", base_url="http://127.0.0.1:5000"), tmp_path / "l.pdf")
+    assert any("only this computer reaches" in r.message for r in caplog.records)
+    plan.meta["base_url"] = "https://grid.example.cn"
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        pdf = save_sheet(grid_sheet(plan, "1"), tmp_path / "m.pdf")
+    assert "扫码" in _pdf_text(pdf) and not caplog.records
+    with pytest.raises(InputError, match="http"):
+        grid_sheet(plan, "1", base_url="grid.example.cn")
+
+
+def test_cli_print_warns_without_base_url_and_takes_the_grid_number(plan_file, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    monkeypatch.delenv("GRIDPLAN_BASE_URL", raising=False)
+    runner = CliRunner()
+    out = tmp_path / "g1.pdf"
+    result = runner.invoke(cli, ["print", str(plan_file), "--grid", "1", "--community-name", "平江社区", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--base-url" in result.output and "without a QR code" in result.output
+    text = _pdf_text(out)
+    assert "第01网格" in text and "320508001001001" in text and "扫码" not in text
+    for given in ("002", "001002", "320508001001002"):
+        result = runner.invoke(cli, ["print", str(plan_file), "--grid", given, "--community-name", "平江社区",
+                                     "--base-url", "https://grid.example.cn", "-o", str(tmp_path / "g2.pdf")])
+        assert result.exit_code == 0, result.output
+        assert "base-url" not in result.output
+        assert "320508001001002" in _pdf_text(tmp_path / "g2.pdf")
+    result = runner.invoke(cli, ["print", str(plan_file), "--grid", "7", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "not in the plan" in result.output and "Traceback" not in result.output
+    result = runner.invoke(cli, ["print", str(plan_file), "--grid", "1", "--base-url", "http://localhost:5000",
+                                 "--community-name", "平江社区", "-o", str(tmp_path / "l.pdf")])
+    assert result.exit_code == 0 and "only this computer reaches" in result.output
+
+
+def test_placeholder_never_printed_and_the_overview_needs_a_community(plan_file, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    plan = _tiny_plan(2)
+    del plan.meta["community_name"]
+    text = _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "g.pdf"))
+    assert "XX" not in text and "第02网格 作战图" in text
+    with pytest.raises(InputError, match="--community-name"):
+        overview_sheet(plan, base_url="")
+    with pytest.raises(InputError, match="--community-name"):
+        print_all(plan, tmp_path / "all", base_url="")
+    result = CliRunner().invoke(cli, ["print", str(plan_file), "--community", "-o", str(tmp_path / "o.pdf")])
+    assert result.exit_code == 2 and "--community-name" in result.output and "Traceback" not in result.output
+    # the name the plan's boundaries give the community
+    plan.layers["boundaries"] = gpd.GeoDataFrame(
+        {"name": ["金阊社区"]}, geometry=[shapely.box(499_000, 3_459_000, 501_000, 3_461_000)], crs=plan.buildings.crs,
+        index=pd.Index(["C1"], name="boundary_id"))
+    text = _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "b.pdf"))
+    assert "金阊社区" in text
+    assert "金阊社区" in _pdf_text(save_sheet(overview_sheet(plan, paper="A3", base_url=""), tmp_path / "o.pdf"))
+
+
+def test_escalation_chain_is_printed_on_every_grid_sheet(plan_file, tmp_path):
+    plan = geo.read_plan(plan_file)  # its chain: 街道 派出所 平江派出所 0512-65001234, for every community
+    for code in ("1", "2"):
+        pdf = save_sheet(grid_sheet(plan, code, community_name="平江社区", base_url=""), tmp_path / f"{code}.pdf")
+        text = _pdf_text(pdf)
+        assert "网格吹哨" in text and "平江派出所" in text and "0512-65001234" in text
+        chars, _ = _chars(pdf)
+        assert _size_of(chars, "0512-65001234") >= 12 - 1e-6
+    leader = next(line for line in _pdf_text(tmp_path / "1.pdf").splitlines() if line.startswith("网格 网格长"))
+    assert "王芳" in leader and "13812341234" in leader  # the grid's own leader heads the chain
+    # without a chain: ruled rows for the community and the street, to fill in by hand
+    text = _pdf_text(save_sheet(grid_sheet(_tiny_plan(1), "1", base_url=""), tmp_path / "blank.pdf"))
+    assert "网格吹哨" in text and re.search(r"^社区$", text, re.M) and re.search(r"^街道$", text, re.M)
+
+
+def test_overview_table_of_many_grids_is_set_at_12pt_on_following_pages(tmp_path):
+    plan = _tiny_plan(240, buildings_per_grid=1)
+    # two named communities of 100 and 140 grids: the map page summarises them
+    plan.meta["levels"] = [{"name": "community", "target": None, "source": "communities.geojson"}]
+    plan.buildings["unit_community"] = np.where(plan.buildings["grid_id"] <= "G0100", "C1", "C2")
+    plan.layers["levels"] = gpd.GeoDataFrame(
+        {"level": ["community"] * 2, "unit_id": ["C1", "C2"], "name": ["平江社区", "金阊社区"]},
+        geometry=[shapely.box(0, 0, 1, 1)] * 2, crs=plan.buildings.crs)
+    pdf = save_sheet(overview_sheet(plan, paper="A3", base_url="", printed=PRINTED), tmp_path / "o.pdf")
+    first = _poppler("pdftotext", "-raw", "-l", "1", pdf, "-")
+    assert "金阊社区 140 " in first and "平江社区 100 " in first
+    chars, pages = _chars(pdf)
+    assert pages >= 2 and min(size for _, size in chars) >= 9 - 1e-6
+    listed = set()
+    for page in range(1, pages):  # the table (the footer's fine print aside)
+        chars, _ = _chars(pdf, page, body_only=True)
+        assert min(size for _, size in chars) >= 12 - 1e-6
+    text = _pdf_text(pdf)
+    listed = set(re.findall(r"^(\d{2,3}) 2\d 1$", text, re.M))
+    assert len(listed) == 240  # every grid: number, households, buildings
+
+
+def test_web_sheet_prints_the_escalation_chain_as_the_page_shows_it(plan_file, tmp_path):
+    """The web app's sheet.pdf: the chain with phones masked for a viewer, in full for an admin."""
+    from app import create_app
+    from tests.test_app import signed_in
+
+    app = create_app({"TESTING": True, "PLANS": [str(plan_file)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                      "BASEMAP": "none", "SECRET_KEY": "test-key"})
+    url = "/plans/tiny/grids/320508001001001/sheet.pdf"
+    texts = {}
+    for role in ("admin", "viewer"):  # the admin's sheet is cached first: it may never reach the viewer
+        resp = signed_in(app, role).get(url)
+        assert resp.status_code == 200
+        (tmp_path / f"{role}.pdf").write_bytes(resp.data)
+        texts[role] = _pdf_text(tmp_path / f"{role}.pdf")
+    assert "平江派出所" in texts["admin"] and "0512-65001234" in texts["admin"]
+    assert "平江派出所" in texts["viewer"] and "0512-****1234" in texts["viewer"]
+    assert "0512-65001234" not in texts["viewer"]
+    assert "扫码" in texts["admin"]  # the QR code links to the address the sheet was served from
+
+
+def test_community_name_from_the_plans_levels(tmp_path):
+    """Two named communities as the upper level of the plan: each grid is titled with its own."""
+    plan = _tiny_plan(2)
+    del plan.meta["community_name"]
+    plan.meta["levels"] = [{"name": "community", "target": None, "source": "communities.geojson"}]
+    plan.buildings["unit_community"] = plan.buildings["grid_id"].map({"G0001": "C1", "G0002": "C2"})
+    plan.layers["levels"] = gpd.GeoDataFrame(
+        {"level": ["community", "community"], "unit_id": ["C1", "C2"], "name": ["平江社区", "金阊社区"]},
+        geometry=list(plan.grids.geometry), crs=plan.buildings.crs)
+    assert "平江社区" in _pdf_text(save_sheet(grid_sheet(plan, "1", base_url=""), tmp_path / "1.pdf"))
+    assert "金阊社区" in _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "2.pdf"))
+    overview = _pdf_text(save_sheet(overview_sheet(plan, paper="A3", base_url=""), tmp_path / "o.pdf"))
+    assert "平江社区、金阊社区" in overview
+
+
+def test_cli_print_save_stores_the_address_and_the_name_in_the_plan(plan_file, tmp_path, monkeypatch):
+    import shutil as sh_
+
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    monkeypatch.delenv("GRIDPLAN_BASE_URL", raising=False)
+    path = tmp_path / "tiny.gpkg"
+    sh_.copyfile(plan_file, path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["print", str(path), "--grid", "2", "--base-url", "https://grid.example.cn",
+                                 "--community-name", "平江社区", "--save", "-o", str(tmp_path / "g.pdf")])
+    assert result.exit_code == 0, result.output
+    assert "stored base_url, community_name" in result.output
+    plan = geo.read_plan(path)
+    assert plan.meta["base_url"] == "https://grid.example.cn" and plan.meta["community_name"] == "平江社区"
+    assert len(plan.layers["people"]) == 3  # nothing else lost
+    result = runner.invoke(cli, ["print", str(path), "--community", "-o", str(tmp_path / "o.pdf")])
+    assert result.exit_code == 0 and "WARNING" not in result.output, result.output
+    text = _pdf_text(tmp_path / "o.pdf")
+    assert "平江社区" in text and "扫码" in text
+    result = runner.invoke(cli, ["print", str(path), "--grid", "1", "--save", "-o", str(tmp_path / "x.pdf")])
+    assert result.exit_code == 2 and "--save" in result.output
