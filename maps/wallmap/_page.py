@@ -283,6 +283,8 @@ def _context_layers(sheet: _Sheet, ax, plan: Plan, window) -> list:
                              zorder=2, capstyle="round")
                 items.append((text(key, sheet.lang), "line", {"color": colour, "lw": width * sheet.s ** 0.5}))
     boundaries = plan.layers.get("boundaries")
+    if plan.meta.get("split"):  # the parts a big file was cut into to plan it: no line on the ground
+        boundaries = None
     if boundaries is not None and len(boundaries):
         near = boundaries.iloc[boundaries.sindex.query(window)]
         if len(near):
