@@ -122,14 +122,11 @@ def _new_sheet(paper: str, landscape: bool, lang: str, font) -> _Sheet:
 
 
 def _grid_number(code: str, prefix: str | None) -> str:
-    """The short number of a grid: its code without the administrative prefix, at least 2 digits."""
-    from partitioning.codes import PLACEHOLDER
+    """The short number of a grid (:func:`partitioning.codes.short_code`, as on the web), at least 2 digits."""
+    from partitioning.codes import short_code
 
-    for pre in (prefix, PLACEHOLDER):
-        if pre and code.startswith(pre) and len(code) > len(pre):
-            seq = code[len(pre):]
-            return f"{int(seq):02d}" if seq.isdigit() else seq
-    return code
+    number = short_code(code, prefix)
+    return f"{int(number):02d}" if number.isdigit() else number
 
 
 def _community(plan: Plan, community_name: str | None, lang: str) -> str:
@@ -640,7 +637,7 @@ def _code_prefix(plan: Plan) -> str | None:
 
     codes = plan.grids["grid_code"].astype(str)
     for pre in (plan.meta.get("code_prefix"), PLACEHOLDER):
-        if pre and codes.str.startswith(pre).all() and codes.str.slice(len(pre)).str.isdigit().all():
+        if pre is not None and codes.str.startswith(pre).all() and codes.str.slice(len(pre)).str.isdigit().all():
             return pre
     return None
 
@@ -771,7 +768,7 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
 
     size, widths, row_h, per_col, n_cols = lay["table"]
     top = ph - lay["side"]
-    if prefix is not None:
+    if prefix:  # codes without an administrative part ("" prefix) are their numbers: nothing to explain
         width = len(str(plan.grids["grid_code"].iloc[0])) - len(prefix)
         sh.put(pax, 0, top + row_h * 0.8, text("code_note", lang).format(prefix=prefix, width=width),
                size=size, font=sheet.font, va="center_baseline")
