@@ -506,7 +506,8 @@ def _state(name: str, session: EditSession) -> dict:
             "base_version": session.base, "latest_version": _store().latest(name),
             "can_undo": session.pos > 0, "can_redo": session.pos < len(session.plans) - 1,
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
-            "warnings": [_say_notice(n, session.plan) for n in session.notices], "metrics": session.plan.meta.get("metrics"),
+            "warnings": [_say_notice(n, session.plan) for n in session.notices],
+            "metrics": session.plan.meta.get("metrics"),
             "grids": _grid_rows(session.plan), "csrf_token": generate_csrf()}
 
 

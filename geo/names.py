@@ -38,9 +38,11 @@ def building_names(buildings: pd.DataFrame) -> pd.Series:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"name": ["金色年华1栋", "", None, "A"], "addr:street": [None, "人民路", None, None],
+    >>> df = pd.DataFrame({"name": ["金色年华1栋", "", None, "A"],
+    ...                    "addr:street": [None, "人民路", None, None],
     ...                    "addr:housenumber": [None, "12号", None, None],
-    ...                    "community": ["金色年华", None, "金色年华", "金星广场"]}, index=["a", "b", "c", "d"])
+    ...                    "community": ["金色年华", None, "金色年华", "金星广场"]},
+    ...                   index=["a", "b", "c", "d"])
     >>> building_names(df).to_dict()
     {'a': '金色年华1栋', 'b': '人民路 12号', 'c': None, 'd': '金星广场 A'}
     """
@@ -55,8 +57,9 @@ def building_names(buildings: pd.DataFrame) -> pd.Series:
             found = str(street[i]).strip()
             if number is not None and not _blank(number[i]):
                 found += f" {str(number[i]).strip()}"
-        if found is not None and compound is not None and not _blank(compound[i]) and str(compound[i]).strip() not in found:
-            found = f"{str(compound[i]).strip()} {found}"
+        place = None if compound is None or _blank(compound[i]) else str(compound[i]).strip()
+        if found is not None and place is not None and place not in found:
+            found = f"{place} {found}"
         out.append(found)
     return pd.Series(out, index=buildings.index, dtype=object)
 

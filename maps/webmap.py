@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.names import building_names
+from geo.names import building_names, building_order
 from geo.plan import Plan
 from maps.i18n import text
 
@@ -327,8 +327,6 @@ def _role_text(role, lang: str, label=None) -> str:
 def _reading_order(geoms: gpd.GeoSeries, *, band: float = 20.0) -> list:
     """Index of ``geoms`` in reading order: rows of ``band`` metres north→south, then west→east
     (:func:`geo.names.building_order`, which the editor's messages number buildings by too)."""
-    from geo.names import building_order
-
     return building_order(geoms, band=band)
 
 

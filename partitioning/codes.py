@@ -180,7 +180,8 @@ def code_prefix(boundaries=None, *, prefix=None) -> str:
     ``prefix`` when given (``--prefix``: the 15-digit national-style scheme of
     :func:`grid_codes`); else the boundary data's community division code, when every boundary
     carries the same 12-digit code as its id (its ``id``, ``code`` or ``adcode`` field, see
-    :func:`geo.io.read_boundaries`), in the first of ``boundaries`` that does; else :data:`DEFAULT_PREFIX` (codes ``001``, ``002``…).
+    :func:`geo.io.read_boundaries`), in the first of ``boundaries`` that does; else
+    :data:`DEFAULT_PREFIX` (codes ``001``, ``002``…).
 
     Parameters
     ----------

@@ -71,8 +71,9 @@ class PlanDiff:
     grids : pandas.DataFrame
         One row per grid of either plan (indexed by the old id, or the new id for a new grid):
         ``change`` (``unchanged``, ``changed``: other buildings, ``households``: same buildings, other
-        households, ``added``, ``removed``), ``new_id`` (with matching), ``grid_code``, ``number``
-        (the grid's number people read, a removed grid's too), ``households_before``, ``households_after``, ``buildings_before``, ``buildings_after``.
+        households, ``added``, ``removed``), ``new_id`` (with matching), ``grid_code``,
+        ``number`` (the grid's number people read, a removed grid's too), ``households_before``,
+        ``households_after``, ``buildings_before``, ``buildings_after``.
     matched : bool
         Whether new grids were matched to old ones by shared buildings.
     """

@@ -35,6 +35,7 @@ from partitioning.editing import (
     split_grid,
 )
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
+from tests.textcheck import leaks
 
 PASSWORD = "correct-horse-1"
 
@@ -348,6 +349,8 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert "方案文件" in first and "plan file" not in first  # version 1 said in Chinese
         versions = page.locator("#ed-versions").text_content()  # the moved buildings' list too (collapsed)
         assert not re.search(r"\b[GB]\d{4,}\b", versions), versions  # moved buildings and grids, no ids
+        panel = page.locator("#ed-panel").inner_text()
+        assert not leaks(panel), leaks(panel)  # the whole panel: numbers, names and words only
         assert _text(page, "#ed-base-version") == "2" and _text(page, "#ed-unsaved") == "0"
 
         # 7. restore version 1 with an unsaved edit (a lock): the page asks first; cancelled, nothing
