@@ -149,7 +149,8 @@ def test_tiny_plan_card_names_units_and_emergency_grids(tiny_plan):
 
 def test_tiny_plan_search_layouts_and_maps(tiny_plan):
     hits = search_plan(tiny_plan, "2")
-    assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "label": "320508001001002"}  # ends with 2
+    assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "number": "2",
+                       "label": "320508001001002"}  # ends with 2
     assert search_plan(tiny_plan, "梧桐")[0]["building_id"] == "b8"
     assert search_plan(tiny_plan, "") == [] and search_plan(tiny_plan, "nothing-like-this") == []
     assert plan_layouts(tiny_plan) == {"layouts": ["normal", "emergency"], "levels": ["zone"], "grid_level": "small"}
@@ -380,7 +381,7 @@ def test_api_grid_building_and_search(client, plan):
     got = client.get(f"/api/plans/kunming/buildings/{building}").get_json()
     assert got["building_id"] == building and got["households"] == int(plan.buildings.at[building, "households"])
     hits = client.get(f"/api/plans/kunming/search?q={code}").get_json()["hits"]
-    assert hits[0] == {"kind": "grid", "grid_code": code, "label": code}
+    assert hits[0] == {"kind": "grid", "grid_code": code, "number": code.lstrip("0"), "label": code}
 
 
 @pytest.mark.parametrize("url", ["/api/plans/nowhere", "/api/plans/kunming/grids/X999",
