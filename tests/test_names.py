@@ -97,3 +97,25 @@ def test_every_flag_has_both_words():
         zh, en = text(f"flag_{flag}", "zh"), text(f"flag_{flag}", "en")
         assert zh != en and "flag_" not in zh + en and re.search(r"[\u4e00-\u9fff]", zh), flag
     assert text("flag_night_shift", "zh") == "night shift"
+
+
+def test_building_labels_name_address_or_number_in_grid(special_plan):
+    """A building is its name (with its compound), else its number on its grid's page; an id the
+    plan does not hold stays as given."""
+    import doctest
+
+    import geo.names
+    from maps.names import building_labels, grid_number
+    from maps.webmap import grid_card
+
+    assert doctest.testmod(geo.names).failed == 0
+    plan = special_plan
+    named = plan.buildings.index[plan.buildings["name"].fillna("").str.strip() != ""][0]
+    unnamed = plan.buildings.index[plan.buildings["name"].fillna("").str.strip() == ""][0]
+    grid = plan.buildings.at[unnamed, "grid_id"]
+    no = next(r["no"] for r in grid_card(plan, grid)["buildings"] if r["building_id"] == unnamed)
+    number = grid_number(plan, grid)
+    for lang, word in (("zh", f"{number}号网格第{no}栋"), ("en", f"grid {number} building {no}")):
+        labels = building_labels(plan, [named, unnamed, "nope"], lang=lang)
+        assert labels[unnamed] == word and labels["nope"] == "nope"
+        assert str(plan.buildings.at[named, "name"]).strip() in labels[named]
