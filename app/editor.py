@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sqlite3
 import tempfile
 import time
@@ -505,7 +506,8 @@ def _state(name: str, session: EditSession) -> dict:
             "base_version": session.base, "latest_version": _store().latest(name),
             "can_undo": session.pos > 0, "can_redo": session.pos < len(session.plans) - 1,
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
-            "warnings": [_say_notice(n) for n in session.notices], "metrics": session.plan.meta.get("metrics"),
+            "warnings": [_say_notice(n, session.plan) for n in session.notices],
+            "metrics": session.plan.meta.get("metrics"),
             "grids": _grid_rows(session.plan), "csrf_token": generate_csrf()}
 
 
@@ -617,7 +619,7 @@ def edit(name: str, op: str):
             try:
                 result = session.apply("lock" if op == "unlock" else op, _args(op, body))
             except GridplanError as exc:  # refused edits, and plans without cells
-                return _refused(exc)
+                return _refused(exc, before)
             changed, removed = result.changed, result.removed
         _persist(name, session)
         plan = session.plan
@@ -628,26 +630,47 @@ def edit(name: str, op: str):
     return out
 
 
-def _say(exc: GridplanError) -> str:
-    """Why an edit was refused, in the page's language (``?lang=``, cookie, default Chinese)."""
+def _named(fields: dict, plan: geo.Plan, language: str) -> dict:
+    """``fields`` with their grid and building ids (``editing.GRID_FIELDS``, ``BUILDING_FIELDS``)
+    as people know them: a grid's number, a building's name or address (:mod:`maps.names`)."""
+    from maps.names import building_labels, grid_number, join
+
+    out = dict(fields)
+    for key, value in fields.items():
+        ids = value if isinstance(value, (list, tuple)) else [value]
+        if key in editing.GRID_FIELDS:
+            out[key] = join([grid_number(plan, g) for g in ids], language)
+        elif key in editing.BUILDING_FIELDS:
+            out[key] = join(building_labels(plan, ids, lang=language).values(), language)
+    return out
+
+
+def _say(exc: GridplanError, plan: geo.Plan) -> str:
+    """Why an edit on ``plan`` was refused, in the page's language (``?lang=``, cookie, default
+    Chinese), naming grids by number and buildings by name: never by internal id."""
     from maps.i18n import text
 
     reason = getattr(exc, "reason", None)
-    return str(exc) if reason is None else text(f"refused_{reason}", _data.lang()).format(**exc.params)
+    if reason is None:
+        return str(exc)
+    language = _data.lang()
+    return text(f"refused_{reason}", language).format(**_named(exc.params, plan, language))
 
 
-def _say_notice(notice: dict) -> str:
-    """An edit's warning (``EditResult.notices``) in the page's language."""
+def _say_notice(notice: dict, plan: geo.Plan) -> str:
+    """An edit's warning (``EditResult.notices``) on ``plan`` in the page's language."""
     from maps.i18n import text
 
     language = _data.lang()
-    fields = {**notice, "status": text(f"status_{notice.get('status')}", language)}
+    fields = {**_named(notice, plan, language), "status": text(f"status_{notice.get('status')}", language)}
     return text(f"warning_{notice['reason']}", language).format(**fields)
 
 
-def _refused(exc: GridplanError):
-    """422 with the reason in the page's language and its key (``reason``, see ``editing.REFUSALS``)."""
-    return {"error": _say(exc), "status": 422, "reason": getattr(exc, "reason", None)}, 422
+def _refused(exc: GridplanError, plan: geo.Plan):
+    """422 with the reason in the page's language, its key (``reason``, see ``editing.REFUSALS``)
+    and its fields with the grids' and buildings' ids (``fields``, for programs)."""
+    return {"error": _say(exc, plan), "status": 422, "reason": getattr(exc, "reason", None),
+            "fields": getattr(exc, "params", None)}, 422
 
 
 def _changed_grids(a: geo.Plan, b: geo.Plan) -> list:
@@ -672,7 +695,8 @@ def _reload(name: str):
             try:
                 session.apply(o["op"], o["args"])
             except editing.EditError as exc:
-                refused.append({"op": o["op"], "args": o["args"], "reason": _say(exc), "reason_key": exc.reason})
+                refused.append({"op": o["op"], "args": o["args"], "reason": _say(exc, session.plan),
+                                "reason_key": exc.reason})
         _persist(name, session)
         current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = session
         return {**_state(name, session), "refused": refused}
@@ -707,7 +731,7 @@ def edit_targets(name: str):
         try:
             return editing.move_targets(session.plan, session.contiguity(), ids)
         except GridplanError as exc:
-            return _refused(exc)
+            return _refused(exc, session.plan)
 
 
 @bp.get("/versions")
@@ -715,7 +739,22 @@ def versions(name: str):
     """The plan's versions, newest first, each with its diff against its parent."""
     require_editor()
     _store().ensure(name, _data.plan_path(name))
-    return {"plan": name, "versions": _store().versions(name)}
+    return {"plan": name, "versions": [_said_version(v) for v in _store().versions(name)]}
+
+
+def _said_version(version: dict) -> dict:
+    """A version with the comment the plan file itself made (version 1, changes outside the
+    editor) or a restore's default comment in the page's language; users' comments stay as written."""
+    from maps.i18n import text
+
+    words = {_FIRST_COMMENT: "editor_file_version", _OUTSIDE_COMMENT: "editor_outside_version"}
+    comment = version.get("comment") or ""
+    if version.get("author") == _FILE_AUTHOR and comment in words:
+        return {**version, "comment": text(words[comment], _data.lang())}
+    restored = re.fullmatch(r"restored version (\d+)", comment)
+    if restored:  # the default comment of a restore
+        return {**version, "comment": text("editor_restored_comment", _data.lang()).format(v=restored[1])}
+    return version
 
 
 @bp.post("/versions")

@@ -34,6 +34,7 @@ def residents(p, grid_id) -> list[dict]:
 
     from app.auth import may_see_residents
     from geo.roster import SPECIAL_FLAGS
+    from maps.names import building_labels
 
     points = p.layers.get("households")
     if points is None or "building_id" not in points.columns or not may_see_residents(p, grid_id):
@@ -43,7 +44,9 @@ def residents(p, grid_id) -> list[dict]:
     in_grid = points["building_id"].astype(str).map(p.buildings["grid_id"].astype(str)) == str(grid_id)
     flagged = pd.DataFrame({c: pd.to_numeric(points[c], errors="coerce").fillna(0) > 0 for c in flags})
     rows = points[in_grid.to_numpy(dtype=bool) & flagged.any(axis=1).to_numpy(dtype=bool)]
+    labels = building_labels(p, rows["building_id"].astype(str), lang=lang())
     return [{"household_id": str(r.get("household_id", "")), "building_id": str(r["building_id"]),
+             "building": labels[str(r["building_id"])],
              "name": None if pd.isna(r.get("name")) else str(r.get("name")),
              "address": None if pd.isna(r.get("address")) else str(r.get("address")),
              "flags": [c.removeprefix("flag_") for c in flags if flagged.at[i, c]]}
@@ -183,7 +186,10 @@ def search(name: str):
         hit = (exact or hits)[0]
         anchor = f"b-{hit['building_id']}" if hit["kind"] == "building" else None
         return redirect(url_for("maps.grid_page", name=name, code=hit["grid_code"], _anchor=anchor))
-    return render_template("search.html", name=name, query=query, hits=hits, lang=lang(), t=_t())
+    from maps.names import building_labels
+
+    names = building_labels(p, [h["building_id"] for h in hits if h["kind"] == "building"], lang=lang())
+    return render_template("search.html", name=name, query=query, hits=hits, names=names, lang=lang(), t=_t())
 
 
 def _download(p, version, name: str, fmt: str, *, grid_id=None, code: str | None = None):

@@ -43,9 +43,10 @@ _TEXT = {
 
 
 def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
-    """The word for ``key`` in ``lang`` (falls back to Chinese, then to the key itself)."""
+    """The word for ``key`` in ``lang`` (falls back to Chinese, then to the key itself; a ``flag_*``
+    key of the input's own to the flag's name in words)."""
     entry = _TEXT.get(key, {})
-    return entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
+    return entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or _flag_fallback(key) or key
 
 # Printed wall maps (maps/wallmap.py): appended, not reordered.
 _TEXT.update({
@@ -259,13 +260,14 @@ _TEXT.update(_EDITOR)
 EDITOR_KEYS = (*_EDITOR, "grid", "grid_code", "households", "buildings", "building", "status", "status_ok",
                "status_oversize", "status_undersize", "status_out_of_tolerance")
 
-# Why the editor refuses an edit (partitioning.editing.REFUSALS, same fields): appended.
+# Why the editor refuses an edit (partitioning.editing.REFUSALS; its fields, grids by number and
+# buildings by name: app.editor names the ids of partitioning.editing.GRID_FIELDS/BUILDING_FIELDS): appended.
 _TEXT.update({
     "refused_unknown_grid": {"zh": "方案中没有网格 {grid}", "en": "no grid '{grid}' in the plan"},
     "refused_unknown_building": {"zh": "方案中没有楼栋 {buildings}", "en": "no building {buildings} in the plan"},
     "refused_locked": {"zh": "网格 {grids} 已锁定；请先解锁", "en": "grid {grids} is locked; unlock it first"},
-    "refused_falls_apart": {"zh": "网格 {grid}（{code}）将断开成 {pieces} 块；请改移能保持网格连通的楼栋",
-                            "en": "grid {grid} ({code}) would fall apart into {pieces} pieces; move buildings "
+    "refused_falls_apart": {"zh": "网格 {grid} 将断开成 {pieces} 块；请改移能保持网格连通的楼栋",
+                            "en": "grid {grid} would fall apart into {pieces} pieces; move buildings "
                                   "that keep it connected"},
     "refused_no_building": {"zh": "请至少选择一栋楼", "en": "select at least one building to move"},
     "refused_already_there": {"zh": "所选楼栋已在网格 {grid} 中", "en": "the selected buildings are already in grid {grid}"},
@@ -275,8 +277,8 @@ _TEXT.update({
     "refused_other_unit": {"zh": "所选楼栋与网格 {grid} 不在同一个 {level} 单元；网格不跨出所属单元",
                            "en": "the buildings are in another {level} unit than grid {grid}; a grid stays inside "
                                  "its unit"},
-    "refused_not_touching": {"zh": "楼栋 {buildings} 与网格 {grid}（{code}）不相邻；只能移到相邻网格",
-                             "en": "building(s) {buildings} do not touch grid {grid} ({code}); move them to a "
+    "refused_not_touching": {"zh": "楼栋 {buildings} 与网格 {grid} 不相邻；只能移到相邻网格",
+                             "en": "building(s) {buildings} do not touch grid {grid}; move them to a "
                                    "neighbouring grid"},
     "refused_same_grid": {"zh": "请选择两个不同的网格合并", "en": "choose two different grids to merge"},
     "refused_different_units": {"zh": "网格 {a} 和 {b} 属于不同的 {level} 单元",
@@ -295,8 +297,8 @@ _TEXT.update({
 # What an allowed edit warns about (partitioning.editing.WARNINGS, same fields; {status} is said
 # with status_<status>): appended.
 _TEXT.update({
-    "warning_out_of_band": {"zh": "网格 {grid}（{code}）：{households} 户，超出 {lo:g}–{hi:g}（{status}）",
-                            "en": "grid {grid} ({code}): {households} households, outside {lo:g}–{hi:g} ({status})"},
+    "warning_out_of_band": {"zh": "网格 {grid}：{households} 户，超出 {lo:g}–{hi:g}（{status}）",
+                            "en": "grid {grid}: {households} households, outside {lo:g}–{hi:g} ({status})"},
     "warning_emergency_stale": {"zh": "应急网格是在此次修改之前划分的；请用 `gridplan update` 重新划分",
                                 "en": "the emergency layout was drawn before this edit; redraw it with "
                                       "`gridplan update`"},
@@ -325,10 +327,8 @@ _TEXT.update({
 _TEXT.update({
     "grid_sheet_heading": {"zh": "第{number}网格 作战图", "en": "Grid {number} battle map"},
     "overview_heading": {"zh": "网格总览图", "en": "Grid overview"},
-    "level_grid": {"zh": "网格", "en": "Grid"},
-    "level_community": {"zh": "社区", "en": "Community"},
+    "chain_grid": {"zh": "网格", "en": "Grid"},
     "level_street": {"zh": "街道", "en": "Street"},
-    "level": {"zh": "层级", "en": "Level"},
     "post": {"zh": "岗位", "en": "Post"},
     "continued": {"zh": "{title}(续{page})", "en": "{title} (continued, {page})"},
     "table_continues": {"zh": "楼栋表续见下页", "en": "The building table continues overleaf"},
@@ -336,3 +336,34 @@ _TEXT.update({
     "grid_table_follows": {"zh": "网格一览表见后页", "en": "Table of grids: see the following page(s)"},
     "per_community": {"zh": "各社区概况", "en": "Per community"},
 })
+
+# Names people read (issue 18): every special-household flag (geo.roster.SPECIAL_FLAGS,
+# geo.households.FLAG_COLUMNS and the common ones of household registers), the versions the plan
+# file itself makes, and buildings without a name; appended in one block.
+_TEXT.update({
+    "flag_ill": {"zh": "重病患者", "en": "Seriously ill"},
+    "flag_other": {"zh": "其他重点户", "en": "Other"},
+    "flag_elderly": {"zh": "老年人", "en": "Elderly"},
+    "flag_empty_nest": {"zh": "空巢老人", "en": "Empty-nest elderly"},
+    "flag_left_behind_child": {"zh": "留守儿童", "en": "Left-behind child"},
+    "flag_veteran": {"zh": "退役军人", "en": "Veteran"},
+    "flag_pregnant": {"zh": "孕产妇", "en": "Pregnant or new mother"},
+    "flag_severe_mental": {"zh": "严重精神障碍患者", "en": "Severe mental disorder"},
+    "flag_community_correction": {"zh": "社区矫正对象", "en": "Under community correction"},
+    "flag_unemployed": {"zh": "失业人员", "en": "Unemployed"},
+    "flag_bedridden": {"zh": "失能卧床", "en": "Bedridden"},
+    "editor_file_version": {"zh": "方案文件", "en": "the plan file"},
+    "editor_outside_version": {"zh": "方案文件在编辑器之外被修改", "en": "the plan file was changed outside the editor"},
+    "building_in_grid": {"zh": "{grid}号网格第{no}栋", "en": "grid {grid} building {no}"},
+    "editor_restored_comment": {"zh": "恢复版本 {v}", "en": "restored version {v}"},
+})
+
+
+def _flag_fallback(key: str) -> str | None:
+    """A ``flag_*`` key no table entry has: the input's own column name, words not a key
+    (``flag_night_shift`` → ``night shift``)."""
+    if key.startswith("flag_") and key not in _TEXT:
+        return key[5:].replace("_", " ").strip() or key
+    return None
+
+EDITOR_KEYS = (*EDITOR_KEYS, "building_in_grid")  # the editor names unnamed moved buildings by it

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.names import building_names, building_order
 from geo.plan import Plan
 from maps.i18n import text
 
@@ -385,10 +386,9 @@ def _role_text(role, lang: str, label=None) -> str:
 
 
 def _reading_order(geoms: gpd.GeoSeries, *, band: float = 20.0) -> list:
-    """Index of ``geoms`` in reading order: rows of ``band`` metres north→south, then west→east."""
-    pts = geoms.representative_point()
-    order = np.lexsort((pts.x.to_numpy(), -np.floor(pts.y.to_numpy() / band)))
-    return list(geoms.index[order])
+    """Index of ``geoms`` in reading order: rows of ``band`` metres north→south, then west→east
+    (:func:`geo.names.building_order`, which the editor's messages number buildings by too)."""
+    return building_order(geoms, band=band)
 
 
 def _flag_columns(buildings: pd.DataFrame) -> list:
@@ -417,7 +417,10 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         community office: :func:`community_office`, or ``None``), ``neighbours`` (codes),
         ``units`` (the upper levels' units holding it: level, unit_code, name), ``emergency``
         (codes of the emergency grids inside it),
-        ``buildings`` (in reading order: ``no``, ``building_id``, ``name``, ``households``,
+        ``number`` (the grid's number people read, :func:`partitioning.codes.short_code`),
+        ``neighbour_numbers`` (number by neighbour code),
+        ``buildings`` (in reading order: ``no``, ``building_id``, ``name`` (name or address from
+        the data, :func:`geo.names.building_names`, else ``None``), ``households``,
         ``leaders``, ``special`` — counts of flagged households by flag), ``special`` (the grid's
         counts of flagged households by flag).
     """
@@ -429,13 +432,14 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     staff = _posts([r for r in in_grid.itertuples() if _blank(r.building_id)], lang)
     buildings = plan.buildings[plan.buildings["grid_id"] == grid_id]
     flags = _flag_columns(buildings)
+    names = building_names(buildings)
     rows = []
     for no, bid in enumerate(_reading_order(buildings.geometry), start=1):
         b = buildings.loc[bid]
         leaders = people[people["building_id"].astype(str) == str(bid)]
         rows.append({
             "no": no, "building_id": str(bid),
-            "name": None if "name" not in b or _blank(b["name"]) else str(b["name"]),
+            "name": names[bid],
             "households": int(b["households"]),
             "leaders": _posts(list(leaders.itertuples()), lang),
             "special": {f[5:]: int(b[f]) for f in flags if not _blank(b[f]) and int(b[f]) > 0},
@@ -443,12 +447,15 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     persons = grid.get("persons") if "persons" in grid.index else None
     return {
         "grid_id": str(grid_id), "grid_code": str(grid["grid_code"]),
+        "number": _short_code(grid["grid_code"], plan.meta.get("code_prefix")),
         "households": int(grid["households"]), "n_buildings": int(grid["n_buildings"]),
         "persons": None if _blank(persons) else int(persons),
         "status": str(grid["status"]), "status_text": _status_text(str(grid["status"]), lang),
         "staff": staff,
         "office": community_office(plan, grid_id),
         "neighbours": sorted(str(codes.loc[n]) for n in adjacency.neighbors(grid_id)),
+        "neighbour_numbers": {str(codes.loc[n]): _short_code(codes.loc[n], plan.meta.get("code_prefix"))
+                              for n in adjacency.neighbors(grid_id)},
         "units": _units_of(plan, buildings),
         "emergency": _emergency_codes(plan, grid_id),
         "buildings": rows,
@@ -515,7 +522,8 @@ def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
     Returns
     -------
     list of dict
-        ``kind`` (``grid``/``building``), ``grid_code``, ``building_id`` (buildings), ``label``.
+        ``kind`` (``grid``/``building``), ``grid_code``, ``number`` (the grid's number people
+        read), ``building_id`` (buildings), ``label`` (id and text fields, for programs).
     """
     q = query.strip().lower()
     if not q:
@@ -525,7 +533,8 @@ def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
     low = codes.str.lower()
     for mask in (low == q, low.str.endswith(q) & (low != q), low.str.contains(q, regex=False)
                  & ~low.str.endswith(q)):
-        hits += [{"kind": "grid", "grid_code": c, "label": c} for c in codes[mask]]
+        hits += [{"kind": "grid", "grid_code": c, "number": _short_code(c, plan.meta.get("code_prefix")), "label": c}
+                 for c in codes[mask]]
     b = plan.buildings
     ids = b.index.astype(str)
     match = pd.Series(ids.str.lower().str.contains(q, regex=False), index=b.index)
@@ -535,6 +544,7 @@ def search_plan(plan: Plan, query: str, *, limit: int = 20) -> list:
     for bid in b.index[match.to_numpy()][: max(0, limit - len(hits))]:
         words = [str(b.at[bid, f]) for f in fields if not _blank(b.at[bid, f])]
         hits.append({"kind": "building", "building_id": str(bid), "grid_code": str(b.at[bid, "grid_code"]),
+                     "number": _short_code(str(b.at[bid, "grid_code"]), plan.meta.get("code_prefix")),
                      "label": " · ".join([str(bid), *words])})
     return hits[:limit]
 
@@ -618,6 +628,7 @@ def layer_geojson(plan: Plan, layer: str, *, lang: str = "zh", grid_id=None, dat
         cols = ["grid_id", "grid_code", "households", *(c for c in ("name", "persons") if c in b.columns),
                 *_flag_columns(b), "geometry"]
         frame = display_geometry(b[cols], tolerance=0.3)
+        frame.insert(3, "label", building_names(b).to_numpy())  # name or address, as people know it
     else:
         raise ValueError(f"layer must be 'grids' or 'buildings', not {layer!r}")
     return to_datum(frame, datum).to_json(drop_id=False, ensure_ascii=False)
@@ -896,9 +907,11 @@ def _fetched_layer(url: str, **kwargs):
 
 
 def _short_code(code: str, prefix) -> str:
-    """A grid code without its administrative prefix and leading zeros, for labels (``…084`` → ``84``)."""
-    rest = code[len(prefix):] if prefix and code.startswith(str(prefix)) else code
-    return rest.lstrip("0") or rest
+    """A grid code without its administrative prefix and leading zeros, for labels (``…084`` → ``84``):
+    :func:`partitioning.codes.short_code`, the one rule for every page and message."""
+    from partitioning.codes import short_code
+
+    return short_code(code, prefix)
 
 
 def _label_zoom(grids: gpd.GeoDataFrame, *, pixels: float = 32.0) -> int:
@@ -1056,7 +1069,7 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", ba
                    or text("not_assigned", lang) for i in b.index]
     b["special"] = ["、".join(f"{text('flag_' + k, lang)} {v}" for k, v in rows[i]["special"].items()) or "–"
                     for i in b.index]
-    b["name"] = [rows[i]["name"] or "" for i in b.index]
+    b["name"] = [rows[i]["name"] or "–" for i in b.index]
     b.index.name = "building_id"
     shown = _escaped(to_datum(display_geometry(b, tolerance=0.3), datum).reset_index(),
                      ["building_id", "name", "leader", "special"])
@@ -1065,8 +1078,8 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", ba
                                              "fillOpacity": 0.75},
                    highlight_function=lambda f: {"weight": 3},
                    tooltip=folium.GeoJsonTooltip(
-                       fields=["no", "building_id", "name", "households", "leader", "special"],
-                       aliases=[text("building_no", lang), text("building", lang), text("name", lang),
+                       fields=["no", "name", "households", "leader", "special"],
+                       aliases=[text("building_no", lang), text("building", lang),
                                 text("households", lang), text("role_building_leader", lang),
                                 text("special_households", lang)])).add_to(fmap)
     unit = text("households_unit", lang)

@@ -7,8 +7,14 @@ The structure follows the unit-grid coding of CJ/T 349 and the practice of Beiji
 The first 12 digits are the community's administrative division code (县级行政区划代码 +
 街道/乡镇代码 + 社区/村代码, e.g. ``320508019044`` for 姑苏区金阊街道养育巷社区), the sequence
 (``width`` digits, default 3) numbers the grids of the community west→east, north→south.
-Without a prefix the administrative part is a placeholder of zeros (``000000000000001``):
-zeros are never a real division code, so a placeholder cannot be mistaken for one.
+
+Without ``--prefix`` the prefix comes from the data (:func:`code_prefix`): the boundary file's
+community division code when it holds one community with a 12-digit code; otherwise there is no
+administrative part and a code is its sequence number alone (``001``, ``002``…), short and never
+mistaken for a real division code. Plans made before this rule used twelve zeros
+(:data:`PLACEHOLDER`, ``000000000000001``); they keep their codes, and :func:`short_code` reads both.
+What people read on pages, in messages and on labels is :func:`short_code`: the code without its
+administrative prefix and leading zeros (``320508019044084`` → ``84``).
 
 How grids are ordered: each grid is represented by a point inside it
 (``shapely.point_on_surface``). The grids are cut into horizontal rows of height ``h`` counted
@@ -28,12 +34,16 @@ import shapely
 
 from geo.errors import InputError
 
-__all__ = ["PLACEHOLDER", "grid_codes", "reading_order", "new_ids", "next_codes"]
+__all__ = ["PLACEHOLDER", "DEFAULT_PREFIX", "grid_codes", "reading_order", "new_ids", "next_codes", "short_code",
+           "code_prefix"]
 
 logger = logging.getLogger(__name__)
 
-#: Administrative part used when no prefix is given: county (6) + street (3) + community (3).
+#: Administrative part of plans made before :func:`code_prefix` (county 6 + street 3 + community 3
+#: digits of zeros); still read by :func:`short_code`.
 PLACEHOLDER = "0" * 12
+#: Administrative part when neither ``--prefix`` nor the data gives one: none (codes ``001``, ``002``…).
+DEFAULT_PREFIX = ""
 
 
 def reading_order(geometries, *, row_height=None):
@@ -77,7 +87,8 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
         Grid polygons indexed by ``grid_id``.
     prefix : str, optional
         Administrative prefix: the 12-digit community code, or, with ``parent``, the part
-        above it (e.g. the 9-digit county + street code). Default: zeros (:data:`PLACEHOLDER`).
+        above it (e.g. the 9-digit county + street code). Default: none (:data:`DEFAULT_PREFIX`),
+        codes are the sequence number (``001``).
     parent : pandas.Series, optional
         Parent unit (e.g. the community's 3-digit code) by ``grid_id``. Numbering restarts at 1
         within each parent and the parent's value follows the prefix in the code.
@@ -92,7 +103,7 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
     Raises
     ------
     geo.errors.InputError
-        For an empty or blank prefix, a parent missing for some grid, more grids in a parent
+        For a prefix of other than ASCII letters and digits, a parent missing for some grid, more grids in a parent
         than ``width`` digits can number, or a grid without geometry.
 
     Examples
@@ -106,10 +117,8 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
     """
     if width < 1:
         raise InputError(f"width must be at least 1, got {width}")
-    if prefix is None:
-        prefix = PLACEHOLDER if parent is None else PLACEHOLDER[:9]
-    prefix = str(prefix)
-    if not prefix or not (prefix.isascii() and prefix.isalnum()):
+    prefix = DEFAULT_PREFIX if prefix is None else str(prefix)
+    if prefix and not (prefix.isascii() and prefix.isalnum()):
         raise InputError(f"grid code prefix {prefix!r} must be ASCII digits or letters only (codes appear in "
                          "web addresses and file names), e.g. 320508019044 (county + street + community)")
     if parent is None:
@@ -122,7 +131,7 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
         groups = groups.astype(str)
     admin = {g: prefix + g for g in groups.unique()}
     for code in admin.values():
-        if not (code.isdigit() and len(code) == 12):
+        if code and not (code.isdigit() and len(code) == 12):
             logger.info("grid code prefix %s is not a 12-digit division code (county+street+community)", code)
             break
     codes = pd.Series(index=grids.index, dtype=object, name="grid_code")
@@ -134,6 +143,70 @@ def grid_codes(grids, *, prefix=None, parent=None, width=3):
         order = members[reading_order(geoms[members])]
         codes.iloc[order] = [f"{admin[group]}{i:0{width}d}" for i in range(1, len(order) + 1)]
     return codes
+
+
+def short_code(code, prefix=None) -> str:
+    """The grid's number as people read it: its code without the administrative prefix and leading zeros.
+
+    The one rule for every label, page, table and message (web maps, the editor, the change
+    table); internal ids (``G0337``) stay in exports and the API.
+
+    Parameters
+    ----------
+    code : str
+        The grid's code.
+    prefix : str, optional
+        The plan's administrative prefix (``meta["code_prefix"]``); the zeros of older plans
+        (:data:`PLACEHOLDER`) are dropped too.
+
+    Examples
+    --------
+    >>> short_code("320508019044084", "320508019044")
+    '84'
+    >>> short_code("000000000000344"), short_code("007"), short_code("001005")
+    ('344', '7', '1005')
+    """
+    code = str(code)
+    for pre in (prefix, PLACEHOLDER):
+        if pre and code.startswith(str(pre)) and len(code) > len(str(pre)):
+            code = code[len(str(pre)):]
+            break
+    return code.lstrip("0") or code
+
+
+def code_prefix(boundaries=None, *, prefix=None) -> str:
+    """The administrative prefix of a plan's grid codes.
+
+    ``prefix`` when given (``--prefix``: the 15-digit national-style scheme of
+    :func:`grid_codes`); else the boundary data's community division code, when every boundary
+    carries the same 12-digit code as its id (its ``id``, ``code`` or ``adcode`` field, see
+    :func:`geo.io.read_boundaries`), in the first of ``boundaries`` that does; else
+    :data:`DEFAULT_PREFIX` (codes ``001``, ``002``…).
+
+    Parameters
+    ----------
+    boundaries : GeoDataFrame or sequence of GeoDataFrame, optional
+        Boundary polygons with ``boundary_id`` (the ``--boundary`` file, given levels' units).
+    prefix : str, optional
+        The user's prefix.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> code_prefix(pd.DataFrame({"boundary_id": ["320508019044"]}))
+    '320508019044'
+    >>> code_prefix(pd.DataFrame({"boundary_id": ["A001", "A002"]})), code_prefix(prefix="3205080190")
+    ('', '3205080190')
+    """
+    if prefix is not None:
+        return str(prefix)
+    frames = [] if boundaries is None else ([boundaries] if hasattr(boundaries, "columns") else list(boundaries))
+    for frame in frames:
+        ids = set() if frame is None or "boundary_id" not in frame.columns else set(frame["boundary_id"].astype(str))
+        if len(ids) == 1 and (only := ids.pop()).isdigit() and len(only) == 12:
+            logger.info("grid codes: prefix %s, the boundary's division code", only)
+            return only
+    return DEFAULT_PREFIX
 
 
 def new_ids(old_ids, fresh, *, prefix: str) -> dict:
@@ -161,6 +234,8 @@ def next_codes(codes, parent_code, new, default_width: int = 3) -> dict:
     --------
     >>> next_codes(["000000000000001", "000000000000002"], {"x": "000000000000", "y": "000000000000"}, ["x", "y"])
     {'x': '000000000000003', 'y': '000000000000004'}
+    >>> next_codes(["001", "002"], {"x": ""}, ["x"])
+    {'x': '003'}
     """
     out = {}
     used = set(codes)

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from geo.names import building_names, building_order
 from geo.plan import Plan
+from partitioning.codes import short_code
 
 __all__ = ["PlanDiff", "diff_plans", "match_grids"]
 
@@ -60,14 +62,18 @@ class PlanDiff:
     ----------
     moved : pandas.DataFrame
         Buildings in both plans whose grid changed: ``building_id``, ``from_grid``, ``to_grid``,
-        ``from_code``, ``to_code``, ``households``.
+        ``from_code``, ``to_code``, ``households``, and what people read: ``name`` (name or address
+        from the data, :func:`geo.names.building_names`, else ``None``), ``number`` (its number in
+        its new grid, :func:`geo.names.building_order`), ``from_number`` and ``to_number`` (the
+        grids' numbers, :func:`partitioning.codes.short_code`).
     added_buildings, removed_buildings : list of str
         Buildings only in the new / only in the old plan.
     grids : pandas.DataFrame
         One row per grid of either plan (indexed by the old id, or the new id for a new grid):
         ``change`` (``unchanged``, ``changed``: other buildings, ``households``: same buildings, other
         households, ``added``, ``removed``), ``new_id`` (with matching), ``grid_code``,
-        ``households_before``, ``households_after``, ``buildings_before``, ``buildings_after``.
+        ``number`` (the grid's number people read, a removed grid's too), ``households_before``,
+        ``households_after``, ``buildings_before``, ``buildings_after``.
     matched : bool
         Whether new grids were matched to old ones by shared buildings.
     """
@@ -104,7 +110,7 @@ class PlanDiff:
         }
 
     def lines(self) -> list[str]:
-        """A human-readable report."""
+        """A human-readable report: grids by number (code, id), buildings by name where they have one."""
         s = self.summary()
         out = [f"buildings moved:    {s['buildings_moved']} ({s['share_moved']:.1%} of the buildings in both plans)"
                + ("  [grids matched by shared buildings]" if self.matched else ""),
@@ -114,15 +120,27 @@ class PlanDiff:
                f"{s['grids_removed']} removed"]
         changed = self.grids[self.grids["change"] != "unchanged"]
         if len(changed):
-            out.append("grid (code): households before → after, buildings before → after, change")
+            out.append("grid (code, id): households before → after, buildings before → after, change")
             for gid, r in changed.iterrows():
-                out.append(f"  {gid} ({r['grid_code']}): {_num(r['households_before'])} → "
+                out.append(f"  {r['number']} ({r['grid_code']}, {gid}): {_num(r['households_before'])} → "
                            f"{_num(r['households_after'])}, {_num(r['buildings_before'])} → "
                            f"{_num(r['buildings_after'])}, {r['change']}")
         if len(self.moved):
-            out.append("moved buildings (building: from → to):")
-            out += [f"  {r.building_id}: {r.from_grid} → {r.to_grid}" for r in self.moved.itertuples()]
+            out.append("moved buildings (building: from grid → to grid):")
+            out += [f"  {r.name + ' (' + r.building_id + ')' if r.name else r.building_id}: "
+                    f"{r.from_number} → {r.to_number}" for r in self.moved.itertuples()]
         return out
+
+
+def _numbers_in_grid(plan: Plan, building_ids, assignment: pd.Series) -> list:
+    """The number of each building in its grid of ``plan`` (reading order, as on the grid's page)."""
+    if not len(building_ids):
+        return []
+    numbers = {}
+    for grid in pd.unique(assignment[building_ids]):
+        members = plan.buildings.loc[assignment.index[assignment.to_numpy() == grid]]
+        numbers.update({b: k for k, b in enumerate(building_order(members.geometry), start=1)})
+    return [numbers[b] for b in building_ids]
 
 
 def _num(v) -> str:
@@ -156,6 +174,7 @@ def diff_plans(old: Plan, new: Plan, *, match: bool = False) -> PlanDiff:
     moved_ids = common[a[common].to_numpy() != b_key[common].to_numpy()]
     code_a = old.grids["grid_code"].astype(str)
     code_b = new.grids["grid_code"].astype(str)
+    prefix_a, prefix_b = old.meta.get("code_prefix"), new.meta.get("code_prefix")
     moved = pd.DataFrame({
         "building_id": moved_ids.astype(str),
         "from_grid": a[moved_ids].to_numpy(),
@@ -163,7 +182,11 @@ def diff_plans(old: Plan, new: Plan, *, match: bool = False) -> PlanDiff:
         "from_code": a[moved_ids].map(code_a).to_numpy(),
         "to_code": b[moved_ids].map(code_b).to_numpy(),
         "households": new.buildings.loc[moved_ids, "households"].astype("int64").to_numpy(),
+        "name": building_names(new.buildings.loc[moved_ids]).to_numpy(),
+        "number": _numbers_in_grid(new, moved_ids, b),
     })
+    moved["from_number"] = [None if pd.isna(c) else short_code(c, prefix_a) for c in moved["from_code"]]
+    moved["to_number"] = [None if pd.isna(c) else short_code(c, prefix_b) for c in moved["to_code"]]
     added = sorted(map(str, b.index.difference(a.index)))
     removed = sorted(map(str, a.index.difference(b.index)))
 
@@ -178,6 +201,8 @@ def diff_plans(old: Plan, new: Plan, *, match: bool = False) -> PlanDiff:
     back = {v: k for k, v in rename.items()}
     grids["new_id"] = [back.get(g, g) if g in set(b_key) else None for g in ids]
     grids["grid_code"] = [code_a.get(g) if g in code_a.index else code_b.get(back.get(g, g)) for g in ids]
+    grids["number"] = [None if c is None or pd.isna(c) else short_code(c, prefix_a if g in code_a.index else prefix_b)
+                       for g, c in zip(ids, grids["grid_code"])]
     members_a = {g: set(m) for g, m in before.groups.items()}
     members_b = {g: set(m) for g, m in after.groups.items()}
     change = []
@@ -196,7 +221,7 @@ def diff_plans(old: Plan, new: Plan, *, match: bool = False) -> PlanDiff:
     for col in ("households_before", "households_after", "buildings_before", "buildings_after"):
         grids[col] = grids[col].astype("Int64")
     result = PlanDiff(moved=moved, added_buildings=added, removed_buildings=removed,
-                      grids=grids[["change", "new_id", "grid_code", "households_before", "households_after",
+                      grids=grids[["change", "new_id", "grid_code", "number", "households_before", "households_after",
                                    "buildings_before", "buildings_after"]], matched=match)
     logger.info("diff: %s", result.summary())
     return result

@@ -39,7 +39,8 @@ from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics, spread
 from partitioning.tessellation import grid_polygons
 
-__all__ = ["EditError", "REFUSALS", "WARNINGS", "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
+__all__ = ["EditError", "REFUSALS", "WARNINGS", "GRID_FIELDS", "BUILDING_FIELDS",
+           "EditResult", "edit_graph", "move_targets", "move_buildings", "merge_grids", "split_grid",
            "rerun_grids", "lock_grids", "OPERATIONS"]
 
 logger = logging.getLogger(__name__)
@@ -82,18 +83,30 @@ WARNINGS = {
 }
 
 
+#: Fields of :data:`REFUSALS` and :data:`WARNINGS` that hold grid ids, and building ids (one id or
+#: a list): a user interface names them as people know them (a grid's number, a building's name).
+GRID_FIELDS = ("grid", "grids", "a", "b")
+BUILDING_FIELDS = ("buildings", "moving", "left")
+
+
+def _said(params: dict) -> dict:
+    """Fields as the English message writes them: lists joined by commas."""
+    return {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in params.items()}
+
+
 class EditError(GridplanError):
     """A hand edit refused: it would split a building, break a grid apart, or touch a locked grid.
 
     ``reason`` is a key of :data:`REFUSALS` and ``params`` its fields, so that a user interface
-    can say it in the user's language.
+    can say it in the user's language. Grids and buildings are given by id in ``params``
+    (:data:`GRID_FIELDS`, :data:`BUILDING_FIELDS`; a list where several), for the interface to name.
     """
 
     exit_code = 4
 
     def __init__(self, reason: str, **params):
         self.reason, self.params = reason, params
-        super().__init__(REFUSALS[reason].format(**params))
+        super().__init__(REFUSALS[reason].format(**_said(params)))
 
 
 @dataclass
@@ -152,7 +165,7 @@ def _buildings(plan: Plan, building_ids) -> list[str]:
     ids = [str(b) for b in dict.fromkeys(building_ids)]
     unknown = [b for b in ids if b not in plan.buildings.index]
     if unknown:
-        raise EditError("unknown_building", buildings=", ".join(unknown[:5]))
+        raise EditError("unknown_building", buildings=unknown[:5])
     return ids
 
 
@@ -177,8 +190,7 @@ def _grid(plan: Plan, grid) -> str:
 def _unlocked(plan: Plan, grids) -> None:
     locked = sorted(set(grids) & _locked(plan))
     if locked:
-        codes = ", ".join(f"{g} ({plan.grids.at[g, 'grid_code']})" for g in locked)
-        raise EditError("locked", grids=codes)
+        raise EditError("locked", grids=locked)
 
 
 def _overlap_partners(graph: nx.Graph, nodes) -> set:
@@ -315,7 +327,8 @@ def _new_grids(plan: Plan, fresh: list, beside) -> tuple[dict, dict]:
     all but its last 3 digits)."""
     ids = new_ids(plan.grids.index, fresh, prefix="G")
     code = str(plan.grids.at[beside, "grid_code"])
-    parent = code[:-3] if len(code) > 3 and code[-3:].isdigit() else (plan.meta.get("code_prefix") or PLACEHOLDER)
+    prefix = plan.meta.get("code_prefix")
+    parent = code[:-3] if len(code) > 3 and code[-3:].isdigit() else (PLACEHOLDER if prefix is None else str(prefix))
     codes = next_codes(plan.grids["grid_code"].astype(str), dict.fromkeys(ids.values(), parent), list(ids.values()))
     return ids, codes
 
@@ -393,7 +406,7 @@ def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditRe
     partners = _overlap_partners(graph, moving) - set(ids)
     left = sorted(b for b in partners if assignment[b] != to_grid)
     if left:
-        raise EditError("overlap_left", moving=", ".join(moving[:3]), left=", ".join(left[:3]))
+        raise EditError("overlap_left", moving=moving[:3], left=left[:3])
     sources = sorted({assignment[b] for b in moving})
     _unlocked(plan, sources + [to_grid])
     for col in _unit_columns(plan):
@@ -404,7 +417,7 @@ def move_buildings(plan: Plan, graph: nx.Graph, building_ids, to_grid) -> EditRe
     new[moving] = to_grid
     members = set(new.index[new.to_numpy() == to_grid])
     if not nx.is_connected(graph.subgraph(members)):
-        raise EditError("not_touching", buildings=", ".join(moving[:5]), grid=to_grid,
+        raise EditError("not_touching", buildings=moving[:5], grid=to_grid,
                         code=plan.grids.at[to_grid, "grid_code"])
     _connected(graph, plan, new, sources)
     return _apply(plan, graph, new, sources + [to_grid],

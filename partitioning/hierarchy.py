@@ -34,7 +34,7 @@ import shapely
 from tqdm.auto import tqdm
 
 from geo.errors import InputError, ids_text
-from partitioning.codes import PLACEHOLDER, grid_codes
+from partitioning.codes import DEFAULT_PREFIX, grid_codes
 from partitioning.engine import partition
 from partitioning.graph import subgraph
 from partitioning.metrics import partition_metrics, validate_partition
@@ -303,7 +303,7 @@ def nested_codes(polygons: gpd.GeoDataFrame, *, prefix: str | None, parent_code:
     polygons : geopandas.GeoDataFrame
         Unit polygons indexed by unit id.
     prefix : str, optional
-        Administrative prefix of every code (default the placeholder of zeros).
+        Administrative prefix of every code (default none).
     parent_code : pandas.Series, optional
         Code of each unit's parent, by unit id; ``None`` for the top level.
     minimum_width : int, default 2
@@ -317,7 +317,7 @@ def nested_codes(polygons: gpd.GeoDataFrame, *, prefix: str | None, parent_code:
     >>> nested_codes(g, prefix="3205", parent_code=pd.Series({"a": "320507", "b": "320507"})).to_dict()
     {'a': '32050701', 'b': '32050702'}
     """
-    prefix = str(prefix or PLACEHOLDER)
+    prefix = DEFAULT_PREFIX if prefix is None else str(prefix)
     if parent_code is None:
         return grid_codes(polygons, prefix=prefix, width=_width(None, len(polygons), minimum_width))
     parent_code = parent_code.reindex(polygons.index).astype(str)

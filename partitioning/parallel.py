@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
-from partitioning.codes import PLACEHOLDER
+from partitioning.codes import DEFAULT_PREFIX
 from partitioning.planning import PlanSettings, input_layers, plan_meta, plan_area
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
 
@@ -173,10 +173,10 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
     """Grid code prefix of each community: its own 12-digit division code when it has one and no
-    ``code_prefix`` is given, else ``code_prefix`` (or zeros) + the community's 3-digit number."""
+    ``code_prefix`` is given, else ``code_prefix`` (or nothing) + the community's 3-digit number."""
     if code_prefix is None and all(i.isdigit() and len(i) == 12 for i in ids):
         return {i: i for i in ids}
-    base = PLACEHOLDER[:9] if code_prefix is None else str(code_prefix)
+    base = DEFAULT_PREFIX if code_prefix is None else str(code_prefix)
     width = max(3, len(str(len(ids))))
     return {i: f"{base}{k + 1:0{width}d}" for k, i in enumerate(ids)}
 

@@ -21,7 +21,7 @@ import shapely
 from geo.errors import InfeasibleError, PlanFileError, ids_text, plain
 from geo.load import Inputs
 from geo.plan import Plan
-from partitioning.codes import grid_codes
+from partitioning.codes import code_prefix, grid_codes
 from partitioning.engine import partition
 from partitioning.graph import DEFAULT_GAP, build_contiguity_graph
 from partitioning.hierarchy import (EMERGENCY_COLUMN, assign_units, check_hierarchy, emergency_layout,
@@ -117,6 +117,8 @@ class AreaPlan:
     timings : dict
         Seconds of ``tessellation_s`` (study area and cells), ``graph_s``, ``partition_s`` (partition,
         grid polygons, codes), ``total_s`` (wall) and ``cpu_s`` (this process's CPU), not rounded.
+    code_prefix : str
+        The administrative prefix of the codes (:func:`partitioning.codes.code_prefix`).
     """
 
     boundaries: gpd.GeoDataFrame | None
@@ -130,6 +132,7 @@ class AreaPlan:
     metrics: dict
     coverage: dict
     timings: dict
+    code_prefix: str | None = None
 
 
 def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries: gpd.GeoDataFrame | None = None,
@@ -151,7 +154,8 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     seed : int, optional
         The engine's seed (default ``settings.seed``).
     prefix : str, optional
-        Administrative prefix of the grid codes (default ``settings.code_prefix``).
+        Administrative prefix of the grid codes (default ``settings.code_prefix``, else the
+        boundaries' community division code, else none: :func:`partitioning.codes.code_prefix`).
     progress : bool, default False
         Progress bars of the cells and the engine.
 
@@ -166,9 +170,10 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     """
     t0, cpu0 = time.perf_counter(), time.process_time()
     seed = settings.seed if seed is None else seed
-    prefix = settings.code_prefix if prefix is None else prefix
     levels = list(settings.levels)
     given = [lv for lv in levels if lv.given]
+    prefix = code_prefix([boundaries, *(lv.boundaries for lv in given)],
+                         prefix=settings.code_prefix if prefix is None else prefix)
     if levels and settings.n_grids is not None:
         raise InfeasibleError("give the grids' size by their target in --levels, not --grids, in a plan with levels")
     # Given units are boundaries: no graph edge crosses them and cells follow their outlines.
@@ -210,7 +215,8 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     timings = {"tessellation_s": t_tess - t0, "graph_s": t_graph - t_tess, "partition_s": t_part - t_graph,
                "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     return AreaPlan(boundaries=boundaries, area=area, cells=cells, graph=graph, assignment=assignment, grids=grids,
-                    units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings)
+                    units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings,
+                    code_prefix=prefix)
 
 
 def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFrame | None = None,
@@ -249,13 +255,14 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     if settings.emergency_target is not None:
         layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
             area.graph, area.cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
-            seed=settings.seed, prefix=settings.code_prefix, progress=progress)
+            seed=settings.seed, prefix=area.code_prefix, progress=progress)
     out["grid_code"] = grids["grid_code"].reindex(area.assignment).to_numpy()
     metrics, coverage = area.metrics, area.coverage
     timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
                "total_s": round(time.perf_counter() - t0, 3)}
     layers.update(input_layers(inputs, barriers=barriers, boundaries=area.boundaries))
     meta = plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files, timings=timings)
+    meta["code_prefix"] = area.code_prefix  # the prefix used: given, from the boundary, or none
     plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
     logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
     return plan, {**metrics, "coverage": coverage, "timings": timings}

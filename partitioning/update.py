@@ -612,7 +612,8 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
             unit_codes = layers["levels"].set_index("unit_id")["unit_code"].astype(str)
             pcode = pd.Series({g: unit_codes[parent[g]] for g in fresh_ids})
         else:
-            pcode = pd.Series(str(meta.get("code_prefix") or PLACEHOLDER), index=fresh_ids)
+            prefix = meta.get("code_prefix")  # None: a plan from before partitioning.codes.code_prefix
+            pcode = pd.Series(PLACEHOLDER if prefix is None else str(prefix), index=fresh_ids)
         codes.update(pd.Series(next_codes(grids_old["grid_code"].astype(str), pcode, fresh_ids, 3)))
     grids = grids_frame(out, final, polygons, pd.Series(status), codes)
     out["grid_code"] = grids["grid_code"].reindex(final).to_numpy()

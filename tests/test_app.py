@@ -150,7 +150,8 @@ def test_tiny_plan_card_names_units_and_emergency_grids(tiny_plan):
 
 def test_tiny_plan_search_layouts_and_maps(tiny_plan):
     hits = search_plan(tiny_plan, "2")
-    assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "label": "320508001001002"}  # ends with 2
+    assert hits[0] == {"kind": "grid", "grid_code": "320508001001002", "number": "2",
+                       "label": "320508001001002"}  # ends with 2
     assert search_plan(tiny_plan, "梧桐")[0]["building_id"] == "b8"
     assert search_plan(tiny_plan, "") == [] and search_plan(tiny_plan, "nothing-like-this") == []
     assert plan_layouts(tiny_plan) == {"layouts": ["normal", "emergency"], "levels": ["zone"], "grid_level": "small"}
@@ -249,12 +250,12 @@ def test_grid_battle_map_page(client, plan):
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     card = grid_card(plan, grid_id)
-    assert f"网格作战图 {code}" in html and f"<dd>{card['households']}</dd>" in html
+    assert f"网格作战图 {card['number']}" in html and f"<dd>{card['households']}</dd>" in html
+    assert card["number"] == code.lstrip("0") and f'<dd class="gp-full-code">{code}</dd>' in html
     assert "未指定" in html  # no people layer: grid leader and building leaders not assigned
-    for b in plan.buildings.index[plan.buildings["grid_id"] == grid_id]:
-        assert f">{b}" in html
+    assert html.count('<tr id="b-') == len(card["buildings"])
     for neighbour in card["neighbours"]:
-        assert f'href="/plans/kunming/grids/{neighbour}"' in html
+        assert f'href="/plans/kunming/grids/{neighbour}">{card["neighbour_numbers"][neighbour]}</a>' in html
     assert f"/plans/kunming/grids/{code}/download.geojson" in html and f"/plans/kunming/grids/{code}/download.gpkg" in html
     assert client.get(f"/plans/kunming/grids/{grid_id}").status_code == 200  # the internal id works too
 
@@ -381,7 +382,7 @@ def test_api_grid_building_and_search(client, plan):
     got = client.get(f"/api/plans/kunming/buildings/{building}").get_json()
     assert got["building_id"] == building and got["households"] == int(plan.buildings.at[building, "households"])
     hits = client.get(f"/api/plans/kunming/search?q={code}").get_json()["hits"]
-    assert hits[0] == {"kind": "grid", "grid_code": code, "label": code}
+    assert hits[0] == {"kind": "grid", "grid_code": code, "number": code.lstrip("0"), "label": code}
 
 
 @pytest.mark.parametrize("url", ["/api/plans/nowhere", "/api/plans/kunming/grids/X999",
@@ -586,3 +587,21 @@ def test_displayed_grid_outlines_cut_no_building(suzhou_plan_path):
     assert shapely.is_valid(kept_frame.geometry.values).all() and set(kept_frame.geom_type) == {"Polygon"}
     assert shapely.get_num_coordinates(kept_frame.geometry.values).sum() < \
         0.3 * shapely.get_num_coordinates(grids.geometry.values).sum()
+
+
+def test_grid_page_names_buildings_by_name_or_address_never_by_id(client, plan):
+    """Buildings are listed by their name (with their compound) where the data has one, else "–"
+    beside their number; their ids (OSM way ids here) are not on the page."""
+    from tests.textcheck import visible_text
+
+    named = plan.buildings[plan.buildings["name"].fillna("").str.strip() != ""]
+    bid = named.index[0]
+    grid_id = plan.buildings.at[bid, "grid_id"]
+    code = plan.grids.at[grid_id, "grid_code"]
+    html = client.get(f"/plans/kunming/grids/{code}").get_data(as_text=True)
+    page = visible_text(html)
+    expected = str(named.at[bid, "name"]).strip()
+    compound = str(named.at[bid, "community"])
+    assert (expected if compound in expected else f"{compound} {expected}") in page
+    for b in plan.buildings.index[plan.buildings["grid_id"] == grid_id]:
+        assert str(b) not in page

@@ -15,8 +15,10 @@ import pytest
 import shapely
 
 import geo
+from partitioning.codes import short_code
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
 from tests.plans import XSS
+from tests.textcheck import leaks
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +107,10 @@ def test_clicking_a_grid_opens_its_battle_map(page, server, plan_path):
     page.wait_for_url(f"**/plans/kunming/grids/{code}")
     page.wait_for_load_state("networkidle")
     assert page.locator("#grid-card").inner_text().count(code) >= 1
-    assert f"网格作战图 {code}" in page.locator("header").inner_text()
+    assert f"网格作战图 {short_code(code)}" in page.locator("header").inner_text()
+    shown = page.locator("body").inner_text()
+    assert not leaks(shown), leaks(shown)  # no key, no G0001 or building id in what Chromium shows
+    assert not any(str(b) in shown for b in plan.buildings.index[plan.buildings["grid_id"] == grid_id])
     n_buildings = int(plan.grids.at[grid_id, "n_buildings"])
     assert page.locator(".gp-building-label").count() == n_buildings
     assert page.locator(".gp-buildings tbody tr").count() == n_buildings
@@ -121,7 +126,8 @@ def test_search_finds_a_grid_by_code(page, server, plan_path):
     page.press("form.gp-search input[name=q]", "Enter")
     page.wait_for_url(f"**/plans/kunming/grids/{code}")
     page.wait_for_load_state("networkidle")
-    assert code in page.locator("#grid-card h2").inner_text()
+    assert short_code(code) in page.locator("#grid-card h2").inner_text()  # its number, as the map labels it
+    assert code in page.locator("#grid-card").inner_text()  # the full code among the figures
     _shot(page, "search_result.png")
 
 

@@ -12,7 +12,7 @@ from shapely.geometry import box
 
 import partitioning.codes
 from geo.errors import InputError
-from partitioning.codes import PLACEHOLDER, grid_codes, reading_order
+from partitioning.codes import PLACEHOLDER, code_prefix, grid_codes, reading_order, short_code
 
 
 def _lattice():
@@ -44,7 +44,7 @@ def test_codes_read_west_to_east_then_north_to_south():
     assert codes.index.equals(_lattice().index)
 
 
-def test_placeholder_width_and_uneven_rows():
+def test_default_codes_width_and_uneven_rows():
     """Grids whose centres differ by less than a row height share a row.
 
     ::
@@ -57,8 +57,7 @@ def test_placeholder_width_and_uneven_rows():
         index=["n", "m", "s"], crs="EPSG:4549",
     )
     codes = grid_codes(g, width=4)
-    assert codes.to_dict() == {"n": PLACEHOLDER + "0001", "m": PLACEHOLDER + "0002",
-                               "s": PLACEHOLDER + "0003"}
+    assert codes.to_dict() == {"n": "0001", "m": "0002", "s": "0003"}
 
 
 def test_parent_restarts_numbering():
@@ -95,3 +94,62 @@ def test_codes_on_real_grids_are_unique_and_follow_position(suzhou_buildings):
 
 def test_docstring_examples():
     assert doctest.testmod(partitioning.codes).failed == 0
+
+
+def test_short_code_is_the_number_people_read():
+    """One rule for labels, pages and messages: prefix (given or the old zeros) and leading zeros dropped."""
+    assert short_code("320508019044084", "320508019044") == "84"
+    assert short_code(PLACEHOLDER + "344") == "344" and short_code(PLACEHOLDER + "344", "") == "344"
+    assert short_code("010", "") == "10" and short_code("000") == "000"
+    assert short_code("A12", "A") == "12" and short_code("X7") == "X7"
+
+
+def test_code_prefix_from_the_boundary_or_none():
+    one = pd.DataFrame({"boundary_id": ["320508019044"], "name": ["养育巷社区"]})
+    assert code_prefix(one) == "320508019044"
+    assert code_prefix([None, pd.DataFrame({"boundary_id": ["A001", "A002"]}), one]) == "320508019044"
+    assert code_prefix(pd.DataFrame({"boundary_id": ["320508"]})) == ""  # a district: no community code
+    assert code_prefix(one, prefix="110105") == "110105" and code_prefix() == ""
+
+
+def _cli_plan(tmp_path, *args):
+    from click.testing import CliRunner
+
+    import geo
+    from app.cli import cli
+    from tests.realdata import KUNMING
+
+    out = tmp_path / "plan.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(KUNMING), "--id-field", "id", *args, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return geo.read_plan(out)
+
+
+def test_default_codes_are_short_not_zeros(plan_path):
+    """Without --prefix and without a coded boundary, codes are 001, 002…, never 000000000000NNN."""
+    import geo
+
+    plan = geo.read_plan(plan_path)
+    codes = plan.grids["grid_code"].astype(str)
+    assert codes.is_unique and not codes.str.startswith("000000").any()
+    assert sorted(codes) == [f"{i:03d}" for i in range(1, len(codes) + 1)]
+    assert plan.meta["code_prefix"] == ""
+
+
+def test_boundary_division_code_and_given_prefix(tmp_path, kunming_buildings):
+    """A boundary file of one community with its 12-digit code gives the prefix; --prefix keeps
+    the 15-digit national-style scheme."""
+    import geopandas as gpd
+    import shapely
+
+    area = shapely.box(*kunming_buildings.to_crs(4326).total_bounds).buffer(0.001)
+    boundary = tmp_path / "community.geojson"
+    gpd.GeoDataFrame({"code": ["530103002003"], "name": ["翠湖社区"]}, geometry=[area], crs=4326).to_file(boundary)
+    from_boundary = _cli_plan(tmp_path, "--boundary", str(boundary))
+    codes = from_boundary.grids["grid_code"].astype(str)
+    assert codes.str.startswith("530103002003").all() and codes.str.len().eq(15).all() and codes.is_unique
+    assert from_boundary.meta["code_prefix"] == "530103002003"
+    given = _cli_plan(tmp_path, "--boundary", str(boundary), "--prefix", "320508019044")
+    assert given.grids["grid_code"].astype(str).str.match(r"^320508019044\d{3}$").all()
+    # the same input gives the same codes (stable)
+    assert _cli_plan(tmp_path, "--boundary", str(boundary)).grids["grid_code"].astype(str).equals(codes)

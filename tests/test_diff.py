@@ -48,7 +48,7 @@ def test_diff_by_grid_id():
     assert (s["buildings_moved"], s["grids_added"], s["grids_removed"]) == (1, 1, 0)
     assert s["share_moved"] == pytest.approx(1 / 5)
     json.dumps(d.to_dict())  # serialisable
-    assert any("c: G2 → G1" in line for line in d.lines())
+    assert any("c: C2 → C1" in line for line in d.lines())  # grids by number, not by id
 
 
 def test_households_only_and_unchanged():

@@ -25,6 +25,7 @@ import pytest
 import shapely
 
 import geo
+from partitioning.codes import short_code
 from partitioning.diff import diff_plans
 from partitioning.editing import (
     EditError,
@@ -34,6 +35,7 @@ from partitioning.editing import (
     split_grid,
 )
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
+from tests.textcheck import leaks
 
 PASSWORD = "correct-horse-1"
 
@@ -228,9 +230,11 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         hh = {g: int(s.plan.grids.at[g, "households"]) for g in (s.source, s.target)}
         _click_map(page, s.building_at, zoom=19)
         page.wait_for_selector(f"#ed-target option[value='{s.target}']", state="attached")
-        assert _text(page, "#ed-sel-ids") == s.building
+        assert page.locator("#ed-sel-ids").get_attribute("data-ids") == s.building
+        assert _text(page, "#ed-sel-ids") == ""  # Suzhou's buildings have no names: their ids are not shown
         assert page.locator("#ed-sel-summary").get_attribute("data-households") == str(s.households)
-        assert f"{codes[s.source]} ({hh[s.source]})" in _text(page, "#ed-sel-from")
+        assert f"{short_code(codes[s.source])} ({hh[s.source]})" in _text(page, "#ed-sel-from")
+        assert s.source not in _text(page, "#ed-panel")
         option = page.locator(f"#ed-target option[value='{s.target}']")
         assert option.get_attribute("data-households") == str(hh[s.target])
         page.select_option("#ed-target", s.target)
@@ -240,7 +244,7 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         assert _change(page, s.source) == (hh[s.source], hh[s.source] - s.households)
         assert _change(page, s.target) == (hh[s.target], hh[s.target] + s.households)
         assert "ms" in _text(page, "#ed-latency") and page.locator("#ed-undo").is_enabled()
-        assert _text(page, "#ed-sel-ids") == ""  # the moved building left the selection
+        assert page.locator("#ed-sel-ids").get_attribute("data-ids") == ""  # the moved building left the selection
 
         # 2. a move that breaks a grid apart is refused with the reason; nothing changes
         _, b_source, b_target = s.breaking
@@ -250,7 +254,9 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         page.click("#ed-move")
         page.wait_for_selector("#ed-alert:not([hidden])")
         alert = _text(page, "#ed-alert")
-        assert alert.startswith("拒绝") and "将断开成" in alert and b_source in alert  # the reason, in Chinese
+        assert alert.startswith("拒绝") and "将断开成" in alert  # the reason, in Chinese
+        number = short_code(s.plan.grids.at[b_source, "grid_code"])
+        assert f"网格 {number} 将断开成" in alert and b_source not in alert  # the grid's number, not its id
         _idle(page)
         assert _text(page, "#ed-unsaved") == "1"
         assert _change(page, s.target) == (hh[s.target], hh[s.target] + s.households)  # still the last change
@@ -273,11 +279,12 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         page.mouse.move(x + 150, y + 150, steps=5)
         page.mouse.up()
         page.keyboard.up("Shift")
-        page.wait_for_function("b => document.getElementById('ed-sel-ids').textContent.split(', ').includes(b)",
+        page.wait_for_function("b => document.getElementById('ed-sel-ids').dataset.ids.split(',').includes(b)",
                                arg=s.building)
-        assert len(_text(page, "#ed-sel-ids").split(", ")) > 1 and _text(page, "#ed-n-grids") == str(len(s.plan.grids))
+        assert len(page.locator("#ed-sel-ids").get_attribute("data-ids").split(",")) > 1
+        assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
         page.keyboard.press("Escape")
-        _wait_text(page, "#ed-sel-ids", "")
+        page.wait_for_function("document.getElementById('ed-sel-ids').dataset.ids === ''")
 
         # 4. split a grid: the engine proposes a cut; another cut, reject, split again and accept
         def proposal():
@@ -313,6 +320,9 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         _wait_text(page, "#ed-unsaved", "3")
         assert _text(page, "#ed-n-grids") == str(len(s.plan.grids))
         assert _change(page, a)[1] == int(s.merged.grids.at[a, "households"])
+        # the merged-away grid is named by its number in the change table, not by its id (G0610)
+        gone = page.locator(f"#ed-changes tr[data-grid='{b}'] td").first.inner_text().strip()
+        assert gone == short_code(s.plan.grids.at[b, "grid_code"]) and b not in _text(page, "#ed-changes")
 
         # 5b. re-run the engine on the merged grid alone (still selected): its households stay in the
         # grids it becomes, and no other grid changes
@@ -335,6 +345,12 @@ def test_a_planner_moves_splits_merges_saves_and_restores(browser, served, story
         item = page.locator("#ed-versions li[data-version='2']")
         assert item.locator(".ed-moved-count").get_attribute("data-moved") == str(expected)
         assert "按小区围墙调整 <b>1</b>" in item.inner_text()  # the comment shown as text
+        first = page.locator("#ed-versions li[data-version='1']").inner_text()
+        assert "方案文件" in first and "plan file" not in first  # version 1 said in Chinese
+        versions = page.locator("#ed-versions").text_content()  # the moved buildings' list too (collapsed)
+        assert not re.search(r"\b[GB]\d{4,}\b", versions), versions  # moved buildings and grids, no ids
+        panel = page.locator("#ed-panel").inner_text()
+        assert not leaks(panel), leaks(panel)  # the whole panel: numbers, names and words only
         assert _text(page, "#ed-base-version") == "2" and _text(page, "#ed-unsaved") == "0"
 
         # 7. restore version 1 with an unsaved edit (a lock): the page asks first; cancelled, nothing

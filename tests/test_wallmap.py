@@ -24,6 +24,7 @@ from geo.plan import Plan
 from maps import _sheet
 from maps.wallmap import (PAPERS, MissingFontError, grid_sheet, grid_url, overview_sheet, print_all,
                           save_sheet)
+from partitioning.codes import short_code
 from partitioning.planning import PlanSettings, make_plan
 
 PRINTED = "2026-01-15"
@@ -159,7 +160,7 @@ def test_wide_grid_of_many_buildings_prints_landscape_and_its_table_continues(tm
 def test_pdf_text_is_real_chinese_with_code_and_contacts(kunming, busy_code, roster, tmp_path):
     pdf = save_sheet(grid_sheet(kunming, busy_code, roster=roster, community_name="翠湖社区", plan_name="kunming",
                                 printed=PRINTED), tmp_path / "grid.pdf")
-    number = int(busy_code[12:])
+    number = int(short_code(busy_code))
     text = _pdf_text(pdf)
     assert f"翠湖社区 第{number:02d}网格 作战图" in text
     assert busy_code in text
@@ -302,9 +303,9 @@ def test_overview_has_every_grid_and_the_leaders(kunming, roster, tmp_path):
     assert sorted(size) == pytest.approx(sorted((w * MM_TO_PT, h * MM_TO_PT)), abs=0.01)
     text = _pdf_text(pdf)
     assert "翠湖社区 网格总览图" in text and "张晓梅" in text
-    assert "网格编码 = 000000000000 + 3位编号" in text
+    assert "网格编码 =" not in text  # default codes are their numbers (001, 002…): no prefix to explain
     numbers = set(re.findall(r"\b\d{2,3}\b", text))
-    assert {f"{int(c[12:]):02d}" for c in kunming.grids["grid_code"]} <= numbers
+    assert {f"{int(c):02d}" for c in kunming.grids["grid_code"]} <= numbers
 
 
 # --- print_all ---------------------------------------------------------------------------------

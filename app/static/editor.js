@@ -51,6 +51,7 @@
     gridOf: new Map(),        // building_id → grid_id
     members: new Map(),       // grid_id → Set of building_id
     households: new Map(),    // building_id → households
+    names: new Map(),         // building_id → its name or address from the data (label), when it has one
     selBuildings: new Set(),
     partners: [],             // buildings the server added to the selection (overlapping footprints)
     targets: [],
@@ -187,7 +188,7 @@
   function gridTooltip(id) {
     const row = ed.rows.get(id) || {};
     return el('div', {class: 'ed-tip'},
-      el('strong', {text: row.grid_code || id}),
+      el('strong', {text: gridName(id)}),
       el('br'), `${t('households')} ${row.households} · ${t('buildings')} ${row.n_buildings}`,
       el('br'), statusText(row.status) + (row.locked ? ' · ' + t('editor_locked') : ''));
   }
@@ -196,8 +197,8 @@
     const p = f.properties;
     const grid = ed.rows.get(ed.gridOf.get(f.id)) || {};
     return el('div', {class: 'ed-tip'},
-      el('strong', {text: f.id + (p.name ? ' · ' + p.name : '')}),
-      el('br'), `${t('households')} ${p.households} · ${t('grid')} ${grid.grid_code || ''}`);
+      ...(p.label ? [el('strong', {text: p.label}), el('br')] : []),
+      `${t('households')} ${p.households} · ${t('grid')} ${grid.grid_code ? shortCode(grid.grid_code) : ''}`);
   }
 
   /** A colour no grid with overlapping bounds has (bounds stand in for adjacency). */
@@ -214,6 +215,7 @@
     ed.colours.set(id, PALETTE.find((c) => !used.has(c)) || PALETTE[hash % PALETTE.length]);
   }
 
+  /** The grid's number people read (partitioning.codes.short_code): prefix and leading zeros dropped. */
   function shortCode(code) {
     let rest = String(code);
     if (cfg.code_prefix && rest.startsWith(cfg.code_prefix)) rest = rest.slice(cfg.code_prefix.length);
@@ -289,7 +291,8 @@
     const [state, grids, buildings] = await Promise.all([
       getJSON('/edit'), getJSON('/edit/grids.geojson', true), getJSON('/edit/buildings.geojson', true)]);
     gridLayer.clearLayers(); buildingLayer.clearLayers(); labelLayer.clearLayers();
-    for (const m of [ed.gridLayers, ed.buildingLayers, ed.labels, ed.colours, ed.gridOf, ed.members, ed.households]) m.clear();
+    for (const m of [ed.gridLayers, ed.buildingLayers, ed.labels, ed.colours, ed.gridOf, ed.members, ed.households,
+      ed.names]) m.clear();
     dropSelection(); ed.selGrids = []; ed.proposal = null;
     setState(state);
     const features = grids.features.slice().sort((a, b) => String(a.id).localeCompare(String(b.id)));
@@ -300,6 +303,7 @@
     for (const f of buildings.features) {
       setBuildingGrid(f.id, f.properties.grid_id);
       ed.households.set(f.id, Number(f.properties.households));
+      if (f.properties.label) ed.names.set(f.id, f.properties.label);
     }
     buildingLayer.addData(buildings);
     restyleGrids(ed.gridLayers.keys());
@@ -438,6 +442,7 @@
   /** Redraw what an operation changed; `t0`: when it was asked (the latency shown runs to the redraw). */
   function applyResult(op, data, t0) {
     const before = new Map(Array.from(ed.rows, ([id, r]) => [id, r.households]));
+    const numbers = new Map(Array.from(ed.rows.keys(), (id) => [id, gridName(id)]));  // removed grids keep theirs
     setState(data);
     const changedIds = data.changed.features.map((f) => f.id);
     for (const id of data.removed || []) removeGrid(id);
@@ -452,7 +457,7 @@
     ed.selGrids = ed.selGrids.filter((g) => ed.rows.has(g));
     restyleGrids(ed.gridLayers.keys());
     if (op !== 'split') hideProposal();
-    renderChanges(before, changedIds, data.removed || []);
+    renderChanges(before, changedIds, data.removed || [], numbers);
     renderAll();
     if (ed.selBuildings.size) refreshTargets();   // the grids around the selection may have changed
     $('ed-latency').textContent = t('editor_latency', {op: t('editor_op_' + op), server: Math.round(data.elapsed_ms),
@@ -481,8 +486,8 @@
   function showProposal() {
     const p = ed.proposal;
     const a = ed.rows.get(p.grid) || {}, b = ed.rows.get(p.other) || {};
-    $('ed-proposal-text').textContent = t('editor_proposal', {a: a.grid_code, na: a.households,
-      b: b.grid_code, nb: b.households});
+    $('ed-proposal-text').textContent = t('editor_proposal', {a: shortCode(a.grid_code), na: a.households,
+      b: shortCode(b.grid_code), nb: b.households});
     $('ed-proposal').hidden = false;
   }
 
@@ -609,9 +614,9 @@
             text: t('editor_diff', {moved: s.buildings_moved, added: s.grids_added, removed: s.grids_removed,
               changed: s.grids_changed + s.grids_households})})),
         el('p', {class: 'ed-ids'}, `${t('editor_moved_ids')}: `,
-          moved.map((m) => `${m.building_id} (${m.from_code || m.from_grid} → ${m.to_code || m.to_grid})`).join(', ') || '–'));
+          moved.map(movedText).join(cfg.lang === 'zh' ? '；' : '; ') || '–'));
       item.append(diff);
-    } else if (v.version === 1) {
+    } else if (v.version === 1 && !v.comment) {
       item.append(el('div', {class: 'ed-hint', text: t('editor_first_version')}));
     }
     if (!isLatest) {
@@ -650,9 +655,26 @@
     $('ed-newer').textContent = newer ? t('editor_newer', {v: s.latest_version}) : '';
   }
 
+  /** A building moved in a version: its name or address, else its number in its new grid; grids by number. */
+  function movedText(m) {
+    const from = m.from_number || shortCode(m.from_code || ''), to = m.to_number || shortCode(m.to_code || '');
+    const name = m.name || t('building_in_grid', {grid: to, no: m.number});
+    return `${name} (${from} → ${to})`;
+  }
+
+  /** A grid as people know it: its number (never its internal id). */
   function gridName(id) {
     const row = ed.rows.get(id);
-    return row ? row.grid_code : id;
+    return row ? shortCode(row.grid_code) : '–';
+  }
+
+  /** Buildings as people know them: names or addresses where the data has them, else how many. */
+  function buildingNames(ids) {
+    const named = ids.filter((b) => ed.names.has(b)).map((b) => ed.names.get(b));
+    const others = ids.length - named.length;
+    if (others) named.push(t('editor_sel_summary', {n: others, hh: ids.filter((b) => !ed.names.has(b))
+      .reduce((sum, b) => sum + (ed.households.get(b) || 0), 0)}));
+    return named.join(cfg.lang === 'zh' ? '、' : ', ');
   }
 
   function renderSelection() {
@@ -661,17 +683,18 @@
     $('ed-sel-summary').textContent = ids.length ? t('editor_sel_summary', {n: ids.length, hh})
       : t('editor_select_hint');
     $('ed-sel-summary').dataset.households = hh;
-    $('ed-sel-ids').textContent = ids.join(', ');
+    $('ed-sel-ids').textContent = ids.some((b) => ed.names.has(b)) ? buildingNames(ids) : '';
+    $('ed-sel-ids').dataset.ids = ids.join(',');   // for programs; people read names, never ids
     const from = ed.from.filter((g) => ed.rows.has(g));
     $('ed-sel-from').textContent = from.length ? `${t('editor_from')}: ` +
       from.map((g) => `${gridName(g)} (${ed.rows.get(g).households})`).join(', ') : '';
     const partners = ed.partners.filter((b) => ed.selBuildings.has(b));
     $('ed-partners').hidden = !partners.length;
-    $('ed-partners').textContent = partners.length ? t('editor_partners', {ids: partners.join(', ')}) : '';
+    $('ed-partners').textContent = partners.length ? t('editor_partners', {ids: buildingNames(partners)}) : '';
     const select = $('ed-target');
     const keep = select.value;
     const options = ed.targets.map((g) => el('option', {value: g.grid_id, 'data-households': g.households,
-      disabled: g.locked, text: `${g.grid_code} (${t('households')} ${g.households})` +
+      disabled: g.locked, text: `${shortCode(g.grid_code)} (${t('households')} ${g.households})` +
         (g.locked ? ' · ' + t('editor_locked') : '')}));
     if (ids.length && !ed.targets.length) options.push(el('option', {value: '', text: t('editor_no_targets')}));
     select.replaceChildren(...options);
@@ -685,7 +708,7 @@
     body.replaceChildren(...ed.selGrids.filter((g) => ed.rows.has(g)).map((g) => {
       const r = ed.rows.get(g);
       const link = el('a', {href: cfg.grid_url.replace('__CODE__', encodeURIComponent(r.grid_code)),
-        target: '_blank', rel: 'noopener', title: t('editor_open_grid'), text: r.grid_code});
+        target: '_blank', rel: 'noopener', title: t('editor_open_grid'), text: shortCode(r.grid_code)});
       return el('tr', {'data-grid': g, class: r.status !== 'ok' ? 'ed-flagged' : null},
         el('td', {}, link), el('td', {class: 'num ed-hh', text: r.households}),
         el('td', {class: 'num', text: r.n_buildings}), el('td', {text: statusText(r.status)}),
@@ -696,13 +719,13 @@
     renderButtons();
   }
 
-  function renderChanges(before, changed, removed) {
+  function renderChanges(before, changed, removed, numbers) {
     const rows = changed.map((g) => el('tr', {'data-grid': g},
       el('td', {text: gridName(g)}),
       el('td', {class: 'num ed-before', text: before.has(g) ? before.get(g) : t('editor_new')}),
       el('td', {class: 'num ed-after', text: ed.rows.has(g) ? ed.rows.get(g).households : t('editor_removed')})));
     for (const g of removed) {
-      rows.push(el('tr', {'data-grid': g}, el('td', {text: g}),
+      rows.push(el('tr', {'data-grid': g}, el('td', {text: numbers.get(g) || '–'}),
         el('td', {class: 'num ed-before', text: before.has(g) ? before.get(g) : ''}),
         el('td', {class: 'num ed-after', text: t('editor_removed')})));
     }
@@ -715,7 +738,7 @@
     for (const [id, r] of ed.rows) {
       if (r.status === 'ok') continue;
       items.push(el('li', {'data-grid': id},
-        el('a', {href: '#', text: `${r.grid_code}: ${t('households')} ${r.households} · ${statusText(r.status)}`,
+        el('a', {href: '#', text: `${shortCode(r.grid_code)}: ${t('households')} ${r.households} · ${statusText(r.status)}`,
           onclick: (e) => { e.preventDefault(); focusGrid(id); }})));
     }
     $('ed-warnings').querySelector('summary').textContent = t('editor_warnings', {n: items.length});

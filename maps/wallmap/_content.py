@@ -96,14 +96,11 @@ def _new_sheet(paper: str, landscape: bool, lang: str, font) -> _Sheet:
 
 
 def _grid_number(code: str, prefix: str | None) -> str:
-    """The short number of a grid: its code without the administrative prefix, at least 2 digits."""
-    from partitioning.codes import PLACEHOLDER
+    """The short number of a grid (:func:`partitioning.codes.short_code`, as on the web), at least 2 digits."""
+    from partitioning.codes import short_code
 
-    for pre in (prefix, PLACEHOLDER):
-        if pre and code.startswith(pre) and len(code) > len(pre):
-            seq = code[len(pre):]
-            return f"{int(seq):02d}" if seq.isdigit() else seq
-    return code
+    number = short_code(code, prefix)
+    return f"{int(number):02d}" if number.isdigit() else number
 
 
 def _unit_names(plan: Plan) -> pd.Series:
@@ -202,7 +199,7 @@ def _escalation(plan: Plan, grid_id, roster, lang: str, escalation=None) -> list
         mine = roster[(roster["grid_id"] == grid_id) & (roster["role"] == "grid_leader")]
         if len(mine):
             leader = (mine["name"].iloc[0], mine["phone"].iloc[0])
-    rows.append([text("level_grid", lang), text("role_grid_leader", lang), *leader])
+    rows.append([text("chain_grid", lang), text("role_grid_leader", lang), *leader])
     if escalation is None:
         chains = plan.meta.get("escalation") or {}
         community = grid_communities(plan.buildings, plan.grids.loc[[grid_id]]).iloc[0] if chains else ""

@@ -30,7 +30,7 @@ def _code_prefix(plan: Plan) -> str | None:
 
     codes = plan.grids["grid_code"].astype(str)
     for pre in (plan.meta.get("code_prefix"), PLACEHOLDER):
-        if pre and codes.str.startswith(pre).all() and codes.str.slice(len(pre)).str.isdigit().all():
+        if pre is not None and codes.str.startswith(pre).all() and codes.str.slice(len(pre)).str.isdigit().all():
             return pre
     return None
 
@@ -172,7 +172,7 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     top = ph - max(used, qr_size + 8 * sheet.s if url else 0) - 3 * sheet.s
     top -= _legend(sheet, pax, 0, top, items, size=body) + 4 * sheet.s
     note = (text("code_note", lang).format(prefix=prefix, width=len(str(plan.grids["grid_code"].iloc[0])) - len(prefix))
-            if prefix is not None else None)
+            if prefix else None)  # codes without an administrative part ("" prefix) are their numbers
     align = ["left"] + ["left"] * (prefix is None) + ["right", "right", "left", "left"]
     if lay["table"] is not None:  # beside the map
         size, widths, per_col, n_cols = lay["table"]
