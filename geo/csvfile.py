@@ -14,9 +14,12 @@ import pandas as pd
 
 from geo.errors import InputError
 
-__all__ = ["read_csv", "ENCODINGS"]
+__all__ = ["read_csv", "read_table", "is_table", "ENCODINGS", "TABLE_SUFFIXES"]
 
 logger = logging.getLogger(__name__)
+
+#: File name endings read as plain tables (not through GDAL).
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".xls")
 
 #: Encodings tried in turn when none is given.
 ENCODINGS = ("utf-8-sig", "gb18030")
@@ -56,3 +59,59 @@ def read_csv(path, *, encoding: str | None = None, **kwargs) -> pd.DataFrame:
         return table
     raise InputError(f"{path}: byte {last.start} cannot be decoded as {', '.join((encoding,) if encoding else ENCODINGS)}; "
                      "save the table as UTF-8 CSV, or name its encoding") from last
+
+
+def is_table(path) -> bool:
+    """Whether ``path`` is a CSV or spreadsheet file (by its name)."""
+    return str(path).lower().endswith(TABLE_SUFFIXES)
+
+
+def read_table(path, *, sheet=None, encoding: str | None = None, dtype=str) -> pd.DataFrame:
+    """A CSV (any of :data:`ENCODINGS`) or spreadsheet (``.xlsx``, ``.xls``) as a table of text.
+
+    Parameters
+    ----------
+    path : str or Path
+    sheet : str or int, optional
+        The worksheet of a spreadsheet, by name or position counted from 1; default the first.
+    encoding : str, optional
+        Of a CSV file (see :func:`read_csv`).
+    dtype
+        Passed to the reader; text by default, so that IDs such as ``007`` keep their zeros.
+
+    Returns
+    -------
+    DataFrame
+        Row ``i`` (0-based) is line ``i + 2`` of the file or the sheet (the header is line 1).
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such file; check the path")
+    if p.suffix.lower() in (".csv", ".txt"):
+        if sheet is not None:
+            raise InputError(f"{p}: --sheet applies to spreadsheets (.xlsx), not to CSV files")
+        # blank lines are kept (as empty rows) so that row i stays line i + 2 of the file
+        return read_csv(p, encoding=encoding, dtype=dtype, keep_default_na=False, na_values=[""],
+                        skipinitialspace=True, skip_blank_lines=False)
+    try:
+        book = pd.ExcelFile(p)
+    except Exception as exc:  # zip/xml errors, a missing xlrd for .xls
+        raise InputError(f"{p}: cannot be read as a spreadsheet ({' '.join(str(exc).split())[:200]}); "
+                         "save it as .xlsx or as CSV") from exc
+    with book:
+        names = book.sheet_names
+        if sheet is None:
+            chosen = names[0]
+        elif str(sheet) in names:
+            chosen = str(sheet)
+        elif str(sheet).isdigit() and 1 <= int(sheet) <= len(names):
+            chosen = names[int(sheet) - 1]
+        else:
+            raise InputError(f"{p}: has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
+        table = pd.read_excel(book, sheet_name=chosen, dtype=dtype, keep_default_na=False, na_values=[""])
+    table.columns = [str(c).strip() for c in table.columns]
+    if len(names) > 1 and sheet is None:
+        logger.info("%s: read the first sheet %r of %d (choose another with --sheet)", p, chosen, len(names))
+    return table
