@@ -105,7 +105,7 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
     --------
     >>> fp = read_cad_footprints("data/suzhou_gusu/cad.dxf", cad_layer="建筑", crs="EPSG:4549")
     >>> fp.crs.to_string(), fp.geom_type.unique().tolist(), fp["cad_text"].iloc[0]
-    ('EPSG:4549', ['Polygon'], '1幢')
+    ('EPSG:4549', ['Polygon'], '304幢')
     """
     p = Path(path)
     if crs is None:

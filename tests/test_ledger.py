@@ -46,8 +46,10 @@ def kunming_numbered():
 
 
 def test_doctests():
-    assert doctest.testmod(geo.ledger).failed == 0
-    assert doctest.testmod(geo.headers).failed == 0
+    import geo.cad
+
+    for module in (geo.ledger, geo.headers, geo.cad):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 FORMS = ["3", "3幢", "3栋", "3号楼", "三号楼", "3#", "3＃", "３号", "３幢", "03栋", "第3栋", "3 号楼",
