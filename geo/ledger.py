@@ -58,10 +58,13 @@ __all__ = [
     "match_ledger",
     "ledger_households",
     "BUILDING_FIELDS",
+    "MAX_SEARCHED",
 ]
 
 logger = logging.getLogger(__name__)
 
+#: Unmatched rows whose nearest buildings are searched (difflib over every building's key).
+MAX_SEARCHED = 500
 #: Building fields (besides the building aliases of :mod:`geo.headers`) tried as the buildings' key.
 BUILDING_FIELDS = ("cad_text", "名称", "建筑名称", "name")
 
@@ -386,6 +389,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
             seen.setdefault(r, i)
 
     status, building, candidates = [], [], []
+    searched = 0
     ids = set(map(str, buildings.index))
     all_labels = sorted(set(labels.values()))
     by_label: dict[str, list] = {}
@@ -417,12 +421,18 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
                 st, bid = "unmatched", None
                 if parsed is None:
                     cand = "no building number in it" if text else "the building cell is empty"
-                else:
-                    comp = _clean_compound(unicodedata.normalize("NFKC", row_comp[i])) or parsed[0]
+                elif by_number.get(parsed[1]):  # the number exists, in other compounds
+                    cand = "in other compounds: " + ids_text(
+                        (f"{labels[b]} [{b}]" for b, _ in by_number[parsed[1]]), limit=5)
+                elif searched < MAX_SEARCHED:
+                    searched += 1
+                    comp = given or parsed[0]
                     near = difflib.get_close_matches(f"{comp}{parsed[1]}", all_labels, n=3, cutoff=0.5)
                     near = near or difflib.get_close_matches(parsed[1], all_labels, n=3, cutoff=0.5)
                     cand = ("nearest: " + ", ".join(f"{n} [{ids_text(by_label[n], limit=2)}]" for n in near)
                             if near else "no building near that name")
+                else:
+                    cand = f"nearest not searched beyond the first {MAX_SEARCHED} unmatched rows"
         status.append(st)
         building.append(bid)
         candidates.append(cand)
