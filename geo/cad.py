@@ -98,8 +98,9 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
     -------
     GeoDataFrame
         One polygon per closed outline, in file order, with ``cad_layer``, ``cad_handle`` (the
-        entity's handle) and ``cad_text`` (the texts inside it, joined by ``/``; empty if none);
-        labelled with ``crs``.
+        entity's handle: ``--id-field cad_handle`` keys the buildings by it) and ``cad_text`` (the
+        texts inside it, joined by ``/``; empty if none); labelled with ``crs``. ``attrs["notes"]``
+        says what was read and what was left out.
 
     Examples
     --------
@@ -147,13 +148,17 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
                                            if "EntityHandle" in gdf.columns else None)},
                            geometry=geoms, crs=None)
     out["cad_text"] = _texts_inside(out, gdf[kind == "text"])
+    notes = [f"{p}: {len(out)} footprint(s) from the closed polylines and hatches of {where} (layers: {summary})"]
     left = on_layer & (kind == "open")
     if left.any():
-        logger.warning("%s: left out %d open polyline(s) of %s (handles %s): they enclose no footprint; "
-                       "close them in CAD if they are buildings", p, int(left.sum()), where,
-                       ids_text(gdf.loc[left, "EntityHandle"] if "EntityHandle" in gdf.columns else gdf.index[left]))
-    logger.info("%s: %d footprint(s) from %s (layers: %s)", p, len(out), where, summary)
-    return ensure_crs(out, crs=crs, path=str(p))
+        handles = gdf.loc[left, "EntityHandle"] if "EntityHandle" in gdf.columns else gdf.index[left]
+        notes.append(f"{p}: left out {int(left.sum())} open polyline(s) of {where} (handles {ids_text(handles)}): "
+                     "they enclose no footprint; close them in CAD if they are buildings")
+    for note in notes:
+        logger.info(note)
+    out = ensure_crs(out, crs=crs, path=str(p))
+    out.attrs["notes"] = notes  # geo.load_buildings reports them
+    return out
 
 
 def _texts_inside(footprints: gpd.GeoDataFrame, texts: gpd.GeoDataFrame) -> pd.Series:

@@ -121,6 +121,8 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
                          "(--households), not both")
     report = Report()
     raw = read_buildings(path, layer=layer, id_field=id_field, crs=crs, datum=datum, encoding=encoding)
+    for note in raw.attrs.get("notes", []):  # what a reader left out (e.g. open polylines of a drawing)
+        report.note(note)
     source_crs = raw.crs.to_string()
     metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(raw)
     # Dropping the later of two copies of a building is safe unless each copy carries its own
