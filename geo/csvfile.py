@@ -66,7 +66,33 @@ def is_table(path) -> bool:
     return str(path).lower().endswith(TABLE_SUFFIXES)
 
 
-def read_table(path, *, sheet=None, encoding: str | None = None, dtype=str) -> pd.DataFrame:
+def _with_header(raw: pd.DataFrame, p) -> pd.DataFrame:
+    """The table under its header row: the first of the first 10 rows naming a known column.
+
+    Ledgers often carry a title above the header (``XX社区住户台账``, merged across the sheet);
+    the rows above the header are skipped and ``attrs["first_line"]`` keeps the line of the first
+    record in the file, so messages still name lines as the user sees them.
+    """
+    from geo.headers import ALIASES, header_key
+
+    known = {header_key(a) for names in ALIASES.values() for a in names}
+    at = 0
+    for i in range(min(10, len(raw))):
+        cells = {header_key(v) for v in raw.iloc[i] if isinstance(v, str) and v.strip()}
+        if cells & known:
+            at = i
+            break
+    header = [str(v).strip() if isinstance(v, str) and v.strip() else f"column {j + 1}"
+              for j, v in enumerate(raw.iloc[at])] if len(raw) else []
+    table = raw.iloc[at + 1:].reset_index(drop=True)
+    table.columns = header
+    table.attrs["first_line"] = at + 2
+    if at:
+        logger.info("%s: the header is line %d (the lines above it are a title)", p, at + 1)
+    return table
+
+
+def read_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame:
     """A CSV (any of :data:`ENCODINGS`) or spreadsheet (``.xlsx``, ``.xls``) as a table of text.
 
     Parameters
@@ -76,13 +102,14 @@ def read_table(path, *, sheet=None, encoding: str | None = None, dtype=str) -> p
         The worksheet of a spreadsheet, by name or position counted from 1; default the first.
     encoding : str, optional
         Of a CSV file (see :func:`read_csv`).
-    dtype
-        Passed to the reader; text by default, so that IDs such as ``007`` keep their zeros.
 
     Returns
     -------
     DataFrame
-        Row ``i`` (0-based) is line ``i + 2`` of the file or the sheet (the header is line 1).
+        Every cell as text (IDs such as ``007`` keep their zeros), empty cells missing. The header
+        is the first of the first 10 lines that names a column gridplan knows (a title above it
+        is skipped), else line 1; row ``i`` (0-based) is line ``i + attrs["first_line"]`` of the
+        file or the sheet, blank lines included.
     """
     from pathlib import Path
 
@@ -92,9 +119,10 @@ def read_table(path, *, sheet=None, encoding: str | None = None, dtype=str) -> p
     if p.suffix.lower() in (".csv", ".txt"):
         if sheet is not None:
             raise InputError(f"{p}: --sheet applies to spreadsheets (.xlsx), not to CSV files")
-        # blank lines are kept (as empty rows) so that row i stays line i + 2 of the file
-        return read_csv(p, encoding=encoding, dtype=dtype, keep_default_na=False, na_values=[""],
-                        skipinitialspace=True, skip_blank_lines=False)
+        # blank lines are kept (as empty rows) so that row i stays line i + first_line of the file
+        raw = read_csv(p, encoding=encoding, header=None, dtype=str, keep_default_na=False, na_values=[""],
+                       skipinitialspace=True, skip_blank_lines=False)
+        return _with_header(raw, p)
     try:
         book = pd.ExcelFile(p)
     except Exception as exc:  # zip/xml errors, a missing xlrd for .xls
@@ -110,8 +138,8 @@ def read_table(path, *, sheet=None, encoding: str | None = None, dtype=str) -> p
             chosen = names[int(sheet) - 1]
         else:
             raise InputError(f"{p}: has no sheet {sheet!r}; its sheets are: {', '.join(names)}")
-        table = pd.read_excel(book, sheet_name=chosen, dtype=dtype, keep_default_na=False, na_values=[""])
-    table.columns = [str(c).strip() for c in table.columns]
+        raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str, keep_default_na=False,
+                            na_values=[""])
     if len(names) > 1 and sheet is None:
         logger.info("%s: read the first sheet %r of %d (choose another with --sheet)", p, chosen, len(names))
-    return table
+    return _with_header(raw, p)

@@ -413,8 +413,9 @@ def _points_from_table(table: pd.DataFrame, p: Path, *, crs) -> gpd.GeoDataFrame
     xy = table[list(pair)].apply(lambda c: pd.to_numeric(c.astype(str).str.strip(), errors="coerce"))
     bad = xy.isna().any(axis=1)
     if bad.any():
+        first = int(table.attrs.get("first_line", 2))
         raise InputError(f"{p}: {int(bad.sum())} row(s) have missing or non-numeric coordinates "
-                         f"({rows_text(np.flatnonzero(bad), csv=True)}); fix or remove them")
+                         f"({rows_text(np.flatnonzero(bad) + first - 2, csv=True)}); fix or remove them")
     rename = {c: role for role in ("household_id", "persons") if (c := find_column(table, role)) is not None}
     geom = gpd.points_from_xy(xy[pair[0]], xy[pair[1]])
     return gpd.GeoDataFrame(table.drop(columns=list(pair)).rename(columns=rename), geometry=geom,

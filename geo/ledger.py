@@ -166,7 +166,7 @@ class Ledger:
     Attributes
     ----------
     table : DataFrame
-        As read (text); row ``i`` is line ``i + 2`` of the file.
+        As read (text); row ``i`` is line ``i + first_line`` of the file.
     path : str
     key : str
         The building column.
@@ -174,6 +174,8 @@ class Ledger:
         The households column; ``None``: one row per household.
     compound, unit, persons : str or None
         The 小区, 单元 and persons columns, when there are.
+    first_line : int
+        The line of the file holding the table's first row (2 under a header on line 1).
     """
 
     table: pd.DataFrame
@@ -183,9 +185,10 @@ class Ledger:
     compound: str | None = None
     unit: str | None = None
     persons: str | None = None
+    first_line: int = 2
 
 
-def _whole_numbers(table: pd.DataFrame, column: str, path: str, what: str) -> pd.Series:
+def _whole_numbers(table: pd.DataFrame, column: str, path: str, what: str, first_line: int = 2) -> pd.Series:
     raw = table[column]
     text = raw.fillna("").astype(str).str.strip()
     values = pd.to_numeric(text.map(lambda v: unicodedata.normalize("NFKC", v).rstrip("户人 ")), errors="coerce")
@@ -194,8 +197,8 @@ def _whole_numbers(table: pd.DataFrame, column: str, path: str, what: str) -> pd
     for mask, why in ((text.eq(""), "are empty"), (values.isna() & text.ne(""), "are not numbers"),
                       (values < 0, "are negative"), (values.notna() & (values % 1 != 0), "are not whole numbers")):
         if mask.any():
-            shown = ids_text(f"{rows[i] + 2} ({text.iloc[i]!r})" if text.iloc[i] else str(rows[i] + 2)
-                             for i in np.flatnonzero(mask))
+            shown = ids_text(f"{rows[i] + first_line} ({text.iloc[i]!r})" if text.iloc[i]
+                             else str(rows[i] + first_line) for i in np.flatnonzero(mask))
             problems.append(f"{int(mask.sum())} {what} value(s) of column {column!r} {why}: lines {shown}")
     if problems:
         problems.append(f"{what}s must be whole numbers ≥ 0: fix the {column!r} column, or remove the rows")
@@ -241,7 +244,7 @@ def read_ledger(path, *, key: str | None = None, count: str | None = None, sheet
     count_col = find_column(table, "households", given=count, path=path)
     ledger = Ledger(table=table.reset_index(drop=True), path=path, key=key_col, count=count_col,
                     compound=find_column(table, "compound"), unit=find_column(table, "unit"),
-                    persons=find_column(table, "persons"))
+                    persons=find_column(table, "persons"), first_line=int(table.attrs.get("first_line", 2)))
     logger.info("%s: ledger of %d rows, building column %r, %s", path, len(table), key_col,
                 f"households column {count_col!r}" if count_col else "one household per row")
     return ledger
@@ -343,6 +346,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
     ('building_id', 'B00001')
     """
     t = ledger.table
+    first = ledger.first_line
     keys, bcompound, key_name = _building_keys(buildings, building_key, ledger.path)
     exact: dict[str, list] = {}
     by_number: dict[str, list] = {}
@@ -364,11 +368,11 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
     blank = t.isna().all(axis=1) | t.fillna("").astype(str).apply(lambda c: c.str.strip()).eq("").all(axis=1)
     counts = pd.Series(np.where(blank, 0, 1), index=t.index, dtype="int64")
     if ledger.count:
-        counts[~blank] = _whole_numbers(t[~blank], ledger.count, ledger.path, "household")
+        counts[~blank] = _whole_numbers(t[~blank], ledger.count, ledger.path, "household", first)
     persons = None
     if ledger.persons:
         persons = pd.Series(0, index=t.index, dtype="int64")
-        persons[~blank] = _whole_numbers(t[~blank], ledger.persons, ledger.path, "person")
+        persons[~blank] = _whole_numbers(t[~blank], ledger.persons, ledger.path, "person", first)
     key_text = t[ledger.key].fillna("").astype(str).str.strip()
     row_comp = (t[ledger.compound].fillna("").astype(str) if ledger.compound
                 else pd.Series("", index=t.index))
@@ -401,7 +405,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
             st, bid = "blank", None
         elif dup[i]:
             st, bid = "duplicate", None
-            cand = f"repeats line {first_of[i] + 2}"
+            cand = f"repeats line {first_of[i] + first}"
         else:
             text = unicodedata.normalize("NFKC", key_text[i])
             given = _clean_compound(unicodedata.normalize("NFKC", row_comp[i]))
@@ -437,7 +441,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
         building.append(bid)
         candidates.append(cand)
     shown = key_text.where(key_text.ne(""), norm.apply(lambda r: ",".join(r), axis=1))
-    rows = pd.DataFrame({"line": t.index + 2, "key": shown.to_numpy(), "building_id": building,
+    rows = pd.DataFrame({"line": t.index + first, "key": shown.to_numpy(), "building_id": building,
                          "status": status, "households": counts.to_numpy(), "candidates": candidates},
                         index=t.index)
     ok = rows["status"] == "matched"
@@ -477,7 +481,8 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int) -> list[str]
             continue
         detail = "; ".join(f"line {r.line} {r.key!r}" + (f" ({r.candidates})" if r.candidates else "")
                            for r in bad.head(20).itertuples())
-        more = f"; all lines: {rows_text(bad.index, csv=True, limit=500)}" if len(bad) > 20 else ""
+        more = (f"; all lines: {rows_text(bad.index + ledger.first_line - 2, csv=True, limit=500)}"
+                if len(bad) > 20 else "")
         notes.append(f"{path}: {len(bad)} row(s) {text}, left out: {detail}{more}")
     if n.get("unmatched") or n.get("ambiguous"):
         notes.append(f"{path}: fix the rows above (or the buildings' {match.building_key!r}), or choose the "

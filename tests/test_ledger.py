@@ -277,3 +277,28 @@ def test_sample_ledger_partition_summary(tmp_path):
     src = plan.buildings["households_source"].value_counts().to_dict()
     assert src["ledger"] + src["estimate"] == len(plan.buildings)
     assert np.isfinite(plan.buildings["households"]).all()
+
+
+def test_title_row_above_the_header_keeps_line_numbers(suzhou, tmp_path):
+    """Ledgers often carry a title (merged across the sheet) above the header: it is skipped, and the
+    lines named are still the sheet's own (here the header is line 2, the unknown building line 5)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["姑苏区某社区住户台账（2026年11月）"])
+    sheet.append(["小区", "楼栋号", "单元", "户数"])
+    sheet.append(["桂花新村", "9幢", "1单元", 12])
+    sheet.append([None, None, None, None])
+    sheet.append(["桂花新村", "9999幢", "1单元", 3])
+    sheet.append(["桂花新村", "10幢", "1单元", "x"])
+    path = tmp_path / "titled.xlsx"
+    book.save(path)
+    with pytest.raises(ValidationError, match=r"are not numbers: lines 6 \('x'\)"):
+        ledger_households(path, suzhou)
+    sheet.delete_rows(6)
+    book.save(path)
+    m = ledger_households(path, suzhou)
+    assert m.households.to_dict() == {"B00009": 12}
+    assert m.rows.set_index("line")["status"].to_dict() == {3: "matched", 4: "blank", 5: "unmatched"}
+    assert any("line 5 '9999幢'" in n for n in m.notes)
