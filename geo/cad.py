@@ -29,7 +29,7 @@ import shapely
 from geo.crs import ensure_crs
 from geo.errors import CRSError, InputError, ids_text
 
-__all__ = ["read_cad_footprints", "cad_layers"]
+__all__ = ["read_cad_footprints", "cad_layers", "dxf_encoding"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +44,47 @@ def _no_crs(p: Path) -> CRSError:
                     "city coordinates (城建坐标) must be georeferenced first")
 
 
-def _read_entities(p: Path) -> gpd.GeoDataFrame:
+def dxf_encoding(path) -> str | None:
+    """The encoding of a DXF drawing's texts and layer names when the drawing does not declare it.
+
+    A drawing declares its code page in the header (``$DWGCODEPAGE``, e.g. ``ANSI_936`` for GBK;
+    AutoCAD 2007 and later write UTF-8), and GDAL follows it. Without one GDAL assumes
+    Windows-1252, which turns Chinese layer names and texts into mojibake: this answers ``UTF-8`` if
+    the file decodes as UTF-8, else ``GB18030`` if it decodes as that, else ``None``.
+    """
+    data = Path(path).read_bytes()
+    if b"$DWGCODEPAGE" in data or data.isascii():
+        return None
+    for encoding in ("UTF-8", "GB18030"):
+        try:
+            data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        logger.info("%s: no code page declared; the texts decode as %s and are read so (override with "
+                    "--encoding)", path, encoding)
+        return encoding
+    return None
+
+
+def _read_entities(p: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
+    encoding = encoding or dxf_encoding(p)
+    # GDAL applies DXF_ENCODING only to a drawing with a HEADER section; one without is read as
+    # ISO-8859-1, whose characters map one to one back to the file's bytes
+    headerless = bool(encoding) and b"HEADER" not in p.read_bytes()[:4096]
     try:
-        gdf = pyogrio.read_dataframe(p, on_invalid="ignore")
+        if encoding and not headerless:
+            with pyogrio_config({"DXF_ENCODING": encoding}):
+                gdf = pyogrio.read_dataframe(p, on_invalid="ignore")
+        else:
+            gdf = pyogrio.read_dataframe(p, on_invalid="ignore")
+        if headerless:
+            for col in ("Layer", "Text"):
+                if col in gdf.columns:
+                    gdf[col] = gdf[col].map(lambda v: v.encode("latin-1").decode(encoding)
+                                            if isinstance(v, str) else v)
+    except (UnicodeError, LookupError) as exc:
+        raise InputError(f"{p}: the drawing's texts cannot be decoded as {encoding} ({exc}); name their "
+                         "encoding with --encoding, e.g. --encoding GBK or --encoding UTF-8") from exc
     except Exception as exc:
         raise InputError(f"{p}: cannot be read as a DXF drawing ({' '.join(str(exc).split())[:200]}); "
                          "save it from CAD as DXF (AutoCAD 2000–2018 DXF)") from exc
@@ -56,9 +94,23 @@ def _read_entities(p: Path) -> gpd.GeoDataFrame:
     return gdf
 
 
-def cad_layers(path) -> pd.DataFrame:
+class pyogrio_config:
+    """Set GDAL configuration options for the duration of a ``with`` block, then restore them."""
+
+    def __init__(self, options: dict):
+        self.options = options
+
+    def __enter__(self):
+        self.old = {k: pyogrio.get_gdal_config_option(k) for k in self.options}
+        pyogrio.set_gdal_config_options(self.options)
+
+    def __exit__(self, *exc):
+        pyogrio.set_gdal_config_options(self.old)
+
+
+def cad_layers(path, *, encoding: str | None = None) -> pd.DataFrame:
     """Each CAD layer of a DXF drawing with its number of closed outlines, open lines and texts."""
-    gdf = _read_entities(Path(path))
+    gdf = _read_entities(Path(path), encoding)
     kind = _kinds(gdf)
     return pd.crosstab(gdf["Layer"], kind).reindex(columns=["closed", "open", "text", "other"], fill_value=0)
 
@@ -81,7 +133,7 @@ def _kinds(gdf: gpd.GeoDataFrame) -> pd.Series:
     return pd.Series(kind, index=gdf.index, name="kind")
 
 
-def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
+def read_cad_footprints(path, *, cad_layer=None, crs=None, encoding: str | None = None) -> gpd.GeoDataFrame:
     """Building footprints from a DXF drawing's closed polylines and hatches.
 
     Parameters
@@ -93,6 +145,9 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
         every layer that holds closed outlines. Texts are taken from every layer.
     crs : optional
         The CRS the drawing was drawn in (``--crs``): required, a drawing carries none.
+    encoding : str, optional
+        Of the texts and layer names when the drawing declares no code page (``--encoding``);
+        detected by default (:func:`dxf_encoding`).
 
     Returns
     -------
@@ -111,7 +166,7 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None) -> gpd.GeoDataFrame:
     p = Path(path)
     if crs is None:
         raise _no_crs(p)
-    gdf = _read_entities(p)
+    gdf = _read_entities(p, encoding)
     kind = _kinds(gdf)
     table = pd.crosstab(gdf["Layer"], kind)
     summary = "; ".join(f"{layer}: " + ", ".join(f"{int(n)} {k}" for k, n in row.items() if n)

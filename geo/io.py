@@ -262,7 +262,8 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     datum : {"wgs84", "gcj02", "bd09"}
         Convert offset Chinese coordinates to WGS84 (``--datum``).
     encoding : str, optional
-        Of a shapefile's attributes without a ``.cpg`` (``--encoding``); detected by default.
+        Of a shapefile's attributes without a ``.cpg``, or of a DXF drawing's texts without a
+        declared code page (``--encoding``); detected by default.
 
     Returns
     -------
@@ -279,7 +280,7 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     if is_cad(p):
         from geo.cad import read_cad_footprints
 
-        gdf = read_cad_footprints(p, cad_layer=layer, crs=crs)
+        gdf = read_cad_footprints(p, cad_layer=layer, crs=crs, encoding=encoding)
     elif is_table(p):
         raise InputError(f"{p}: is a table, not footprints; give the buildings as GeoJSON, GeoPackage, "
                          "Shapefile, OSM or DXF, and the table with --households")

@@ -196,3 +196,34 @@ def test_utf8_shapefile_without_cpg(tmp_path, part):
     path.with_suffix(".cpg").unlink()
     assert shapefile_encoding(path) == "UTF-8"
     assert read_buildings(path)["楼号"].iloc[0] == "1幢"
+
+
+def test_dxf_old_style_closed_polyline(tmp_path):
+    """A POLYLINE with VERTEX entities and the closed flag (R12 drawings) is a footprint too."""
+    x0, y0 = 557800.0, 3464300.0
+    ents = ["0", "POLYLINE", "8", "房屋", "66", "1", "70", "1"]
+    for x, y in ((x0, y0), (x0 + 12, y0), (x0 + 12, y0 + 9), (x0, y0 + 9)):
+        ents += ["0", "VERTEX", "8", "房屋", "10", f"{x}", "20", f"{y}"]
+    ents += ["0", "SEQEND"]
+    path = tmp_path / "r12.dxf"
+    path.write_text("\n".join(["0", "SECTION", "2", "ENTITIES", *ents, "0", "ENDSEC", "0", "EOF"]) + "\n")
+    fp = read_cad_footprints(path, crs=CAD_CRS)
+    assert len(fp) == 1 and fp.geom_type.iloc[0] == "Polygon"
+    assert abs(fp.area.iloc[0] - 108.0) < 1e-6 and fp["cad_layer"].iloc[0] == "房屋"
+
+
+def test_dxf_texts_without_a_code_page(tmp_path):
+    """A drawing that declares no code page: UTF-8 or GBK texts are detected, --encoding overrides."""
+    ents = ["0", "LWPOLYLINE", "8", "建筑", "90", "4", "70", "1"]
+    for x, y in ((557800.0, 3464300.0), (557812.0, 3464300.0), (557812.0, 3464309.0), (557800.0, 3464309.0)):
+        ents += ["10", f"{x}", "20", f"{y}"]
+    ents += ["0", "TEXT", "8", "楼号", "10", "557806.0", "20", "3464304.0", "40", "2.5", "1", "三号楼"]
+    text = "\n".join(["0", "SECTION", "2", "ENTITIES", *ents, "0", "ENDSEC", "0", "EOF"]) + "\n"
+    for enc in ("utf-8", "gbk"):
+        path = tmp_path / f"{enc}.dxf"
+        path.write_bytes(text.encode(enc))
+        fp = read_cad_footprints(path, cad_layer="建筑", crs=CAD_CRS)
+        assert fp["cad_text"].tolist() == ["三号楼"], enc
+    code, out = run("partition", tmp_path / "gbk.dxf", "--crs", CAD_CRS, "--encoding", "UTF-8",
+                    "-o", tmp_path / "p.gpkg")
+    assert code == 2 and "gbk.dxf: the drawing's texts cannot be decoded as UTF-8" in out
