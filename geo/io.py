@@ -448,7 +448,9 @@ def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84", s
         gdf = _points_from_table(table, p, crs=crs)
         gdf = ensure_crs(gdf, path=str(p))
     else:
-        gdf = ensure_crs(read_layer(p, layer=layer), crs=crs, path=str(p))
+        gdf = ensure_crs(read_layer(p, layer=layer, encoding=encoding), crs=crs, path=str(p))
+        gdf = gdf.rename(columns={c: role for role in ("household_id", "persons")
+                                  if (c := find_column(gdf, role)) is not None})
     bad = gdf.geometry.isna() | (gdf.geom_type != "Point")
     if bad.any():
         raise InputError(f"{p}: household features must be points; "

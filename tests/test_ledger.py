@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -302,3 +303,15 @@ def test_title_row_above_the_header_keeps_line_numbers(suzhou, tmp_path):
     assert m.households.to_dict() == {"B00009": 12}
     assert m.rows.set_index("line")["status"].to_dict() == {3: "matched", 4: "blank", 5: "unmatched"}
     assert any("line 5 '9999幢'" in n for n in m.notes)
+
+
+def test_household_point_layer_with_chinese_headers(tmp_path):
+    b = geo.io.read_buildings(KUNMING, id_field="id")
+    pts = b.geometry.representative_point().iloc[:10]
+    layer = gpd.GeoDataFrame({"户号": [f"H{i:02d}" for i in range(10)], "人数": 3}, geometry=pts.to_numpy(),
+                             crs=b.crs)
+    path = tmp_path / "points.geojson"
+    layer.to_file(path)
+    read = geo.io.read_household_points(path)
+    assert read.index.name == "household_id" and read.index[0] == "H00"
+    assert read["persons"].tolist() == [3] * 10
