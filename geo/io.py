@@ -282,7 +282,7 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
 
         gdf = read_cad_footprints(p, cad_layer=layer, crs=crs, encoding=encoding)
     elif is_table(p):
-        raise InputError(f"{p}: is a table, not footprints; give the buildings as GeoJSON, GeoPackage, "
+        raise InputError(f"{p}: is a table without geometry, not footprints; give the buildings as GeoJSON, GeoPackage, "
                          "Shapefile, OSM or DXF, and the table with --households")
     else:
         gdf = _read_osm_buildings(p) if is_osm(p) else read_layer(p, layer=layer, encoding=encoding)

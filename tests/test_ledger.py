@@ -264,7 +264,7 @@ def test_bad_spreadsheets_are_refused_clearly(tmp_path):
 
 def test_table_as_buildings_is_refused(tmp_path):
     code, out = run("partition", DATA / "ledger.csv", "-o", tmp_path / "p.gpkg")
-    assert code == 2 and "is a table, not footprints" in out and "--households" in out
+    assert code == 2 and "is a table without geometry, not footprints" in out and "--households" in out
 
 
 def test_sample_ledger_partition_summary(tmp_path):
