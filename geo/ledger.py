@@ -321,7 +321,8 @@ def _building_keys(buildings: pd.DataFrame, building_key: str | None, path: str)
     return ids, compound, "building_id"
 
 
-def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str | None = None) -> LedgerMatch:
+def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str | None = None,
+                 others: str = "keep the estimate") -> LedgerMatch:
     """Join the ledger's rows to the buildings (see the module's rules).
 
     Parameters
@@ -332,6 +333,8 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
     building_key : str, optional
         The buildings' field to match on (``--building-key``); by default a building-number field,
         else the building IDs.
+    others : str
+        What happens to the buildings the ledger does not mention, for the summary.
 
     Returns
     -------
@@ -454,13 +457,13 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
         per_persons = per_persons.reindex(households.index)
     match = LedgerMatch(households=households.rename("households"), persons=per_persons, rows=rows,
                         building_key=key_name)
-    match.notes = _notes(match, ledger, n_buildings=len(buildings))
+    match.notes = _notes(match, ledger, n_buildings=len(buildings), others=others)
     for note in match.notes:
         logger.info(note)
     return match
 
 
-def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int) -> list[str]:
+def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int, others: str) -> list[str]:
     rows, path = match.rows, ledger.path
     n = rows["status"].value_counts()
     hh = rows.groupby("status")["households"].sum()
@@ -468,7 +471,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int) -> list[str]
     notes = [f"{path}: ledger of {len(rows)} row(s) joined on {ledger.key!r} ↔ buildings' "
              f"{match.building_key!r}: {int(n.get('matched', 0))} row(s) matched "
              f"{len(match.households)} building(s) with {int(hh.get('matched', 0))} {unit}; "
-             f"{n_buildings - len(match.households)} building(s) the ledger does not mention keep the estimate; "
+             f"{n_buildings - len(match.households)} building(s) the ledger does not mention {others}; "
              f"left out: {int(n.get('unmatched', 0))} unmatched, {int(n.get('ambiguous', 0))} ambiguous, "
              f"{int(n.get('duplicate', 0))} duplicate row(s) ({int(hh.get('unmatched', 0) + hh.get('ambiguous', 0) + hh.get('duplicate', 0))} households)"
              + (f"; {int(n['blank'])} blank line(s) skipped" if n.get("blank") else "")]
@@ -492,7 +495,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int) -> list[str]
 
 def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, count: str | None = None,
                       building_key: str | None = None, sheet=None, encoding: str | None = None,
-                      table: pd.DataFrame | None = None) -> LedgerMatch:
+                      table: pd.DataFrame | None = None, others: str = "keep the estimate") -> LedgerMatch:
     """:func:`read_ledger` then :func:`match_ledger`: households of the buildings the ledger names.
 
     Examples
@@ -505,4 +508,4 @@ def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, 
     True
     """
     ledger = read_ledger(path, key=key, count=count, sheet=sheet, encoding=encoding, table=table)
-    return match_ledger(ledger, buildings, building_key=building_key)
+    return match_ledger(ledger, buildings, building_key=building_key, others=others)

@@ -121,10 +121,10 @@ def read_household_changes(path, buildings: pd.DataFrame | None = None, *, key: 
         buildings = pd.DataFrame(index=pd.Index(sorted(set(ids) - {""}), name="building_id"))
         from geo.ledger import match_ledger
 
-        match = match_ledger(ledger, buildings, building_key="building_id")
+        match = match_ledger(ledger, buildings, building_key="building_id", others="keep the plan's households")
     else:
         match = ledger_households(path, buildings, key=key, count=count, building_key=building_key,
-                                  sheet=sheet, encoding=encoding)
+                                  sheet=sheet, encoding=encoding, others="keep the plan's households")
     if notes is not None:
         notes.extend(match.notes)
     return match.households

@@ -229,7 +229,7 @@ def test_update_takes_a_chinese_ledger(plan_path, tmp_path):
     out_plan = tmp_path / "u.gpkg"
     code, out = run("update", plan_path, "--households", path, "-o", out_plan)
     assert code == 0, out
-    assert "line 4 'nope'" in out
+    assert "line 4 'nope'" in out and "keep the plan's households" in out
     new = geo.read_plan(out_plan)
     assert new.buildings.loc[ids, "households"].tolist() == [3, 4]
 
