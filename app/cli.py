@@ -143,6 +143,9 @@ def _input_options(f):
               "local Dask worker processes (0: in this process). See docs/scale.md.")
 @click.option("--scheduler", metavar="ADDRESS", help="Plan each --boundary community apart on the workers of "
               "this running Dask scheduler (e.g. tcp://10.0.0.5:8786).")
+@click.option("--ledger-report", type=click.Path(dir_okay=False), help="With a --households ledger: write every "
+              "ledger row with its line, the building it matched and its status (matched, unmatched, ambiguous, "
+              "duplicate, blank) and the nearest candidates to this CSV (UTF-8 with BOM, opens in Excel).")
 @click.option("--max-buildings-per-part", type=click.IntRange(min=100), metavar="N",
               help="Without --boundary: more buildings than this are cut into parts of at most N buildings, "
               "planned apart on --workers (default 2); see docs/scale.md [default: 10000].")
@@ -151,7 +154,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
               levels_spec=None, emergency_target=None, workers=None, scheduler=None,
               max_buildings_per_part=None, force=False, encoding=None, sheet=None, ledger_key=None,
-              ledger_count=None, building_key=None):
+              ledger_count=None, building_key=None, ledger_report=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -168,6 +171,13 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
                                 match_distance=match_distance, drop_duplicates=drop_duplicates,
                                 encoding=encoding, sheet=sheet, ledger_key=ledger_key, ledger_count=ledger_count,
                                 building_key=building_key)
+    if ledger_report:
+        if inputs.ledger_rows is None:
+            raise click.UsageError("--ledger-report needs a --households ledger (a table by building)")
+        from geo.plan import atomic_path
+
+        with atomic_path(ledger_report) as tmp:
+            inputs.ledger_rows.to_csv(tmp, index=False, encoding="utf-8-sig")
     extra, barrier_gdf, boundary_gdf = [], None, None
     if barriers:
         barrier_gdf = geo.load_barriers(barriers, inputs.crs, layer=barriers_layer, crs=src_crs, datum=datum)

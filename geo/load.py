@@ -42,6 +42,9 @@ class Inputs:
         How households were obtained, in words.
     household_points : GeoDataFrame or None
         The household points with their ``building_id``, when points were given.
+    ledger_rows : DataFrame or None
+        With a ledger: each of its rows with its line, building and status
+        (:attr:`geo.ledger.LedgerMatch.rows`).
     report : Report
         Notes (repairs, overlaps, unmatched points) and figures.
     files : list of dict
@@ -53,6 +56,7 @@ class Inputs:
     source_crs: str
     households_method: str
     household_points: gpd.GeoDataFrame | None = None
+    ledger_rows: pd.DataFrame | None = None
     report: Report = field(default_factory=Report)
     files: list = field(default_factory=list)
 
@@ -131,7 +135,7 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
                                    drop_duplicates=drop_duplicates or households_field is None,
                                    osm=is_osm(path))
     files = [input_record("buildings", path, layer=layer)]
-    points = None
+    points = ledger_rows = None
     if households_field is not None:
         buildings["households"] = hh.from_field(buildings, households_field, path=str(path))
         buildings = _rename_reserved(buildings, keep="households")
@@ -139,8 +143,9 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
     elif households_path is not None and (table := _ledger_table(households_path, sheet=sheet, encoding=encoding,
                                                                      ledger_key=ledger_key)) is not None:
         buildings = _rename_reserved(buildings)
-        buildings, method = _households_from_ledger(buildings, households_path, table, report=report,
-                                                    key=ledger_key, count=ledger_count, building_key=building_key)
+        buildings, method, ledger_rows = _households_from_ledger(
+            buildings, households_path, table, report=report, key=ledger_key, count=ledger_count,
+            building_key=building_key)
         source = buildings.pop("households_source")
         files.append(input_record("households", households_path, layer=sheet))
     elif households_path is not None:
@@ -173,7 +178,7 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
     report.figures["households"] = int(buildings["households"].sum())
     logger.info("%d buildings, %d households (%s)", len(buildings), buildings["households"].sum(), method)
     return Inputs(buildings=buildings, crs=metric, source_crs=source_crs, households_method=method,
-                  household_points=points, report=report, files=files)
+                  household_points=points, ledger_rows=ledger_rows, report=report, files=files)
 
 
 def _ledger_table(path, *, sheet, encoding, ledger_key):
@@ -214,7 +219,7 @@ def _households_from_ledger(buildings, path, table, *, report: Report, key, coun
     n_est = len(buildings) - len(match.households)
     method = (f"ledger {path}: {int(match.households.sum())} households in {len(match.households)} buildings; "
               f"{n_est} building(s) not in the ledger {how} ({int(estimate.drop(match.households.index).sum())} households)")
-    return out, method
+    return out, method, match.rows
 
 
 def load_barriers(path, crs_metric, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:

@@ -182,9 +182,15 @@ def test_partition_with_a_building_ledger_csv(tmp_path):
     rows = "".join(f"金色年华,{i},1单元,{20 + k}\n" for k, i in enumerate(ids))
     path.write_bytes(("小区,楼栋号,单元,户数\n" + rows + "金色年华,999幢,1单元,5\n").encode("gbk"))
     out_plan = tmp_path / "p.gpkg"
-    code, out = run("partition", KUNMING, "--id-field", "id", "--households", path, "-o", out_plan)
+    report = tmp_path / "rows.csv"
+    code, out = run("partition", KUNMING, "--id-field", "id", "--households", path, "--ledger-report", report,
+                    "-o", out_plan)
     assert code == 0, out
     assert "ledger" in out and "line 6 '999幢'" in out and "keep the estimate" in out
+    rows = pd.read_csv(report, encoding="utf-8-sig", dtype=str)
+    assert rows["line"].tolist() == ["2", "3", "4", "5", "6"]
+    assert rows["status"].tolist() == ["matched"] * 4 + ["unmatched"]
+    assert rows["building_id"].tolist()[:4] == ids
     plan = geo.read_plan(out_plan)
     assert plan.buildings.loc[ids, "households"].tolist() == [20, 21, 22, 23]
     assert set(plan.buildings["households_source"]) == {"ledger", "estimate"}
