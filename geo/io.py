@@ -418,9 +418,15 @@ def _points_from_table(table: pd.DataFrame, p: Path, *, crs) -> gpd.GeoDataFrame
         raise InputError(f"{p}: {int(bad.sum())} row(s) have missing or non-numeric coordinates "
                          f"({rows_text(np.flatnonzero(bad) + first - 2, csv=True)}); fix or remove them")
     rename = {c: role for role in ("household_id", "persons") if (c := find_column(table, role)) is not None}
+    attrs = table.drop(columns=list(pair)).rename(columns=rename)
+    for col in attrs.columns:  # numbers as numbers (as pandas would infer), IDs as written
+        if col in ("household_id", "building_id"):
+            continue
+        values = pd.to_numeric(attrs[col], errors="coerce")
+        if values.notna().sum() and (values.notna() == attrs[col].notna()).all():
+            attrs[col] = values
     geom = gpd.points_from_xy(xy[pair[0]], xy[pair[1]])
-    return gpd.GeoDataFrame(table.drop(columns=list(pair)).rename(columns=rename), geometry=geom,
-                            crs=(crs or "EPSG:4326") if lonlat else crs)
+    return gpd.GeoDataFrame(attrs, geometry=geom, crs=(crs or "EPSG:4326") if lonlat else crs)
 
 
 def read_household_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame:
