@@ -498,6 +498,9 @@ def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, 
                       table: pd.DataFrame | None = None, others: str = "keep the estimate") -> LedgerMatch:
     """:func:`read_ledger` then :func:`match_ledger`: households of the buildings the ledger names.
 
+    A ledger of which no row matches a building is refused (:class:`~geo.errors.InputError`): the
+    wrong columns were joined.
+
     Examples
     --------
     >>> import geo
@@ -508,4 +511,12 @@ def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, 
     True
     """
     ledger = read_ledger(path, key=key, count=count, sheet=sheet, encoding=encoding, table=table)
-    return match_ledger(ledger, buildings, building_key=building_key, others=others)
+    match = match_ledger(ledger, buildings, building_key=building_key, others=others)
+    rows = match.rows[match.rows["status"] != "blank"]
+    if len(rows) and not (rows["status"] == "matched").any():
+        keys, _, name = _building_keys(buildings, building_key, ledger.path)
+        raise InputError(f"{ledger.path}: no row of the ledger matches a building: its {ledger.key!r} "
+                         f"({ids_text(rows['key'].head(3), limit=3)} …) against the buildings' {name!r} "
+                         f"({ids_text(buildings.index[:3] if name == 'building_id' else keys.head(3), limit=3)} …); "
+                         "choose the columns with --ledger-key and --building-key")
+    return match
