@@ -92,7 +92,7 @@ def test_compound_tells_equal_numbers_apart(kunming_numbered, tmp_path):
     assert any("line 4 '1#'" in n and "several buildings" in n for n in m.notes)
     # a compound the buildings do not have: unmatched, the same number elsewhere named
     pd.DataFrame({"小区": ["幸福小区"], "楼栋号": ["1幢"], "户数": [5]}).to_csv(path, index=False)
-    m = ledger_households(path, b)
+    m = match_ledger(read_ledger(path), b)
     assert m.rows["status"].tolist() == ["unmatched"]
     assert f"in other compounds: {c0}1 [{first.index[0]}]" in m.rows["candidates"].iloc[0]
 
