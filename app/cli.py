@@ -79,7 +79,8 @@ def cli(verbose: int) -> None:
 def _input_options(f):
     """Options shared by every command that reads building footprints."""
     options = [
-        click.option("--layer", help="Layer of a multi-layer buildings file (GeoPackage)."),
+        click.option("--layer", help="Layer of a multi-layer buildings file (GeoPackage); of a DXF drawing, "
+                     "the CAD layer(s) of the footprints, comma-separated [default: every layer with closed polylines]."),
         click.option("--id-field", help="Field holding each building's own ID "
                      "(default: the OSM id, else generated B00001… in file order)."),
         click.option("--crs", "src_crs", help="CRS of inputs that carry none, e.g. EPSG:4326."),
@@ -87,13 +88,23 @@ def _input_options(f):
                      show_default=True, help="Offset Chinese coordinates to convert to WGS84 "
                      "(gcj02: Amap/Tencent, bd09: Baidu)."),
         click.option("--households", "households_path", type=click.Path(dir_okay=False),
-                     help="Household points, one per household (CSV with lon/lat or x/y, GeoJSON, GPKG)."),
+                     help="Household points (CSV/XLSX with lon/lat, 经度/纬度 or x/y; GeoJSON, GPKG), or a household "
+                     "ledger (台账: CSV/XLSX by building, e.g. 小区,楼栋号,单元,户数), see docs/inputs.md."),
         click.option("--households-field", help="Field of the buildings holding their household count."),
         click.option("--households-layer", help="Layer of a multi-layer household points file."),
         click.option("--match-distance", type=float, default=30.0, show_default=True,
                      help="Household points outside every building join the nearest building within this many metres."),
         click.option("--drop-duplicates", is_flag=True,
                      help="With --households-field: keep the first of two features that are the same building."),
+        click.option("--encoding", help="Encoding of a shapefile without .cpg and of CSV tables, e.g. GBK "
+                     "[default: detected, UTF-8 else GB18030]."),
+        click.option("--sheet", help="Worksheet of an .xlsx --households file, by name or number [default: the first]."),
+        click.option("--ledger-key", help="Building column of a --households ledger, e.g. 楼栋号 "
+                     "[default: the first of building_id, 楼栋号, 楼栋, 楼号 …]."),
+        click.option("--ledger-count", help="Households column of a --households ledger [default: 户数/households "
+                     "if present, else one row per household]."),
+        click.option("--building-key", help="Field of the buildings a ledger's building column matches, e.g. 名称 "
+                     "[default: a 楼栋号/楼号/name field, DXF texts inside the outline, else the building IDs]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -132,6 +143,9 @@ def _input_options(f):
               "local Dask worker processes (0: in this process). See docs/scale.md.")
 @click.option("--scheduler", metavar="ADDRESS", help="Plan each --boundary community apart on the workers of "
               "this running Dask scheduler (e.g. tcp://10.0.0.5:8786).")
+@click.option("--ledger-report", type=click.Path(dir_okay=False), help="With a --households ledger: write every "
+              "ledger row with its line, the building it matched and its status (matched, unmatched, ambiguous, "
+              "duplicate, blank) and the nearest candidates to this CSV (UTF-8 with BOM, opens in Excel).")
 @click.option("--max-buildings-per-part", type=click.IntRange(min=100), metavar="N",
               help="Without --boundary: more buildings than this are cut into parts of at most N buildings, "
               "planned apart on --workers (default 2); see docs/scale.md [default: 10000].")
@@ -139,7 +153,8 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
               households_layer, match_distance, drop_duplicates, target, tolerance, n_grids, barriers,
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
               levels_spec=None, emergency_target=None, workers=None, scheduler=None,
-              max_buildings_per_part=None, force=False):
+              max_buildings_per_part=None, force=False, encoding=None, sheet=None, ledger_key=None,
+              ledger_count=None, building_key=None, ledger_report=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -153,7 +168,16 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     inputs = geo.load_buildings(buildings, layer=layer, id_field=id_field, crs=src_crs, datum=datum,
                                 households_field=households_field, households_path=households_path,
                                 households_layer=households_layer, households_crs=src_crs,
-                                match_distance=match_distance, drop_duplicates=drop_duplicates)
+                                match_distance=match_distance, drop_duplicates=drop_duplicates,
+                                encoding=encoding, sheet=sheet, ledger_key=ledger_key, ledger_count=ledger_count,
+                                building_key=building_key)
+    if ledger_report:
+        if inputs.ledger_rows is None:
+            raise click.UsageError("--ledger-report needs a --households ledger (a table by building)")
+        from geo.plan import atomic_path
+
+        with atomic_path(ledger_report) as tmp:
+            inputs.ledger_rows.to_csv(tmp, index=False, encoding="utf-8-sig")
     extra, barrier_gdf, boundary_gdf = [], None, None
     if barriers:
         barrier_gdf = geo.load_barriers(barriers, inputs.crs, layer=barriers_layer, crs=src_crs, datum=datum)
@@ -293,7 +317,16 @@ def check(plan_path, as_json, verbose):
 @cli.command()
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False))
 @click.option("--households", "households_path", type=click.Path(dir_okay=False),
-              help="Table (CSV) with building_id and households: the new counts (returns, move-outs).")
+              help="The new counts (returns, move-outs): a ledger (CSV/XLSX) by building — building_id or 楼栋号 "
+              "in any address form, and households/户数 (or one row per household); see docs/inputs.md.")
+@click.option("--ledger-key", help="Building column of the --households table [default: building_id, 楼栋号 …].")
+@click.option("--ledger-count", help="Households column of the --households table [default: households/户数, "
+              "else one row per household].")
+@click.option("--building-key", help="Field of the plan's buildings the ledger's building column matches "
+              "[default: a 楼栋号/楼号/name field, else the building IDs].")
+@click.option("--sheet", help="Worksheet of an .xlsx --households file [default: the first].")
+@click.option("--encoding", help="Encoding of a CSV --households file or a --buildings shapefile without .cpg "
+              "[default: detected].")
 @click.option("--buildings", "buildings_path", type=click.Path(dir_okay=False),
               help="The buildings as they stand now (same ids): new ids are added, missing ones demolished.")
 @click.option("--layer", help="Layer of a multi-layer --buildings file.")
@@ -313,7 +346,8 @@ def check(plan_path, as_json, verbose):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The new plan file (.gpkg).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and the moves as JSON.")
 def update(plan_path, households_path, buildings_path, layer, id_field, households_field, src_crs, datum, locks,
-           max_hops, global_repair, seed, moves_path, output, as_json):
+           max_hops, global_repair, seed, moves_path, output, as_json, ledger_key=None, ledger_count=None,
+           building_key=None, sheet=None, encoding=None):
     """Redraw PLAN after households or buildings changed, moving as few buildings as possible.
 
     Locked grids do not change; grids whose buildings did not change keep their ids and codes.
@@ -330,11 +364,15 @@ def update(plan_path, households_path, buildings_path, layer, id_field, househol
     if not households_path and not buildings_path:
         raise click.UsageError("give --households and/or --buildings: what changed")
     plan = geo.read_plan(plan_path)
-    households = read_household_changes(households_path) if households_path else None
+    ledger_notes: list = []
+    households = (read_household_changes(households_path, plan.buildings, key=ledger_key, count=ledger_count,
+                                         building_key=building_key, sheet=sheet, encoding=encoding,
+                                         notes=ledger_notes) if households_path else None)
     buildings = None
     if buildings_path:
         buildings = geo.load_buildings(buildings_path, layer=layer, id_field=id_field, crs=src_crs, datum=datum,
-                                       households_field=households_field, metric_crs=plan.crs).buildings
+                                       households_field=households_field, metric_crs=plan.crs,
+                                       encoding=encoding).buildings
     lock = [g for item in locks for g in item.split(",") if g.strip()]
     result = update_plan(plan, households=households, buildings=buildings, lock=lock, seed=seed,
                          max_hops=max_hops, allow_global=global_repair)
@@ -350,6 +388,8 @@ def update(plan_path, households_path, buildings_path, layer, id_field, househol
                                .to_dict(orient="records")}, ensure_ascii=False, indent=2, default=str))
         return
     s = result.summary
+    for note in ledger_notes:
+        click.echo(f"note: {note}", err=True)
     click.echo(f"plan written to {output}")
     click.echo(f"buildings moved:    {s['buildings_moved']} of {s['buildings_total'] - s['buildings_added']} "
                f"({s['share_moved']:.1%}); added {s['buildings_added']}, demolished {s['buildings_demolished']}")

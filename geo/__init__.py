@@ -4,11 +4,13 @@ The public surface:
 
 - :func:`load_buildings` — buildings ready for partitioning (read, validate, project, households);
 - :func:`load_barriers`, :func:`load_boundaries` — barrier lines and boundary polygons;
+- :func:`ledger_households` — a household ledger (台账) by building joined to the footprints;
 - :class:`Plan`, :func:`read_plan`, :func:`write_plan` — the plan file;
 - :mod:`geo.errors` — the exceptions every part raises.
 """
 
 from geo.errors import GridplanError
+from geo.ledger import ledger_households
 from geo.load import Inputs, load_barriers, load_boundaries, load_buildings
 from geo.plan import Plan, read_plan, write_plan
 
@@ -18,6 +20,7 @@ __all__ = [
     "load_buildings",
     "load_barriers",
     "load_boundaries",
+    "ledger_households",
     "Plan",
     "read_plan",
     "write_plan",

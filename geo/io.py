@@ -20,17 +20,22 @@ import pandas as pd
 import pyogrio
 
 from geo.crs import convert_datum, ensure_crs
-from geo.csvfile import read_csv
+from geo.csvfile import is_table, read_table
 from geo.errors import InputError, ids_text, rows_text
+from geo.headers import find_column
 
 __all__ = [
     "is_osm",
+    "is_cad",
+    "shapefile_encoding",
     "file_sha256",
     "read_layer",
     "read_buildings",
     "read_barriers",
     "read_boundaries",
     "read_household_points",
+    "read_household_table",
+    "coordinate_columns",
     "OSM_MAJOR_HIGHWAYS",
     "OSM_MINOR_HIGHWAYS",
 ]
@@ -55,6 +60,11 @@ def is_osm(path) -> bool:
     return str(path).lower().endswith(_OSM_SUFFIXES)
 
 
+def is_cad(path) -> bool:
+    """Whether ``path`` is a CAD drawing (``.dxf``)."""
+    return str(path).lower().endswith(".dxf")
+
+
 def file_sha256(path) -> str:
     """SHA-256 of a file, recorded in the plan so a plan names exactly what it was made from."""
     h = hashlib.sha256()
@@ -73,7 +83,41 @@ def _existing(path) -> Path:
     return p
 
 
-def read_layer(path, *, layer=None, on_invalid: str = "raise", **kwargs) -> gpd.GeoDataFrame:
+def shapefile_encoding(path) -> str | None:
+    """The encoding of a shapefile's attributes when nothing in the files declares it, else ``None``.
+
+    A shapefile says its encoding in a ``.cpg`` file or in the ``.dbf``'s language driver byte;
+    GDAL reads one without either as ISO-8859-1, which turns Chinese field names and values into
+    mojibake (``Â¥ºÅ`` for 楼号). Files saved by Chinese GIS and CAD software without a ``.cpg`` are
+    usually GBK: this reads the field names and records and answers ``UTF-8`` if they decode as
+    UTF-8, else ``GB18030`` (a superset of GBK) if they decode as that, else ``None``.
+    """
+    p = Path(path)
+    if p.suffix.lower() != ".shp" or any(p.with_suffix(s).exists() for s in (".cpg", ".CPG")):
+        return None
+    dbf = next((q for q in (p.with_suffix(".dbf"), p.with_suffix(".DBF")) if q.exists()), None)
+    if dbf is None:
+        return None
+    data = dbf.read_bytes()
+    if len(data) < 33 or data[29] != 0:  # a language driver byte: GDAL knows the code page
+        return None
+    header = int.from_bytes(data[8:10], "little")
+    text = b"".join(data[i:i + 11] for i in range(32, max(32, header - 1), 32)) + data[header:]
+    if text.isascii():
+        return None
+    for encoding in ("UTF-8", "GB18030"):
+        try:
+            text.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        logger.info("%s: no .cpg file; the attributes decode as %s and are read so (override with --encoding)",
+                    p, encoding)
+        return encoding
+    return None
+
+
+def read_layer(path, *, layer=None, on_invalid: str = "raise", encoding: str | None = None,
+               **kwargs) -> gpd.GeoDataFrame:
     """Read one vector layer with pyogrio, turning GDAL's errors into :class:`InputError`.
 
     Parameters
@@ -84,8 +128,17 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", **kwargs) -> gpd.
     on_invalid : str
         Passed to :func:`pyogrio.read_dataframe`: ``"ignore"`` turns geometries GEOS cannot build
         (e.g. a broken OSM ring) into missing geometries that validation then reports.
+    encoding : str, optional
+        Of a shapefile's attributes (``--encoding``); by default its ``.cpg``, else detected
+        (:func:`shapefile_encoding`). Other formats declare their own and ignore it.
     """
     p = _existing(path)
+    if p.suffix.lower() in (".shp", ".dbf"):
+        encoding = encoding or shapefile_encoding(p)
+        if encoding:
+            kwargs["encoding"] = encoding
+    elif encoding:
+        logger.info("%s: --encoding applies to shapefiles and CSV files; this file declares its own", p)
     try:
         layers = pyogrio.list_layers(p)
     except Exception as exc:  # GDAL's DataSourceError and friends
@@ -98,6 +151,9 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", **kwargs) -> gpd.
         raise InputError(f"{p}: has no layer {layer!r}; its layers are: {', '.join(names)}")
     try:
         gdf = pyogrio.read_dataframe(p, layer=layer, on_invalid=on_invalid, **kwargs)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise InputError(f"{p}: the attributes cannot be decoded as {kwargs.get('encoding')} ({exc}); "
+                         "name their encoding with --encoding, e.g. --encoding GBK or --encoding UTF-8") from exc
     except Exception as exc:
         raise InputError(f"{p}: cannot be read ({exc})") from exc
     if not isinstance(gdf, gpd.GeoDataFrame):  # pyogrio reads a CSV or a plain table as a DataFrame
@@ -184,7 +240,7 @@ def _id_text(value) -> str:
 
 
 def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
-                   datum: str = "wgs84") -> gpd.GeoDataFrame:
+                   datum: str = "wgs84", encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read building footprints, indexed by ``building_id``.
 
     IDs come from ``id_field``, else the OSM id (``w123``/``r45``) for OSM extracts, else a
@@ -194,15 +250,20 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     Parameters
     ----------
     path : str or Path
-        GeoJSON, GeoPackage, Shapefile, or OSM ``.osm.pbf``/``.osm`` (``building=*`` areas).
+        GeoJSON, GeoPackage, Shapefile, OSM ``.osm.pbf``/``.osm`` (``building=*`` areas), or a CAD
+        drawing ``.dxf`` (closed polylines and hatches, see :mod:`geo.cad`; needs ``crs``).
     layer : str, optional
-        The layer of a multi-layer file.
+        The layer of a multi-layer file; of a DXF drawing, the CAD layer(s) holding the
+        footprints (comma-separated).
     id_field : str, optional
         The field holding each building's own ID.
     crs : optional
         The CRS of data that carries none (``--crs``).
     datum : {"wgs84", "gcj02", "bd09"}
         Convert offset Chinese coordinates to WGS84 (``--datum``).
+    encoding : str, optional
+        Of a shapefile's attributes without a ``.cpg``, or of a DXF drawing's texts without a
+        declared code page (``--encoding``); detected by default.
 
     Returns
     -------
@@ -216,7 +277,15 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     (3076, 'B00001', 'EPSG:4326')
     """
     p = _existing(path)
-    gdf = _read_osm_buildings(p) if is_osm(p) else read_layer(p, layer=layer)
+    if is_cad(p):
+        from geo.cad import read_cad_footprints
+
+        gdf = read_cad_footprints(p, cad_layer=layer, crs=crs, encoding=encoding)
+    elif is_table(p):
+        raise InputError(f"{p}: is a table without geometry, not footprints; give the buildings as GeoJSON, GeoPackage, "
+                         "Shapefile, OSM or DXF, and the table with --households")
+    else:
+        gdf = _read_osm_buildings(p) if is_osm(p) else read_layer(p, layer=layer, encoding=encoding)
     gdf = ensure_crs(gdf, crs=crs, path=str(p))
     gdf = _apply_ids(gdf, id_field=id_field, path=p)
     gdf = convert_datum(gdf, datum, path=str(p))
@@ -317,55 +386,77 @@ def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field
                             geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
 
 
-_LONLAT = (("lon", "lat"), ("lng", "lat"), ("longitude", "latitude"))
-_XY = (("x", "y"), ("easting", "northing"))
+def coordinate_columns(table: pd.DataFrame) -> tuple[tuple[str, str] | None, bool]:
+    """The coordinate columns of a table, and whether they are longitude/latitude.
+
+    ``lon``/``lat``, ``longitude``/``latitude``, ``经度``/``纬度`` … or ``x``/``y``, ``easting``/
+    ``northing``, ``X坐标``/``Y坐标`` (see :data:`geo.headers.ALIASES`); ``(None, False)`` if none.
+    """
+    lon, lat = find_column(table, "lon"), find_column(table, "lat")
+    if lon is not None and lat is not None:
+        return (lon, lat), True
+    x, y = find_column(table, "x"), find_column(table, "y")
+    if x is not None and y is not None:
+        return (x, y), False
+    return None, False
 
 
-def _points_from_csv(p: Path, *, crs) -> gpd.GeoDataFrame:
-    try:
-        df = read_csv(p, dtype={"household_id": str, "building_id": str})
-    except InputError:
-        raise  # read_csv's own message names the file and the fix already
-    except Exception as exc:
-        raise InputError(f"{p}: cannot be read as CSV ({exc})") from exc
-    if df.empty:
+def _points_from_table(table: pd.DataFrame, p: Path, *, crs) -> gpd.GeoDataFrame:
+    if table.empty:
         raise InputError(f"{p}: has no rows")
-    cols = {c.lower(): c for c in df.columns}
-    pair = next(((cols[a], cols[b]) for a, b in _LONLAT if a in cols and b in cols), None)
-    lonlat = pair is not None
+    pair, lonlat = coordinate_columns(table)
     if pair is None:
-        pair = next(((cols[a], cols[b]) for a, b in _XY if a in cols and b in cols), None)
-    if pair is None:
-        raise InputError(f"{p}: needs coordinate columns lon/lat (or longitude/latitude) or x/y; "
-                         f"it has: {', '.join(df.columns)}")
+        raise InputError(f"{p}: needs coordinate columns lon/lat (or longitude/latitude, 经度/纬度) or x/y "
+                         "for household points, or a building column (楼栋号, 楼栋, building_id …; "
+                         f"--ledger-key) for a household ledger; it has: {', '.join(map(str, table.columns))}")
     if not lonlat and crs is None:
         raise InputError(f"{p}: x/y columns carry no CRS; name it with --crs (e.g. --crs EPSG:4549)")
-    xy = df[list(pair)].apply(pd.to_numeric, errors="coerce")
+    xy = table[list(pair)].apply(lambda c: pd.to_numeric(c.astype(str).str.strip(), errors="coerce"))
     bad = xy.isna().any(axis=1)
     if bad.any():
+        first = int(table.attrs.get("first_line", 2))
         raise InputError(f"{p}: {int(bad.sum())} row(s) have missing or non-numeric coordinates "
-                         f"({rows_text(np.flatnonzero(bad), csv=True)}); fix or remove them")
+                         f"({rows_text(np.flatnonzero(bad) + first - 2, csv=True)}); fix or remove them")
+    rename = {c: role for role in ("household_id", "persons") if (c := find_column(table, role)) is not None}
+    attrs = table.drop(columns=list(pair)).rename(columns=rename)
+    for col in attrs.columns:  # numbers as numbers (as pandas would infer), IDs as written
+        if col in ("household_id", "building_id"):
+            continue
+        values = pd.to_numeric(attrs[col], errors="coerce")
+        if values.notna().sum() and (values.notna() == attrs[col].notna()).all():
+            attrs[col] = values
     geom = gpd.points_from_xy(xy[pair[0]], xy[pair[1]])
-    return gpd.GeoDataFrame(df.drop(columns=list(pair)), geometry=geom,
-                            crs=(crs or "EPSG:4326") if lonlat else crs)
+    return gpd.GeoDataFrame(attrs, geometry=geom, crs=(crs or "EPSG:4326") if lonlat else crs)
 
 
-def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
+def read_household_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame:
+    """A CSV or spreadsheet of households as text (see :func:`geo.csvfile.read_table`)."""
+    return read_table(_existing(path), sheet=sheet, encoding=encoding)
+
+
+def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84", sheet=None,
+                          encoding: str | None = None, table: pd.DataFrame | None = None) -> gpd.GeoDataFrame:
     """Read household points: one point per household.
 
-    CSV files need ``lon``/``lat`` columns (WGS84 unless ``--crs`` says otherwise) or ``x``/``y``
-    columns with ``--crs``; GeoJSON/GeoPackage point layers carry their own CRS. Optional
-    columns: ``household_id`` (else ``H00001`` … by row), ``persons`` (people in the household),
-    and flag columns (``elderly_alone``, ``disabled``, ``low_income``, ``ill``, or any column
-    named ``flag_*``) that are counted per building.
+    CSV files (UTF-8 or GBK) and spreadsheets (``.xlsx``, ``sheet``) need ``lon``/``lat`` columns
+    (or ``经度``/``纬度``; WGS84 unless ``--crs`` says otherwise) or ``x``/``y`` columns with
+    ``--crs``; GeoJSON/GeoPackage point layers carry their own CRS. Optional columns:
+    ``household_id``/``户号`` (else ``H00001`` … by row), ``persons``/``人数`` (people in the
+    household), and flag columns (``elderly_alone``, ``disabled``, ``low_income``, ``ill``, or any
+    column named ``flag_*``) that are counted per building. A table already read from ``path``
+    may be passed as ``table``.
     """
     p = _existing(path)
-    csv = p.suffix.lower() in {".csv", ".txt"}
+    csv = is_table(p)
     if csv:
-        gdf = _points_from_csv(p, crs=crs)
+        if table is None:
+            table = read_table(p, sheet=sheet, encoding=encoding)
+        gdf = _points_from_table(table, p, crs=crs)
         gdf = ensure_crs(gdf, path=str(p))
     else:
-        gdf = ensure_crs(read_layer(p, layer=layer), crs=crs, path=str(p))
+        gdf = ensure_crs(read_layer(p, layer=layer, encoding=encoding), crs=crs, path=str(p))
+        gdf = gdf.rename(columns={c: role for role in ("household_id", "persons")
+                                  if (c := find_column(gdf, role)) is not None})
     bad = gdf.geometry.isna() | (gdf.geom_type != "Point")
     if bad.any():
         raise InputError(f"{p}: household features must be points; "

@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyproj
 
 from geo import households as hh
 from geo.crs import choose_metric_crs, to_metric
 from geo.errors import InputError
+from geo.headers import find_column
 from geo.io import file_sha256, is_osm, read_barriers, read_boundaries, read_buildings, read_household_points
 from geo.validate import Report, validate_buildings
 
@@ -40,6 +42,9 @@ class Inputs:
         How households were obtained, in words.
     household_points : GeoDataFrame or None
         The household points with their ``building_id``, when points were given.
+    ledger_rows : DataFrame or None
+        With a ledger: each of its rows with its line, building and status
+        (:attr:`geo.ledger.LedgerMatch.rows`).
     report : Report
         Notes (repairs, overlaps, unmatched points) and figures.
     files : list of dict
@@ -51,6 +56,7 @@ class Inputs:
     source_crs: str
     households_method: str
     household_points: gpd.GeoDataFrame | None = None
+    ledger_rows: pd.DataFrame | None = None
     report: Report = field(default_factory=Report)
     files: list = field(default_factory=list)
 
@@ -70,7 +76,9 @@ def _rename_reserved(gdf: gpd.GeoDataFrame, keep: str | None = None) -> gpd.GeoD
 def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, datum: str = "wgs84",
                    households_field: str | None = None, households_path=None, households_layer=None,
                    households_crs=None, match_distance: float = hh.DEFAULT_MATCH_DISTANCE,
-                   drop_duplicates: bool = False, metric_crs=None) -> Inputs:
+                   drop_duplicates: bool = False, metric_crs=None, encoding: str | None = None,
+                   sheet=None, ledger_key: str | None = None, ledger_count: str | None = None,
+                   building_key: str | None = None) -> Inputs:
     """Read, validate, project the buildings and give each its households.
 
     Parameters
@@ -82,7 +90,9 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
     households_field : str, optional
         Households from this count field on the buildings.
     households_path : str or Path, optional
-        Households from points (CSV with lon/lat or x/y, GeoJSON, GeoPackage), one per household.
+        Households from points (CSV/XLSX with lon/lat, 经度/纬度 or x/y, GeoJSON, GeoPackage), one
+        per household; or from a ledger (CSV/XLSX without coordinates, with a building column such
+        as 楼栋号; see :mod:`geo.ledger`): buildings it does not mention keep the estimate.
     households_layer, households_crs
         Layer and CRS (for data without one) of the household points.
     match_distance : float
@@ -92,6 +102,13 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
         instead of refusing the input (other household sources always drop it, and report it).
     metric_crs : optional
         Compute in this projected CRS instead of the automatic choice.
+    encoding : str, optional
+        Of a shapefile without ``.cpg`` and of CSV tables (detected by default).
+    sheet : str or int, optional
+        The worksheet of a spreadsheet ``households_path`` (default the first).
+    ledger_key, ledger_count, building_key : str, optional
+        A ledger's building and households columns, and the buildings' field they match
+        (see :func:`geo.ledger.match_ledger`); detected by default.
 
     Returns
     -------
@@ -107,7 +124,9 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
         raise InputError("give households either as a field (--households-field) or as points "
                          "(--households), not both")
     report = Report()
-    raw = read_buildings(path, layer=layer, id_field=id_field, crs=crs, datum=datum)
+    raw = read_buildings(path, layer=layer, id_field=id_field, crs=crs, datum=datum, encoding=encoding)
+    for note in raw.attrs.get("notes", []):  # what a reader left out (e.g. open polylines of a drawing)
+        report.note(note)
     source_crs = raw.crs.to_string()
     metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(raw)
     # Dropping the later of two copies of a building is safe unless each copy carries its own
@@ -116,15 +135,23 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
                                    drop_duplicates=drop_duplicates or households_field is None,
                                    osm=is_osm(path))
     files = [input_record("buildings", path, layer=layer)]
-    points = None
+    points = ledger_rows = None
     if households_field is not None:
         buildings["households"] = hh.from_field(buildings, households_field, path=str(path))
         buildings = _rename_reserved(buildings, keep="households")
         method, source = f"field {households_field!r} of the buildings", "field"
+    elif households_path is not None and (table := _ledger_table(households_path, sheet=sheet, encoding=encoding,
+                                                                     ledger_key=ledger_key)) is not None:
+        buildings = _rename_reserved(buildings)
+        buildings, method, ledger_rows = _households_from_ledger(
+            buildings, households_path, table, report=report, key=ledger_key, count=ledger_count,
+            building_key=building_key)
+        source = buildings.pop("households_source")
+        files.append(input_record("households", households_path, layer=sheet))
     elif households_path is not None:
         buildings = _rename_reserved(buildings)
         raw_points = read_household_points(households_path, layer=households_layer, crs=households_crs,
-                                           datum=datum)
+                                           datum=datum, sheet=sheet, encoding=encoding)
         per, points = hh.from_points(buildings, to_metric(raw_points, metric),
                                      max_distance=match_distance, path=str(households_path))
         for col in per.columns:
@@ -151,7 +178,48 @@ def load_buildings(path, *, layer=None, id_field: str | None = None, crs=None, d
     report.figures["households"] = int(buildings["households"].sum())
     logger.info("%d buildings, %d households (%s)", len(buildings), buildings["households"].sum(), method)
     return Inputs(buildings=buildings, crs=metric, source_crs=source_crs, households_method=method,
-                  household_points=points, report=report, files=files)
+                  household_points=points, ledger_rows=ledger_rows, report=report, files=files)
+
+
+def _ledger_table(path, *, sheet, encoding, ledger_key):
+    """The table of a households file that is a ledger (no coordinates), else ``None`` (points)."""
+    from geo.csvfile import is_table
+    from geo.io import coordinate_columns, read_household_table
+
+    if not is_table(path):
+        if ledger_key is not None:
+            raise InputError(f"{path}: --ledger-key applies to a ledger table (CSV or XLSX), not to a layer "
+                             "of household points")
+        return None
+    table = read_household_table(path, sheet=sheet, encoding=encoding)
+    pair, _ = coordinate_columns(table)
+    if ledger_key is None and (pair is not None or find_column(table, "building") is None):
+        return None  # points (or neither: the points reader says what is missing)
+    return table
+
+
+def _households_from_ledger(buildings, path, table, *, report: Report, key, count, building_key):
+    """Households of the buildings a ledger names; the others keep the estimate (said so)."""
+    from geo.ledger import ledger_households
+
+    estimate, how = hh.estimate(buildings)
+    match = ledger_households(path, buildings, key=key, count=count, building_key=building_key, table=table)
+    households = estimate.copy()
+    households.loc[match.households.index] = match.households.to_numpy()
+    source = pd.Series("estimate", index=buildings.index, dtype=object)
+    source.loc[match.households.index] = "ledger"
+    out = buildings.assign(households=households.astype("int64"), households_source=source)
+    if match.persons is not None:
+        out["persons"] = match.persons.reindex(out.index, fill_value=0).astype("int64")
+    for note in match.notes:
+        report.note(note)
+    counts = match.counts()
+    report.figures["ledger_rows"] = {k: int(v) for k, v in counts["rows"].items()}
+    report.figures["ledger_buildings_matched"] = len(match.households)
+    n_est = len(buildings) - len(match.households)
+    method = (f"ledger {path}: {int(match.households.sum())} households in {len(match.households)} buildings; "
+              f"{n_est} building(s) not in the ledger {how} ({int(estimate.drop(match.households.index).sum())} households)")
+    return out, method, match.rows
 
 
 def load_barriers(path, crs_metric, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:

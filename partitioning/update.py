@@ -40,8 +40,7 @@ import pandas as pd
 import shapely
 from scipy.optimize import linear_sum_assignment
 
-from geo.csvfile import read_csv
-from geo.errors import InputError, ids_text, rows_text
+from geo.errors import InputError, ids_text
 from geo.plan import Plan
 from partitioning._refine import LocalSearch
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
@@ -89,42 +88,46 @@ class UpdateResult:
     summary: dict = field(default_factory=dict)
 
 
-def read_household_changes(path) -> pd.Series:
-    """Households by building from a table with ``building_id`` and ``households`` columns.
+def read_household_changes(path, buildings: pd.DataFrame | None = None, *, key: str | None = None,
+                           count: str | None = None, building_key: str | None = None, sheet=None,
+                           encoding: str | None = None, notes: list | None = None) -> pd.Series:
+    """Households by building from a ledger table: the same rule as ``gridplan partition --households``.
 
     Parameters
     ----------
     path : str or Path
-        CSV, or any table GDAL reads (GeoPackage, GeoJSON …).
+        CSV (UTF-8 or GBK) or spreadsheet with a building column (``building_id``, ``楼栋号`` …) and
+        a households column (``households``, ``户数``), or one row per household (see
+        :mod:`geo.ledger`).
+    buildings : DataFrame, optional
+        The plan's buildings: rows are matched to them by :func:`geo.ledger.match_ledger`
+        (building numbers in any address form, or IDs). Without them, the building column is
+        taken as building IDs as written.
+    key, count, building_key, sheet, encoding
+        See :func:`geo.ledger.read_ledger` and :func:`geo.ledger.match_ledger`.
+    notes : list, optional
+        Receives the ledger's summary and its rows that matched nothing (left out).
 
     Returns
     -------
     pandas.Series
-        ``households`` (int64) indexed by ``building_id`` (str).
+        ``households`` (int64) indexed by ``building_id`` (str), for the buildings the table names.
     """
-    import pyogrio
+    from geo.ledger import ledger_households, read_ledger
 
-    try:
-        if str(path).lower().endswith(".csv"):
-            table = read_csv(path, dtype={"building_id": str})
-        else:
-            table = pd.DataFrame(pyogrio.read_dataframe(path, read_geometry=False))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file") from exc
-    except Exception as exc:
-        raise InputError(f"{path}: cannot be read as a table ({exc})") from exc
-    missing = {"building_id", "households"} - set(table.columns)
-    if missing:
-        raise InputError(f"{path}: needs columns building_id and households (missing {ids_text(sorted(missing))})")
-    values = pd.to_numeric(table["households"], errors="coerce")
-    bad = values.isna() | (values < 0) | (values != values.round())
-    if bad.any():
-        raise InputError(f"{path}: households must be whole numbers >= 0; "
-                         f"{rows_text(np.flatnonzero(bad), csv=True)} are not")
-    ids = table["building_id"].astype(str)
-    if ids.duplicated().any():
-        raise InputError(f"{path}: building_id repeats: {ids_text(sorted(set(ids[ids.duplicated()])))}")
-    return pd.Series(values.astype("int64").to_numpy(), index=pd.Index(ids, name="building_id"), name="households")
+    if buildings is None:
+        ledger = read_ledger(path, key=key, count=count, sheet=sheet, encoding=encoding)
+        ids = ledger.table[ledger.key].dropna().astype(str).str.strip()
+        buildings = pd.DataFrame(index=pd.Index(sorted(set(ids) - {""}), name="building_id"))
+        from geo.ledger import match_ledger
+
+        match = match_ledger(ledger, buildings, building_key="building_id", others="keep the plan's households")
+    else:
+        match = ledger_households(path, buildings, key=key, count=count, building_key=building_key,
+                                  sheet=sheet, encoding=encoding, others="keep the plan's households")
+    if notes is not None:
+        notes.extend(match.notes)
+    return match.households
 
 
 class _State:
