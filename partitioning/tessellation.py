@@ -301,7 +301,17 @@ def _voronoi_cells(coords, owner, enclosure):
     bounds = np.searchsorted(owner[order], labels)
     groups = np.split(order, bounds[1:])
     cells = np.array([_dissolve(regions[g]) for g in groups])
-    return labels, shapely.intersection(cells, enclosure)
+    return labels, _clip(cells, enclosure)
+
+
+def _clip(cells, enclosure):
+    """``cells`` intersected with ``enclosure``; the cells it covers are kept as they are (the
+    intersection would return them unchanged, at the cost of an overlay with the enclosure)."""
+    shapely.prepare(enclosure)
+    inside = shapely.covered_by(cells, enclosure)
+    out = cells.copy()
+    out[~inside] = shapely.intersection(cells[~inside], enclosure)
+    return out
 
 
 def _dissolve(regions):
@@ -311,6 +321,38 @@ def _dissolve(regions):
         return shapely.coverage_union_all(regions)
     except shapely.errors.GEOSException:
         return shapely.union_all(regions)
+
+
+def _unique_lines(polygons):
+    """The outlines of ``polygons`` with every segment once, as lines.
+
+    Neighbouring Voronoi cells share their edges vertex for vertex (and cells along the area's
+    outline share it with the enclosure), so the boundaries of all cells hold most segments
+    twice. Noding them twice costs twice as much and yields the same arrangement: a segment is
+    kept where it first occurs (in the order of ``polygons``), and each run of kept segments
+    along a ring becomes one line.
+    """
+    coords, ring = shapely.get_coordinates(shapely.get_rings(polygons), return_index=True)
+    seg = np.flatnonzero(ring[1:] == ring[:-1])  # segment s runs from coords[s] to coords[s + 1]
+    p, q = coords[seg], coords[seg + 1]
+    swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+    key = np.hstack([np.where(swap[:, None], q, p), np.where(swap[:, None], p, q)])
+    bits = np.ascontiguousarray(key).view(np.int64)
+    order = np.lexsort(bits.T[::-1])  # stable: equal segments stay in input order
+    first = np.r_[True, (bits[order[1:]] != bits[order[:-1]]).any(axis=1)]
+    keep = np.zeros(len(seg), dtype=bool)
+    keep[order[first]] = True
+    kept = seg[keep]
+    if len(kept) == 0:  # pragma: no cover - polygons always have segments
+        return np.array([], dtype=object)
+    # runs of consecutive kept segments (consecutive segments of one ring share a vertex)
+    starts = np.r_[True, kept[1:] != kept[:-1] + 1]
+    run = np.cumsum(starts) - 1
+    last = np.r_[np.flatnonzero(starts)[1:], len(kept)] - 1
+    point = np.concatenate([kept, kept[last] + 1])
+    line = np.concatenate([run, run[last]])
+    order = np.lexsort((point, line))
+    return shapely.linestrings(coords[point[order]], indices=line[order])
 
 
 def _shared_edges(faces):
@@ -475,13 +517,7 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     raw_cells = np.concatenate(raw_cells)
 
     outlines = shapely.boundary(geoms)
-    lines = np.concatenate(
-        [
-            shapely.boundary(raw_cells[~shapely.is_empty(raw_cells)]),
-            outlines,
-            shapely.boundary(enclosures),
-        ]
-    )
+    lines = _unique_lines(np.concatenate([shapely.get_parts(raw_cells), shapely.get_parts(geoms), enclosures]))
     noded = shapely.union_all(lines, grid_size=GRID_SIZE)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     points = shapely.point_on_surface(faces)
