@@ -109,6 +109,19 @@ def _cut_tolerance(geoms):
     return np.maximum(CUT_TOLERANCE_M2, GRID_SIZE * shapely.length(geoms))
 
 
+def _area_outside(geoms, containers):
+    """Area of each of ``geoms`` outside its container (one, or one each): 0 where the container
+    covers it (a cheap predicate), the area of the difference elsewhere."""
+    if isinstance(containers, shapely.Geometry):
+        shapely.prepare(containers)
+    out = np.zeros(len(geoms))
+    loose = ~shapely.covered_by(geoms, containers)
+    if loose.any():
+        part = containers if isinstance(containers, shapely.Geometry) else containers[loose]
+        out[loose] = shapely.area(shapely.difference(geoms[loose], part))
+    return out
+
+
 def _require_metric(gdf, what):
     if gdf.crs is None:
         raise CRSError(f"{what} have no CRS; set it (GeoDataFrame.set_crs) before tessellating")
@@ -488,7 +501,7 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
             f"{bad.sum()} footprints are not valid non-empty Polygons/MultiPolygons "
             f"(first: {list(buildings.index[bad][:10])}); repair or drop them first"
         )
-    outside = shapely.area(shapely.difference(geoms, area)) > _cut_tolerance(geoms)
+    outside = _area_outside(geoms, area) > _cut_tolerance(geoms)
     if outside.any():
         raise InputError(
             f"{outside.sum()} buildings reach outside the study area "
@@ -609,7 +622,7 @@ def _verify_cells(cells, buildings, area):
         raise RuntimeError(f"tessellation leaves {gap:.3f} m² of gap and {extra:.3f} m² outside the area")
     shared = set(cells.attrs.get("shared_footprints", ()))
     footprints = buildings.geometry.values
-    out = shapely.area(shapely.difference(footprints, geoms)) > _cut_tolerance(footprints)
+    out = _area_outside(footprints, geoms) > _cut_tolerance(footprints)
     cut = [bid for bid in buildings.index[out].astype(str) if bid not in shared]
     if cut:
         raise RuntimeError(f"footprints not inside their own cell: {cut[:10]}")
@@ -810,7 +823,10 @@ def coverage_report(grids, buildings, assignment, *, area):
     i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = i < j
     overlap = float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
-    union = shapely.union_all(geoms)
+    nonempty = geoms[~shapely.is_empty(geoms)]
+    valid = bool(shapely.coverage_is_valid(nonempty))
+    # a valid coverage has the fast union (the same polygon as the full union)
+    union = shapely.coverage_union_all(nonempty) if valid else shapely.union_all(geoms)
     gap_geom = shapely.difference(area, union)
     outside_geom = shapely.difference(union, area)
     gap, outside = _wide_area(gap_geom), _wide_area(outside_geom)
@@ -828,7 +844,7 @@ def coverage_report(grids, buildings, assignment, *, area):
     cut = set(b_ids[~known])
     own_geom = np.full(len(b_geoms), shapely.Polygon(), dtype=object)
     own_geom[known] = geoms[own[known].astype(np.int64)]
-    out_area = shapely.area(shapely.difference(b_geoms, own_geom))
+    out_area = _area_outside(b_geoms, own_geom)
     tolerance = _cut_tolerance(b_geoms)
     cut.update(b_ids[known & (out_area > tolerance)])
     b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
@@ -836,7 +852,6 @@ def coverage_report(grids, buildings, assignment, *, area):
     inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > tolerance[b[other]]
     cut.update(b_ids[b[other][inside]])
 
-    valid = bool(shapely.coverage_is_valid(geoms[~shapely.is_empty(geoms)]))
     report = {
         "n_grids": int(len(gids)),
         "area_m2": float(area.area),
