@@ -741,6 +741,13 @@ def _check_assignment(index, assignment, what):
         raise InputError("the assignment has missing grid ids")
 
 
+def _pairwise_overlap(geoms):
+    """Summed area of the pairwise intersections of ``geoms``."""
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    return float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
+
+
 def grid_polygons(cells, assignment):
     """Dissolve cells into one polygon per grid.
 
@@ -802,7 +809,8 @@ def coverage_report(grids, buildings, assignment, *, area):
     -------
     dict
         JSON-serialisable: ``n_grids``, ``area_m2`` (study area), ``grids_area_m2``,
-        ``overlap_area_m2`` (summed pairwise overlaps of grids), ``gap_area_m2`` (study area
+        ``overlap_area_m2`` (summed pairwise overlaps of grids; 0 for a valid coverage,
+        which has none), ``gap_area_m2`` (study area
         not covered), ``outside_area_m2`` (grid area outside the study area) -- both counting
         only pieces wider than 2 mm --, ``rounding_area_m2`` (the slivers under 2 mm wide
         between the study area's outline and the grids, left by snapping to ``GRID_SIZE``),
@@ -820,11 +828,9 @@ def coverage_report(grids, buildings, assignment, *, area):
     gids = grids.index.astype(str)
     geoms = np.asarray(grids.geometry.values, dtype=object)
 
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = i < j
-    overlap = float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
     nonempty = geoms[~shapely.is_empty(geoms)]
     valid = bool(shapely.coverage_is_valid(nonempty))
+    overlap = 0.0 if valid else _pairwise_overlap(geoms)  # a valid coverage has no overlap
     # a valid coverage has the fast union (the same polygon as the full union)
     union = shapely.coverage_union_all(nonempty) if valid else shapely.union_all(geoms)
     gap_geom = shapely.difference(area, union)
@@ -847,10 +853,13 @@ def coverage_report(grids, buildings, assignment, *, area):
     out_area = _area_outside(b_geoms, own_geom)
     tolerance = _cut_tolerance(b_geoms)
     cut.update(b_ids[known & (out_area > tolerance)])
-    b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
-    other = own[b] != g
-    inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > tolerance[b[other]]
-    cut.update(b_ids[b[other][inside]])
+    if not valid:
+        # grids that overlap: a footprint inside its own grid can still lie in another one (in a
+        # valid coverage its area in other grids is at most its area outside its own, checked)
+        b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
+        other = own[b] != g
+        inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > tolerance[b[other]]
+        cut.update(b_ids[b[other][inside]])
 
     report = {
         "n_grids": int(len(gids)),
