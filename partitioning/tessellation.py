@@ -310,11 +310,24 @@ def _voronoi_cells(coords, owner, enclosure):
     )
     if len(regions) != len(coords):  # pragma: no cover - GEOS contract
         raise RuntimeError("voronoi_polygons(ordered=True) did not return one region per point")
-    order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[order], labels)
-    groups = np.split(order, bounds[1:])
-    cells = np.array([_dissolve(regions[g]) for g in groups])
+    try:
+        cells = _coverage_unions(regions, owner)
+    except shapely.errors.GEOSException:
+        # degenerate (co-circular) seeds can leave regions' shared edges not exactly matched
+        order = np.argsort(owner, kind="stable")
+        groups = np.split(order, np.searchsorted(owner[order], labels)[1:])
+        cells = np.array([_dissolve(regions[g]) for g in groups])
     return labels, _clip(cells, enclosure)
+
+
+def _coverage_unions(geoms, group):
+    """``shapely.coverage_union_all`` of the ``geoms`` of each ``group`` (in sorted order of the
+    groups), in one call: the groups as the rows of a 2-D array padded with None."""
+    order = np.argsort(group, kind="stable")
+    _, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
+    rows = np.full((len(starts), counts.max()), None, dtype=object)
+    rows[np.repeat(np.arange(len(starts)), counts), np.arange(len(order)) - np.repeat(starts, counts)] = geoms[order]
+    return shapely.coverage_union_all(rows, axis=1)
 
 
 def _clip(cells, enclosure):
@@ -557,11 +570,8 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     seeds = (shapely.point_on_surface(geoms), np.arange(len(geoms)))
     labels = _connect(labels, anchor, edges, points, seeds)
 
-    order = np.argsort(labels, kind="stable")
-    present, starts = np.unique(labels[order], return_index=True)
     cells = np.full(len(geoms), shapely.Polygon(), dtype=object)
-    for lab, idx in zip(present, np.split(order, starts[1:])):
-        cells[lab] = shapely.coverage_union_all(faces[idx])
+    cells[np.unique(labels)] = _coverage_unions(faces, labels)
     missing = shapely.is_empty(cells)
     if missing.any():
         logger.warning(

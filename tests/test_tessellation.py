@@ -361,6 +361,31 @@ def test_regular_rows_of_identical_buildings(nx_, ny_, w, gap, road):
     assert report["coverage_valid"] and report["gap_area_m2"] == 0 and report["cut_buildings"] == []
 
 
+def test_voronoi_regions_not_matching_exactly_are_dissolved_one_building_at_a_time(monkeypatch):
+    """When the one-call coverage union of the Voronoi regions fails (GEOS raises on regions
+    whose shared edges do not match, as degenerate seeds can give), each building's regions are
+    dissolved on their own (full union where needed): the cells are the same."""
+    from partitioning import tessellation
+
+    geoms = [box(i * 14, j * 9, i * 14 + 10, j * 9 + 5) for i in range(4) for j in range(3)]
+    b = _buildings(geoms)
+    area = study_area(b, buffer=15)
+    expected = tessellate(b, area=area)
+    real, calls = tessellation._coverage_unions, []
+
+    def failing_once(geoms, group):
+        calls.append(len(geoms))
+        if len(calls) == 1:  # the Voronoi regions (the faces' union comes later)
+            raise shapely.errors.GEOSException("TopologyException: simulated unmatched edges")
+        return real(geoms, group)
+
+    monkeypatch.setattr(tessellation, "_coverage_unions", failing_once)
+    cells = tessellate(b, area=area)
+    assert len(calls) == 2
+    _check_cells(cells, b, area)
+    assert shapely.equals(cells.geometry.values, expected.geometry.values).all()
+
+
 def test_boundary_piece_without_buildings_goes_to_the_nearest_building():
     """A two-part boundary; the right part holds no building and joins b1's cell.
 
