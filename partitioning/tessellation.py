@@ -779,14 +779,10 @@ def grid_polygons(cells, assignment):
     _require_metric(cells, "cells")
     _check_assignment(cells.index, assignment, "cells")
     grid = assignment.reindex(cells.index).astype(str).to_numpy()
-    geoms = cells.geometry.values
-    order = np.argsort(grid, kind="stable")
-    ids, starts = np.unique(grid[order], return_index=True)
-    polys = []
-    for idx in np.split(order, starts[1:]):
-        g = geoms[idx]
-        polys.append(shapely.coverage_union_all(g[~shapely.is_empty(g)]))
-    polys = np.array(polys, dtype=object)
+    geoms = np.asarray(cells.geometry.values, dtype=object).copy()
+    geoms[shapely.is_empty(geoms)] = None  # a cell-less building adds nothing to its grid
+    ids = np.unique(grid)
+    polys = np.asarray(_coverage_unions(geoms, grid), dtype=object)
     single = shapely.get_num_geometries(polys) == 1
     polys[single] = shapely.get_geometry(polys[single], 0)
     grids = gpd.GeoDataFrame(
