@@ -14,8 +14,8 @@ The tessellation gives every square metre of the study area to exactly one build
    dissolved and clipped to the enclosure: this is the morphological tessellation of momepy,
    computed with shapely directly.
 3. **One planar arrangement.** The outlines of the Voronoi cells, of the footprints and of the
-   enclosures are noded together, snapped to a 1 mm grid (``shapely.union_all(...,
-   grid_size=GRID_SIZE)``), and polygonized once. Every face of that arrangement is given to
+   enclosures are noded together (each shared segment once), snapped to a 1 mm grid
+   (``shapely.union_all(..., grid_size=GRID_SIZE)``), and polygonized once. Every face of that arrangement is given to
    the footprint that contains it, else to the Voronoi cell that contains it. Because every
    face comes from one noded line set, neighbouring cells share identical edges: the cells form
    an exact coverage, with no gap and no overlap, and every footprint edge is a cell edge (to
