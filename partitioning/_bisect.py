@@ -63,11 +63,11 @@ def _random_tree_large(n, a, b, cost, rng, root):
 def _best_cut(n, a, b, cost, weight, k, t, rng, n_trees):
     """The best single-edge cut over ``n_trees`` random spanning trees: (side mask, k of side, score)."""
     total = float(sum(weight))
-    best = (None, 1, np.inf)
     random_tree = _random_tree_small if n <= _SMALL else _random_tree_large
     al, bl = (a.tolist(), b.tolist()) if n <= _SMALL else (a, b)
     if len(cost) == n - 1:  # the graph is a tree: there is no other to draw
         n_trees = 1
+    trees, subs, sizes = [], [], []
     for _ in range(n_trees):
         order, pred = random_tree(n, al, bl, cost, rng, int(rng.integers(n)))
         sub = list(weight)
@@ -76,26 +76,36 @@ def _best_cut(n, a, b, cost, weight, k, t, rng, n_trees):
             p = pred[v]
             sub[p] += sub[v]
             size[p] += size[v]
-        rest = np.asarray(order[1:])
-        s = np.asarray(sub, dtype=float)[rest]
-        c = np.asarray(size, dtype=float)[rest]
-        lo, hi = np.maximum(1, k - (n - c)), np.minimum(k - 1, c)  # each part needs a node
-        ka1 = np.clip(np.floor(s / t), lo, hi)
-        ka2 = np.clip(np.ceil(s / t), lo, hi)
-        dev1 = np.maximum(np.abs(s / ka1 - t), np.abs((total - s) / (k - ka1) - t))
-        dev2 = np.maximum(np.abs(s / ka2 - t), np.abs((total - s) / (k - ka2) - t))
-        ka = np.where(dev1 <= dev2, ka1, ka2)
-        # among near-equal cuts prefer halving (compact parts) over peeling one part off
-        score = np.minimum(dev1, dev2) / t + 0.01 * np.abs(ka / k - 0.5)
-        pos = int(np.argmin(score))
-        if score[pos] < best[2]:
-            inside = np.zeros(n, dtype=bool)
-            inside[order[1 + pos]] = True
-            for u in order[2 + pos:]:  # BFS order: a node's parent comes first
-                if inside[pred[u]]:
-                    inside[u] = True
-            best = (inside, int(ka[pos]), float(score[pos]))
-    return best
+        rest = order[1:]
+        trees.append((order, pred))
+        subs.append([sub[v] for v in rest])
+        sizes.append([size[v] for v in rest])
+    # the cuts of all trees scored at once (row i: the edges of tree i, in its BFS order)
+    s = np.asarray(subs, dtype=float)
+    c = np.asarray(sizes, dtype=float)
+    lo, hi = np.maximum(1, k - (n - c)), np.minimum(k - 1, c)  # each part needs a node
+    ka1 = np.clip(np.floor(s / t), lo, hi)
+    ka2 = np.clip(np.ceil(s / t), lo, hi)
+    dev1 = np.maximum(np.abs(s / ka1 - t), np.abs((total - s) / (k - ka1) - t))
+    dev2 = np.maximum(np.abs(s / ka2 - t), np.abs((total - s) / (k - ka2) - t))
+    ka = np.where(dev1 <= dev2, ka1, ka2)
+    # among near-equal cuts prefer halving (compact parts) over peeling one part off
+    score = np.minimum(dev1, dev2) / t + 0.01 * np.abs(ka / k - 0.5)
+    pos = np.argmin(score, axis=1)
+    best, low = None, np.inf
+    for i in range(len(trees)):  # the first tree with the lowest score wins
+        if score[i, pos[i]] < low:
+            best, low = i, score[i, pos[i]]
+    if best is None:
+        return None, 1, np.inf
+    order, pred = trees[best]
+    cut = int(pos[best])
+    inside = np.zeros(n, dtype=bool)
+    inside[order[1 + cut]] = True
+    for u in order[2 + cut:]:  # BFS order: a node's parent comes first
+        if inside[pred[u]]:
+            inside[u] = True
+    return inside, int(ka[best, cut]), float(low)
 
 
 def recursive_bisection(n: int, edges: np.ndarray, cost: np.ndarray, weight: np.ndarray, k: int, t: float,

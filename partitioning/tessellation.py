@@ -14,8 +14,8 @@ The tessellation gives every square metre of the study area to exactly one build
    dissolved and clipped to the enclosure: this is the morphological tessellation of momepy,
    computed with shapely directly.
 3. **One planar arrangement.** The outlines of the Voronoi cells, of the footprints and of the
-   enclosures are noded together, snapped to a 1 mm grid (``shapely.union_all(...,
-   grid_size=GRID_SIZE)``), and polygonized once. Every face of that arrangement is given to
+   enclosures are noded together (each shared segment once), snapped to a 1 mm grid
+   (``shapely.union_all(..., grid_size=GRID_SIZE)``), and polygonized once. Every face of that arrangement is given to
    the footprint that contains it, else to the Voronoi cell that contains it. Because every
    face comes from one noded line set, neighbouring cells share identical edges: the cells form
    an exact coverage, with no gap and no overlap, and every footprint edge is a cell edge (to
@@ -107,6 +107,19 @@ def _wide_area(geom):
 def _cut_tolerance(geoms):
     """Area (m²) of each footprint that may lie outside its cell or grid through rounding."""
     return np.maximum(CUT_TOLERANCE_M2, GRID_SIZE * shapely.length(geoms))
+
+
+def _area_outside(geoms, containers):
+    """Area of each of ``geoms`` outside its container (one, or one each): 0 where the container
+    covers it (a cheap predicate), the area of the difference elsewhere."""
+    if isinstance(containers, shapely.Geometry):
+        shapely.prepare(containers)
+    out = np.zeros(len(geoms))
+    loose = ~shapely.covered_by(geoms, containers)
+    if loose.any():
+        part = containers if isinstance(containers, shapely.Geometry) else containers[loose]
+        out[loose] = shapely.area(shapely.difference(geoms[loose], part))
+    return out
 
 
 def _require_metric(gdf, what):
@@ -297,11 +310,34 @@ def _voronoi_cells(coords, owner, enclosure):
     )
     if len(regions) != len(coords):  # pragma: no cover - GEOS contract
         raise RuntimeError("voronoi_polygons(ordered=True) did not return one region per point")
-    order = np.argsort(owner, kind="stable")
-    bounds = np.searchsorted(owner[order], labels)
-    groups = np.split(order, bounds[1:])
-    cells = np.array([_dissolve(regions[g]) for g in groups])
-    return labels, shapely.intersection(cells, enclosure)
+    try:
+        cells = _coverage_unions(regions, owner)
+    except shapely.errors.GEOSException:
+        # degenerate (co-circular) seeds can leave regions' shared edges not exactly matched
+        order = np.argsort(owner, kind="stable")
+        groups = np.split(order, np.searchsorted(owner[order], labels)[1:])
+        cells = np.array([_dissolve(regions[g]) for g in groups])
+    return labels, _clip(cells, enclosure)
+
+
+def _coverage_unions(geoms, group):
+    """``shapely.coverage_union_all`` of the ``geoms`` of each ``group`` (in sorted order of the
+    groups), in one call: the groups as the rows of a 2-D array padded with None."""
+    order = np.argsort(group, kind="stable")
+    _, starts, counts = np.unique(group[order], return_index=True, return_counts=True)
+    rows = np.full((len(starts), counts.max()), None, dtype=object)
+    rows[np.repeat(np.arange(len(starts)), counts), np.arange(len(order)) - np.repeat(starts, counts)] = geoms[order]
+    return shapely.coverage_union_all(rows, axis=1)
+
+
+def _clip(cells, enclosure):
+    """``cells`` intersected with ``enclosure``; the cells it covers are kept as they are (the
+    intersection would return them unchanged, at the cost of an overlay with the enclosure)."""
+    shapely.prepare(enclosure)
+    inside = shapely.covered_by(cells, enclosure)
+    out = cells.copy()
+    out[~inside] = shapely.intersection(cells[~inside], enclosure)
+    return out
 
 
 def _dissolve(regions):
@@ -311,6 +347,38 @@ def _dissolve(regions):
         return shapely.coverage_union_all(regions)
     except shapely.errors.GEOSException:
         return shapely.union_all(regions)
+
+
+def _unique_lines(polygons):
+    """The outlines of ``polygons`` with every segment once, as lines.
+
+    Neighbouring Voronoi cells share their edges vertex for vertex (and cells along the area's
+    outline share it with the enclosure), so the boundaries of all cells hold most segments
+    twice. Noding them twice costs twice as much and yields the same arrangement: a segment is
+    kept where it first occurs (in the order of ``polygons``), and each run of kept segments
+    along a ring becomes one line.
+    """
+    coords, ring = shapely.get_coordinates(shapely.get_rings(polygons), return_index=True)
+    seg = np.flatnonzero(ring[1:] == ring[:-1])  # segment s runs from coords[s] to coords[s + 1]
+    p, q = coords[seg], coords[seg + 1]
+    swap = (p[:, 0] > q[:, 0]) | ((p[:, 0] == q[:, 0]) & (p[:, 1] > q[:, 1]))
+    key = np.hstack([np.where(swap[:, None], q, p), np.where(swap[:, None], p, q)])
+    bits = np.ascontiguousarray(key).view(np.int64)
+    order = np.lexsort(bits.T[::-1])  # stable: equal segments stay in input order
+    first = np.r_[True, (bits[order[1:]] != bits[order[:-1]]).any(axis=1)]
+    keep = np.zeros(len(seg), dtype=bool)
+    keep[order[first]] = True
+    kept = seg[keep]
+    if len(kept) == 0:  # pragma: no cover - polygons always have segments
+        return np.array([], dtype=object)
+    # runs of consecutive kept segments (consecutive segments of one ring share a vertex)
+    starts = np.r_[True, kept[1:] != kept[:-1] + 1]
+    run = np.cumsum(starts) - 1
+    last = np.r_[np.flatnonzero(starts)[1:], len(kept)] - 1
+    point = np.concatenate([kept, kept[last] + 1])
+    line = np.concatenate([run, run[last]])
+    order = np.lexsort((point, line))
+    return shapely.linestrings(coords[point[order]], indices=line[order])
 
 
 def _shared_edges(faces):
@@ -446,7 +514,7 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
             f"{bad.sum()} footprints are not valid non-empty Polygons/MultiPolygons "
             f"({ids_text(buildings.index[bad])}); repair or drop them first"
         )
-    outside = shapely.area(shapely.difference(geoms, area)) > _cut_tolerance(geoms)
+    outside = _area_outside(geoms, area) > _cut_tolerance(geoms)
     if outside.any():
         raise InputError(
             f"{outside.sum()} buildings reach outside the study area "
@@ -475,13 +543,7 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     raw_cells = np.concatenate(raw_cells)
 
     outlines = shapely.boundary(geoms)
-    lines = np.concatenate(
-        [
-            shapely.boundary(raw_cells[~shapely.is_empty(raw_cells)]),
-            outlines,
-            shapely.boundary(enclosures),
-        ]
-    )
+    lines = _unique_lines(np.concatenate([shapely.get_parts(raw_cells), shapely.get_parts(geoms), enclosures]))
     noded = shapely.union_all(lines, grid_size=GRID_SIZE)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     points = shapely.point_on_surface(faces)
@@ -508,11 +570,8 @@ def tessellate(buildings, *, area, barriers=None, progress=False):
     seeds = (shapely.point_on_surface(geoms), np.arange(len(geoms)))
     labels = _connect(labels, anchor, edges, points, seeds)
 
-    order = np.argsort(labels, kind="stable")
-    present, starts = np.unique(labels[order], return_index=True)
     cells = np.full(len(geoms), shapely.Polygon(), dtype=object)
-    for lab, idx in zip(present, np.split(order, starts[1:])):
-        cells[lab] = shapely.coverage_union_all(faces[idx])
+    cells[np.unique(labels)] = _coverage_unions(faces, labels)
     missing = shapely.is_empty(cells)
     if missing.any():
         logger.warning(
@@ -573,7 +632,7 @@ def _verify_cells(cells, buildings, area):
         raise RuntimeError(f"tessellation leaves {gap:.3f} m² of gap and {extra:.3f} m² outside the area")
     shared = set(cells.attrs.get("shared_footprints", ()))
     footprints = buildings.geometry.values
-    out = shapely.area(shapely.difference(footprints, geoms)) > _cut_tolerance(footprints)
+    out = _area_outside(footprints, geoms) > _cut_tolerance(footprints)
     cut = [bid for bid in buildings.index[out].astype(str) if bid not in shared]
     if cut:
         raise RuntimeError(f"footprints not inside their own cell: {cut[:10]}")
@@ -692,6 +751,13 @@ def _check_assignment(index, assignment, what):
         raise InputError("the assignment has missing grid ids")
 
 
+def _pairwise_overlap(geoms):
+    """Summed area of the pairwise intersections of ``geoms``."""
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = i < j
+    return float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
+
+
 def grid_polygons(cells, assignment):
     """Dissolve cells into one polygon per grid.
 
@@ -713,14 +779,10 @@ def grid_polygons(cells, assignment):
     _require_metric(cells, "cells")
     _check_assignment(cells.index, assignment, "cells")
     grid = assignment.reindex(cells.index).astype(str).to_numpy()
-    geoms = cells.geometry.values
-    order = np.argsort(grid, kind="stable")
-    ids, starts = np.unique(grid[order], return_index=True)
-    polys = []
-    for idx in np.split(order, starts[1:]):
-        g = geoms[idx]
-        polys.append(shapely.coverage_union_all(g[~shapely.is_empty(g)]))
-    polys = np.array(polys, dtype=object)
+    geoms = np.asarray(cells.geometry.values, dtype=object).copy()
+    geoms[shapely.is_empty(geoms)] = None  # a cell-less building adds nothing to its grid
+    ids = np.unique(grid)
+    polys = np.asarray(_coverage_unions(geoms, grid), dtype=object)
     single = shapely.get_num_geometries(polys) == 1
     polys[single] = shapely.get_geometry(polys[single], 0)
     grids = gpd.GeoDataFrame(
@@ -753,7 +815,8 @@ def coverage_report(grids, buildings, assignment, *, area):
     -------
     dict
         JSON-serialisable: ``n_grids``, ``area_m2`` (study area), ``grids_area_m2``,
-        ``overlap_area_m2`` (summed pairwise overlaps of grids), ``gap_area_m2`` (study area
+        ``overlap_area_m2`` (summed pairwise overlaps of grids; 0 for a valid coverage,
+        which has none), ``gap_area_m2`` (study area
         not covered), ``outside_area_m2`` (grid area outside the study area) -- both counting
         only pieces wider than 2 mm --, ``rounding_area_m2`` (the slivers under 2 mm wide
         between the study area's outline and the grids, left by snapping to ``GRID_SIZE``),
@@ -771,10 +834,11 @@ def coverage_report(grids, buildings, assignment, *, area):
     gids = grids.index.astype(str)
     geoms = np.asarray(grids.geometry.values, dtype=object)
 
-    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = i < j
-    overlap = float(shapely.area(shapely.intersection(geoms[i[keep]], geoms[j[keep]])).sum())
-    union = shapely.union_all(geoms)
+    nonempty = geoms[~shapely.is_empty(geoms)]
+    valid = bool(shapely.coverage_is_valid(nonempty))
+    overlap = 0.0 if valid else _pairwise_overlap(geoms)  # a valid coverage has no overlap
+    # a valid coverage has the fast union (the same polygon as the full union)
+    union = shapely.coverage_union_all(nonempty) if valid else shapely.union_all(geoms)
     gap_geom = shapely.difference(area, union)
     outside_geom = shapely.difference(union, area)
     gap, outside = _wide_area(gap_geom), _wide_area(outside_geom)
@@ -792,15 +856,17 @@ def coverage_report(grids, buildings, assignment, *, area):
     cut = set(b_ids[~known])
     own_geom = np.full(len(b_geoms), shapely.Polygon(), dtype=object)
     own_geom[known] = geoms[own[known].astype(np.int64)]
-    out_area = shapely.area(shapely.difference(b_geoms, own_geom))
+    out_area = _area_outside(b_geoms, own_geom)
     tolerance = _cut_tolerance(b_geoms)
     cut.update(b_ids[known & (out_area > tolerance)])
-    b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
-    other = own[b] != g
-    inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > tolerance[b[other]]
-    cut.update(b_ids[b[other][inside]])
+    if not valid:
+        # grids that overlap: a footprint inside its own grid can still lie in another one (in a
+        # valid coverage its area in other grids is at most its area outside its own, checked)
+        b, g = shapely.STRtree(geoms).query(b_geoms, predicate="intersects")
+        other = own[b] != g
+        inside = shapely.area(shapely.intersection(b_geoms[b[other]], geoms[g[other]])) > tolerance[b[other]]
+        cut.update(b_ids[b[other][inside]])
 
-    valid = bool(shapely.coverage_is_valid(geoms[~shapely.is_empty(geoms)]))
     report = {
         "n_grids": int(len(gids)),
         "area_m2": float(area.area),

@@ -193,6 +193,37 @@ def test_coverage_report_catches_broken_grids():
     assert r["unassigned_buildings"] == ["b0"] and not r["ok"]
 
 
+def test_coverage_report_of_a_valid_coverage_agrees_with_the_pairwise_checks(kunming_buildings):
+    """For a valid coverage the report skips the pairwise grid overlaps and the footprints'
+    areas in other grids (a valid coverage has no overlap, so a footprint's area in other grids
+    is at most its area outside its own): the pairwise checks find nothing more."""
+    b = kunming_buildings
+    area = study_area(b)
+    cells = tessellate(b, area=area)
+    asg, _ = square_assignment(cells, b)
+    grids = grid_polygons(cells, asg)
+    report = coverage_report(grids, b, asg, area=area)
+    assert report["coverage_valid"] and report["overlap_area_m2"] == 0 and report["ok"]
+    geoms = grids.geometry.values
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    assert shapely.area(shapely.intersection(geoms[i[i < j]], geoms[j[i < j]])).sum() < 0.01
+    own = pd.Series(np.arange(len(grids)), index=grids.index).reindex(asg.reindex(b.index)).to_numpy()
+    fp, g = shapely.STRtree(geoms).query(b.geometry.values, predicate="intersects")
+    other = own[fp] != g
+    in_other = shapely.area(shapely.intersection(b.geometry.values[fp[other]], geoms[g[other]]))
+    assert (in_other <= CUT_TOLERANCE_M2).all()
+
+    # a grid drawn inside another is no valid coverage: the pairwise checks run and find it
+    nested = grids.copy()
+    inner = shapely.buffer(b.geometry.iloc[0], 1.0)
+    first = asg[b.index[0]]
+    host = next(gid for gid in grids.index if gid != first)
+    nested.loc[host, "geometry"] = shapely.union_all([grids.geometry[host], inner])
+    r = coverage_report(nested, b, asg, area=area)
+    assert not r["coverage_valid"] and r["overlap_area_m2"] > 1.0
+    assert str(b.index[0]) in r["cut_buildings"]
+
+
 def test_refuses_geographic_crs_and_buildings_outside_area():
     b = _buildings([box(0, 0, 10, 10)])
     with pytest.raises(CRSError, match="geographic"):
@@ -328,6 +359,31 @@ def test_regular_rows_of_identical_buildings(nx_, ny_, w, gap, road):
     asg = pd.Series([f"g{k % 3}" for k in range(len(b))], index=b.index)
     report = coverage_report(grid_polygons(cells, asg), b, asg, area=area)
     assert report["coverage_valid"] and report["gap_area_m2"] == 0 and report["cut_buildings"] == []
+
+
+def test_voronoi_regions_not_matching_exactly_are_dissolved_one_building_at_a_time(monkeypatch):
+    """When the one-call coverage union of the Voronoi regions fails (GEOS raises on regions
+    whose shared edges do not match, as degenerate seeds can give), each building's regions are
+    dissolved on their own (full union where needed): the cells are the same."""
+    from partitioning import tessellation
+
+    geoms = [box(i * 14, j * 9, i * 14 + 10, j * 9 + 5) for i in range(4) for j in range(3)]
+    b = _buildings(geoms)
+    area = study_area(b, buffer=15)
+    expected = tessellate(b, area=area)
+    real, calls = tessellation._coverage_unions, []
+
+    def failing_once(geoms, group):
+        calls.append(len(geoms))
+        if len(calls) == 1:  # the Voronoi regions (the faces' union comes later)
+            raise shapely.errors.GEOSException("TopologyException: simulated unmatched edges")
+        return real(geoms, group)
+
+    monkeypatch.setattr(tessellation, "_coverage_unions", failing_once)
+    cells = tessellate(b, area=area)
+    assert len(calls) == 2
+    _check_cells(cells, b, area)
+    assert shapely.equals(cells.geometry.values, expected.geometry.values).all()
 
 
 def test_boundary_piece_without_buildings_goes_to_the_nearest_building():
