@@ -9,6 +9,7 @@ import pandas as pd
 import shapely
 from matplotlib.figure import Figure
 
+from geo.names import building_names
 from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import text
@@ -247,8 +248,11 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
     if roster is not None:
         for p in roster[(roster["grid_id"] == grid_id) & (roster["role"] == "building_leader")].itertuples():
             leaders.setdefault(p.building_id, (p.name, p.phone))
-    brows = [[str(numbers[b]), str(b), str(int(hh)), *leaders.get(str(b), ("", ""))]
-             for b, hh in zip(numbered.index, numbered["households"])]
+    # buildings by their name or address where the data has one, else by their own ID (the key of
+    # the plan's data, which the office can look up)
+    names = building_names(numbered)
+    brows = [[str(numbers[b]), str(name) if name else str(b), str(int(hh)), *leaders.get(str(b), ("", ""))]
+             for b, name, hh in zip(numbered.index, names, numbered["households"])]
     bheader = [text("number", lang), text("building", lang), text("households_column", lang),
                text("role_building_leader", lang), text("phone", lang)]
     align = ["left", "left", "right", "left", "left"]
