@@ -9,9 +9,8 @@ import re
 import geopandas as gpd
 import pytest
 import shapely
-from click.testing import CliRunner
 
-from app.cli import cli
+from tests.clirun import run
 
 # A 3 × 1 row of 10 m square buildings in Suzhou, lon/lat (≈ 0.0001° ≈ 10 m):
 #
@@ -36,10 +35,6 @@ def buildings(n=3, **columns):
     data = {"name": [f"b{i}" for i in range(n)], **columns}
     return gpd.GeoDataFrame(data, geometry=[square(i) for i in range(n)], crs=4326)
 
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    return result.exit_code, result.output + (result.stderr if result.stderr_bytes else "")
 
 
 def partition(tmp_path, path, *extra):

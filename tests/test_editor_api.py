@@ -24,12 +24,18 @@ from tests.plans import single_moves
 from tests.test_app import signed_in
 
 
-@pytest.fixture()
-def app(plan_path, tmp_path):
+def app_on_copy(plan_path, tmp_path):
+    """A test app serving a copy of ``plan_path`` (edits never touch the module's plan), with its
+    own users and versions databases in ``tmp_path``."""
     copy = tmp_path / "kunming.gpkg"
     shutil.copy(plan_path, copy)
     return create_app({"TESTING": True, "PLANS": [str(copy)], "USERS_DB": str(tmp_path / "users.sqlite"),
                        "VERSIONS_DB": str(tmp_path / "versions.sqlite")})
+
+
+@pytest.fixture()
+def app(plan_path, tmp_path):
+    return app_on_copy(plan_path, tmp_path)
 
 
 @pytest.fixture(scope="module")

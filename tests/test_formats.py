@@ -8,24 +8,17 @@ import geopandas as gpd
 import pyogrio
 import pytest
 import shapely
-from click.testing import CliRunner
 
 import geo
-from app.cli import cli
 from geo.cad import cad_layers, read_cad_footprints
 from geo.errors import CRSError
 from geo.io import read_buildings, shapefile_encoding
 from geo.samples import CAD_CRS, DATA, make_cad
+from tests.clirun import run
 
 SUZHOU = DATA / "buildings.geojson"
 CAD = DATA / "cad.dxf"
 
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    out = result.output + (result.stderr if result.stderr_bytes else "")
-    assert "Traceback" not in out
-    return result.exit_code, out
 
 
 @pytest.fixture(scope="module")

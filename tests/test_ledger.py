@@ -9,25 +9,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import geo
 import geo.headers
 import geo.ledger
-from app.cli import cli
 from geo.errors import InputError, ValidationError
 from geo.ledger import ledger_households, match_ledger, read_ledger, split_building
 from geo.samples import DATA, DUPLICATES, UNKNOWN, make_ledger
 from tests.realdata import KUNMING
+from tests.clirun import run
 
 SUZHOU = DATA / "buildings.geojson"
 
-
-def run(*args):
-    result = CliRunner().invoke(cli, [str(a) for a in args])
-    out = result.output + (result.stderr if result.stderr_bytes else "")
-    assert "Traceback" not in out
-    return result.exit_code, out
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,14 @@ Chinese and English for the Kunming plan with special households of every flag
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
 import geo
-from app import create_app
 from geo.roster import SPECIAL_FLAGS, add_special_households, synthetic_special_households
 from maps.i18n import text
 from tests.test_app import signed_in
+from tests.test_editor_api import app_on_copy
 from tests.textcheck import leaks, visible_text
 
 
@@ -40,10 +39,7 @@ def special_plan(special_path):
 
 @pytest.fixture()
 def app(special_path, tmp_path):
-    copy = tmp_path / "kunming.gpkg"
-    shutil.copy(special_path, copy)
-    return create_app({"TESTING": True, "PLANS": [str(copy)], "USERS_DB": str(tmp_path / "users.sqlite"),
-                       "VERSIONS_DB": str(tmp_path / "versions.sqlite")})
+    return app_on_copy(special_path, tmp_path)
 
 
 def _flagged_grid(plan) -> str:
