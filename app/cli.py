@@ -201,23 +201,10 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
                             levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
     progress = logging.getLogger().level <= logging.INFO
-    from partitioning.split import needs_split
+    from partitioning.split import make_plan_split, needs_split
 
-    split = boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part)
-    if split and (n_grids is not None or levels or emergency_target is not None):
-        raise click.UsageError(
-            f"{len(inputs.buildings)} buildings and no --boundary: too many to plan as one piece, and --grids, "
-            "--levels and --emergency-target need the whole plan at once; give the communities with --boundary, "
-            "or raise --max-buildings-per-part (memory grows with it)")
-    if split:
-        from partitioning.split import make_plan_split
-
+    if boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part):
         workers = 2 if workers is None and not scheduler else workers
-        logging.getLogger(__name__).warning(
-            "%d buildings and no --boundary: cutting them into parts of at most %s buildings planned apart on %s "
-            "(give the communities with --boundary for grids that follow them; --max-buildings-per-part sets "
-            "the size)", len(inputs.buildings), max_buildings_per_part or "10000",
-            f"scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
         # minutes of work: a progress bar over the parts on a terminal even without -v
         plan, metrics = make_plan_split(inputs, settings, barriers=barrier_gdf, workers=workers, scheduler=scheduler,
                                         max_buildings=max_buildings_per_part, extra_files=extra,

@@ -235,7 +235,8 @@ def _tasks(buildings, communities, barriers, member, *, context_margin=None):
         yield cid, buildings.iloc[rows], boundary, near, context
 
 
-def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total, units=("communities", "community")):
+def _run(tasks, *, settings, prefixes, workers, scheduler, progress, n_total,
+         units=("communities", "community")):
     """Yield each community's result as it completes (in any order)."""
     bar = tqdm(total=n_total, desc=units[0], unit=units[1], disable=not progress)
     try:
@@ -371,9 +372,8 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     -------
     plan : geo.plan.Plan
         As :func:`~partitioning.planning.make_plan`'s; grids also carry ``community_id`` (not with
-        ``tiles``). Grid ids
-        are ``G0001`` … in community order, codes the community's code (or the prefix + its number)
-        + a sequence.
+        ``tiles``). Grid ids are ``G0001`` … in community order, codes the community's code (or the
+        prefix + its number) + a sequence.
     metrics : dict
         City-wide partition metrics and coverage (summed over communities), timings, and
         ``communities``: the number of communities and the slowest one's seconds.
@@ -401,8 +401,9 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
                 f"Dask scheduler {scheduler}" if scheduler else f"{workers} local Dask workers")
     gathered = {}
     margin = DEFAULT_BUFFER + 2 * SETTLEMENT_CLOSING if tiles else None
-    for res in _run(_tasks(buildings, boundaries, barriers, member, context_margin=margin), settings=settings, prefixes=prefixes,
-                    workers=workers, scheduler=scheduler, progress=progress, n_total=len(ids),
+    tasks = _tasks(buildings, boundaries, barriers, member, context_margin=margin)
+    for res in _run(tasks, settings=settings, prefixes=prefixes, workers=workers, scheduler=scheduler,
+                    progress=progress, n_total=len(ids),
                     units=("parts", "part") if tiles else ("communities", "community")):
         gathered[res.community_id] = res
     t_run = time.perf_counter()

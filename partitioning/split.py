@@ -25,6 +25,8 @@ import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from geo.errors import InputError
+
 __all__ = ["DEFAULT_MAX_BUILDINGS", "MAX_GRIDS_PER_PART", "needs_split", "split_parts", "make_plan_split"]
 
 logger = logging.getLogger(__name__)
@@ -208,10 +210,24 @@ def make_plan_split(inputs, settings, *, barriers=None, workers: int = 2, schedu
         Its ``boundaries`` layer holds the parts' areas; ``meta["split"]`` says how it was cut.
     metrics : dict
         As :func:`partitioning.parallel.make_plan_parallel`'s.
+
+    Raises
+    ------
+    geo.errors.InputError
+        For ``n_grids``, levels or an emergency layout, which need the whole plan at once.
     """
     from partitioning.parallel import make_plan_parallel
 
+    if settings.n_grids is not None or settings.levels or settings.emergency_target is not None:
+        raise InputError(
+            f"{len(inputs.buildings)} buildings and no --boundary: too many to plan as one piece, and --grids, "
+            "--levels and --emergency-target need the whole plan at once; give the communities with --boundary, "
+            "or raise --max-buildings-per-part (memory grows with it)")
     max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
+    logger.warning("%d buildings and no --boundary: cutting them into parts of at most %d buildings planned apart "
+                   "on %s (give the communities with --boundary for grids that follow them; "
+                   "--max-buildings-per-part sets the size)", len(inputs.buildings), max_buildings,
+                   f"scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
     parts = split_parts(inputs.buildings, max_buildings=max_buildings,
                         max_households=MAX_GRIDS_PER_PART * settings.target)
     plan, metrics = make_plan_parallel(inputs, settings, boundaries=parts, barriers=barriers, workers=workers,

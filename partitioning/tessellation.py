@@ -200,9 +200,8 @@ def study_area(buildings, *, boundary=None, buffer=DEFAULT_BUFFER):
                 f"{(~inside).sum()} buildings lie entirely outside the boundary (first: {ids}); "
                 "clip the buildings to the community or give the right boundary"
             )
-        crossing = ~shapely.covered_by(geoms, area)
         # beyond rounding only (a footprint united into the area may not be covered to the last bit)
-        crossing[crossing] = shapely.area(shapely.difference(geoms[crossing], area)) > _cut_tolerance(geoms[crossing])
+        crossing = _area_outside(geoms, area) > _cut_tolerance(geoms)
         if crossing.any():
             logger.warning(
                 "%d buildings cross the boundary; the study area is extended by their footprints",
