@@ -159,7 +159,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     import geo
     from geo.load import input_record
     from partitioning.graph import DEFAULT_GAP
-    from partitioning.planning import PlanSettings, make_plan, summary_lines
+    from partitioning.pipeline import PlanSettings, make_plan, summary_lines
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
@@ -259,7 +259,7 @@ def check(plan_path, as_json, verbose):
     """
     import geo
     from geo.errors import PlanCheckError
-    from partitioning.planning import check_plan, summary_lines
+    from partitioning.pipeline import check_plan, summary_lines
 
     plan = geo.read_plan(plan_path)
     result = check_plan(plan)

@@ -7,7 +7,7 @@ The public surface:
 - :func:`partition_metrics`, :func:`validate_partition` — figures and validity of any partition;
 - :func:`study_area`, :func:`tessellate`, :func:`grid_polygons`, :func:`coverage_report` — grid polygons;
 - :func:`grid_codes` — printed grid codes;
-- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.planning`) — the whole pipeline, and
+- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.pipeline`) — the whole pipeline, and
   :func:`plan_area` — its core step for one area (also run per community by :mod:`partitioning.parallel`);
 - :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs.
 """
@@ -18,7 +18,7 @@ from partitioning.engine import PartitionResult, partition
 from partitioning.graph import build_contiguity_graph
 from partitioning.hierarchy import Level
 from partitioning.metrics import partition_metrics, validate_partition
-from partitioning.planning import AreaPlan, PlanSettings, check_plan, make_plan, plan_area
+from partitioning.pipeline import AreaPlan, PlanSettings, check_plan, make_plan, plan_area
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 from partitioning.update import update_plan
 

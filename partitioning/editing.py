@@ -143,7 +143,7 @@ def edit_graph(plan: Plan) -> nx.Graph:
     geo.errors.InputError
         When the plan has no ``cells`` layer.
     """
-    from partitioning.planning import plan_graph
+    from partitioning.pipeline import plan_graph
 
     if "cells" not in plan.layers:
         raise InputError("the plan has no 'cells' layer; re-make it with `gridplan partition`")
@@ -299,7 +299,7 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     """The emergency layout with the ``touched`` grids split again (the others' emergency grids
     unchanged): new ids after the highest in use, codes extending the grids' codes. ``None`` for a
     plan that does not record its emergency target."""
-    from partitioning.planning import emergency_grids
+    from partitioning.pipeline import emergency_grids
 
     target = (plan.meta.get("emergency") or {}).get("target")
     layer = plan.layers["grids_emergency"]

@@ -30,7 +30,7 @@ from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import DEFAULT_PREFIX
-from partitioning.planning import PlanSettings, input_layers, plan_meta, plan_area
+from partitioning.pipeline import PlanSettings, input_layers, plan_meta, plan_area
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
@@ -129,7 +129,7 @@ class CommunityResult:
 def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
                    barriers: gpd.GeoDataFrame | None, *, settings: PlanSettings,
                    prefix: str, context: np.ndarray | None = None) -> CommunityResult:
-    """Plan one community: :func:`partitioning.planning.plan_area` on its buildings, with the
+    """Plan one community: :func:`partitioning.pipeline.plan_area` on its buildings, with the
     community's own seed and code prefix, returned compact.
 
     Parameters
@@ -347,7 +347,7 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
         Loaded buildings (metric CRS, ``households``).
     settings : PlanSettings
         ``target``, ``tolerance``, ``seed``, ``gap``, ``code_prefix``; ``n_grids``, ``levels`` and
-        ``emergency_target`` are not supported here (use :func:`partitioning.planning.make_plan`).
+        ``emergency_target`` are not supported here (use :func:`partitioning.pipeline.make_plan`).
     boundaries : GeoDataFrame
         Community polygons with ``boundary_id``, ``name``, same CRS: the units planned apart.
     barriers : GeoDataFrame, optional
@@ -371,7 +371,7 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
     Returns
     -------
     plan : geo.plan.Plan
-        As :func:`~partitioning.planning.make_plan`'s; grids also carry ``community_id`` (not with
+        As :func:`~partitioning.pipeline.make_plan`'s; grids also carry ``community_id`` (not with
         ``tiles``). Grid ids are ``G0001`` … in community order, codes the community's code (or the
         prefix + its number) + a sequence.
     metrics : dict

@@ -190,7 +190,7 @@ def make_plan_split(inputs, settings, *, barriers=None, workers: int = 2, schedu
     ----------
     inputs : geo.load.Inputs
         Loaded buildings (metric CRS, ``households``).
-    settings : partitioning.planning.PlanSettings
+    settings : partitioning.pipeline.PlanSettings
         As for :func:`partitioning.parallel.make_plan_parallel` (``--target`` only).
     barriers : GeoDataFrame, optional
         Barrier lines; each part gets those that touch it.

@@ -549,7 +549,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         For unknown building ids in ``households``, unknown locked grids, buildings without a metric
         CRS or without ``households``, or a plan without cells.
     """
-    from partitioning.planning import grids_frame, plan_graph
+    from partitioning.pipeline import grids_frame, plan_graph
 
     meta = dict(plan.meta)
     target, tolerance = int(meta.get("target", 50)), float(meta.get("tolerance", 0.2))
@@ -704,7 +704,7 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
 def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, target, tolerance, seed, prefix):
     """Keep the emergency grids of unchanged normal grids; split changed and new grids afresh."""
     from partitioning.hierarchy import nested_codes
-    from partitioning.planning import grids_frame
+    from partitioning.pipeline import grids_frame
 
     keep = ~out["grid_id"].isin(changed)
     assignment = old[EMERGENCY_COLUMN].reindex(out.index).where(keep)

@@ -158,7 +158,7 @@ def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan
     """After a move, a split and a merge the emergency grids still nest in the grids (`gridplan check` passes);
     the emergency grids of untouched grids keep their ids, codes and polygons."""
     from partitioning.hierarchy import EMERGENCY_COLUMN
-    from partitioning.planning import check_plan
+    from partitioning.pipeline import check_plan
 
     plan = emergency_plan
     graph = edit_graph(plan)

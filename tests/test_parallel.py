@@ -13,7 +13,7 @@ import geo
 from geo.errors import InfeasibleError, InputError
 from geo.synth import SynthParams, synth_city, write_city
 from partitioning.parallel import community_of, community_seed, make_plan_parallel
-from partitioning.planning import PlanSettings, check_plan, make_plan, plan_area
+from partitioning.pipeline import PlanSettings, check_plan, make_plan, plan_area
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def _kunming_as_one(kunming_inputs):
 def test_one_community_plans_as_make_plan(case, seed_matters, city, kunming_inputs):
     """A plan whose boundaries are ONE community: the parallel path gives make_plan's plan when
     make_plan gets that community's seed (``community_seed``) and code prefix -- both run
-    :func:`partitioning.planning.plan_area`. (Kunming's towers, most a grid of their own, leave
+    :func:`partitioning.pipeline.plan_area`. (Kunming's towers, most a grid of their own, leave
     the engine the same choice whatever the seed.)"""
     if case == "Kunming":
         inputs, boundary, barriers, code_prefix, prefix = _kunming_as_one(kunming_inputs)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import geo
 from partitioning.parallel import community_of
-from partitioning.planning import check_plan
+from partitioning.pipeline import check_plan
 from partitioning.split import MAX_GRIDS_PER_PART, needs_split, split_parts
 from partitioning.tessellation import study_area
 

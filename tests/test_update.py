@@ -16,7 +16,7 @@ import geo
 from app.cli import cli
 from geo.errors import InputError
 from geo.load import Inputs
-from partitioning.planning import PlanSettings, check_plan, make_plan
+from partitioning.pipeline import PlanSettings, check_plan, make_plan
 from partitioning.update import read_household_changes, update_plan
 from tests.test_hierarchy import lattice
 

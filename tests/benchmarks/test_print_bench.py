@@ -17,7 +17,7 @@ import pytest
 
 import geo
 from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
-from partitioning.planning import PlanSettings, make_plan
+from partitioning.pipeline import PlanSettings, make_plan
 
 RESULTS = Path(__file__).parent / "results" / "print.md"
 JOBS = 2

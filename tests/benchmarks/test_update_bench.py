@@ -33,7 +33,7 @@ import shapely
 from partitioning.diff import match_grids
 from partitioning.engine import partition
 from partitioning.metrics import partition_metrics
-from partitioning.planning import PlanSettings, make_plan, plan_graph
+from partitioning.pipeline import PlanSettings, make_plan, plan_graph
 from partitioning.tessellation import study_area, tessellate
 from partitioning.update import update_plan
 

@@ -1,4 +1,4 @@
-"""From loaded inputs to a plan, and checking a plan: the steps ``gridplan partition`` and
+"""The pipeline: from loaded inputs to a plan, and checking a plan: the steps ``gridplan partition`` and
 ``gridplan check`` run, kept here so the command line and the web app stay thin.
 
 ``plan_area``: study area → cells → contiguity graph → balanced partition → grid polygons → grid
