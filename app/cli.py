@@ -111,6 +111,24 @@ def _input_options(f):
     return f
 
 
+#: The options of ``partition`` by the library settings they set: library errors about settings
+#: name these (``options`` of :func:`partitioning.settings.settings_error`), the command line its flags.
+_PARTITION_FLAGS = {"target": "--target", "n_grids": "--grids", "levels": "--levels",
+                    "emergency_target": "--emergency-target", "boundaries": "--boundary", "workers": "--workers",
+                    "scheduler": "--scheduler", "max_buildings_per_part": "--max-buildings-per-part"}
+
+
+def _with_flags(function, *args, **kwargs):
+    """Call a library function; an error about settings names the command-line options too."""
+    try:
+        return function(*args, **kwargs)
+    except GridplanError as exc:
+        flags = [_PARTITION_FLAGS[o] for o in getattr(exc, "options", ()) if o in _PARTITION_FLAGS]
+        if flags:
+            exc.args = (f"{exc} (options: {', '.join(flags)})",)
+        raise
+
+
 @cli.command()
 @click.argument("buildings", type=click.Path(dir_okay=False))
 @_input_options
@@ -158,8 +176,10 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
-    from partitioning.graph import DEFAULT_GAP
-    from partitioning.pipeline import PlanSettings, make_plan, summary_lines
+    from partitioning.pipeline import levels_from_spec
+    from partitioning.pipeline import partition as make_partition
+    from partitioning.settings import DEFAULT_GAP, PlanSettings
+    from partitioning.check import summary_lines
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
@@ -185,41 +205,19 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     if boundary:
         boundary_gdf = geo.load_boundaries(boundary, inputs.crs, layer=boundary_layer, crs=src_crs, datum=datum)
         extra.append(input_record("boundary", boundary, layer=boundary_layer))
-    levels, level_name = [], "grid"
+    levels, level_name = (), "grid"
     if levels_spec:
-        from partitioning.hierarchy import Level, parse_levels
-
-        *upper, (level_name, target) = parse_levels(levels_spec)
-        for name, value in upper:
-            if isinstance(value, int):
-                levels.append(Level(name, target=value))
-            else:
-                levels.append(Level(name, boundaries=geo.load_boundaries(value, inputs.crs, crs=src_crs, datum=datum),
-                                    source=str(value)))
-                extra.append(input_record(f"level {name}", value))
+        spec = _with_flags(levels_from_spec, levels_spec, inputs.crs, src_crs=src_crs, datum=datum)
+        levels, level_name, target = spec.levels, spec.level_name, spec.target
+        extra += spec.files
     settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
-                            levels=tuple(levels), level_name=level_name, emergency_target=emergency_target)
-    progress = logging.getLogger().level <= logging.INFO
-    from partitioning.split import make_plan_split, needs_split
-
-    if boundary_gdf is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part):
-        workers = 2 if workers is None and not scheduler else workers
-        # minutes of work: a progress bar over the parts on a terminal even without -v
-        plan, metrics = make_plan_split(inputs, settings, barriers=barrier_gdf, workers=workers, scheduler=scheduler,
-                                        max_buildings=max_buildings_per_part, extra_files=extra,
-                                        progress=progress or sys.stderr.isatty())
-    elif workers is not None or scheduler:
-        from partitioning.parallel import make_plan_parallel
-
-        if boundary_gdf is None:
-            raise click.UsageError("--workers/--scheduler plan each community apart: give them with --boundary")
-        plan, metrics = make_plan_parallel(inputs, settings, boundaries=boundary_gdf, barriers=barrier_gdf,
-                                           workers=2 if workers is None else workers, scheduler=scheduler,
-                                           extra_files=extra, progress=progress)
-    else:
-        plan, metrics = make_plan(inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
-                                  extra_files=extra, progress=progress)
+                            levels=levels, level_name=level_name, emergency_target=emergency_target)
+    # progress bars with -v; over the parts of a big file (minutes of work) on a terminal even without
+    progress = True if logging.getLogger().level <= logging.INFO else None if sys.stderr.isatty() else False
+    plan, metrics = _with_flags(make_partition, inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
+                                workers=workers, scheduler=scheduler, max_buildings_per_part=max_buildings_per_part,
+                                progress=progress, extra_files=extra)
     metrics["runtime_total_s"] = round(time.perf_counter() - t0, 3)
     plan.meta["command"] = " ".join(["gridplan", *sys.argv[1:]]) if sys.argv else "gridplan partition"
     geo.write_plan(plan, output)
@@ -244,6 +242,9 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         what = "parts:             " if "split" in plan.meta else "communities:       "
         click.echo(f"{what} {metrics['communities']} planned apart on {where} (the cells, "
                    "graph and partition times above are summed over them)")
+    if "split" in plan.meta:
+        click.echo("note: no --boundary: the buildings were cut into parts; give the communities with --boundary "
+                   "for grids that follow them (--max-buildings-per-part sets the size of a part)", err=True)
     click.echo(f"wall time:          {metrics['runtime_total_s']:.2f} s (reading and writing included)")
 
 
@@ -259,7 +260,7 @@ def check(plan_path, as_json, verbose):
     """
     import geo
     from geo.errors import PlanCheckError
-    from partitioning.pipeline import check_plan, summary_lines
+    from partitioning.check import check_plan, summary_lines
 
     plan = geo.read_plan(plan_path)
     result = check_plan(plan)

@@ -7,23 +7,32 @@ The public surface:
 - :func:`partition_metrics`, :func:`validate_partition` — figures and validity of any partition;
 - :func:`study_area`, :func:`tessellate`, :func:`grid_polygons`, :func:`coverage_report` — grid polygons;
 - :func:`grid_codes` — printed grid codes;
-- :func:`make_plan`, :func:`check_plan` (in :mod:`partitioning.pipeline`) — the whole pipeline, and
+- :func:`partitioning.pipeline.partition` — the whole pipeline as ``gridplan partition`` runs it
+  (:func:`make_plan` in one piece), :class:`PlanSettings` (:mod:`partitioning.settings`), and
   :func:`plan_area` — its core step for one area (also run per community by :mod:`partitioning.parallel`);
+- :func:`grid_graph`, :func:`plan_graph` — the graph grids are drawn on (contiguity and touching
+  cells: grids in one piece), and a plan's own graph, which checking, updates and edits use;
+- :func:`check_plan` (:mod:`partitioning.check`) — every guarantee of a plan;
 - :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs.
 """
 
 from partitioning.codes import grid_codes
 from partitioning.diff import diff_plans
 from partitioning.engine import PartitionResult, partition
-from partitioning.graph import build_contiguity_graph
+from partitioning.graph import build_contiguity_graph, grid_graph, plan_graph
 from partitioning.hierarchy import Level
 from partitioning.metrics import partition_metrics, validate_partition
-from partitioning.pipeline import AreaPlan, PlanSettings, check_plan, make_plan, plan_area
+from partitioning.check import check_plan
+from partitioning.area import AreaPlan, plan_area
+from partitioning.pipeline import make_plan
+from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 from partitioning.update import update_plan
 
 __all__ = [
     "build_contiguity_graph",
+    "grid_graph",
+    "plan_graph",
     "partition",
     "PartitionResult",
     "partition_metrics",

@@ -29,14 +29,16 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from geo.errors import GridplanError, InputError
+from geo.errors import GridplanError
 from geo.plan import Plan
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.diff import match_grids
 from partitioning.engine import partition
-from partitioning.graph import DEFAULT_GAP, subgraph
+from partitioning.graph import plan_graph, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics, spread
+from partitioning.area import emergency_grids
+from partitioning.settings import PlanSettings
 from partitioning.tessellation import grid_polygons
 
 __all__ = ["EditError", "REFUSALS", "WARNINGS", "GRID_FIELDS", "BUILDING_FIELDS",
@@ -136,28 +138,23 @@ class EditResult:
 
 
 def edit_graph(plan: Plan) -> nx.Graph:
-    """The contiguity graph a plan was made on (buildings, cells, barriers, boundaries, gap).
+    """The graph edits are checked on: the plan's own graph (:func:`partitioning.graph.plan_graph`,
+    with the plan's gap, cells, barriers and boundaries), the one the plan was made and is checked on.
 
     Raises
     ------
-    geo.errors.InputError
+    geo.errors.PlanFileError
         When the plan has no ``cells`` layer.
     """
-    from partitioning.pipeline import plan_graph
-
-    if "cells" not in plan.layers:
-        raise InputError("the plan has no 'cells' layer; re-make it with `gridplan partition`")
-    boundaries = plan.layers.get("boundaries")
-    boundaries = boundaries.reset_index() if boundaries is not None else None
-    return plan_graph(plan.buildings, plan.layers["cells"], gap=float(plan.meta.get("gap_m") or DEFAULT_GAP),
-                      barriers=plan.layers.get("barriers"), boundaries=boundaries)
+    return plan_graph(plan)
 
 
 # --- checks ----------------------------------------------------------------------------------------
 
 def _band(plan: Plan) -> tuple[int, float]:
     """The plan's target households per grid and its tolerance."""
-    return int(plan.meta.get("target", 50)), float(plan.meta.get("tolerance", 0.2))
+    settings = PlanSettings.from_meta(plan.meta)
+    return settings.target, settings.tolerance
 
 
 def _buildings(plan: Plan, building_ids) -> list[str]:
@@ -299,8 +296,6 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     """The emergency layout with the ``touched`` grids split again (the others' emergency grids
     unchanged): new ids after the highest in use, codes extending the grids' codes. ``None`` for a
     plan that does not record its emergency target."""
-    from partitioning.pipeline import emergency_grids
-
     target = (plan.meta.get("emergency") or {}).get("target")
     layer = plan.layers["grids_emergency"]
     if target is None or "parent_grid_id" not in layer.columns:
@@ -310,7 +305,7 @@ def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: 
     fresh, assignment = emergency_grids(
         subgraph(graph, members), plan.layers["cells"].loc[members], buildings.loc[members],
         grids.loc[sorted(set(buildings.loc[members, "grid_id"]))], target=int(target),
-        tolerance=_band(plan)[1], seed=int(plan.meta.get("seed") or 0),
+        tolerance=_band(plan)[1], seed=PlanSettings.from_meta(plan.meta).seed,
         prefix=plan.meta.get("code_prefix"))
     ids = new_ids(layer.index, list(fresh.index), prefix="E")
     fresh = fresh.rename(index=ids)

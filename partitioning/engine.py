@@ -40,7 +40,8 @@ from geo.errors import InfeasibleError, InputError
 from partitioning._bisect import recursive_bisection
 from partitioning._recombine import recombine
 from partitioning._refine import LocalSearch
-from partitioning.graph import CROSSING_LEVELS, DEFAULT_GAP
+from partitioning.graph import crossing_cost
+from partitioning.settings import DEFAULT_GAP, DEFAULT_TARGET, DEFAULT_TOLERANCE
 
 __all__ = ["GRID_STATUSES", "PartitionResult", "partition"]
 
@@ -56,8 +57,6 @@ GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_toleran
 _BALANCE_WEIGHT = 0.05
 _CROSSING_WEIGHT = 0.1
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
-
-_CROSS_COST = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
 
 
 @dataclass(frozen=True)
@@ -137,8 +136,8 @@ def _allocate(piece_h: np.ndarray, piece_cap: np.ndarray, total: int) -> np.ndar
 def partition(
     graph: nx.Graph,
     *,
-    target: int = 50,
-    tolerance: float = 0.2,
+    target: int = DEFAULT_TARGET,
+    tolerance: float = DEFAULT_TOLERANCE,
     n_grids: int | None = None,
     seed: int = 0,
     allow_cross_boundary: bool = False,
@@ -217,7 +216,7 @@ def partition(
         a, b = int(group[index[u]]), int(group[index[v]])
         if a != b:
             key = (a, b) if a < b else (b, a)
-            c = _CROSS_COST.get(crosses, 2.0)
+            c = crossing_cost(crosses)
             pair_cross[key] = min(c, pair_cross.get(key, c))
     if pair_cross:
         ea, eb = np.array(list(pair_cross)).T

@@ -27,20 +27,32 @@ import pandas as pd
 import shapely
 from scipy.spatial import Delaunay, QhullError
 
-from geo.errors import CRSError, InputError
+from geo.errors import CRSError, InputError, PlanFileError
+from geo.plan import Plan
+from partitioning.settings import DEFAULT_GAP, PlanSettings
+from partitioning.tessellation import keep_adjacent_cells
 
-__all__ = ["DEFAULT_GAP", "CROSSING_LEVELS", "build_contiguity_graph", "subgraph"]
+__all__ = ["CROSSING_LEVELS", "CROSSING_COST", "crossing_cost", "build_contiguity_graph", "grid_graph",
+           "plan_graph", "subgraph"]
 
 logger = logging.getLogger(__name__)
 
-#: Default gap (metres) under which two buildings are neighbours.  Rows of Chinese walk-up housing
-#: (4–6 floors) stand 15–22 m apart (sunlight spacing of about 1.0–1.2 × their height), compound
-#: lanes are 4–10 m wide: 25 m joins the buildings of one block while streets and rivers are
-#: separated by the barrier layer, not by distance.  It is the distance the benchmark of issue 3 used.
-DEFAULT_GAP: float = 25.0
-
 #: Values of the ``crosses`` edge attribute, from harmless to worst.
 CROSSING_LEVELS: tuple[str, ...] = ("none", "minor", "major")
+#: What an edge inside a grid costs the engine and the repairs of an update, by its ``crosses``
+#: level: its position in :data:`CROSSING_LEVELS` (an unknown level costs as a major one).
+CROSSING_COST: dict[str, float] = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
+
+
+def crossing_cost(crosses: str | None) -> float:
+    """The cost of an edge by its ``crosses`` attribute (:data:`CROSSING_COST`).
+
+    Examples
+    --------
+    >>> crossing_cost("none"), crossing_cost("minor"), crossing_cost("major"), crossing_cost(None)
+    (0.0, 1.0, 2.0, 0.0)
+    """
+    return CROSSING_COST.get("none" if crosses is None else crosses, CROSSING_COST["major"])
 
 
 def _check_buildings(buildings: gpd.GeoDataFrame) -> None:
@@ -292,6 +304,73 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
         "joined %d island group(s) (%d buildings) through %d bridge edge(s) (%d across a barrier)",
         len(islands), sum(map(len, islands)), len(bridges), int(np.count_nonzero(level)) if bridges else 0,
     )
+
+
+def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: float = DEFAULT_GAP,
+               barriers: gpd.GeoDataFrame | None = None,
+               boundaries: gpd.GeoDataFrame | None = None) -> nx.Graph:
+    """The graph grids are drawn on: buildings within ``gap`` metres that no barrier or boundary
+    separates (:func:`build_contiguity_graph`), and whose cells touch
+    (:func:`partitioning.tessellation.keep_adjacent_cells`).
+
+    A partition of this graph into connected grids gives grid polygons in one piece each; a
+    partition of the bare contiguity graph does not (a grid can hold two buildings whose cells a
+    third building's cell separates).
+
+    Parameters
+    ----------
+    buildings : geopandas.GeoDataFrame
+        Footprints indexed by ``building_id`` with ``households``, metric CRS.
+    cells : geopandas.GeoDataFrame
+        The buildings' cells (:func:`partitioning.tessellation.tessellate`).
+    gap : float, default :data:`partitioning.settings.DEFAULT_GAP`
+    barriers, boundaries : geopandas.GeoDataFrame, optional
+        As for :func:`build_contiguity_graph`.
+
+    Returns
+    -------
+    networkx.Graph
+    """
+    graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries)
+    return keep_adjacent_cells(graph, cells)
+
+
+def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
+               cells: gpd.GeoDataFrame | None = None) -> nx.Graph:
+    """The graph a plan was made on, rebuilt from the plan: its buildings and ``cells``, its
+    ``barriers`` and ``boundaries`` layers, and its own gap (:meth:`PlanSettings.from_meta`).
+
+    Checking (:func:`partitioning.check.check_plan`), updating (:func:`partitioning.update.update_plan`)
+    and editing (:mod:`partitioning.editing`) a plan all use this graph, so they follow the rules
+    the plan was made with: a plan made with ``gap=0`` is edited and checked on a 0 m graph.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    buildings, cells : geopandas.GeoDataFrame, optional
+        Buildings and cells that replace the plan's (an update's changed buildings); the plan's
+        settings, barriers and boundaries still apply.
+
+    Returns
+    -------
+    networkx.Graph
+
+    Raises
+    ------
+    geo.errors.PlanFileError
+        When the plan has no ``cells`` layer (a plan file from another tool, or damaged).
+    """
+    if cells is None:
+        if "cells" not in plan.layers:
+            raise PlanFileError("the plan has no 'cells' layer, which its grids are drawn from; "
+                                "partition the buildings again to make a complete plan")
+        cells = plan.layers["cells"]
+    boundaries = plan.layers.get("boundaries")
+    if boundaries is not None:
+        boundaries = boundaries.reset_index()
+    return grid_graph(plan.buildings if buildings is None else buildings, cells,
+                      gap=PlanSettings.from_meta(plan.meta).gap, barriers=plan.layers.get("barriers"),
+                      boundaries=boundaries)
 
 
 def subgraph(graph: nx.Graph, nodes) -> nx.Graph:

@@ -38,6 +38,7 @@ from partitioning.codes import DEFAULT_PREFIX, grid_codes
 from partitioning.engine import partition
 from partitioning.graph import subgraph
 from partitioning.metrics import partition_metrics, validate_partition
+from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons
 
 __all__ = [
@@ -121,17 +122,18 @@ def parse_levels(spec: str) -> list[tuple[str, int | str]]:
         name, sep, value = part.partition("=")
         name, value = name.strip(), value.strip()
         if not sep or not name or not value:
-            raise InputError(f"--levels: {part!r} is not NAME=FILE or NAME=TARGET "
-                             "(e.g. community=communities.geojson,grid=400,small=50)")
+            raise settings_error(InputError, f"levels: {part!r} is not NAME=FILE or NAME=TARGET "
+                                 "(e.g. community=communities.geojson,grid=400,small=50)", "levels")
         out.append((name, int(value) if value.isdigit() else value))
     if len(out) < 2:
-        raise InputError("--levels needs at least two levels, the last being the grids' target "
-                         "(e.g. grid=400,small=50)")
+        raise settings_error(InputError, "levels: give at least two levels, the last being the grids' target "
+                             "(e.g. grid=400,small=50)", "levels")
     names = [n for n, _ in out]
     if len(set(names)) != len(names):
-        raise InputError(f"--levels: level names repeat: {names}")
+        raise settings_error(InputError, f"levels: level names repeat: {ids_text(names)}", "levels")
     if not isinstance(out[-1][1], int):
-        raise InputError(f"--levels: the last level ({out[-1][0]}) is the grids and needs a target number")
+        raise settings_error(InputError, f"levels: the last level ({out[-1][0]}) is the grids and needs a target "
+                             "number", "levels")
     return out
 
 
@@ -456,7 +458,7 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
         Figures of the emergency layout, when the plan has one.
     """
     meta, buildings = plan.meta, plan.buildings
-    tolerance = float(meta.get("tolerance", 0.2))
+    tolerance = PlanSettings.from_meta(meta).tolerance
     levels = list(meta.get("levels") or [])
     problems, summary = [], {}
     layer = plan.layers.get("levels")

@@ -30,7 +30,8 @@ from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import DEFAULT_PREFIX
-from partitioning.pipeline import PlanSettings, input_layers, plan_meta, plan_area
+from partitioning.area import input_layers, plan_area, plan_meta
+from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
 
 __all__ = ["CommunityResult", "community_of", "community_seed", "plan_community", "make_plan_parallel"]
@@ -129,7 +130,7 @@ class CommunityResult:
 def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
                    barriers: gpd.GeoDataFrame | None, *, settings: PlanSettings,
                    prefix: str, context: np.ndarray | None = None) -> CommunityResult:
-    """Plan one community: :func:`partitioning.pipeline.plan_area` on its buildings, with the
+    """Plan one community: :func:`partitioning.area.plan_area` on its buildings, with the
     community's own seed and code prefix, returned compact.
 
     Parameters
@@ -386,8 +387,10 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
         For buildings in no community.
     """
     if settings.n_grids is not None or settings.levels or settings.emergency_target is not None:
-        raise InfeasibleError("the parallel (per-community) path takes --target only: --grids, --levels and "
-                              "--emergency-target need the whole plan at once (drop --workers/--scheduler)")
+        raise settings_error(InfeasibleError, "planning each community apart takes a target only: a number of "
+                             "grids (n_grids), levels and an emergency layout (emergency_target) need the whole "
+                             "plan at once; plan it in one piece, without workers or a scheduler",
+                             "n_grids", "levels", "emergency_target", "workers", "scheduler")
     if workers < 0:
         raise InputError(f"workers must be >= 0, got {workers}")
     t0 = time.perf_counter()

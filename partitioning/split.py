@@ -26,6 +26,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo.errors import InputError
+from partitioning.parallel import make_plan_parallel
+from partitioning.settings import settings_error
 
 __all__ = ["DEFAULT_MAX_BUILDINGS", "MAX_GRIDS_PER_PART", "needs_split", "split_parts", "make_plan_split"]
 
@@ -190,8 +192,8 @@ def make_plan_split(inputs, settings, *, barriers=None, workers: int = 2, schedu
     ----------
     inputs : geo.load.Inputs
         Loaded buildings (metric CRS, ``households``).
-    settings : partitioning.pipeline.PlanSettings
-        As for :func:`partitioning.parallel.make_plan_parallel` (``--target`` only).
+    settings : partitioning.settings.PlanSettings
+        As for :func:`partitioning.parallel.make_plan_parallel` (a target only).
     barriers : GeoDataFrame, optional
         Barrier lines; each part gets those that touch it.
     workers, scheduler
@@ -216,17 +218,17 @@ def make_plan_split(inputs, settings, *, barriers=None, workers: int = 2, schedu
     geo.errors.InputError
         For ``n_grids``, levels or an emergency layout, which need the whole plan at once.
     """
-    from partitioning.parallel import make_plan_parallel
-
     if settings.n_grids is not None or settings.levels or settings.emergency_target is not None:
-        raise InputError(
-            f"{len(inputs.buildings)} buildings and no --boundary: too many to plan as one piece, and --grids, "
-            "--levels and --emergency-target need the whole plan at once; give the communities with --boundary, "
-            "or raise --max-buildings-per-part (memory grows with it)")
+        raise settings_error(
+            InputError, f"{len(inputs.buildings)} buildings and no community boundaries: too many to plan in one "
+            "piece, and a number of grids (n_grids), levels and an emergency layout (emergency_target) need the "
+            "whole plan at once; give the community boundaries, or raise the largest part "
+            "(max_buildings_per_part; memory grows with it)",
+            "boundaries", "max_buildings_per_part", "n_grids", "levels", "emergency_target")
     max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
-    logger.warning("%d buildings and no --boundary: cutting them into parts of at most %d buildings planned apart "
-                   "on %s (give the communities with --boundary for grids that follow them; "
-                   "--max-buildings-per-part sets the size)", len(inputs.buildings), max_buildings,
+    logger.warning("%d buildings and no community boundaries: cutting them into parts of at most %d buildings "
+                   "planned apart on %s (give the community boundaries for grids that follow them; "
+                   "max_buildings_per_part sets the size)", len(inputs.buildings), max_buildings,
                    f"scheduler {scheduler}" if scheduler else f"{workers} worker(s)")
     parts = split_parts(inputs.buildings, max_buildings=max_buildings,
                         max_households=MAX_GRIDS_PER_PART * settings.target)

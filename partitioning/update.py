@@ -45,9 +45,11 @@ from geo.plan import Plan
 from partitioning._refine import LocalSearch
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.engine import partition
-from partitioning.graph import DEFAULT_GAP, subgraph
-from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, unit_column
+from partitioning.graph import crossing_cost, plan_graph, subgraph
+from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, nested_codes, unit_column
 from partitioning.metrics import partition_metrics
+from partitioning.area import grids_frame
+from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
 __all__ = ["UpdateResult", "update_plan", "read_household_changes", "MOVE_REASONS"]
@@ -62,7 +64,6 @@ MOVE_REASONS = {
     "balance": "local repair by a chain of moves between neighbouring grids",
     "rebalance": "its neighbourhood was re-partitioned (local moves could not repair it)",
 }
-_CROSS = {"none": 0.0, "minor": 1.0, "major": 2.0}
 
 
 @dataclass
@@ -299,7 +300,7 @@ def _eject(state: _State, grids: list, gap: float) -> bool:
         for u, data in state.graph[v].items():
             j = index.get(state.group.get(u))
             if j is not None and j != i:
-                c = _CROSS.get(data.get("crosses", "none"), 2.0)
+                c = crossing_cost(data.get("crosses", "none"))
                 cost[i][j] = min(c, cost[i].get(j, c))
     adj = [sorted(d.items()) for d in cost]
     label_of = {g: k for k, g in enumerate(grids)}
@@ -458,7 +459,8 @@ def _resolve_locks(grids: gpd.GeoDataFrame, lock) -> set:
         elif item in code_to_id:
             locked.add(code_to_id[item])
         elif item:
-            raise InputError(f"--lock {item}: no grid with this id or code in the plan")
+            raise settings_error(InputError, f"locked grid {item}: no grid with this id or code in the plan",
+                                 "lock")
     return locked
 
 
@@ -549,14 +551,12 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         For unknown building ids in ``households``, unknown locked grids, buildings without a metric
         CRS or without ``households``, or a plan without cells.
     """
-    from partitioning.pipeline import grids_frame, plan_graph
-
     meta = dict(plan.meta)
-    target, tolerance = int(meta.get("target", 50)), float(meta.get("tolerance", 0.2))
-    seed = int(meta.get("seed", 0)) if seed is None else int(seed)
-    gap = float(meta.get("gap_m", DEFAULT_GAP))
+    settings = PlanSettings.from_meta(meta)
+    target, tolerance, gap = settings.target, settings.tolerance, settings.gap
+    seed = settings.seed if seed is None else int(seed)
     if "cells" not in plan.layers:
-        raise InputError("the plan has no 'cells' layer; re-make it with `gridplan partition`")
+        plan_graph(plan)  # raises the error of a plan without cells
     old = plan.buildings
     grids_old = plan.grids
     locked = _resolve_locks(grids_old, lock)
@@ -568,9 +568,8 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
     layers = dict(plan.layers)
     boundaries = layers.get("boundaries")
     boundaries = boundaries.reset_index() if boundaries is not None else None
-    barriers = layers.get("barriers")
     cells = _cells(plan, new, boundaries, locked) if added or demolished else layers["cells"]
-    graph = plan_graph(new, cells, gap=gap, barriers=barriers, boundaries=boundaries)
+    graph = plan_graph(plan, buildings=new, cells=cells)
 
     parent_col = unit_cols[-1] if unit_cols else None
     parent = {}
@@ -703,9 +702,6 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
 
 def _update_emergency(emergency, old, out, grids, graph, cells, changed, *, target, tolerance, seed, prefix):
     """Keep the emergency grids of unchanged normal grids; split changed and new grids afresh."""
-    from partitioning.hierarchy import nested_codes
-    from partitioning.pipeline import grids_frame
-
     keep = ~out["grid_id"].isin(changed)
     assignment = old[EMERGENCY_COLUMN].reindex(out.index).where(keep)
     redo = out.index[~keep]

@@ -158,7 +158,7 @@ def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan
     """After a move, a split and a merge the emergency grids still nest in the grids (`gridplan check` passes);
     the emergency grids of untouched grids keep their ids, codes and polygons."""
     from partitioning.hierarchy import EMERGENCY_COLUMN
-    from partitioning.pipeline import check_plan
+    from partitioning.check import check_plan
 
     plan = emergency_plan
     graph = edit_graph(plan)
@@ -206,3 +206,29 @@ def test_split_offers_other_cuts_best_first(suzhou_plan_path):
     assert ranks[1:] == sorted(ranks[1:])  # the other cuts come best first
     with pytest.raises(EditError, match="no other cut number 9999"):
         split_grid(plan, graph, grid, seed=9999)
+
+
+def test_a_plan_made_with_gap_0_is_edited_and_checked_on_its_own_graph(kunming_inputs):
+    """A plan made with gap 0 m is edited on the 0 m graph it was made and is checked on, not on a
+    25 m one (the editor used to read ``gap_m or DEFAULT_GAP``): a building that only reaches a
+    grid across a gap cannot be moved into it."""
+    from partitioning.check import check_plan
+    from partitioning.editing import move_targets
+    from partitioning.graph import grid_graph, plan_graph
+    from partitioning.pipeline import make_plan
+    from partitioning.settings import DEFAULT_GAP, PlanSettings
+
+    plan, _ = make_plan(kunming_inputs, PlanSettings(gap=0.0, seed=1))
+    graph = edit_graph(plan)
+    assert graph.graph["gap"] == 0.0
+    assert {frozenset(e) for e in graph.edges} == {frozenset(e) for e in plan_graph(plan).edges}
+    assert check_plan(plan).ok
+    wide = grid_graph(plan.buildings, plan.layers["cells"], gap=DEFAULT_GAP)
+    grid_of = plan.buildings["grid_id"]
+    reach = [(b, set(t["grid_id"] for t in move_targets(plan, wide, [b])["targets"])
+              - set(t["grid_id"] for t in move_targets(plan, graph, [b])["targets"]) - {grid_of[b]})
+             for b in plan.buildings.index]
+    building, only_wide = next((b, sorted(g)) for b, g in reach if g)
+    with pytest.raises(EditError) as refused:
+        move_buildings(plan, graph, [building], only_wide[0])
+    assert refused.value.reason in ("not_touching", "falls_apart")

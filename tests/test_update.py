@@ -16,7 +16,9 @@ import geo
 from app.cli import cli
 from geo.errors import InputError
 from geo.load import Inputs
-from partitioning.pipeline import PlanSettings, check_plan, make_plan
+from partitioning.check import check_plan
+from partitioning.pipeline import make_plan
+from partitioning.settings import PlanSettings
 from partitioning.update import read_household_changes, update_plan
 from tests.test_hierarchy import lattice
 

@@ -25,7 +25,8 @@ from maps import _sheet
 from maps.wallmap import (PAPERS, MissingFontError, grid_sheet, grid_url, overview_sheet, print_all,
                           save_sheet)
 from partitioning.codes import short_code
-from partitioning.pipeline import PlanSettings, make_plan
+from partitioning.pipeline import make_plan
+from partitioning.settings import PlanSettings
 
 PRINTED = "2026-01-15"
 MM_TO_PT = 72 / 25.4

@@ -17,7 +17,8 @@ import pytest
 
 import geo
 from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
-from partitioning.pipeline import PlanSettings, make_plan
+from partitioning.pipeline import make_plan
+from partitioning.settings import PlanSettings
 
 RESULTS = Path(__file__).parent / "results" / "print.md"
 JOBS = 2

@@ -33,7 +33,9 @@ import shapely
 from partitioning.diff import match_grids
 from partitioning.engine import partition
 from partitioning.metrics import partition_metrics
-from partitioning.pipeline import PlanSettings, make_plan, plan_graph
+from partitioning.graph import plan_graph
+from partitioning.pipeline import make_plan
+from partitioning.settings import PlanSettings
 from partitioning.tessellation import study_area, tessellate
 from partitioning.update import update_plan
 
@@ -76,7 +78,7 @@ def _metis(graph, n_parts):
 @pytest.fixture(scope="module")
 def base(suzhou_inputs):
     plan, _ = make_plan(suzhou_inputs, PlanSettings(target=TARGET, tolerance=TOLERANCE))
-    graph = plan_graph(plan.buildings, plan.layers["cells"], gap=plan.meta["gap_m"])
+    graph = plan_graph(plan)
     return plan, graph
 
 
@@ -89,7 +91,7 @@ def _scenario(name, plan, graph, *, households=None, demolish=None):
         t_update = time.perf_counter() - t
         t = time.perf_counter()
         cells = tessellate(now, area=study_area(now))
-        new_graph = plan_graph(now, cells, gap=plan.meta["gap_m"])
+        new_graph = plan_graph(plan, buildings=now, cells=cells)
     else:
         t = time.perf_counter()
         result = update_plan(plan, households=households)

@@ -1,0 +1,146 @@
+"""Checking a plan: every guarantee a plan keeps, verified on the graph it was made on.
+
+:func:`check_plan` rebuilds the plan's graph (:func:`partitioning.graph.plan_graph`: its own
+buildings, cells, barriers, boundaries and gap) and reports every violation in a
+:class:`CheckResult`; :func:`summary_lines` is the summary ``gridplan partition`` and
+``gridplan check`` print.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from geo.errors import ids_text, plain
+from geo.plan import Plan
+from partitioning.graph import plan_graph
+from partitioning.hierarchy import check_hierarchy
+from partitioning.metrics import partition_metrics, validate_partition
+from partitioning.settings import PlanSettings
+from partitioning.tessellation import coverage_report, study_area
+
+__all__ = ["CheckResult", "check_plan", "summary_lines"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckResult:
+    """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee.
+
+    ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
+    ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``grids`` one entry per
+    grid (printed only with ``--verbose``).
+    """
+
+    violations: list[str] = field(default_factory=list)
+    n_buildings: int = 0
+    metrics: dict = field(default_factory=dict)
+    coverage: dict = field(default_factory=dict)
+    grids: list = field(default_factory=list)
+    levels: dict = field(default_factory=dict)
+    emergency: dict | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+    def totals(self) -> dict:
+        """``ok``, the number of ``violations``, and the plan's ``grids``, ``buildings`` and
+        ``households``."""
+        return {"ok": self.ok, "violations": len(self.violations), "grids": len(self.grids),
+                "buildings": int(self.n_buildings),
+                "households": int(sum(g["households"] for g in self.grids))}
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
+                "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
+                "emergency": self.emergency}
+
+
+def check_plan(plan: Plan) -> CheckResult:
+    """Verify a plan: every building in exactly one grid, grids connected, figures consistent,
+    polygons a gap- and overlap-free coverage that cuts no building; with levels or an emergency
+    layout, the same at every level and the nesting (:func:`partitioning.hierarchy.check_hierarchy`).
+
+    The contiguity graph is rebuilt from the plan (:func:`partitioning.graph.plan_graph`: its
+    buildings, cells, barriers and boundaries with its own ``gap_m``), so a plan edited elsewhere
+    is checked against the rules it was made with.
+    """
+    buildings, grids = plan.buildings, plan.grids
+    res = CheckResult(n_buildings=len(buildings))
+    assignment = buildings["grid_id"]
+    unassigned = assignment.isna() | (assignment.astype(str) == "")
+    if unassigned.any():
+        res.violations.append(f"{int(unassigned.sum())} building(s) are in no grid: "
+                              + ids_text(buildings.index[unassigned]))
+    if buildings.index.duplicated().any():
+        dup = sorted(set(buildings.index[buildings.index.duplicated()]))
+        res.violations.append(f"building(s) listed more than once (in two grids): {ids_text(dup)}")
+    unknown = sorted(set(assignment.dropna()) - set(grids.index))
+    if unknown:
+        res.violations.append(f"buildings refer to grid(s) missing from the grids layer: {ids_text(unknown)}")
+    empty = sorted(set(grids.index) - set(assignment.dropna()))
+    if empty:
+        res.violations.append(f"grid(s) without buildings: {ids_text(empty)}")
+    hh = buildings.groupby("grid_id")["households"].sum()
+    stored = grids["households"].reindex(hh.index)
+    wrong = hh.index[stored.to_numpy() != hh.to_numpy()]
+    if len(wrong):
+        res.violations.append("grids whose households figure disagrees with their buildings: "
+                              + ids_text(f"{g} ({plain(stored[g])} ≠ {plain(hh[g])})" for g in wrong))
+    boundaries = plan.layers.get("boundaries")
+    if boundaries is not None:
+        boundaries = boundaries.reset_index()
+    graph = plan_graph(plan)
+    settings = PlanSettings.from_meta(plan.meta)
+    clean = assignment[~unassigned]
+    res.violations.extend(validate_partition(graph, clean))
+    res.metrics = partition_metrics(graph, clean, target=settings.target, tolerance=settings.tolerance)
+    area = study_area(buildings, boundary=boundaries)
+    res.coverage = coverage_report(grids, buildings, clean, area=area)
+    cov = res.coverage
+    for key, label in (("overlap_area_m2", "m² of grids overlap"), ("gap_area_m2", "m² of the area is in no grid")):
+        if cov.get(key, 0) > 1.0:
+            res.violations.append(f"{cov[key]:.1f} {label}")
+    if cov.get("multipart_grids"):
+        res.violations.append(f"{len(cov['multipart_grids'])} grid(s) are in several pieces: "
+                              + ids_text(cov["multipart_grids"]))
+    if cov.get("cut_buildings"):
+        res.violations.append(f"{len(cov['cut_buildings'])} building(s) are cut by a grid boundary: "
+                              + ids_text(cov["cut_buildings"]))
+    hierarchy_problems, res.levels, res.emergency = check_hierarchy(plan, graph, area=area)
+    res.violations.extend(hierarchy_problems)
+    res.grids = [{"grid_id": str(g), "grid_code": str(r.grid_code), "households": int(r.households),
+                  "n_buildings": int(r.n_buildings), "status": str(r.status)}
+                 for g, r in grids.sort_values("grid_code").iterrows()]
+    return res
+
+
+def summary_lines(metrics: dict, *, target: int) -> list[str]:
+    """The human-readable summary ``gridplan partition`` and ``gridplan check`` print."""
+    m = metrics
+    lines = [
+        f"grids:              {m['n_grids']}",
+        f"households:         {m['households_total']}  (target {target} per grid)",
+        f"households/grid:    min {m['households_min']}, median {m['households_median']:g}, "
+        f"max {m['households_max']}",
+        f"within tolerance:   {m['share_within_tolerance']:.1%} of non-oversize grids "
+        f"(worst deviation {m['worst_deviation']:.0%})",
+        f"oversize/undersize: {m['oversize_grids']} / {m['undersize_grids']} grid(s)",
+        f"disconnected grids: {m['disconnected_grids']}   split buildings: {m['split_buildings']}",
+    ]
+    lines.append(f"compactness:        {m['mean_distance_m']:.0f} m household-weighted mean distance to "
+                 f"grid centre; largest grid diameter {m['max_diameter_m']:.0f} m")
+    lines.append(f"barrier crossings:  {m['barrier_crossing_grids']} grid(s) ({m['major_crossing_grids']} "
+                 "across a major barrier)")
+    cov = m.get("coverage")
+    if cov:
+        lines.append(f"polygons:           overlap {cov.get('overlap_area_m2', 0):.1f} m², gap "
+                     f"{cov.get('gap_area_m2', 0):.1f} m², multipart {len(cov.get('multipart_grids', []))}, "
+                     f"cut buildings {len(cov.get('cut_buildings', []))}")
+    t = m.get("timings")
+    if t:
+        lines.append(f"runtime:            {t['total_s']:.2f} s (cells {t['tessellation_s']:.2f}, graph "
+                     f"{t['graph_s']:.2f}, partition and grid polygons {t['partition_s']:.2f})")
+    return lines
