@@ -22,7 +22,7 @@ from partitioning import engine
 from partitioning.codes import code_prefix, grid_codes
 from partitioning.graph import grid_graph
 from partitioning.hierarchy import assign_units, emergency_layout, level_layer, nested_codes, partition_levels
-from partitioning.metrics import partition_metrics
+from partitioning.metrics import grid_figures, summarise_figures
 from partitioning.settings import PlanSettings, balance_target, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
@@ -78,6 +78,8 @@ class AreaPlan:
         grid polygons, codes), ``total_s`` (wall) and ``cpu_s`` (this process's CPU), not rounded.
     code_prefix : str
         The administrative prefix of the codes (:func:`partitioning.codes.code_prefix`).
+    figures, totals : pandas.DataFrame, dict
+        The grids' figures and the totals the metrics summarise (:func:`partitioning.metrics.grid_figures`).
     """
 
     boundaries: gpd.GeoDataFrame | None
@@ -92,6 +94,8 @@ class AreaPlan:
     coverage: dict
     timings: dict
     code_prefix: str | None = None
+    figures: pd.DataFrame | None = None
+    totals: dict | None = None
 
 
 def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries: gpd.GeoDataFrame | None = None,
@@ -169,14 +173,15 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     grids = grids_frame(buildings, assignment, polygons, status, codes)
     t_part = time.perf_counter()
     target = balance_target(settings, int(buildings["households"].sum()))
-    metrics = partition_metrics(graph, assignment, target=target, tolerance=settings.tolerance,
+    figures, totals = grid_figures(graph, assignment, target=target, tolerance=settings.tolerance)
+    metrics = summarise_figures(figures, totals, target=target, tolerance=settings.tolerance,
                                 runtime_s=round(t_part - t_tess, 3))
     coverage = coverage_report(grids, buildings, assignment, area=area)
     timings = {"tessellation_s": t_tess - t0, "graph_s": t_graph - t_tess, "partition_s": t_part - t_graph,
                "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     return AreaPlan(boundaries=boundaries, area=area, cells=cells, graph=graph, assignment=assignment, grids=grids,
                     units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings,
-                    code_prefix=prefix)
+                    code_prefix=prefix, figures=figures, totals=totals)
 
 
 def input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import pdist
 
-__all__ = ["partition_metrics", "validate_partition"]
+__all__ = ["partition_metrics", "grid_figures", "summarise_figures", "FIGURE_COLUMNS", "validate_partition"]
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,115 @@ def _graph_figures(graph: nx.Graph) -> tuple[nx.Graph, dict, dict]:
     return overlap, unit_of, {v: int(h) for v, h in graph.nodes(data="households")}
 
 
+#: Columns of :func:`grid_figures`' per-grid table, what :func:`summarise_figures` needs.
+FIGURE_COLUMNS = ("households", "oversize", "undersize", "distance", "weight", "diameter", "crossing", "major",
+                  "connected")
+
+
+def grid_figures(graph: nx.Graph, assignment: pd.Series, *, target: float, tolerance: float,
+                 cache: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """The figures of every grid of a partition, and of its buildings: what
+    :func:`partition_metrics` summarises (:func:`summarise_figures`).
+
+    Figures of separate areas (the communities of :mod:`partitioning.parallel`, planned apart)
+    are summarised together by concatenating their tables and adding their totals.
+
+    Parameters
+    ----------
+    graph, assignment, target, tolerance, cache
+        As for :func:`partition_metrics`.
+
+    Returns
+    -------
+    grids : pandas.DataFrame
+        By ``grid_id`` (sorted): :data:`FIGURE_COLUMNS`: ``households``; ``oversize`` (one
+        building or overlapping group above the band); ``undersize`` (below the band and a whole
+        connected group once oversize buildings are set aside); ``distance`` (household-weighted sum
+        of distances to the grid's centre) and ``weight`` (its households, as floats); ``diameter``
+        (m); ``crossing`` and ``major`` (an edge inside the grid crosses a barrier, a major one);
+        ``connected``.
+    totals : dict
+        ``n_buildings``, ``households_total``, ``split_buildings``, ``unassigned_buildings``.
+    """
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    members = _grid_members(graph, assignment)
+    cache = {} if cache is None else cache
+    if "graph" not in cache:  # what depends on the graph alone
+        cache["graph"] = _graph_figures(graph)
+    overlap, unit_of, households = cache["graph"]
+    hh = {g: sum(households[v] for v in vs) for g, vs in members.items()}
+
+    def units(vs):
+        return {unit_of.get(v, v) for v in vs}
+    oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(vs)) == 1}
+    heavy = {v for g in oversize for v in members[g]}
+    key: object = ("isolated", frozenset(heavy))
+    if key not in cache:
+        rest = graph.subgraph([v for v in graph.nodes if v not in heavy])
+        cache[key] = {frozenset(c) for c in nx.connected_components(rest)}
+    isolated = cache[key]
+    rows = []
+    for g, vs in members.items():
+        key = frozenset(vs)
+        if key not in cache:
+            cache[key] = _grid_figures(graph, vs)
+        distance, h_sum, size, levels, connected = cache[key]
+        rows.append((hh[g], g in oversize, g not in oversize and hh[g] < lo and key in isolated, distance, h_sum,
+                     size, bool(levels - {"none"}), "major" in levels, connected))
+    grids = pd.DataFrame(rows, columns=list(FIGURE_COLUMNS), index=pd.Index(list(members), name="grid_id"))
+    index = assignment.index
+    split = int(index[index.duplicated()].nunique())
+    grid_of = {v: g for g, vs in members.items() for v in vs}
+    split += sum(1 for u, v in overlap.edges if u in grid_of and v in grid_of and grid_of[u] != grid_of[v])
+    assigned = set(index[assignment.notna().to_numpy()].to_numpy(dtype=object).tolist())
+    totals = {"n_buildings": graph.number_of_nodes(), "households_total": sum(households.values()),
+              "split_buildings": split, "unassigned_buildings": sum(1 for v in graph.nodes if v not in assigned)}
+    return grids, totals
+
+
+def summarise_figures(grids: pd.DataFrame, totals: dict, *, target: float, tolerance: float,
+                      runtime_s: float | None = None) -> dict:
+    """The partition metrics (:func:`partition_metrics`) from the grids' figures and the totals of
+    :func:`grid_figures` (of one area, or concatenated and added over several)."""
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    hh = grids["households"].to_numpy(dtype=np.int64)
+    normal = ~grids["oversize"].to_numpy(dtype=bool)
+    undersize = grids["undersize"].to_numpy(dtype=bool)
+    within = normal & (hh >= lo) & (hh <= hi)
+    reachable = normal & ~undersize
+    deviations = [abs(h - target) / target for h in hh[normal].tolist()]
+    weight = sum(grids["weight"].tolist(), 0.0)  # in grid order, as the grids were added up
+    counts = sorted(hh.tolist())
+    result = {
+        "n_grids": len(grids),
+        "n_buildings": int(totals["n_buildings"]),
+        "households_total": int(totals["households_total"]),
+        "target": target,
+        "tolerance": tolerance,
+        "households_min": int(counts[0]) if counts else 0,
+        "households_median": float(np.median(counts)) if counts else 0.0,
+        "households_max": int(counts[-1]) if counts else 0,
+        "share_within_tolerance": int(within.sum()) / int(normal.sum()) if normal.any() else 1.0,
+        "share_within_tolerance_reachable": (int((within & ~undersize).sum()) / int(reachable.sum())
+                                             if reachable.any() else 1.0),
+        "worst_deviation": max(deviations) if deviations else 0.0,
+        "oversize_grids": int((~normal).sum()),
+        "undersize_grids": int(undersize.sum()),
+        "mean_distance_m": sum(grids["distance"].tolist(), 0.0) / weight if weight else 0.0,
+        "max_diameter_m": max(grids["diameter"].tolist(), default=0.0),
+        "barrier_crossing_grids": int(grids["crossing"].sum()),
+        "major_crossing_grids": int(grids["major"].sum()),
+        "disconnected_grids": int((~grids["connected"].to_numpy(dtype=bool)).sum()),
+        "split_buildings": int(totals["split_buildings"]),
+        "unassigned_buildings": int(totals["unassigned_buildings"]),
+        "runtime_s": None if runtime_s is None else float(runtime_s),
+    }
+    for key in ("households_median", "share_within_tolerance", "share_within_tolerance_reachable",
+                "worst_deviation", "mean_distance_m", "max_diameter_m"):
+        result[key] = round(float(result[key]), 4) if math.isfinite(result[key]) else None
+    return result
+
+
 def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, tolerance: float,
                       runtime_s: float | None = None, cache: dict | None = None) -> dict:
     """Balance, compactness, barrier and validity figures of a partition.
@@ -156,77 +265,5 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
         ``major_crossing_grids``, ``disconnected_grids``, ``split_buildings`` (buildings in more than one
         grid or overlapping footprints in different grids), ``unassigned_buildings``, ``runtime_s``.
     """
-    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    members = _grid_members(graph, assignment)
-    cache = {} if cache is None else cache
-    if "graph" not in cache:  # what depends on the graph alone
-        cache["graph"] = _graph_figures(graph)
-    overlap, unit_of, households = cache["graph"]
-    hh = {g: sum(households[v] for v in vs) for g, vs in members.items()}
-
-    def units(vs):
-        return {unit_of.get(v, v) for v in vs}
-    oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(vs)) == 1}
-    heavy = {v for g in oversize for v in members[g]}
-    key = ("isolated", frozenset(heavy))
-    if key not in cache:
-        rest = graph.subgraph([v for v in graph.nodes if v not in heavy])
-        cache[key] = {frozenset(c) for c in nx.connected_components(rest)}
-    isolated = cache[key]
-    undersize = {g for g, vs in members.items() if g not in oversize and hh[g] < lo and frozenset(vs) in isolated}
-
-    normal = [g for g in members if g not in oversize]
-    within = [g for g in normal if lo <= hh[g] <= hi]
-    reachable = [g for g in normal if g not in undersize]
-    deviations = [abs(hh[g] - target) / target for g in normal]
-
-    weighted_distance = 0.0
-    weight = 0.0
-    diameter = 0.0
-    crossing, major, disconnected = 0, 0, 0
-    for vs in members.values():
-        key = frozenset(vs)
-        if key not in cache:
-            cache[key] = _grid_figures(graph, vs)
-        distance, h_sum, size, levels, connected = cache[key]
-        weighted_distance += distance
-        weight += h_sum
-        diameter = max(diameter, size)
-        crossing += bool(levels - {"none"})
-        major += "major" in levels
-        disconnected += not connected
-    index = assignment.index
-    split = int(index[index.duplicated()].nunique())
-    grid_of = {v: g for g, vs in members.items() for v in vs}
-    split += sum(1 for u, v in overlap.edges if u in grid_of and v in grid_of and grid_of[u] != grid_of[v])
-    assigned = set(index[assignment.notna().to_numpy()].to_numpy(dtype=object).tolist())
-    counts = sorted(hh.values())
-    result = {
-        "n_grids": len(members),
-        "n_buildings": graph.number_of_nodes(),
-        "households_total": sum(households.values()),
-        "target": target,
-        "tolerance": tolerance,
-        "households_min": int(counts[0]) if counts else 0,
-        "households_median": float(np.median(counts)) if counts else 0.0,
-        "households_max": int(counts[-1]) if counts else 0,
-        "share_within_tolerance": len(within) / len(normal) if normal else 1.0,
-        "share_within_tolerance_reachable": (sum(1 for g in within if g not in undersize) / len(reachable)
-                                             if reachable else 1.0),
-        "worst_deviation": max(deviations) if deviations else 0.0,
-        "oversize_grids": len(oversize),
-        "undersize_grids": len(undersize),
-        "mean_distance_m": weighted_distance / weight if weight else 0.0,
-        "max_diameter_m": diameter,
-        "barrier_crossing_grids": crossing,
-        "major_crossing_grids": major,
-        "disconnected_grids": disconnected,
-        "split_buildings": split,
-        "unassigned_buildings": sum(1 for v in graph.nodes if v not in assigned),
-        "runtime_s": None if runtime_s is None else float(runtime_s),
-    }
-    for key in ("households_median", "share_within_tolerance", "share_within_tolerance_reachable",
-                "worst_deviation", "mean_distance_m", "max_diameter_m"):
-        result[key] = round(float(result[key]), 4) if math.isfinite(result[key]) else None
-    return result
-
+    grids, totals = grid_figures(graph, assignment, target=target, tolerance=tolerance, cache=cache)
+    return summarise_figures(grids, totals, target=target, tolerance=tolerance, runtime_s=runtime_s)

@@ -30,7 +30,8 @@ from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import DEFAULT_PREFIX
-from partitioning.area import input_layers, plan_area, plan_meta
+from partitioning.area import grids_frame, input_layers, plan_area, plan_meta
+from partitioning.metrics import summarise_figures
 from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
 
@@ -113,6 +114,9 @@ class CommunityResult:
         ``grids``) and seconds per step.
     area : shapely geometry
         The area its grids cover.
+    figures : pandas.DataFrame
+        The figures of its grids, in ``grids`` order, and ``totals`` those of its buildings
+        (:func:`partitioning.metrics.grid_figures`): the city's metrics summarise them.
     """
 
     community_id: str
@@ -125,6 +129,8 @@ class CommunityResult:
     coverage: dict
     timings: dict
     area: object = None
+    figures: pd.DataFrame | None = None
+    totals: dict | None = None
 
 
 def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame,
@@ -169,7 +175,8 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
         grid=position.reindex(area.assignment.to_numpy()).to_numpy(),
         grids=pd.DataFrame({col: grids[col].to_numpy() for col in ("grid_code", "households", "status", "geometry")}),
         cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
-        metrics=area.metrics, coverage=coverage, timings=area.timings, area=area.area)
+        metrics=area.metrics, coverage=coverage, timings=area.timings, area=area.area,
+        figures=area.figures.reindex(grids.index).reset_index(drop=True), totals=area.totals)
 
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
@@ -297,34 +304,11 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
 
 
 def _aggregate(results: list[CommunityResult], settings: PlanSettings) -> tuple[dict, dict]:
-    """City-wide partition metrics and coverage figures from the communities' own."""
-    t, tol = settings.target, settings.tolerance
-    lo, hi = t * (1 - tol), t * (1 + tol)
-    hh = np.concatenate([r.grids["households"].to_numpy() for r in results]).astype(np.int64)
-    status = np.concatenate([r.grids["status"].to_numpy() for r in results]).astype(str)
-    normal = status != "oversize"
-    within = normal & (hh >= lo) & (hh <= hi)
-    reachable = normal & (status != "undersize")
-    ms = [r.metrics for r in results]
-    weight = np.array([m["households_total"] for m in ms], dtype=float)
-    dist = np.array([m["mean_distance_m"] or 0.0 for m in ms])
-    metrics = {
-        "n_grids": int(len(hh)), "n_buildings": sum(m["n_buildings"] for m in ms),
-        "households_total": int(weight.sum()), "target": t, "tolerance": tol,
-        "households_min": int(hh.min()), "households_median": round(float(np.median(hh)), 4),
-        "households_max": int(hh.max()),
-        "share_within_tolerance": round(float(within.sum() / normal.sum()), 4) if normal.any() else 1.0,
-        "share_within_tolerance_reachable": (round(float((within & reachable).sum() / reachable.sum()), 4)
-                                             if reachable.any() else 1.0),
-        "worst_deviation": round(float((np.abs(hh[normal] - t) / t).max()), 4) if normal.any() else 0.0,
-        "oversize_grids": int((~normal).sum()), "undersize_grids": int((status == "undersize").sum()),
-        "mean_distance_m": round(float(dist @ weight / weight.sum()), 4) if weight.sum() else 0.0,
-        "max_diameter_m": max(m["max_diameter_m"] or 0.0 for m in ms),
-        "runtime_s": None,
-    }
-    for key in ("barrier_crossing_grids", "major_crossing_grids", "disconnected_grids", "split_buildings",
-                "unassigned_buildings"):
-        metrics[key] = sum(int(m[key]) for m in ms)
+    """City-wide partition metrics (:func:`partitioning.metrics.summarise_figures` of every community's
+    grid figures, the definitions of a plan made in one piece) and coverage figures."""
+    figures = pd.concat([r.figures for r in results], ignore_index=True)
+    totals = {key: sum(r.totals[key] for r in results) for key in results[0].totals}
+    metrics = summarise_figures(figures, totals, target=settings.target, tolerance=settings.tolerance)
     cs = [r.coverage for r in results]
     coverage = {key: float(sum(c[key] for c in cs)) for key in
                 ("area_m2", "grids_area_m2", "overlap_area_m2", "gap_area_m2", "outside_area_m2", "rounding_area_m2")}
@@ -432,6 +416,9 @@ def make_plan_parallel(inputs: Inputs, settings: PlanSettings, *, boundaries: gp
 
 
 def _assemble(inputs, settings, results, boundaries, barriers, extra_files, *, tiles=False):
+    """One plan from the communities' results: grids numbered ``G0001`` … in community order, the
+    grids layer by :func:`partitioning.area.grids_frame` (as a plan made in one piece, plus
+    ``community_id``), the cells, the city's metrics and coverage."""
     buildings = inputs.buildings
     n_grids = sum(len(r.grids) for r in results)
     width = max(4, len(str(n_grids)))
@@ -443,17 +430,12 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files, *, t
     assignment = assignment.reindex(buildings.index)
     frame = pd.concat([r.grids.assign(community_id=r.community_id) for r in results], ignore_index=True)
     frame.index = pd.Index(grid_ids, name="grid_id")
+    polygons = gpd.GeoDataFrame(geometry=frame["geometry"].to_numpy(), index=frame.index, crs=buildings.crs)
+    grids = grids_frame(buildings, assignment, polygons, frame["status"], frame["grid_code"])
+    if not tiles:
+        grids.insert(grids.columns.get_loc("status") + 1, "community_id", frame["community_id"].reindex(grids.index))
     out = buildings.copy()
     out["grid_id"] = assignment
-    grouped = out.groupby("grid_id")
-    frame["n_buildings"] = grouped.size().reindex(frame.index).astype("int64")
-    if "persons" in out.columns:
-        frame["persons"] = grouped["persons"].sum().reindex(frame.index)
-    grids = gpd.GeoDataFrame(frame[["grid_code", "households", "n_buildings", "status",
-                                    *([] if tiles else ["community_id"]),
-                                    *(["persons"] if "persons" in frame else []), "geometry"]],
-                             geometry="geometry", crs=buildings.crs).sort_values("grid_code")
-    grids["households"] = grids["households"].astype("int64")
     out["grid_code"] = grids["grid_code"].reindex(assignment).to_numpy()
     enclosure = np.concatenate([r.enclosure for r in results])
     enc_offset = np.repeat(np.cumsum([0] + [int(r.enclosure.max()) + 1 for r in results])[:-1],

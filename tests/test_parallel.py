@@ -256,3 +256,29 @@ def test_plan_area_on_a_lattice():
     other = plan_area(b, settings=PlanSettings(target=40, code_prefix="320508001001"))
     assert other.grids["grid_code"].reindex(other.assignment).tolist() != \
         area.grids["grid_code"].reindex(area.assignment).tolist()
+
+
+def test_city_grids_and_metrics_are_those_of_a_plan_made_in_one_piece(city, serial_plan):
+    """The parallel plan of a city of several communities has the grids layer of a plan made in one
+    piece (plus ``community_id``), and its city metrics are the single-process definitions
+    (:func:`partitioning.metrics.partition_metrics`) on the plan's own graph, as ``check`` computes them."""
+    from partitioning.graph import plan_graph
+    from partitioning.metrics import partition_metrics
+
+    inputs, barriers, communities = city
+    plan, metrics = serial_plan
+    assert plan.grids["community_id"].nunique() >= 3
+    one, one_metrics = make_plan(inputs, PlanSettings(seed=5), boundaries=communities, barriers=barriers)
+    columns = list(one.grids.columns)
+    assert list(plan.grids.columns) == columns[:columns.index("status") + 1] + ["community_id"] + \
+        columns[columns.index("status") + 1:]
+    assert (plan.grids.dtypes.drop("community_id") == one.grids.dtypes).all()
+    assert plan.grids.index.name == one.grids.index.name == "grid_id"
+    sums = plan.buildings.groupby("grid_id")["households"].sum()
+    assert plan.grids["households"].equals(sums.reindex(plan.grids.index))
+    fresh = partition_metrics(plan_graph(plan), plan.buildings["grid_id"], target=50, tolerance=0.2)
+    assert set(metrics) - {"coverage", "timings", "communities"} == set(fresh) == set(one_metrics) - {
+        "coverage", "timings"}
+    assert {k: metrics[k] for k in fresh if k != "runtime_s"} == {k: v for k, v in fresh.items() if k != "runtime_s"}
+    checked = check_plan(plan)
+    assert checked.ok, checked.violations

@@ -365,13 +365,13 @@ def test_voronoi_regions_not_matching_exactly_are_dissolved_one_building_at_a_ti
     """When the one-call coverage union of the Voronoi regions fails (GEOS raises on regions
     whose shared edges do not match, as degenerate seeds can give), each building's regions are
     dissolved on their own (full union where needed): the cells are the same."""
-    from partitioning import tessellation
+    from partitioning.tessellation import cells as tessellation
 
     geoms = [box(i * 14, j * 9, i * 14 + 10, j * 9 + 5) for i in range(4) for j in range(3)]
     b = _buildings(geoms)
     area = study_area(b, buffer=15)
     expected = tessellate(b, area=area)
-    real, calls = tessellation._coverage_unions, []
+    real, calls = tessellation.coverage_unions, []
 
     def failing_once(geoms, group):
         calls.append(len(geoms))
@@ -379,7 +379,7 @@ def test_voronoi_regions_not_matching_exactly_are_dissolved_one_building_at_a_ti
             raise shapely.errors.GEOSException("TopologyException: simulated unmatched edges")
         return real(geoms, group)
 
-    monkeypatch.setattr(tessellation, "_coverage_unions", failing_once)
+    monkeypatch.setattr(tessellation, "coverage_unions", failing_once)
     cells = tessellate(b, area=area)
     assert len(calls) == 2
     _check_cells(cells, b, area)
