@@ -165,6 +165,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     assignment = assignment.reindex(buildings.index)
     polygons = grid_polygons(cells, assignment)
     if levels:
+        assert layer is not None  # made above for a plan with levels
         unit_codes = layer.set_index("unit_id")["unit_code"]
         codes = nested_codes(polygons, prefix=prefix, minimum_width=3,
                              parent_code=info["grids"]["parent_id"].map(unit_codes))

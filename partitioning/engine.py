@@ -264,7 +264,7 @@ def partition(
         nodes = np.flatnonzero(piece == p)
         if len(nodes) > _TRY_BOTH_K:  # a large piece does not depend much on k: take the first
             choices[p_no] = choices[p_no][:1]
-        best = None
+        best: tuple | None = None
         for k in choices[p_no]:
             if k == 1:
                 labels = np.zeros(len(nodes), dtype=np.int64)
@@ -272,9 +272,10 @@ def partition(
                 labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
             grid_h = np.bincount(labels, weights=sh[nodes])
             outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
-            key = (round(float(outside.sum()), 9), int((outside > 0).sum()))
-            if best is None or key < best[0]:
-                best = (key, k, labels)
+            rank = (round(float(outside.sum()), 9), int((outside > 0).sum()))
+            if best is None or rank < best[0]:
+                best = (rank, k, labels)
+        assert best is not None  # every piece has at least one number of grids to try
         _, k, labels = best
         super_label[nodes] = next_label + labels
         grid_status += ["undersize" if undersize_piece[p_no] else "ok"] * k

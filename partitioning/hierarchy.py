@@ -261,6 +261,7 @@ def partition_levels(graph: nx.Graph, levels: list[Level], given: dict, *, targe
             info[level.name] = status[["parent_id", "households", "n_buildings", "status"]]
         else:
             seen_generated = True
+            assert level.target is not None  # a level without boundaries has a target (Level checks it)
             unit, info[level.name] = partition_within(graph, parent, target=level.target, tolerance=tolerance,
                                                       seed=seed, id_format=f"{level.name}-{{:04d}}",
                                                       progress=progress)
@@ -349,7 +350,7 @@ def level_layer(cells: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, units: pd.
         codes = nested_codes(polys, prefix=prefix, parent_code=pcode)
         grouped = buildings["households"].groupby(units[col])
         names = pd.Series(pd.NA, index=polys.index, dtype=object)
-        if level.given:
+        if level.boundaries is not None:
             b = level.boundaries.set_index(level.boundaries["boundary_id"].astype(str))["name"]
             names = b.reindex(polys.index).astype(object)
         frame = gpd.GeoDataFrame({

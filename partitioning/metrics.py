@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -200,7 +201,7 @@ def summarise_figures(grids: pd.DataFrame, totals: dict, *, target: float, toler
     deviations = [abs(h - target) / target for h in hh[normal].tolist()]
     weight = sum(grids["weight"].tolist(), 0.0)  # in grid order, as the grids were added up
     counts = sorted(hh.tolist())
-    result = {
+    result: dict[str, Any] = {
         "n_grids": len(grids),
         "n_buildings": int(totals["n_buildings"]),
         "households_total": int(totals["households_total"]),

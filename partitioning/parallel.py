@@ -19,6 +19,7 @@ import logging
 import time
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +31,7 @@ from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
 from partitioning.codes import DEFAULT_PREFIX
-from partitioning.area import grids_frame, input_layers, plan_area, plan_meta
+from partitioning.area import AreaPlan, grids_frame, input_layers, plan_area, plan_meta
 from partitioning.metrics import summarise_figures
 from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope
@@ -176,7 +177,7 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
         grids=pd.DataFrame({col: grids[col].to_numpy() for col in ("grid_code", "households", "status", "geometry")}),
         cells=cells.geometry.to_numpy(), enclosure=cells["enclosure_id"].to_numpy(),
         metrics=area.metrics, coverage=coverage, timings=area.timings, area=area.area,
-        figures=area.figures.reindex(grids.index).reset_index(drop=True), totals=area.totals)
+        figures=_figures_of(area).reindex(grids.index).reset_index(drop=True), totals=area.totals)
 
 
 def _prefixes(ids: list[str], code_prefix: str | None) -> dict[str, str]:
@@ -303,14 +304,20 @@ def _run_dask(tasks, *, settings, prefixes, workers, scheduler, bar):
             cluster.close()
 
 
+def _figures_of(area: AreaPlan) -> pd.DataFrame:
+    if area.figures is None:  # pragma: no cover - plan_area always computes them
+        raise RuntimeError("plan_area returned no grid figures")
+    return area.figures
+
+
 def _aggregate(results: list[CommunityResult], settings: PlanSettings) -> tuple[dict, dict]:
     """City-wide partition metrics (:func:`partitioning.metrics.summarise_figures` of every community's
     grid figures, the definitions of a plan made in one piece) and coverage figures."""
     figures = pd.concat([r.figures for r in results], ignore_index=True)
-    totals = {key: sum(r.totals[key] for r in results) for key in results[0].totals}
+    totals = {key: sum((r.totals or {})[key] for r in results) for key in (results[0].totals or {})}
     metrics = summarise_figures(figures, totals, target=settings.target, tolerance=settings.tolerance)
     cs = [r.coverage for r in results]
-    coverage = {key: float(sum(c[key] for c in cs)) for key in
+    coverage: dict[str, Any] = {key: float(sum(c[key] for c in cs)) for key in
                 ("area_m2", "grids_area_m2", "overlap_area_m2", "gap_area_m2", "outside_area_m2", "rounding_area_m2")}
     coverage["n_grids"] = metrics["n_grids"]
     for key in ("multipart_grids", "cut_buildings", "unassigned_buildings"):
@@ -431,7 +438,8 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files, *, t
     frame = pd.concat([r.grids.assign(community_id=r.community_id) for r in results], ignore_index=True)
     frame.index = pd.Index(grid_ids, name="grid_id")
     polygons = gpd.GeoDataFrame(geometry=frame["geometry"].to_numpy(), index=frame.index, crs=buildings.crs)
-    grids = grids_frame(buildings, assignment, polygons, frame["status"], frame["grid_code"])
+    # codes as objects, as partitioning.codes gives them to a plan made in one piece
+    grids = grids_frame(buildings, assignment, polygons, frame["status"], frame["grid_code"].astype(object))
     if not tiles:
         grids.insert(grids.columns.get_loc("status") + 1, "community_id", frame["community_id"].reindex(grids.index))
     out = buildings.copy()

@@ -86,9 +86,8 @@ def partition(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     """
     extra = list(extra_files)
     if boundaries is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part):
-        workers = 2 if workers is None and not scheduler else workers
-        return make_plan_split(inputs, settings, barriers=barriers, workers=workers, scheduler=scheduler,
-                               max_buildings=max_buildings_per_part, extra_files=extra,
+        return make_plan_split(inputs, settings, barriers=barriers, workers=2 if workers is None else workers,
+                               scheduler=scheduler, max_buildings=max_buildings_per_part, extra_files=extra,
                                progress=True if progress is None else progress)
     progress = bool(progress)
     if workers is not None or scheduler:
@@ -200,7 +199,7 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     area = plan_area(buildings, settings=settings, boundaries=boundaries, barriers=barriers, progress=progress)
     out = buildings.copy()
     layers = {"cells": area.cells}
-    if area.levels is not None:
+    if area.levels is not None and area.units is not None:
         for col in area.units.columns:
             out[col] = area.units[col]
         layers["levels"] = area.levels

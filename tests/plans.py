@@ -89,7 +89,7 @@ def single_moves(plan, graph, *, keeps_connected: bool = True):
     """Moves of one building to a neighbouring grid, in the graph's edge order: ``(building, its
     grid, the neighbour's grid)`` for buildings that overlap no other footprint and whose grid keeps
     at least two other buildings, connected (``keeps_connected``) or falling apart without it."""
-    from partitioning.editing import _overlap_partners
+    from partitioning.editing.rules import _overlap_partners
 
     grid = plan.buildings["grid_id"]
     for u, v in sorted(graph.edges):

@@ -8,8 +8,9 @@ import pytest
 import shapely
 
 import geo
-from partitioning.editing import (EditError, _overlap_partners, edit_graph, lock_grids, merge_grids,
-                                  move_buildings, rerun_grids, split_grid)
+from partitioning.editing import (EditError, edit_graph, lock_grids, merge_grids, move_buildings, rerun_grids,
+                                  split_grid)
+from partitioning.editing.rules import _overlap_partners
 from partitioning.metrics import partition_metrics, validate_partition
 from tests.plans import single_moves
 

@@ -270,16 +270,17 @@ def tessellate(buildings: gpd.GeoDataFrame, *, area: shapely.Geometry, barriers:
     seed_home = home[owner]
     order = np.argsort(seed_home, kind="stable")
     bounds = np.searchsorted(seed_home[order], np.arange(len(enclosures)))
-    raw_labels, raw_cells = [], []
+    label_parts: list[np.ndarray] = []
+    cell_parts: list[np.ndarray] = []
     groups = np.split(order, bounds[1:])
     for e, idx in enumerate(tqdm(groups, disable=not progress, desc="enclosures", unit="encl")):
         if len(idx) == 0:
             continue
         labels, cells = _voronoi_cells(coords[idx], owner[idx], enclosures[e])
-        raw_labels.append(labels)
-        raw_cells.append(cells)
-    raw_labels = np.concatenate(raw_labels)
-    raw_cells = np.concatenate(raw_cells)
+        label_parts.append(labels)
+        cell_parts.append(cells)
+    raw_labels = np.concatenate(label_parts)
+    raw_cells = np.concatenate(cell_parts)
 
     outlines = shapely.boundary(geoms)
     lines = _unique_lines(np.concatenate([shapely.get_parts(raw_cells), shapely.get_parts(geoms), enclosures]))
