@@ -77,3 +77,13 @@ def test_command_line_names_its_flags_for_a_library_refusal(tmp_path):
                     "-o", tmp_path / "p.gpkg")
     assert code == 3 and "(options: --grids, --levels)" in out
     assert not (tmp_path / "p.gpkg").exists()
+
+
+def test_the_command_line_defaults_are_the_library_defaults():
+    """``gridplan partition`` states its defaults in its options (its help shows them without
+    importing the engine); they must be the settings' own."""
+    from app.cli import cli
+
+    options = {p.name: p.default for p in cli.commands["partition"].params}
+    assert (options["target"], options["tolerance"]) == (DEFAULT_TARGET, DEFAULT_TOLERANCE)
+    assert options["gap"] is None  # None: the settings' DEFAULT_GAP
