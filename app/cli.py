@@ -27,6 +27,15 @@ DEMO_BUILDINGS = REPO_DATA / "suzhou_gusu" / "buildings.geojson"
 DEMO_ROSTER = REPO_DATA / "suzhou_gusu" / "roster.csv"
 
 
+#: Library parameters whose command-line flag is not ``--`` + the name with dashes.
+CLI_FLAGS = {"households_path": "--households", "metric_crs": "--metric-crs", "source_crs": "--crs"}
+
+
+def cli_flag(name: str) -> str:
+    """The flag of a library parameter named in an error's hint (``ledger_key`` → ``--ledger-key``)."""
+    return CLI_FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
 class _Group(click.Group):
     """Turn gridplan's own errors into a clear message and exit status."""
 
@@ -35,6 +44,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except GridplanError as exc:
             click.echo(f"gridplan: error: {exc}", err=True)
+            hint = exc.hint_text(cli_flag)
+            if hint:
+                click.echo(f"gridplan: hint: {hint}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise

@@ -118,7 +118,7 @@ def read_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame
         raise InputError(f"{p}: no such file; check the path")
     if p.suffix.lower() in (".csv", ".txt"):
         if sheet is not None:
-            raise InputError(f"{p}: --sheet applies to spreadsheets (.xlsx), not to CSV files")
+            raise InputError(f"{p}: a worksheet applies to spreadsheets (.xlsx), not to CSV files", hint="leave out {sheet}")
         # blank lines are kept (as empty rows) so that row i stays line i + first_line of the file
         raw = read_csv(p, encoding=encoding, header=None, dtype=str, keep_default_na=False, na_values=[""],
                        skipinitialspace=True, skip_blank_lines=False)
@@ -141,5 +141,5 @@ def read_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame
         raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str, keep_default_na=False,
                             na_values=[""])
     if len(names) > 1 and sheet is None:
-        logger.info("%s: read the first sheet %r of %d (choose another with --sheet)", p, chosen, len(names))
+        logger.info("%s: read the first sheet %r of %d (choose another sheet to override)", p, chosen, len(names))
     return _with_header(raw, p)

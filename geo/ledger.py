@@ -240,7 +240,7 @@ def read_ledger(path, *, key: str | None = None, count: str | None = None, sheet
     if key_col is None:
         raise InputError(f"{path}: has no building column to join the ledger on (looked for 楼栋号, 楼栋, 楼号, "
                          f"building_id …); its columns are: {', '.join(map(str, table.columns))}; name the "
-                         "column with --ledger-key")
+                         "column", hint="name the column with {ledger_key}")
     count_col = find_column(table, "households", given=count, path=path)
     ledger = Ledger(table=table.reset_index(drop=True), path=path, key=key_col, count=count_col,
                     compound=find_column(table, "compound"), unit=find_column(table, "unit"),
@@ -306,7 +306,7 @@ def _building_keys(buildings: pd.DataFrame, building_key: str | None, path: str)
         building_key = _building_field(buildings)
     if building_key is not None and building_key != "building_id":
         if building_key not in buildings.columns:
-            raise InputError(f"{path}: the buildings have no field {building_key!r} for --building-key; their fields "
+            raise InputError(f"{path}: the buildings have no field {building_key!r} for the building key; their fields "
                              f"are: {', '.join(c for c in buildings.columns if c != 'geometry')}")
         keys = buildings[building_key]
         comp_col = find_column(buildings, "compound")
@@ -476,7 +476,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int, others: str)
              f"{int(n.get('duplicate', 0))} duplicate row(s) ({int(hh.get('unmatched', 0) + hh.get('ambiguous', 0) + hh.get('duplicate', 0))} households)"
              + (f"; {int(n['blank'])} blank line(s) skipped" if n.get("blank") else "")]
     what = {"unmatched": "match no building", "ambiguous": "match several buildings (give the 小区, or "
-            "--building-key a field that tells them apart)", "duplicate": "repeat an earlier row exactly "
+            "a building key field that tells them apart)", "duplicate": "repeat an earlier row exactly "
             "(counted once)"}
     for st, text in what.items():
         bad = rows[rows["status"] == st]
@@ -489,7 +489,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int, others: str)
         notes.append(f"{path}: {len(bad)} row(s) {text}, left out: {detail}{more}")
     if n.get("unmatched") or n.get("ambiguous"):
         notes.append(f"{path}: fix the rows above (or the buildings' {match.building_key!r}), or choose the "
-                     "columns with --ledger-key / --building-key")
+                     "columns with the ledger key and the building key")
     return notes
 
 
@@ -517,6 +517,6 @@ def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, 
         keys, _, name = _building_keys(buildings, building_key, ledger.path)
         raise InputError(f"{ledger.path}: no row of the ledger matches a building: its {ledger.key!r} "
                          f"({ids_text(rows['key'].head(3), limit=3)} …) against the buildings' {name!r} "
-                         f"({ids_text(buildings.index[:3] if name == 'building_id' else keys.head(3), limit=3)} …); "
-                         "choose the columns with --ledger-key and --building-key")
+                         f"({ids_text(buildings.index[:3] if name == 'building_id' else keys.head(3), limit=3)} …)",
+                         hint="choose the columns with {ledger_key} and {building_key}")
     return match
