@@ -98,7 +98,9 @@ def buildings_frame(gdf: gpd.GeoDataFrame, *, id_field: str | None = None, crs=N
     """
     gdf = ensure_crs(gdf, crs=crs, path=source)
     if id_field is None and gdf.index.name == "building_id":
-        gdf = gdf.set_axis(gdf.index.map(id_text).astype(object), axis=0).rename_axis("building_id")
+        if not all(isinstance(i, str) for i in gdf.index):
+            ids = np.array([id_text(i) for i in gdf.index], dtype=object)
+            gdf = gdf.set_axis(pd.Index(ids, name="building_id"), axis=0)
         dup = gdf.index[gdf.index.duplicated()]
         if len(dup):
             raise InputError(f"{source}: building IDs occur more than once: {ids_text(sorted(set(dup)))}",

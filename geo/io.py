@@ -137,7 +137,8 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", encoding: str | N
                          "give a GeoJSON, GeoPackage, Shapefile or OSM (.osm.pbf) file") from exc
     names = [str(n) for n in layers[:, 0]]
     if layer is None and len(names) > 1 and not is_osm(p):
-        raise InputError(f"{p}: has {len(names)} layers ({', '.join(names)}); ", hint="choose one with {layer}")
+        raise InputError(f"{p}: has {len(names)} layers ({', '.join(names)})",
+                         hint="choose one with {layer}")
     if layer is not None and not isinstance(layer, int) and str(layer) not in names:
         raise InputError(f"{p}: has no layer {layer!r}; its layers are: {', '.join(names)}")
     try:

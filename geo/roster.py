@@ -77,7 +77,7 @@ def mask_phone(value) -> str | None:
     >>> mask_phone("13812341234")
     '138****1234'
     >>> mask_phone("0512-65123456")
-    '0512****3456'
+    '0512-****3456'
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
         return None

@@ -238,7 +238,7 @@ def test_update_takes_a_chinese_ledger(plan_path, tmp_path):
     ("名字,电话\n张三,1\n", [], "needs coordinate columns lon/lat"),
     ("名字,电话\n张三,1\n", ["--ledger-key", "楼栋号"], "has no column '楼栋号'"),
     ("楼栋号,户数\n1幢,1\n", ["--sheet", "2"], "hint: leave out --sheet"),
-    ("楼栋号,户数\n1幢,1\n", ["--building-key", "nope"], "no field 'nope' for --building-key"),
+    ("楼栋号,户数\n1幢,1\n", ["--building-key", "nope"], "no field 'nope' for the building key"),
     ("楼栋号,户数\n1幢,1\n2幢,3\n", ["--building-key", "community"], "no row of the ledger matches a building"),
 ])
 def test_bad_ledgers_are_refused_clearly(tmp_path, content, args, message):

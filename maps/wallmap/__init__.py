@@ -27,11 +27,13 @@ and optionally ``phone`` and ``building_id``. ``role`` is one of ``grid_leader``
 
 Examples
 --------
+A sketch (it needs a plan file, and writes a PDF, so it is not run):
+
 >>> import geo                                                    # doctest: +SKIP
->>> from maps.wallmap import grid_sheet, save_sheet
->>> plan = geo.read_plan("suzhou.gpkg")
+>>> from maps.wallmap import grid_sheet, save_sheet                # doctest: +SKIP
+>>> plan = geo.read_plan("suzhou.gpkg")                           # doctest: +SKIP
 >>> save_sheet(grid_sheet(plan, "3", paper="A3", plan_name="suzhou", community_name="养育巷社区",
-...                       base_url="https://grid.example.gov.cn"), "grid.pdf")
+...                       base_url="https://grid.example.gov.cn"), "grid.pdf")  # doctest: +SKIP
 """
 
 from maps._sheet import MissingFontError, find_cjk_font
