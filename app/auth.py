@@ -41,7 +41,7 @@ import geo
 from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit, writer
 from app.language import lang
 from geo.errors import InputError
-from geo.roster import mask_phone
+from partitioning.people.roster import mask_phone
 from maps.i18n import text
 
 __all__ = ["ROLES", "User", "init_app", "connect", "init_db", "add_user", "remove_user", "list_users",

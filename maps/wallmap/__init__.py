@@ -23,7 +23,7 @@ and optionally ``phone`` and ``building_id``. ``role`` is one of ``grid_leader``
 ``police``, ``building_leader``, ``volunteer`` (or the Chinese 网格长, 网格员, 社区民警, 楼栋长,
 志愿者); a ``building_leader`` row names its ``building_id``. An optional ``role_label`` (e.g.
 第一网格长) is printed instead of the role's name. Without a roster, the plan's ``people`` layer
-(posts filled by ``partitioning.staffing``, same columns) is used.
+(posts filled by ``partitioning.people.staffing``, same columns) is used.
 
 Examples
 --------
