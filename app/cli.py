@@ -3,7 +3,12 @@
 Each command parses its options, calls ``geo``/``partitioning``/``maps`` and prints. Errors
 raised as :class:`geo.errors.GridplanError` become a one-paragraph message on stderr and the
 error's exit status (2 bad input, 3 infeasible request, 4 plan check failed); nothing already
-written is touched, because every output is written to a temporary file and renamed.
+written is touched, because every output is written to a temporary file and renamed. An error's
+``hint`` (what to do, naming library parameters) is printed on its own line with the flags
+(:func:`cli_flag`).
+
+Imports inside the command bodies are deliberate: ``gridplan --help`` and every command start
+without loading geopandas, the partitioning engine, folium or matplotlib that other commands need.
 """
 
 from __future__ import annotations

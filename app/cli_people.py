@@ -1,7 +1,10 @@
 """``gridplan people`` and ``gridplan users``: grid staff and the web app's users.
 
 Registered on the main command group in :mod:`app.cli`; thin, like every command: the work is
-``geo.roster``'s, ``partitioning.people.staffing``'s and ``app.auth``'s.
+``partitioning.people``'s (roster, staffing, roles) and ``app.auth``'s.
+
+Imports inside the command bodies are deliberate, as in :mod:`app.cli`: a command loads only what
+it needs, so the command line starts fast.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ import logging
 
 import geopandas as gpd
 import numpy as np
+import prcoords
 import pyproj
 import shapely
 
@@ -127,8 +128,6 @@ def to_metric(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
 
 
 def _prcoords_inverse(datum: str):
-    import prcoords
-
     return {"gcj02": prcoords.gcj_wgs_bored, "bd09": prcoords.bd_wgs_bored}[datum]
 
 

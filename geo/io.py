@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from geo.cad import read_cad_footprints
 from geo.csvfile import is_table, read_table
 from geo.errors import InputError, rows_text
 from geo.frames import (OSM_MAJOR_HIGHWAYS, OSM_MINOR_HIGHWAYS, barriers_frame, boundaries_frame,  # noqa: F401
@@ -231,8 +232,6 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     """
     p = _existing(path)
     if is_cad(p):
-        from geo.cad import read_cad_footprints
-
         gdf = read_cad_footprints(p, cad_layer=layer, crs=crs, encoding=encoding)
     elif is_table(p):
         raise InputError(f"{p}: is a table without geometry, not footprints; give the buildings as GeoJSON, GeoPackage, "

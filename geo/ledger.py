@@ -48,7 +48,7 @@ import pandas as pd
 from geo.csvfile import read_table
 from geo.errors import InputError, ValidationError, ids_text, rows_text
 from geo.building_numbers import chinese_number, clean_compound, compatible, split_building
-from geo.headers import find_column
+from geo.headers import ALIASES, find_column, header_key
 
 __all__ = [
     "Ledger",
@@ -200,8 +200,6 @@ def _building_field(buildings: pd.DataFrame) -> str | None:
 
     ``building`` (OSM's building type) and ``building_id`` (the index) are not tried.
     """
-    from geo.headers import ALIASES, header_key
-
     names = [a for a in ALIASES["building"] if a not in ("building", "building_id")] + list(BUILDING_FIELDS)
     by_key = {header_key(c): c for c in buildings.columns if c != "geometry"}
     for name in names:

@@ -14,6 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,8 +35,6 @@ OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "g
 
 
 def gridplan_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("gridplan")
     except PackageNotFoundError:  # running from a source tree that is not installed
