@@ -73,8 +73,13 @@ def atomic_path(target) -> "_AtomicPath":
 
     Examples
     --------
-    >>> with atomic_path("out.html") as tmp:   # doctest: +SKIP
-    ...     tmp.write_text("<html>…")
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.html"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("<html>…</html>", encoding="utf-8")
+    >>> out.read_text(encoding="utf-8"), [p.name for p in out.parent.iterdir()]  # no temporary file left
+    ('<html>…</html>', ['out.html'])
+    >>> import shutil; shutil.rmtree(out.parent)
     """
     return _AtomicPath(Path(target))
 
