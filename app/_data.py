@@ -16,8 +16,11 @@ from pathlib import Path
 from threading import Lock
 
 from flask import Response, abort, current_app, request, url_for
+from werkzeug.exceptions import HTTPException
 
 import geo
+from app.auth import access, visible_plan
+from app.language import lang
 from maps.i18n import LANGUAGES, text
 
 __all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "plan_figures", "adjacency", "cached", "send", "send_json",
@@ -82,14 +85,6 @@ def init_app(app) -> None:
         return resp
 
 
-def lang() -> str:
-    """The page language: ``?lang=``, else the visitor's cookie, else ``DEFAULT_LANGUAGE``."""
-    for choice in (request.args.get("lang"), request.cookies.get("lang")):
-        if choice in LANGUAGES:
-            return choice
-    return current_app.config["DEFAULT_LANGUAGE"]
-
-
 def plan_path(name: str) -> Path:
     """The file of plan ``name``; a 404 with a message when there is none."""
     path = current_app.config["PLAN_FILES"].get(name)
@@ -101,16 +96,12 @@ def plan_path(name: str) -> Path:
 def cached(key: tuple, make):
     """``make()`` once per ``key`` (which should hold the plan's path and mtime) and per access
     level of the visitor (:func:`app.auth.access`): what one role sees is never served to another."""
-    from app.auth import access
-
     return current_app.extensions["gridplan_cache"].get((*key, access()), make)
 
 
 def plan(name: str) -> tuple[geo.Plan, tuple]:
     """Plan ``name`` as the visitor may see it (:func:`app.auth.visible_plan`) and its version key
     ``(path, mtime)`` (read once per version)."""
-    from app.auth import access, visible_plan
-
     path = plan_path(name)
     version = (str(path), path.stat().st_mtime_ns)
     full = current_app.extensions["gridplan_cache"].get(("plan", *version), lambda: _read(name, path))
@@ -130,8 +121,6 @@ def _read(name: str, path: Path) -> geo.Plan:
 def readable_plans() -> list[str]:
     """The names of the served plans that can be read (the others are logged and left out), for
     the index page and ``/api/plans``: one corrupt file does not take the list down."""
-    from werkzeug.exceptions import HTTPException
-
     names = []
     for name in current_app.config["PLAN_FILES"]:
         try:

@@ -104,7 +104,7 @@ class _Writer:
 
     def _connection(self, db: str) -> sqlite3.Connection:
         if db not in self._connections:
-            from app.auth import connect
+            from app.auth import connect  # inside: app.auth imports this module (its audit log)
 
             self._connections[db] = connect(db, check_same_thread=False)
         return self._connections[db]
@@ -142,7 +142,7 @@ def flush() -> int:
 def read_audit(path, *, limit: int = 100) -> list[dict]:
     """The latest entries of the audit log, newest first (this process's queue flushed first; other
     processes' entries appear after their next flush, within ``AUDIT_FLUSH_SECONDS``)."""
-    from app.auth import connect
+    from app.auth import connect  # inside: app.auth imports this module (its audit log)
 
     _WRITER.flush()
     with connect(path) as con:

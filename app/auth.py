@@ -37,9 +37,12 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import geo
 from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit, writer
+from app.language import lang
 from geo.errors import InputError
-from geo.roster import mask_phone
+from partitioning.people.roster import mask_phone
+from maps.i18n import text
 
 __all__ = ["ROLES", "User", "init_app", "connect", "init_db", "add_user", "remove_user", "list_users",
            "access", "may_see_residents", "visible_plan", "audit", "read_audit", "words", "bp"]
@@ -234,8 +237,6 @@ def visible_plan(plan, level: tuple):
     grids in full and everybody else's as a viewer sees them (masked phones: the minimum necessary
     of PIPL), the ``households`` layer of their grids only; editor and admin: everything.
     """
-    import geo
-
     if level[0] in ("editor", "admin"):
         return plan
     layers = dict(plan.layers)
@@ -270,9 +271,6 @@ def visible_plan(plan, level: tuple):
 
 def words():
     """The page's words, from :mod:`maps.i18n`, in the request's language."""
-    from app._data import lang
-    from maps.i18n import text
-
     language = lang()
     return lambda key: text(key, language)
 
@@ -370,8 +368,6 @@ def logout():
 
 
 def _lang():
-    from app._data import lang
-
     return lang()
 
 

@@ -3,7 +3,12 @@
 Each command parses its options, calls ``geo``/``partitioning``/``maps`` and prints. Errors
 raised as :class:`geo.errors.GridplanError` become a one-paragraph message on stderr and the
 error's exit status (2 bad input, 3 infeasible request, 4 plan check failed); nothing already
-written is touched, because every output is written to a temporary file and renamed.
+written is touched, because every output is written to a temporary file and renamed. An error's
+``hint`` (what to do, naming library parameters) is printed on its own line with the flags
+(:func:`cli_flag`).
+
+Imports inside the command bodies are deliberate: ``gridplan --help`` and every command start
+without loading geopandas, the partitioning engine, folium or matplotlib that other commands need.
 """
 
 from __future__ import annotations
@@ -27,6 +32,15 @@ DEMO_BUILDINGS = REPO_DATA / "suzhou_gusu" / "buildings.geojson"
 DEMO_ROSTER = REPO_DATA / "suzhou_gusu" / "roster.csv"
 
 
+#: Library parameters whose command-line flag is not ``--`` + the name with dashes.
+CLI_FLAGS = {"households_path": "--households", "metric_crs": "--metric-crs", "source_crs": "--crs"}
+
+
+def cli_flag(name: str) -> str:
+    """The flag of a library parameter named in an error's hint (``ledger_key`` → ``--ledger-key``)."""
+    return CLI_FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
 class _Group(click.Group):
     """Turn gridplan's own errors into a clear message and exit status."""
 
@@ -35,6 +49,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except GridplanError as exc:
             click.echo(f"gridplan: error: {exc}", err=True)
+            hint = exc.hint_text(cli_flag)
+            if hint:
+                click.echo(f"gridplan: hint: {hint}", err=True)
             sys.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit, KeyboardInterrupt):
             raise

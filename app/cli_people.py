@@ -1,7 +1,10 @@
 """``gridplan people`` and ``gridplan users``: grid staff and the web app's users.
 
 Registered on the main command group in :mod:`app.cli`; thin, like every command: the work is
-``geo.roster``'s, ``partitioning.staffing``'s and ``app.auth``'s.
+``partitioning.people``'s (roster, staffing, roles) and ``app.auth``'s.
+
+Imports inside the command bodies are deliberate, as in :mod:`app.cli`: a command loads only what
+it needs, so the command line starts fast.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ def people():
 
 
 def _templates(paths):
-    from partitioning.staffing import load_templates
+    from partitioning.people.staffing import load_templates
 
     return load_templates(*paths)
 
@@ -44,12 +47,12 @@ def _print_gaps(result_gaps, totals, as_json: bool) -> None:
 @click.argument("plan_path", metavar="PLAN.gpkg", type=click.Path(exists=True, dir_okay=False))
 @click.argument("roster_path", metavar="ROSTER.csv|.xlsx", type=click.Path(exists=True, dir_okay=False))
 @click.option("--templates", "template_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="Your own roles and templates (TOML, as partitioning/staffing_templates.toml).")
+              help="Your own roles and templates (TOML, as partitioning/people/staffing_templates.toml).")
 def people_import(plan_path, roster_path, template_files):
     """Validate a roster and store it in the plan (posts of people still in it are kept)."""
     import geo
-    from geo.roster import read_roster
-    from partitioning.staffing import import_roster, role_aliases
+    from partitioning.people.roster import read_roster
+    from partitioning.people.staffing import import_roster, role_aliases
 
     staffing = _templates(template_files)
     roster = read_roster(roster_path, roles=role_aliases(staffing))
@@ -98,7 +101,7 @@ def people_assign(plan_path, template_name, template_files, max_distance, fresh,
     leaders, work spread), keep current posts, and report the gaps per grid and community."""
     import geo
     from geo.errors import InputError
-    from partitioning.staffing import assign, get_template, roster_of
+    from partitioning.people.staffing import assign, get_template, roster_of
 
     staffing = _templates(template_files)
     template = get_template(staffing, template_name)
@@ -126,7 +129,7 @@ def people_report(plan_path, template_name, template_files, per_grid, as_json):
     """The gaps (缺口): posts required, filled and still needed per community and role."""
     import geo
     import pandas as pd
-    from partitioning.staffing import doubled_posts, gaps, get_template
+    from partitioning.people.staffing import doubled_posts, gaps, get_template
 
     staffing = _templates(template_files)
     plan = geo.read_plan(plan_path)
@@ -160,8 +163,8 @@ def people_synthetic(plan_path, output, template_name, template_files, fill, see
     """Write a made-up roster for a plan (invented names and phones, never real people): for demos."""
     import geo
     from geo.plan import atomic_path
-    from geo.roster import synthetic_roster
-    from partitioning.staffing import get_template, posts
+    from partitioning.people.roster import synthetic_roster
+    from partitioning.people.staffing import get_template, posts
 
     staffing = _templates(template_files)
     plan = geo.read_plan(plan_path)
@@ -184,7 +187,7 @@ def people_residents(plan_path, csv_path, synthetic_out, seed):
     import geo
     from geo.errors import InputError
     from geo.plan import atomic_path
-    from geo.roster import add_special_households, read_special_households, synthetic_special_households
+    from partitioning.people.roster import add_special_households, read_special_households, synthetic_special_households
 
     plan = geo.read_plan(plan_path)
     if synthetic_out:

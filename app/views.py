@@ -33,7 +33,7 @@ def residents(p, grid_id) -> list[dict]:
     import pandas as pd
 
     from app.auth import may_see_residents
-    from geo.roster import SPECIAL_FLAGS
+    from partitioning.people.roster import SPECIAL_FLAGS
     from maps.names import building_labels
 
     points = p.layers.get("households")
@@ -162,7 +162,7 @@ def escalation_chain(p, grid_id) -> list[dict]:
     """Who the grid calls (网格吹哨、部门报到, :func:`maps.webmap.escalation_of`) as the visitor may
     see it: nothing for the public, masked phones for viewers."""
     from app.auth import access
-    from geo.roster import mask_phone
+    from partitioning.people.roster import mask_phone
     from maps.webmap import escalation_of
 
     level = access()[0]

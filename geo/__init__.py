@@ -3,6 +3,8 @@
 The public surface:
 
 - :func:`load_buildings` — buildings ready for partitioning (read, validate, project, households);
+- :func:`prepare_buildings`, :func:`prepare_barriers`, :func:`prepare_boundaries` — the same from
+  GeoDataFrames already in memory (a notebook; see ``docs/api.md``);
 - :func:`load_barriers`, :func:`load_boundaries` — barrier lines and boundary polygons;
 - :func:`ledger_households` — a household ledger (台账) by building joined to the footprints;
 - :class:`Plan`, :func:`read_plan`, :func:`write_plan` — the plan file;
@@ -11,7 +13,8 @@ The public surface:
 
 from geo.errors import GridplanError
 from geo.ledger import ledger_households
-from geo.load import Inputs, load_barriers, load_boundaries, load_buildings
+from geo.load import (Inputs, load_barriers, load_boundaries, load_buildings, prepare_barriers, prepare_boundaries,
+                      prepare_buildings)
 from geo.plan import Plan, read_plan, write_plan
 
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "load_buildings",
     "load_barriers",
     "load_boundaries",
+    "prepare_buildings",
+    "prepare_barriers",
+    "prepare_boundaries",
     "ledger_households",
     "Plan",
     "read_plan",

@@ -38,10 +38,11 @@ _POLY_TYPES = ("Polygon", "MultiPolygon")
 
 
 def _no_crs(p: Path) -> CRSError:
-    return CRSError(f"{p}: a DXF drawing carries no CRS; name the one it was drawn in with --crs, e.g. "
-                    "--crs EPSG:4549 (CGCS2000 3-degree Gauss-Krüger CM 120E, Suzhou/Shanghai), EPSG:4547 "
-                    "(CM 114E), EPSG:4527 (zone 39 with the zone number in the easting); a drawing in local "
-                    "city coordinates (城建坐标) must be georeferenced first")
+    return CRSError(f"{p}: a DXF drawing carries no CRS",
+                    hint="name the one it was drawn in with {crs}, e.g. {crs:EPSG:4549} (CGCS2000 3-degree "
+                    "Gauss-Krüger CM 120E, Suzhou/Shanghai), EPSG:4547 (CM 114E), EPSG:4527 (zone 39 with the "
+                    "zone number in the easting); a drawing in local city coordinates (城建坐标) must be "
+                    "georeferenced first")
 
 
 def dxf_encoding(path) -> str | None:
@@ -60,8 +61,8 @@ def dxf_encoding(path) -> str | None:
             data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        logger.info("%s: no code page declared; the texts decode as %s and are read so (override with "
-                    "--encoding)", path, encoding)
+        logger.info("%s: no code page declared; the texts decode as %s and are read so (name another "
+                    "encoding to override)", path, encoding)
         return encoding
     return None
 
@@ -83,8 +84,9 @@ def _read_entities(p: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
                     gdf[col] = gdf[col].map(lambda v: v.encode("latin-1").decode(encoding)
                                             if isinstance(v, str) else v)
     except (UnicodeError, LookupError) as exc:
-        raise InputError(f"{p}: the drawing's texts cannot be decoded as {encoding} ({exc}); name their "
-                         "encoding with --encoding, e.g. --encoding GBK or --encoding UTF-8") from exc
+        raise InputError(f"{p}: the drawing's texts cannot be decoded as {encoding} ({exc})",
+                         hint="name their encoding with {encoding}, e.g. {encoding:GBK} or "
+                         "{encoding:UTF-8}") from exc
     except Exception as exc:
         raise InputError(f"{p}: cannot be read as a DXF drawing ({' '.join(str(exc).split())[:200]}); "
                          "save it from CAD as DXF (AutoCAD 2000–2018 DXF)") from exc
@@ -176,8 +178,8 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None, encoding: str | None 
         wanted = [w.strip() for w in str(cad_layer).split(",") if w.strip()]
         unknown = [w for w in wanted if w not in set(gdf["Layer"])]
         if unknown:
-            raise InputError(f"{p}: has no CAD layer {ids_text(unknown)}; its layers are: {summary}; "
-                             "choose one with --layer")
+            raise InputError(f"{p}: has no CAD layer {ids_text(unknown)}; its layers are: {summary}",
+                             hint="choose one with {layer}")
     on_layer = gdf["Layer"].isin(wanted) if wanted else pd.Series(True, index=gdf.index)
     keep = on_layer & (kind == "closed")
     where = f"CAD layer(s) {', '.join(wanted)}" if wanted else "the drawing"
@@ -186,11 +188,11 @@ def read_cad_footprints(path, *, cad_layer=None, crs=None, encoding: str | None 
             fix = ("the outlines are open polylines: close them in CAD (PEDIT → Close, or the polyline's "
                    "Closed property) and save again")
         elif (on_layer & (kind == "text")).any():
-            fix = "it holds only text; choose the layer of the building outlines with --layer"
+            fix = "it holds only text; choose the layer of the building outlines with {layer}"
         else:
-            fix = "choose the layer of the building outlines with --layer"
+            fix = "choose the layer of the building outlines with {layer}"
         raise InputError(f"{p}: {where} holds no closed polylines or hatches to use as footprints "
-                         f"(layers: {summary}); {fix}")
+                         f"(layers: {summary})", hint=fix)
     geoms = []
     for g in gdf.geometry[keep]:
         if g.geom_type in _POLY_TYPES:

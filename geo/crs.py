@@ -16,6 +16,7 @@ import logging
 
 import geopandas as gpd
 import numpy as np
+import prcoords
 import pyproj
 import shapely
 
@@ -49,18 +50,18 @@ def ensure_crs(gdf: gpd.GeoDataFrame, *, crs=None, path: str = "input") -> gpd.G
         try:
             named = pyproj.CRS.from_user_input(crs)
         except pyproj.exceptions.CRSError as exc:
-            raise CRSError(f"{path}: --crs {crs!r} is not a CRS pyproj understands ({exc}); "
-                           "give an EPSG code such as EPSG:4326 or EPSG:4490") from exc
+            raise CRSError(f"{path}: the CRS {crs!r} is not one pyproj understands ({exc})",
+                           hint="give an EPSG code such as {crs:EPSG:4326} or {crs:EPSG:4490}") from exc
         if gdf.crs is None:
             return _check_lonlat(gdf.set_crs(named), path)
         if not pyproj.CRS(gdf.crs).equals(named, ignore_axis_order=True):
-            raise CRSError(f"{path}: the file declares {gdf.crs.to_string()} but --crs says "
-                           f"{named.to_string()}; drop --crs to use the file's CRS, or fix the file")
+            raise CRSError(f"{path}: the file declares {gdf.crs.to_string()} but the CRS given is "
+                           f"{named.to_string()}", hint="leave out {crs} to use the file's CRS, or fix the file")
         return gdf
     if gdf.crs is None:
-        raise CRSError(f"{path}: the data has no CRS (no .prj file or SRS); name it with --crs, "
-                       "e.g. --crs EPSG:4326 for longitude/latitude or --crs EPSG:4549 for "
-                       "CGCS2000 Gauss-Krüger CM 120E")
+        raise CRSError(f"{path}: the data has no CRS (no .prj file or SRS)",
+                       hint="name it with {crs}, e.g. {crs:EPSG:4326} for longitude/latitude or "
+                       "{crs:EPSG:4549} for CGCS2000 Gauss-Krüger CM 120E")
     return _check_lonlat(gdf, path)
 
 
@@ -75,7 +76,7 @@ def _check_lonlat(gdf: gpd.GeoDataFrame, path: str) -> gpd.GeoDataFrame:
                                "first (x/lon) and latitude second (y/lat)")
             raise CRSError(f"{path}: the CRS {gdf.crs.to_string()} is longitude/latitude, but the "
                            f"coordinates reach ({xmin:.0f}, {ymin:.0f})–({xmax:.0f}, {ymax:.0f}), which are "
-                           "not degrees; name the projected CRS the data is really in with --crs")
+                           "not degrees", hint="name the projected CRS the data is really in with {crs}")
     return gdf
 
 
@@ -127,8 +128,6 @@ def to_metric(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
 
 
 def _prcoords_inverse(datum: str):
-    import prcoords
-
     return {"gcj02": prcoords.gcj_wgs_bored, "bd09": prcoords.bd_wgs_bored}[datum]
 
 
@@ -144,12 +143,13 @@ def convert_datum(gdf: gpd.GeoDataFrame, datum: str, *, path: str = "input") -> 
     """
     datum = datum.lower().replace("-", "")
     if datum not in DATUMS:
-        raise CRSError(f"--datum {datum!r} is not one of {', '.join(DATUMS)}")
+        raise CRSError(f"the datum {datum!r} is not one of {', '.join(DATUMS)}", hint="give {datum:wgs84}, "
+                       "{datum:gcj02} (Chinese web maps) or {datum:bd09} (Baidu)")
     if datum == "wgs84" or gdf.empty:
         return gdf
     if gdf.crs is None or not pyproj.CRS(gdf.crs).is_geographic:
-        raise CRSError(f"{path}: --datum {datum} applies to longitude/latitude, but the data is in "
-                       f"{gdf.crs}; drop --datum, or give the lon/lat file")
+        raise CRSError(f"{path}: the datum {datum} applies to longitude/latitude, but the data is in "
+                       f"{gdf.crs}", hint="leave out {datum}, or give the lon/lat file")
     inverse = _prcoords_inverse(datum)
 
     def _convert(xy: np.ndarray) -> np.ndarray:

@@ -9,10 +9,12 @@ and the byte that cannot be decoded.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
 from geo.errors import InputError
+from geo.headers import ALIASES, header_key
 
 __all__ = ["read_csv", "read_table", "is_table", "ENCODINGS", "TABLE_SUFFIXES"]
 
@@ -73,8 +75,6 @@ def _with_header(raw: pd.DataFrame, p) -> pd.DataFrame:
     the rows above the header are skipped and ``attrs["first_line"]`` keeps the line of the first
     record in the file, so messages still name lines as the user sees them.
     """
-    from geo.headers import ALIASES, header_key
-
     known = {header_key(a) for names in ALIASES.values() for a in names}
     at = 0
     for i in range(min(10, len(raw))):
@@ -111,14 +111,12 @@ def read_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame
         is skipped), else line 1; row ``i`` (0-based) is line ``i + attrs["first_line"]`` of the
         file or the sheet, blank lines included.
     """
-    from pathlib import Path
-
     p = Path(path)
     if not p.exists():
         raise InputError(f"{p}: no such file; check the path")
     if p.suffix.lower() in (".csv", ".txt"):
         if sheet is not None:
-            raise InputError(f"{p}: --sheet applies to spreadsheets (.xlsx), not to CSV files")
+            raise InputError(f"{p}: a worksheet applies to spreadsheets (.xlsx), not to CSV files", hint="leave out {sheet}")
         # blank lines are kept (as empty rows) so that row i stays line i + first_line of the file
         raw = read_csv(p, encoding=encoding, header=None, dtype=str, keep_default_na=False, na_values=[""],
                        skipinitialspace=True, skip_blank_lines=False)
@@ -141,5 +139,5 @@ def read_table(path, *, sheet=None, encoding: str | None = None) -> pd.DataFrame
         raw = pd.read_excel(book, sheet_name=chosen, header=None, dtype=str, keep_default_na=False,
                             na_values=[""])
     if len(names) > 1 and sheet is None:
-        logger.info("%s: read the first sheet %r of %d (choose another with --sheet)", p, chosen, len(names))
+        logger.info("%s: read the first sheet %r of %d (choose another sheet to override)", p, chosen, len(names))
     return _with_header(raw, p)

@@ -4,6 +4,12 @@ Library code raises these; only the edges convert them: the command line prints 
 exits with :attr:`GridplanError.exit_code`, the Flask app answers with an HTTP error page.
 Every message names the file, the feature(s) and the fix.
 
+The fix, when it is "give this option", is the error's :attr:`GridplanError.hint`, written with the
+library's parameter names in braces (``"name it with {crs:EPSG:4549}"``) and never a command-line
+flag: :meth:`GridplanError.hint_text` spells each parameter as a Python argument
+(``crs='EPSG:4549'``) for a notebook, and the command line passes its own spelling
+(``--crs EPSG:4549``). In a traceback the hint shows as a note under the message.
+
 Messages name rows and features with :func:`rows_text` and :func:`ids_text`, as a user finds them
 in their own file: a line of a CSV file as a text editor or a spreadsheet numbers it (the header
 is line 1, the first record line 2), a feature of a layer by
@@ -22,9 +28,19 @@ Examples
 '7, B001, B002'
 >>> ids_text(range(20), limit=3)
 '0, 1, 2 … (+17 more)'
+>>> err = CRSError("roads.shp: has no CRS", hint="name it with {crs:EPSG:4549}")
+>>> err.hint_text()
+"name it with crs='EPSG:4549'"
+>>> err.hint_text(lambda name: "--" + name.replace("_", "-"))
+'name it with --crs EPSG:4549'
+>>> str(err)
+'roads.shp: has no CRS'
 """
 
 from __future__ import annotations
+
+import string
+from collections.abc import Callable
 
 __all__ = [
     "GridplanError",
@@ -41,10 +57,53 @@ __all__ = [
 ]
 
 
+class _Option:
+    """A parameter named in a hint, spelt by ``flag`` (the CLI) or as a Python argument."""
+
+    def __init__(self, name: str, flag: Callable[[str], str] | None):
+        self.name, self.flag = name, flag
+
+    def __format__(self, value: str) -> str:
+        if self.flag is not None:
+            flag = self.flag(self.name)
+            return f"{flag} {value}" if value else flag
+        return f"{self.name}={value!r}" if value else f"`{self.name}`"
+
+
+class _Hint(string.Formatter):
+    def __init__(self, flag):
+        self.flag = flag
+
+    def get_value(self, key, args, kwargs):
+        return _Option(str(key), self.flag)
+
+
 class GridplanError(Exception):
-    """Base class of every error gridplan reports to a user."""
+    """Base class of every error gridplan reports to a user.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the file, row or feature.
+    hint : str, optional
+        What to do, with the parameters it names in braces: ``{crs}``, or ``{crs:EPSG:4549}``
+        with a value (see :meth:`hint_text`).
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *, hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
+        if hint:
+            self.add_note(f"hint: {self.hint_text()}")
+
+    def hint_text(self, flag: Callable[[str], str] | None = None) -> str | None:
+        """The hint with each parameter spelt by ``flag(name)`` (e.g. a CLI flag), by default as
+        the Python argument (``crs='EPSG:4549'``, or `` `crs` `` without a value)."""
+        if not self.hint:
+            return None
+        return _Hint(flag).format(self.hint)
 
 
 class InputError(GridplanError):
@@ -68,11 +127,12 @@ class ValidationError(InputError):
         One line per problem, each naming the feature(s) and the fix.
     """
 
-    def __init__(self, path: str, problems: list[str]):
+    def __init__(self, path: str, problems: list[str], *, hint: str | None = None):
         self.path = str(path)
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"{self.path}: {len(self.problems)} problem(s) make the input unusable:\n{lines}")
+        super().__init__(f"{self.path}: {len(self.problems)} problem(s) make the input unusable:\n{lines}",
+                         hint=hint)
 
 
 class InfeasibleError(GridplanError):

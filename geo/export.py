@@ -88,7 +88,7 @@ def shapefile_names(columns):
 def _target_crs(plan, crs, fmt):
     if fmt == "kml":
         if crs is not None and not CRS.from_user_input(crs).equals(CRS.from_epsg(4326)):
-            logger.warning("KML is always WGS 84 longitude/latitude; --crs %s is not used", crs)
+            logger.warning("KML is always WGS 84 longitude/latitude; the CRS %s asked for is not used", crs)
         return CRS.from_epsg(4326)
     if crs is None:
         crs = plan.meta.get("source_crs")

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from geo.errors import InputError
+
 __all__ = ["ALIASES", "find_column", "header_key"]
 
 #: Each role and the headers that name it, most specific first.
@@ -67,8 +69,6 @@ def find_column(table, role: str, *, given: str | None = None, path=None):
     path : optional
         The file, named in the error when ``given`` is not a column.
     """
-    from geo.errors import InputError
-
     columns = [c for c in table.columns if c != "geometry"]
     if given is not None:
         hits = [c for c in columns if c == given] or [c for c in columns if header_key(c) == header_key(given)]

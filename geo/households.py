@@ -67,7 +67,7 @@ _FLOOR_FIELDS = ("Floor", "floor", "floors", "Floors", "levels", "building:level
 def from_field(buildings: gpd.GeoDataFrame, field: str, *, path: str) -> pd.Series:
     """Households from a count field; non-numeric, missing, negative or fractional values are errors."""
     if field not in buildings.columns:
-        raise InputError(f"{path}: has no field {field!r} for --households-field; its fields are: "
+        raise InputError(f"{path}: has no field {field!r} for the households; its fields are: "
                          f"{', '.join(c for c in buildings.columns if c != 'geometry')}")
     raw = buildings[field]
     values = pd.to_numeric(raw, errors="coerce")
@@ -81,9 +81,8 @@ def from_field(buildings: gpd.GeoDataFrame, field: str, *, path: str) -> pd.Seri
                               for i in buildings.index[mask][:12])
             problems.append(f"{int(mask.sum())} value(s) of {field!r} {what}: {shown}")
     if problems:
-        problems.append(f"fix the {field!r} values, or leave out --households-field to estimate "
-                        "households from footprint area × floors")
-        raise ValidationError(path, problems)
+        raise ValidationError(path, problems, hint=f"fix the {field!r} values, or leave out {{households_field}} "
+                              "to estimate households from footprint area × floors")
     return values.astype("int64").rename("households")
 
 

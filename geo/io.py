@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from geo.crs import convert_datum, ensure_crs
+from geo.cad import read_cad_footprints
 from geo.csvfile import is_table, read_table
-from geo.errors import InputError, ids_text, rows_text
+from geo.errors import InputError, rows_text
+from geo.frames import (OSM_MAJOR_HIGHWAYS, OSM_MINOR_HIGHWAYS, barriers_frame, boundaries_frame,  # noqa: F401
+                        buildings_frame, household_points_frame)
 from geo.headers import find_column
 
 __all__ = [
@@ -42,16 +44,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: OSM ``highway`` values that are barriers no grid crosses unless there is no other way.
-OSM_MAJOR_HIGHWAYS = frozenset({
-    "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
-    "secondary", "secondary_link",
-})
-#: OSM ``highway`` values that are minor barriers (crossed when it helps balance, at a cost).
-OSM_MINOR_HIGHWAYS = frozenset({"tertiary", "tertiary_link", "unclassified", "residential",
-                                "living_street"})
-_OSM_MAJOR_WATERWAYS = frozenset({"river", "canal"})
-_OSM_MINOR_WATERWAYS = frozenset({"stream", "drain", "ditch"})
 _OSM_SUFFIXES = (".osm.pbf", ".pbf", ".osm")
 
 
@@ -110,7 +102,7 @@ def shapefile_encoding(path) -> str | None:
             text.decode(encoding)
         except UnicodeDecodeError:
             continue
-        logger.info("%s: no .cpg file; the attributes decode as %s and are read so (override with --encoding)",
+        logger.info("%s: no .cpg file; the attributes decode as %s and are read so (name another encoding to override)",
                     p, encoding)
         return encoding
     return None
@@ -138,7 +130,7 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", encoding: str | N
         if encoding:
             kwargs["encoding"] = encoding
     elif encoding:
-        logger.info("%s: --encoding applies to shapefiles and CSV files; this file declares its own", p)
+        logger.info("%s: an encoding applies to shapefiles and CSV files; this file declares its own", p)
     try:
         layers = pyogrio.list_layers(p)
     except Exception as exc:  # GDAL's DataSourceError and friends
@@ -146,14 +138,15 @@ def read_layer(path, *, layer=None, on_invalid: str = "raise", encoding: str | N
                          "give a GeoJSON, GeoPackage, Shapefile or OSM (.osm.pbf) file") from exc
     names = [str(n) for n in layers[:, 0]]
     if layer is None and len(names) > 1 and not is_osm(p):
-        raise InputError(f"{p}: has {len(names)} layers ({', '.join(names)}); choose one with --layer")
+        raise InputError(f"{p}: has {len(names)} layers ({', '.join(names)})",
+                         hint="choose one with {layer}")
     if layer is not None and not isinstance(layer, int) and str(layer) not in names:
         raise InputError(f"{p}: has no layer {layer!r}; its layers are: {', '.join(names)}")
     try:
         gdf = pyogrio.read_dataframe(p, layer=layer, on_invalid=on_invalid, **kwargs)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise InputError(f"{p}: the attributes cannot be decoded as {kwargs.get('encoding')} ({exc}); "
-                         "name their encoding with --encoding, e.g. --encoding GBK or --encoding UTF-8") from exc
+        raise InputError(f"{p}: the attributes cannot be decoded as {kwargs.get('encoding')} ({exc})",
+                         hint="name their encoding with {encoding}, e.g. {encoding:GBK} or {encoding:UTF-8}") from exc
     except Exception as exc:
         raise InputError(f"{p}: cannot be read ({exc})") from exc
     if not isinstance(gdf, gpd.GeoDataFrame):  # pyogrio reads a CSV or a plain table as a DataFrame
@@ -200,45 +193,6 @@ def _read_osm_buildings(p: Path) -> gpd.GeoDataFrame:
     return gdf[[c for c in keep if c in gdf.columns]].reset_index(drop=True)
 
 
-def _apply_ids(gdf: gpd.GeoDataFrame, *, id_field: str | None, path: Path) -> gpd.GeoDataFrame:
-    """Index the buildings by their own IDs (see :func:`read_buildings`)."""
-    if id_field is not None:
-        if id_field not in gdf.columns:
-            raise InputError(f"{path}: has no field {id_field!r} for --id-field; "
-                             f"its fields are: {', '.join(c for c in gdf.columns if c != 'geometry')}")
-        ids = gdf[id_field]
-        missing = ids.isna()
-        if missing.any():
-            raise InputError(f"{path}: {int(missing.sum())} feature(s) have no {id_field!r} "
-                             f"({rows_text(np.flatnonzero(missing))}); fill them in or drop --id-field "
-                             "to generate IDs")
-        ids = ids.map(_id_text)
-        source = f"field {id_field!r}"
-    elif "osm_id" in gdf.columns and gdf["osm_id"].notna().all():
-        ids = gdf["osm_id"].astype(str)
-        source = "OSM ids"
-    else:
-        # Stable generated IDs: the feature's position in the file, zero-padded (B00001 ...).
-        width = max(5, len(str(len(gdf))))
-        ids = pd.Series([f"B{i + 1:0{width}d}" for i in range(len(gdf))], index=gdf.index)
-        source = "generated from feature order (B00001 = the file's first feature)"
-    dup = ids[ids.duplicated(keep=False)]
-    if not dup.empty:
-        names = sorted(set(dup))
-        shown = ", ".join(names[:20]) + (" …" if len(names) > 20 else "")
-        raise InputError(f"{path}: {len(names)} building ID(s) occur more than once: {shown}; "
-                         "make the IDs unique or choose another --id-field")
-    gdf = gdf.set_axis(pd.Index(ids.to_numpy(dtype=object), name="building_id"), axis=0)
-    logger.info("%s: building IDs %s", path, source)
-    return gdf
-
-
-def _id_text(value) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
                    datum: str = "wgs84", encoding: str | None = None) -> gpd.GeoDataFrame:
     """Read building footprints, indexed by ``building_id``.
@@ -278,53 +232,15 @@ def read_buildings(path, *, layer=None, id_field: str | None = None, crs=None,
     """
     p = _existing(path)
     if is_cad(p):
-        from geo.cad import read_cad_footprints
-
         gdf = read_cad_footprints(p, cad_layer=layer, crs=crs, encoding=encoding)
     elif is_table(p):
         raise InputError(f"{p}: is a table without geometry, not footprints; give the buildings as GeoJSON, GeoPackage, "
-                         "Shapefile, OSM or DXF, and the table with --households")
+                         "Shapefile, OSM or DXF", hint="give the table as {households_path}")
     else:
         gdf = _read_osm_buildings(p) if is_osm(p) else read_layer(p, layer=layer, encoding=encoding)
-    gdf = ensure_crs(gdf, crs=crs, path=str(p))
-    gdf = _apply_ids(gdf, id_field=id_field, path=p)
-    gdf = convert_datum(gdf, datum, path=str(p))
+    gdf = buildings_frame(gdf, id_field=id_field, crs=crs, datum=datum, source=str(p))
     logger.info("%s: %d buildings read", p, len(gdf))
     return gdf
-
-
-def _classify_barriers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Add ``barrier_class`` (major/minor) and ``kind``; drop lines that are no barrier."""
-    cls = pd.Series(None, index=gdf.index, dtype=object)
-    kind = pd.Series(None, index=gdf.index, dtype=object)
-    if "barrier_class" in gdf.columns:  # the user's own classification wins
-        cls = gdf["barrier_class"].astype(object).str.lower().where(gdf["barrier_class"].notna())
-        kind = pd.Series("barrier", index=gdf.index, dtype=object)
-    for key, major, minor in (("highway", OSM_MAJOR_HIGHWAYS, OSM_MINOR_HIGHWAYS),
-                              ("waterway", _OSM_MAJOR_WATERWAYS, _OSM_MINOR_WATERWAYS)):
-        if key not in gdf.columns:
-            continue
-        v = gdf[key]
-        cls = cls.where(cls.notna(), np.where(v.isin(major), "major",
-                                              np.where(v.isin(minor), "minor", None)))
-        kind = kind.where(kind.notna() | v.isna(), key + "=" + v.astype(str))
-    if "railway" in gdf.columns:
-        rail = gdf["railway"].isin(["rail", "light_rail", "subway"]) & cls.isna()
-        cls = cls.where(~rail, "major")
-        kind = kind.where(~rail, "railway=" + gdf["railway"].astype(str))
-    has_tags = any(c in gdf.columns for c in ("highway", "waterway", "railway", "barrier_class"))
-    if not has_tags:
-        # A plain line file: the user drew or chose these lines as barriers.
-        cls = pd.Series("major", index=gdf.index, dtype=object)
-        kind = pd.Series("barrier", index=gdf.index, dtype=object)
-    out = gdf.assign(barrier_class=cls, kind=kind)
-    bad = out["barrier_class"].notna() & ~out["barrier_class"].isin(["major", "minor"])
-    if bad.any():
-        raise InputError(f"barrier_class must be 'major' or 'minor'; {rows_text(np.flatnonzero(bad))} "
-                         f"have {ids_text(sorted(set(map(str, out.loc[bad, 'barrier_class']))))}")
-    out = out[out["barrier_class"].notna()]
-    cols = ["barrier_class", "kind"] + (["name"] if "name" in out.columns else []) + ["geometry"]
-    return out[cols].reset_index(drop=True)
 
 
 def read_barriers(path, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:
@@ -344,17 +260,7 @@ def read_barriers(path, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.Ge
         gdf = gdf[gdf.geometry.notna()]
     else:
         gdf = read_layer(p, layer=layer)
-    gdf = ensure_crs(gdf, crs=crs, path=str(p))
-    gdf = convert_datum(gdf, datum, path=str(p))
-    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty].copy()
-    polys = gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-    gdf.loc[polys, "geometry"] = gdf.loc[polys].geometry.boundary
-    lines = gdf.geom_type.isin(["LineString", "MultiLineString", "LinearRing"])
-    if not lines.any():
-        raise InputError(f"{p}: holds no lines or polygons to use as barriers")
-    out = _classify_barriers(gdf[lines])
-    logger.info("%s: %d barrier lines (%d major)", p, len(out), int((out.barrier_class == "major").sum()))
-    return out
+    return barriers_frame(gdf, crs=crs, datum=datum, source=str(p))
 
 
 def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field: str | None = None,
@@ -365,25 +271,8 @@ def read_boundaries(path, *, layer=None, id_field: str | None = None, name_field
     feature's position (``A001`` …). ``name`` from ``name_field`` or a ``name`` column.
     """
     p = _existing(path)
-    gdf = read_layer(p, layer=layer)
-    gdf = ensure_crs(gdf, crs=crs, path=str(p))
-    gdf = convert_datum(gdf, datum, path=str(p))
-    bad = ~gdf.geom_type.isin(["Polygon", "MultiPolygon"])
-    if bad.any():
-        raise InputError(f"{p}: boundaries must be polygons; {rows_text(np.flatnonzero(bad))} are "
-                         f"{ids_text(sorted(set(gdf.geom_type[bad].fillna('no geometry').astype(str))))}")
-    if id_field is None:
-        id_field = next((c for c in ("boundary_id", "id", "code", "adcode") if c in gdf.columns), None)
-    if id_field is not None and id_field not in gdf.columns:
-        raise InputError(f"{p}: has no field {id_field!r}")
-    ids = (gdf[id_field].map(_id_text) if id_field else
-           pd.Series([f"A{i + 1:03d}" for i in range(len(gdf))], index=gdf.index))
-    if ids.duplicated().any():
-        raise InputError(f"{p}: boundary IDs occur more than once: {ids_text(sorted(set(ids[ids.duplicated()])))}")
-    name_field = name_field or ("name" if "name" in gdf.columns else None)
-    names = gdf[name_field].astype(str) if name_field else ids
-    return gpd.GeoDataFrame({"boundary_id": ids.to_numpy(), "name": names.to_numpy()},
-                            geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
+    return boundaries_frame(read_layer(p, layer=layer), id_field=id_field, name_field=name_field, crs=crs,
+                            datum=datum, source=str(p))
 
 
 def coordinate_columns(table: pd.DataFrame) -> tuple[tuple[str, str] | None, bool]:
@@ -408,9 +297,9 @@ def _points_from_table(table: pd.DataFrame, p: Path, *, crs) -> gpd.GeoDataFrame
     if pair is None:
         raise InputError(f"{p}: needs coordinate columns lon/lat (or longitude/latitude, 经度/纬度) or x/y "
                          "for household points, or a building column (楼栋号, 楼栋, building_id …; "
-                         f"--ledger-key) for a household ledger; it has: {', '.join(map(str, table.columns))}")
+                         f"the ledger key) for a household ledger; it has: {', '.join(map(str, table.columns))}")
     if not lonlat and crs is None:
-        raise InputError(f"{p}: x/y columns carry no CRS; name it with --crs (e.g. --crs EPSG:4549)")
+        raise InputError(f"{p}: x/y columns carry no CRS", hint="name it with {crs}, e.g. {crs:EPSG:4549}")
     xy = table[list(pair)].apply(lambda c: pd.to_numeric(c.astype(str).str.strip(), errors="coerce"))
     bad = xy.isna().any(axis=1)
     if bad.any():
@@ -452,31 +341,6 @@ def read_household_points(path, *, layer=None, crs=None, datum: str = "wgs84", s
         if table is None:
             table = read_table(p, sheet=sheet, encoding=encoding)
         gdf = _points_from_table(table, p, crs=crs)
-        gdf = ensure_crs(gdf, path=str(p))
     else:
-        gdf = ensure_crs(read_layer(p, layer=layer, encoding=encoding), crs=crs, path=str(p))
-        gdf = gdf.rename(columns={c: role for role in ("household_id", "persons")
-                                  if (c := find_column(gdf, role)) is not None})
-    bad = gdf.geometry.isna() | (gdf.geom_type != "Point")
-    if bad.any():
-        raise InputError(f"{p}: household features must be points; "
-                         f"{rows_text(np.flatnonzero(bad), csv=csv)} are not")
-    gdf = convert_datum(gdf, datum, path=str(p))
-    if "household_id" in gdf.columns:
-        ids = gdf["household_id"].map(_id_text)
-        if ids.duplicated().any():
-            raise InputError(f"{p}: household_id values occur more than once: "
-                             f"{ids_text(sorted(set(ids[ids.duplicated()])))}")
-    else:
-        width = max(5, len(str(len(gdf))))
-        ids = pd.Series([f"H{i + 1:0{width}d}" for i in range(len(gdf))], index=gdf.index)
-    gdf = gdf.drop(columns=["household_id"], errors="ignore")
-    gdf.index = pd.Index(ids.to_numpy(dtype=object), name="household_id")
-    if "persons" in gdf.columns:
-        persons = pd.to_numeric(gdf["persons"], errors="coerce")
-        bad = persons.isna() | (persons < 0)
-        if bad.any():
-            shown = ids_text(f"{i}={gdf.at[i, 'persons']}" for i in gdf.index[bad])
-            raise InputError(f"{p}: 'persons' must be a whole number ≥ 0; households {shown} are not")
-        gdf["persons"] = persons.astype("int64")
-    return gdf
+        gdf = read_layer(p, layer=layer, encoding=encoding)
+    return household_points_frame(gdf, crs=None if csv else crs, datum=datum, source=str(p), csv=csv)

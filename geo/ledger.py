@@ -47,7 +47,8 @@ import pandas as pd
 
 from geo.csvfile import read_table
 from geo.errors import InputError, ValidationError, ids_text, rows_text
-from geo.headers import find_column
+from geo.building_numbers import chinese_number, clean_compound, compatible, split_building
+from geo.headers import ALIASES, find_column, header_key
 
 __all__ = [
     "Ledger",
@@ -68,95 +69,7 @@ MAX_SEARCHED = 500
 #: Building fields (besides the building aliases of :mod:`geo.headers`) tried as the buildings' key.
 BUILDING_FIELDS = ("cad_text", "名称", "建筑名称", "name")
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN = "零〇一二三四五六七八九两十百千"
-_STRONG = r"(?:号楼|号幢|号栋|幢|栋|座|楼|#)"
-_NUM = r"(?P<num>[A-Z]?\d+(?:-\d+)?[A-Z]?)"
-_MARKED = re.compile(rf"第?{_NUM}\s*{_STRONG}")
-_NUMBERED = re.compile(rf"第?{_NUM}\s*号")
-_BARE = re.compile(rf"^(?P<pre>.*?){_NUM}$")
-_CN_BEFORE_MARK = re.compile(rf"[{_CN}]+(?=\s*(?:号|幢|栋|座|楼|#))")
-_COMPOUND_SUFFIX = re.compile(r"(小区|社区|新村)$")
 _GENERATED = re.compile(r"^B(\d{5,})$")
-
-
-def chinese_number(text: str) -> int | None:
-    """A Chinese numeral as an integer (``None`` if it is not one).
-
-    >>> chinese_number("三"), chinese_number("十二"), chinese_number("二十三"), chinese_number("一百零五")
-    (3, 12, 23, 105)
-    >>> chinese_number("一二"), chinese_number("花园")
-    (12, None)
-    """
-    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
-        return None
-    if not any(ch in _CN_UNITS for ch in text):  # digit by digit: 一二 = 12
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, digit = 0, None
-    for ch in text:
-        if ch in _CN_DIGITS:
-            digit = _CN_DIGITS[ch]
-        else:
-            total += (1 if digit is None else digit) * _CN_UNITS[ch]
-            digit = None
-    return total + (digit or 0)
-
-
-def _clean_number(num: str) -> str:
-    # leading zeros of each group go: 03 → 3, A03 → A3, 3-01 → 3-1
-    return re.sub(r"(?<!\d)0+(?=\d)", "", num)
-
-
-def _clean_compound(text: str) -> str:
-    text = re.sub(r"[\s,，;；:：()（）\-_/]+$", "", text.strip())
-    return _COMPOUND_SUFFIX.sub("", text)
-
-
-def split_building(text) -> tuple[str, str] | None:
-    """A building as Chinese addresses write it, as ``(compound, number)``; ``None`` if there is none.
-
-    The rules, in order:
-
-    1. NFKC: full-width digits, letters and signs become ASCII (``３号`` → ``3号``, ``＃`` → ``#``);
-       letters are upper-cased, spaces dropped, ``之``/``—`` read as ``-``.
-    2. Chinese numerals before a marker become digits (``三号楼`` → ``3号楼``, ``十二栋`` → ``12栋``).
-    3. The building is the first number followed by 号楼, 幢, 栋, 座, 楼 or ``#``; else the first
-       followed by 号; else a number ending the text. What follows (单元, 室) is dropped.
-    4. The text before the number is the compound, without a trailing 小区/社区/新村.
-    5. Leading zeros go (``03`` → ``3``).
-
-    >>> [split_building(s)[1] for s in ["3幢", "3栋", "3号楼", "三号楼", "3#", "３号", "03", "第3栋"]]
-    ['3', '3', '3', '3', '3', '3', '3', '3']
-    >>> split_building("苏州花园小区 3栋"), split_building("苏州花园十二幢1单元")
-    (('苏州花园', '3'), ('苏州花园', '12'))
-    >>> split_building("A3座"), split_building("3-1幢"), split_building("3之1号楼")
-    (('', 'A3'), ('', '3-1'), ('', '3-1'))
-    >>> split_building("十全街12号苏州花园3幢201室")
-    ('十全街12号苏州花园', '3')
-    >>> split_building("合计") is None, split_building("") is None
-    (True, True)
-    """
-    if text is None or (isinstance(text, float) and np.isnan(text)):
-        return None
-    s = unicodedata.normalize("NFKC", str(text)).upper()
-    s = re.sub(r"\s+", "", s)
-    s = re.sub(r"[之—–－]", "-", s)
-    if not s:
-        return None
-    s = _CN_BEFORE_MARK.sub(lambda m: str(n) if (n := chinese_number(m.group(0))) is not None else m.group(0), s)
-    m = _MARKED.search(s) or _NUMBERED.search(s)
-    if m is not None:
-        return _clean_compound(s[:m.start()]), _clean_number(m.group("num"))
-    m = _BARE.match(s)
-    if m is not None:
-        return _clean_compound(m.group("pre")), _clean_number(m.group("num"))
-    return None
-
-
-def _compatible(a: str, b: str) -> bool:
-    return not a or not b or a == b or a in b or b in a
 
 
 @dataclass
@@ -240,7 +153,7 @@ def read_ledger(path, *, key: str | None = None, count: str | None = None, sheet
     if key_col is None:
         raise InputError(f"{path}: has no building column to join the ledger on (looked for 楼栋号, 楼栋, 楼号, "
                          f"building_id …); its columns are: {', '.join(map(str, table.columns))}; name the "
-                         "column with --ledger-key")
+                         "column", hint="name the column with {ledger_key}")
     count_col = find_column(table, "households", given=count, path=path)
     ledger = Ledger(table=table.reset_index(drop=True), path=path, key=key_col, count=count_col,
                     compound=find_column(table, "compound"), unit=find_column(table, "unit"),
@@ -287,8 +200,6 @@ def _building_field(buildings: pd.DataFrame) -> str | None:
 
     ``building`` (OSM's building type) and ``building_id`` (the index) are not tried.
     """
-    from geo.headers import ALIASES, header_key
-
     names = [a for a in ALIASES["building"] if a not in ("building", "building_id")] + list(BUILDING_FIELDS)
     by_key = {header_key(c): c for c in buildings.columns if c != "geometry"}
     for name in names:
@@ -306,7 +217,7 @@ def _building_keys(buildings: pd.DataFrame, building_key: str | None, path: str)
         building_key = _building_field(buildings)
     if building_key is not None and building_key != "building_id":
         if building_key not in buildings.columns:
-            raise InputError(f"{path}: the buildings have no field {building_key!r} for --building-key; their fields "
+            raise InputError(f"{path}: the buildings have no field {building_key!r} for the building key; their fields "
                              f"are: {', '.join(c for c in buildings.columns if c != 'geometry')}")
         keys = buildings[building_key]
         comp_col = find_column(buildings, "compound")
@@ -359,7 +270,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
             continue
         text = unicodedata.normalize("NFKC", str(raw)).strip()
         parsed = split_building(text)
-        c = _clean_compound(unicodedata.normalize("NFKC", comp)) if comp else (parsed[0] if parsed else "")
+        c = clean_compound(unicodedata.normalize("NFKC", comp)) if comp else (parsed[0] if parsed else "")
         exact.setdefault(text, []).append((bid, c))
         if key_name == "building_id" and text != str(bid):
             exact.setdefault(str(bid), []).append((bid, c))  # B00003 as written, besides its number 3
@@ -411,12 +322,12 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
             cand = f"repeats line {first_of[i] + first}"
         else:
             text = unicodedata.normalize("NFKC", key_text[i])
-            given = _clean_compound(unicodedata.normalize("NFKC", row_comp[i]))
-            found = [b for b, c in exact.get(text, []) if _compatible(given, c)]
+            given = clean_compound(unicodedata.normalize("NFKC", row_comp[i]))
+            found = [b for b, c in exact.get(text, []) if compatible(given, c)]
             parsed = split_building(text) if not found else None
             if parsed is not None:
                 comp = given or parsed[0]
-                found = [b for b, c in by_number.get(parsed[1], []) if _compatible(comp, c)]
+                found = [b for b, c in by_number.get(parsed[1], []) if compatible(comp, c)]
             if not found and text in ids:
                 found = [text]  # a building ID as written
             if len(found) == 1:
@@ -476,7 +387,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int, others: str)
              f"{int(n.get('duplicate', 0))} duplicate row(s) ({int(hh.get('unmatched', 0) + hh.get('ambiguous', 0) + hh.get('duplicate', 0))} households)"
              + (f"; {int(n['blank'])} blank line(s) skipped" if n.get("blank") else "")]
     what = {"unmatched": "match no building", "ambiguous": "match several buildings (give the 小区, or "
-            "--building-key a field that tells them apart)", "duplicate": "repeat an earlier row exactly "
+            "a building key field that tells them apart)", "duplicate": "repeat an earlier row exactly "
             "(counted once)"}
     for st, text in what.items():
         bad = rows[rows["status"] == st]
@@ -489,7 +400,7 @@ def _notes(match: LedgerMatch, ledger: Ledger, *, n_buildings: int, others: str)
         notes.append(f"{path}: {len(bad)} row(s) {text}, left out: {detail}{more}")
     if n.get("unmatched") or n.get("ambiguous"):
         notes.append(f"{path}: fix the rows above (or the buildings' {match.building_key!r}), or choose the "
-                     "columns with --ledger-key / --building-key")
+                     "columns with the ledger key and the building key")
     return notes
 
 
@@ -517,6 +428,6 @@ def ledger_households(path, buildings: pd.DataFrame, *, key: str | None = None, 
         keys, _, name = _building_keys(buildings, building_key, ledger.path)
         raise InputError(f"{ledger.path}: no row of the ledger matches a building: its {ledger.key!r} "
                          f"({ids_text(rows['key'].head(3), limit=3)} …) against the buildings' {name!r} "
-                         f"({ids_text(buildings.index[:3] if name == 'building_id' else keys.head(3), limit=3)} …); "
-                         "choose the columns with --ledger-key and --building-key")
+                         f"({ids_text(buildings.index[:3] if name == 'building_id' else keys.head(3), limit=3)} …)",
+                         hint="choose the columns with {ledger_key} and {building_key}")
     return match

@@ -14,6 +14,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,8 +35,6 @@ OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "g
 
 
 def gridplan_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version("gridplan")
     except PackageNotFoundError:  # running from a source tree that is not installed
@@ -74,8 +73,13 @@ def atomic_path(target) -> "_AtomicPath":
 
     Examples
     --------
-    >>> with atomic_path("out.html") as tmp:   # doctest: +SKIP
-    ...     tmp.write_text("<html>…")
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "out.html"
+    >>> with atomic_path(out) as tmp:
+    ...     _ = tmp.write_text("<html>…</html>", encoding="utf-8")
+    >>> out.read_text(encoding="utf-8"), [p.name for p in out.parent.iterdir()]  # no temporary file left
+    ('<html>…</html>', ['out.html'])
+    >>> import shutil; shutil.rmtree(out.parent)
     """
     return _AtomicPath(Path(target))
 

@@ -29,6 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.load import load_buildings
+
 __all__ = ["make_ledger", "make_cad", "write_samples", "DATA", "UNKNOWN", "DUPLICATES", "CAD_CRS"]
 
 logger = logging.getLogger(__name__)
@@ -65,8 +67,6 @@ def _fullwidth(text: str) -> str:
 
 
 def _sample_buildings():
-    from geo.load import load_buildings
-
     return load_buildings(DATA / "buildings.geojson").buildings
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputError
+from geo.plan import atomic_path
 
 __all__ = ["SynthParams", "SynthCity", "KINDS", "synth_city", "write_city"]
 
@@ -476,8 +477,6 @@ def write_city(city: SynthCity, path) -> Path:
 
     Layers ``buildings``, ``households`` (when generated), ``roads``, ``streets``, ``communities``.
     """
-    from geo.plan import atomic_path
-
     path = Path(path)
     with atomic_path(path) as tmp:
         for name, gdf in city.layers().items():

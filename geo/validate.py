@@ -128,7 +128,7 @@ def validate_buildings(buildings: gpd.GeoDataFrame, *, path: str, report: Report
         kinds = sorted({shapely.get_type_id(g) for g in geoms[wrong]})
         names = ", ".join(shapely.GeometryType(k).name.title() for k in kinds)
         errors.append(f"{int(wrong.sum())} feature(s) are not polygons ({names}): {_ids(ids[wrong])}; "
-                      "buildings must be footprints — give a polygon layer (--layer) or remove them")
+                      "buildings must be footprints — give a polygon layer or remove them")
 
     invalid = polygonal & ~shapely.is_valid(geoms)
     if invalid.any():
@@ -179,8 +179,8 @@ def validate_buildings(buildings: gpd.GeoDataFrame, *, path: str, report: Report
         if not drop_duplicates:
             raise ValidationError(path, [
                 f"{len(pairs)} pair(s) of features are the same building twice (exact duplicates or "
-                f"≥{NEAR_TOTAL_OVERLAP:.0%} overlap), which would count households twice: {_ids(pairs)}; "
-                "delete one of each pair, or pass --drop-duplicates to keep the first of each pair"])
+                f"≥{NEAR_TOTAL_OVERLAP:.0%} overlap), which would count households twice: {_ids(pairs)}"],
+                hint="delete one of each pair, or give {drop_duplicates} to keep the first of each pair")
         drop = np.unique(right[same])
         report.note(f"{path}: dropped {len(drop)} duplicate footprint(s) (kept the first of each pair): "
                     f"{_ids(pairs)}")

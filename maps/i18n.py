@@ -337,7 +337,7 @@ _TEXT.update({
     "per_community": {"zh": "各社区概况", "en": "Per community"},
 })
 
-# Names people read (issue 18): every special-household flag (geo.roster.SPECIAL_FLAGS,
+# Names people read (issue 18): every special-household flag (partitioning.people.roster.SPECIAL_FLAGS,
 # geo.households.FLAG_COLUMNS and the common ones of household registers), the versions the plan
 # file itself makes, and buildings without a name; appended in one block.
 _TEXT.update({

@@ -354,7 +354,7 @@ def escalation_of(plan: Plan, grid_id) -> list:
     """The grid's escalation chain (网格吹哨、部门报到): the plan's ``escalation`` metadata for the
     grid's community (the most common ``community`` of its buildings), else ``"*"``; a list of
     ``{level, role, name, phone}`` (empty when the plan has none)."""
-    from partitioning.staffing import grid_communities
+    from partitioning.people.staffing import grid_communities
 
     chains = plan.meta.get("escalation") or {}
     if not chains:

@@ -167,7 +167,7 @@ def split_parts(buildings: gpd.GeoDataFrame, *, max_buildings: int | None = None
     ...                         geometry=[box(20 * i, 0, 20 * i + 10, 10) for i in range(40)], crs=32651)
     >>> parts = split_parts(rows, max_buildings=10)
     >>> len(parts), bool(parts.union_all().covers(rows.union_all()))
-    (4, True)
+    (5, True)
     """
     max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
     if max_buildings < 1:

@@ -102,7 +102,8 @@ def test_conflicting_crs(tmp_path):
     path = write(tmp_path, "b.geojson", buildings(3))
     code, out = run("partition", path, "--crs", "EPSG:4549", "-o", tmp_path / "p.gpkg")
     assert code == 2
-    assert "declares EPSG:4326 but --crs says EPSG:4549" in out
+    assert "declares EPSG:4326 but the CRS given is EPSG:4549" in out
+    assert "\ngridplan: hint: leave out --crs to use the file's CRS" in out  # the hint on its own line, as a flag
 
 
 def test_duplicate_ids(tmp_path):
@@ -116,7 +117,8 @@ def test_unknown_id_field(tmp_path):
     path = write(tmp_path, "b.geojson", buildings(3))
     code, out = partition(tmp_path, path, "--id-field", "bid")
     assert code == 2
-    assert "has no field 'bid' for --id-field" in out and "name" in out
+    assert "has no field 'bid' for the building IDs" in out and "name" in out
+    assert "hint: choose one of them with --id-field" in out
 
 
 @pytest.mark.parametrize("values, message", [
@@ -186,7 +188,7 @@ def test_layer_needed_for_multilayer_geopackage(tmp_path):
     buildings(3).to_file(path, layer="b")
     code, out = partition(tmp_path, path)
     assert code == 2
-    assert "has 2 layers (a, b); choose one with --layer" in out
+    assert "has 2 layers (a, b)\ngridplan: hint: choose one with --layer" in out
     code, out = partition(tmp_path, path, "--layer", "c")
     assert code == 2 and "has no layer 'c'" in out
     code, out = partition(tmp_path, path, "--layer", "b")
@@ -208,7 +210,7 @@ def test_household_points_xy_need_a_crs(tmp_path):
     csv.write_text("x,y\n1,2\n")
     code, out = partition(tmp_path, b, "--households", csv)
     assert code == 2
-    assert "x/y columns carry no CRS; name it with --crs" in out
+    assert "x/y columns carry no CRS\ngridplan: hint: name it with --crs, e.g. --crs EPSG:4549" in out
 
 
 def test_household_points_bad_coordinates_and_persons(tmp_path):

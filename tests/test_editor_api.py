@@ -207,7 +207,7 @@ def test_concurrent_saves_stale_refused_then_reloaded(app, moves):
 
 
 def test_a_failed_save_leaves_no_version_and_the_plan_file_as_it_was(plan_path, tmp_path):
-    from app.editor import VersionConflict, VersionStore
+    from app.versions import VersionConflict, VersionStore
 
     store = VersionStore(tmp_path / "versions.sqlite")
     assert store.ensure("kunming", plan_path) == 1 and store.ensure("kunming", plan_path) == 1
@@ -325,7 +325,7 @@ def test_sessions_are_shared_by_worker_processes_and_survive_a_restart(app, move
 
 
 def test_a_stale_session_revision_is_refused(tmp_path):
-    from app.editor import SessionConflict, VersionStore
+    from app.versions import SessionConflict, VersionStore
 
     store = VersionStore(tmp_path / "versions.sqlite")
     rev = store.put_session("p", "alice", base=1, ops=[], pos=0, rev=0)
@@ -361,7 +361,7 @@ def test_versions_are_stored_compressed_and_a_first_release_store_still_opens(pl
     (raw GeoPackage bytes, no sha256 column) is migrated when opened and its versions still load."""
     import sqlite3
 
-    from app.editor import VersionStore
+    from app.versions import VersionStore
 
     raw = plan_path.read_bytes()
     db = tmp_path / "old.sqlite"

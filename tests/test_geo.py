@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +14,8 @@ import shapely
 import geo
 from geo import households as hh
 from geo.crs import choose_metric_crs, convert_datum
-from geo.errors import CRSError, InputError, PlanFileError
+from app.cli import cli_flag
+from geo.errors import CRSError, GridplanError, InputError, PlanFileError
 from geo.io import read_barriers, read_buildings, read_household_points
 from geo.plan import Plan, atomic_path, read_plan, write_plan
 
@@ -241,3 +245,59 @@ def test_reserved_input_columns_are_kept_aside(tmp_path):
     assert list(inputs.buildings["households"]) == [5, 6]
     with pytest.raises(InputError, match="has no field 'hh'"):
         geo.load_buildings(path, households_field="hh")
+
+
+def test_error_hints_name_parameters_in_the_library_and_flags_on_the_command_line(tmp_path):
+    """A library error says what to do with the library's parameter names (a notebook user's
+    words); the CLI prints the same hint on its own line with its flags. geo/ names no flag."""
+    footprints = gpd.read_file("data/suzhou_gusu/buildings.geojson").head(5)
+    with pytest.raises(GridplanError) as info:
+        geo.prepare_buildings(footprints.set_crs(None, allow_override=True))
+    assert "has no CRS" in str(info.value) and "--" not in str(info.value)
+    assert info.value.hint_text() == ("name it with `crs`, e.g. crs='EPSG:4326' for longitude/latitude or "
+                                      "crs='EPSG:4549' for CGCS2000 Gauss-Krüger CM 120E")
+    assert info.value.hint_text(cli_flag).startswith("name it with --crs, e.g. --crs EPSG:4326 ")
+    assert any("hint: name it with `crs`" in note for note in info.value.__notes__)  # shown in a traceback
+    assert cli_flag("households_path") == "--households" and cli_flag("drop_duplicates") == "--drop-duplicates"
+    flags = []
+    for path in sorted(Path("geo").glob("*.py")):
+        code = re.sub(r'"""(?:.|\n)*?"""', "", path.read_text(encoding="utf-8"))  # docstrings may name commands
+        code = "\n".join(line for line in code.splitlines() if not line.lstrip().startswith("#"))
+        flags += [f"{path}: {m}" for m in re.findall(r"""["'][^"'\n]*\s--[a-z][a-z-]+""", code)]
+    assert not flags, flags
+
+
+def test_prepare_buildings_from_frames_is_load_buildings_from_files():
+    """The notebook path (frames) gives the same buildings and households as the files' path,
+    for households from a ledger table and from household points."""
+    path, ledger_path = "data/suzhou_gusu/buildings.geojson", "data/suzhou_gusu/ledger.xlsx"
+    from_files = geo.load_buildings(path, households_path=ledger_path)
+    ledger = pd.read_excel(ledger_path, dtype=str)
+    from_frames = geo.prepare_buildings(gpd.read_file(path), households=ledger)
+    pd.testing.assert_index_equal(from_frames.buildings.index, from_files.buildings.index)
+    pd.testing.assert_series_equal(from_frames.buildings["households"], from_files.buildings["households"])
+    pd.testing.assert_series_equal(from_frames.buildings["households_source"],
+                                   from_files.buildings["households_source"])
+    assert (from_frames.buildings["households_source"] == "ledger").sum() == 1195
+    assert from_frames.files == [] and [f["role"] for f in from_files.files] == ["buildings", "households"]
+    # points: one per household, at the first 40 buildings' centroids (3 each)
+    b = from_files.buildings.head(40)
+    pts = gpd.GeoDataFrame({"persons": [2] * 120}, geometry=b.centroid.repeat(3).to_crs(4326).to_numpy(), crs=4326)
+    inputs = geo.prepare_buildings(gpd.read_file(path).head(40), households=pts)
+    assert inputs.buildings["households"].tolist() == [3] * 40
+    assert inputs.buildings["households_source"].eq("points").all()
+    assert inputs.household_points.index[0] == "H00001" and int(inputs.buildings["persons"].sum()) == 240
+
+
+def test_prepare_barriers_and_boundaries_from_frames():
+    inputs = geo.load_buildings("data/suzhou_gusu/buildings.geojson")
+    hull = inputs.buildings.to_crs(4326).union_all().convex_hull
+    roads = gpd.GeoDataFrame({"highway": ["primary", "footway"], "name": ["干将路", "小路"]},
+                             geometry=[hull.boundary, shapely.LineString(hull.exterior.coords[:2])], crs=4326)
+    barriers = geo.prepare_barriers(roads, inputs.crs)
+    assert barriers.crs == inputs.crs and barriers["barrier_class"].tolist() == ["major"]  # a footway is none
+    areas = gpd.GeoDataFrame({"code": [320508], "name": ["姑苏"]}, geometry=[hull], crs=4326)
+    boundaries = geo.prepare_boundaries(areas, inputs.crs)
+    assert boundaries["boundary_id"].tolist() == ["320508"] and boundaries.crs == inputs.crs
+    with pytest.raises(InputError, match="the boundaries GeoDataFrame: boundaries must be polygons"):
+        geo.prepare_boundaries(roads, inputs.crs)

@@ -97,7 +97,7 @@ def test_building_key_field_and_unknown_field(kunming_numbered, tmp_path):
     pd.DataFrame({"楼号": [b.at[target, "名称"]]}).to_csv(path, index=False)
     m = ledger_households(path, b, building_key="名称")
     assert m.households.to_dict() == {target: 1}  # no count column: one row is one household
-    with pytest.raises(InputError, match="no field 'nope' for --building-key"):
+    with pytest.raises(InputError, match="no field .nope. for the building key"):
         ledger_households(path, b, building_key="nope")
 
 
@@ -237,8 +237,8 @@ def test_update_takes_a_chinese_ledger(plan_path, tmp_path):
     ("楼栋号,户数\n1幢,abc\n", [], "line"),
     ("名字,电话\n张三,1\n", [], "needs coordinate columns lon/lat"),
     ("名字,电话\n张三,1\n", ["--ledger-key", "楼栋号"], "has no column '楼栋号'"),
-    ("楼栋号,户数\n1幢,1\n", ["--sheet", "2"], "--sheet applies to spreadsheets"),
-    ("楼栋号,户数\n1幢,1\n", ["--building-key", "nope"], "no field 'nope' for --building-key"),
+    ("楼栋号,户数\n1幢,1\n", ["--sheet", "2"], "hint: leave out --sheet"),
+    ("楼栋号,户数\n1幢,1\n", ["--building-key", "nope"], "no field 'nope' for the building key"),
     ("楼栋号,户数\n1幢,1\n2幢,3\n", ["--building-key", "community"], "no row of the ledger matches a building"),
 ])
 def test_bad_ledgers_are_refused_clearly(tmp_path, content, args, message):

@@ -3,7 +3,7 @@
 Every page a planner or official opens (plans, community map, a grid's battle map with special
 households, search, the editor page and what its API hands the page to show) is rendered in
 Chinese and English for the Kunming plan with special households of every flag
-(``geo.roster.SPECIAL_FLAGS``: ``flag_ill``, ``flag_other``…); the visible text must hold no
+(``partitioning.people.roster.SPECIAL_FLAGS``: ``flag_ill``, ``flag_other``…); the visible text must hold no
 ``flag_*`` or other ``snake_case`` key, no grid id (``G0001``) and no building id (the OSM way ids).
 """
 
@@ -14,7 +14,7 @@ import re
 import pytest
 
 import geo
-from geo.roster import SPECIAL_FLAGS, add_special_households, synthetic_special_households
+from partitioning.people.roster import SPECIAL_FLAGS, add_special_households, synthetic_special_households
 from maps.i18n import text
 from tests.test_app import signed_in
 from tests.test_editor_api import app_on_copy

@@ -23,15 +23,17 @@ and optionally ``phone`` and ``building_id``. ``role`` is one of ``grid_leader``
 ``police``, ``building_leader``, ``volunteer`` (or the Chinese 网格长, 网格员, 社区民警, 楼栋长,
 志愿者); a ``building_leader`` row names its ``building_id``. An optional ``role_label`` (e.g.
 第一网格长) is printed instead of the role's name. Without a roster, the plan's ``people`` layer
-(posts filled by ``partitioning.staffing``, same columns) is used.
+(posts filled by ``partitioning.people.staffing``, same columns) is used.
 
 Examples
 --------
+A sketch (it needs a plan file, and writes a PDF, so it is not run):
+
 >>> import geo                                                    # doctest: +SKIP
->>> from maps.wallmap import grid_sheet, save_sheet
->>> plan = geo.read_plan("suzhou.gpkg")
+>>> from maps.wallmap import grid_sheet, save_sheet                # doctest: +SKIP
+>>> plan = geo.read_plan("suzhou.gpkg")                           # doctest: +SKIP
 >>> save_sheet(grid_sheet(plan, "3", paper="A3", plan_name="suzhou", community_name="养育巷社区",
-...                       base_url="https://grid.example.gov.cn"), "grid.pdf")
+...                       base_url="https://grid.example.gov.cn"), "grid.pdf")  # doctest: +SKIP
 """
 
 from maps._sheet import MissingFontError, find_cjk_font

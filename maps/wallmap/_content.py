@@ -13,6 +13,7 @@ from geo.errors import CRSError, InputError
 from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import LANGUAGES, text
+from partitioning.people.roles import ROLES  # the one role list (staffing, wall map, web card, CLI)
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,6 @@ DEFAULT_BASE_URL = None
 #: Hosts only the computer itself reaches.
 _LOCAL_HOSTS = {"localhost", "0.0.0.0", "::1", "::", ""}
 ROSTER_COLUMNS = ("grid_id", "role", "name", "phone", "building_id")
-ROLES = ("grid_leader", "grid_worker", "police", "building_leader", "volunteer")
 #: Map scales offered (1:N), the largest that fits the grid is used.
 _SCALES = (200, 250, 500, 750, 1000, 1250, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 7500, 10000,
            12500, 15000, 20000, 25000, 30000, 40000, 50000, 75000, 100000, 150000, 200000, 250000)
@@ -191,7 +191,7 @@ def _escalation(plan: Plan, grid_id, roster, lang: str, escalation=None) -> list
     replaces the plan's chain. Without a chain, blank rows for the community and the street are
     ruled to fill in by hand.
     """
-    from partitioning.staffing import grid_communities
+    from partitioning.people.staffing import grid_communities
 
     rows = []
     leader = ("", "")
@@ -236,7 +236,7 @@ def _attribution(plan: Plan, attribution: str | None) -> str:
 def _roster(roster, plan: Plan) -> pd.DataFrame | None:
     """The roster as a DataFrame with the documented columns and role keys.
 
-    Without one, the plan's ``people`` layer (posts filled by ``partitioning.staffing``) is used;
+    Without one, the plan's ``people`` layer (posts filled by ``partitioning.people.staffing``) is used;
     ``None`` when there is neither.
     """
     if roster is None:

@@ -77,7 +77,7 @@ def mask_phone(value) -> str | None:
     >>> mask_phone("13812341234")
     '138****1234'
     >>> mask_phone("0512-65123456")
-    '0512****3456'
+    '0512-****3456'
     """
     if value is None or (not isinstance(value, str) and pd.isna(value)) or str(value).strip() == "":
         return None
@@ -108,7 +108,7 @@ def read_roster(path, *, roles: dict | None = None) -> pd.DataFrame:
     path : str or Path
     roles : dict, optional
         Accepted role names (keys and Chinese names) → role key, e.g.
-        :func:`partitioning.staffing.role_aliases`; any role is accepted when not given.
+        :func:`partitioning.people.staffing.role_aliases`; any role is accepted when not given.
 
     Returns
     -------
@@ -195,7 +195,7 @@ def synthetic_roster(buildings: pd.DataFrame, demand: dict, *, seed: int = 0, fi
         weighted by households.
     demand : dict
         Role key → number of posts to staff (e.g. the counts of
-        :func:`partitioning.staffing.posts`); about ``fill`` × that many people are made.
+        :func:`partitioning.people.staffing.posts`); about ``fill`` × that many people are made.
     seed : int
         Seed of the ``numpy.random.Generator``: the same seed gives the same roster.
     fill : float

@@ -3,7 +3,7 @@
 A *template* (``staffing_templates.toml`` beside this module, or the user's own file of the same
 form) lists *posts*: a role and how many per grid, per building, or per N households of the grid
 (so an oversize grid — one big building — gets more volunteers). :func:`posts` turns a template
-into one row per post of a plan; :func:`assign` fills them from a roster (:func:`geo.roster.read_roster`)
+into one row per post of a plan; :func:`assign` fills them from a roster (:func:`partitioning.people.roster.read_roster`)
 with a minimum-cost assignment (:func:`scipy.optimize.linear_sum_assignment`) per role:
 
 - cost = metres from the person's home to the grid (0 inside it) or to the building;
@@ -38,6 +38,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from geo.errors import CRSError, InputError
+from partitioning.people.roles import ROLES
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
            "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "PEOPLE_COLUMNS"]
@@ -49,7 +50,6 @@ TEMPLATES_PATH = Path(__file__).resolve().parent / "staffing_templates.toml"
 #: Columns of the plan's ``people`` layer written by :func:`assign`.
 PEOPLE_COLUMNS = ("person_id", "grid_id", "building_id", "role", "template_role", "role_label", "name", "phone",
                   "organisation", "home", "lon", "lat", "availability", "distance_m", "kept")
-_SHOWS_AS = ("grid_leader", "grid_worker", "police", "building_leader", "volunteer")
 _PER = ("grid", "building", "households")
 _FORBIDDEN = 1e12
 
@@ -98,8 +98,8 @@ class Assignment:
 def _check(staffing: Staffing, source: str) -> None:
     problems = []
     for key, role in staffing.roles.items():
-        if role.get("shows_as") not in _SHOWS_AS:
-            problems.append(f"role {key}: shows_as must be one of {', '.join(_SHOWS_AS)}")
+        if role.get("shows_as") not in ROLES:
+            problems.append(f"role {key}: shows_as must be one of {', '.join(ROLES)}")
     for name, t in staffing.templates.items():
         for i, p in enumerate(t.get("posts", []), start=1):
             if p.get("role") not in staffing.roles:
@@ -298,7 +298,7 @@ def assign(buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, roster: pd.Data
         The plan's (``plan.buildings`` with ``grid_id``, ``households``; ``plan.grids``), in a
         projected metric CRS.
     roster : DataFrame
-        From :func:`geo.roster.read_roster`, indexed by ``person_id``; ``role`` holds role keys.
+        From :func:`partitioning.people.roster.read_roster`, indexed by ``person_id``; ``role`` holds role keys.
     template : dict
         From :func:`get_template`.
     staffing : Staffing, optional
