@@ -138,7 +138,7 @@ def edit_page(name: str):
 
     Editors and admins only: an anonymous visitor is sent to the login page, another role gets
     404 (as from the API). Not cached: the page draws the user's edit session, which the script
-    (``static/editor.js``) loads from ``/api/plans/<name>/edit…``.
+    (``static/editor/main.js`` and its modules) loads from ``/api/plans/<name>/edit…``.
     """
     from flask_login import current_user
 

@@ -161,7 +161,7 @@ _TEXT.update({
     "posts_count": {"zh": "{n} 人", "en": "{n} people"},
 })
 
-# The plan editor page (app/templates/editor.html, app/static/editor.js): appended, not reordered.
+# The plan editor page (app/templates/editor.html, app/static/editor/): appended, not reordered.
 # The server's refusal reasons are English text from partitioning.editing.EditError, shown as they
 # come after "editor_refused".
 _EDITOR = {

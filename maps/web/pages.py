@@ -177,7 +177,7 @@ def editor_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basemap_k
                asset_base: str | None = None):
     """The editor page's map: basemap and controls, fitted to the plan, without grids.
 
-    The editor page's script (``app/static/editor.js``) draws the grids and buildings of the
+    The editor page's script (``app/static/editor/``, ES modules) draws the grids and buildings of the
     user's edit session from the editor API and redraws them after each edit; it finds this map
     by its folium name (``fmap.get_name()``). Parameters as :func:`community_map`.
 
