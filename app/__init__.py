@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Flask
 
-__all__ = ["SETTINGS", "OFFLINE_BASEMAPS", "VENDOR_DIR", "create_app", "find_plans", "missing_assets"]
+__all__ = ["SETTINGS", "VENDOR_DIR", "create_app", "find_plans", "missing_assets"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +63,6 @@ SETTINGS = {
 }
 
 
-#: Basemaps that load nothing from the internet (``intranet`` tiles come from ``TILES_URL``).
-OFFLINE_BASEMAPS = ("intranet", "none")
-
-
 def find_plans(paths) -> dict:
     """Map a URL-safe name to each plan file given (files or folders of ``*.gpkg``)."""
     from geo.errors import PlanFileError
@@ -88,7 +84,7 @@ def find_plans(paths) -> dict:
 
 def missing_assets() -> list[str]:
     """The vendored asset files offline mode needs that are not there (empty when ready)."""
-    from maps.webmap import WEB_ASSETS
+    from maps.web.assets import WEB_ASSETS
 
     return [f"{pkg}@{ver}/{path}" for pkg, ver, path in WEB_ASSETS.values()
             if not (VENDOR_DIR / f"{pkg}@{ver}" / path).is_file()]
@@ -112,7 +108,7 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
         assets or with a basemap from the internet.
     """
     from geo.errors import GridplanError
-    from maps.webmap import BASEMAPS
+    from maps.web.basemaps import check_basemap
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping({k: v for k, (v, _) in SETTINGS.items()}, JSON_AS_ASCII=False)
@@ -129,23 +125,14 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     offline = bool(app.config["OFFLINE"])
     if app.config["BASEMAP"] is None:
         app.config["BASEMAP"] = "intranet" if app.config["TILES_URL"] else "none" if offline else "osm"
-    if app.config["BASEMAP"] not in BASEMAPS:
-        raise GridplanError(f"unknown basemap {app.config['BASEMAP']!r}; choose one of {', '.join(BASEMAPS)}")
     if offline:
         missing = missing_assets()
         if missing:
             raise GridplanError(f"offline mode (the default) needs the vendored browser assets, {len(missing)} "
                                 f"missing (e.g. {missing[0]}); run `python -m app.vendor` (make venv does), "
                                 "or serve with --online (OFFLINE = False) to load them from the npm CDN")
-        if app.config["BASEMAP"] not in OFFLINE_BASEMAPS:
-            raise GridplanError(f"basemap {app.config['BASEMAP']} loads its tiles from the internet, and the app "
-                                "is offline (the default): serve with --online (OFFLINE = False in "
-                                "instance/config.py) to use it, or choose --basemap intranet with --tiles-url, "
-                                "or none")
-    if app.config["BASEMAP"].startswith("tianditu") and not app.config["TIANDITU_KEY"]:
-        raise GridplanError(f"basemap {app.config['BASEMAP']} needs TIANDITU_KEY (a Tianditu browser key)")
-    if app.config["BASEMAP"] == "intranet" and not app.config["TILES_URL"]:
-        raise GridplanError("basemap intranet needs TILES_URL (e.g. http://tiles.local/{z}/{x}/{y}.png)")
+    check_basemap(app.config["BASEMAP"], key=app.config["TIANDITU_KEY"], tiles_url=app.config["TILES_URL"],
+                  offline=offline)
 
     from app import _data, api, auth, editor, views
 

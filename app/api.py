@@ -48,7 +48,8 @@ def plan(name: str):
 
 @bp.get("/plans/<name>/grids.geojson")
 def grids_geojson(name: str):
-    from maps.webmap import layer_geojson, layout_grids
+    from maps.web.geojson import layer_geojson
+    from maps.web.queries import layout_grids
 
     p, version = _data.plan(name)
     (layout, level), datum, language = _data.layout_or_404(p, name), _datum(), lang()
@@ -59,7 +60,7 @@ def grids_geojson(name: str):
 
 @bp.get("/plans/<name>/buildings.geojson")
 def buildings_geojson(name: str):
-    from maps.webmap import layer_geojson
+    from maps.web.geojson import layer_geojson
 
     p, version = _data.plan(name)
     datum = _datum()
@@ -70,7 +71,7 @@ def buildings_geojson(name: str):
 
 @bp.get("/plans/<name>/grids/<code>")
 def grid(name: str, code: str):
-    from maps.webmap import grid_card
+    from maps.web.queries import grid_card
 
     p, version = _data.plan(name)
     grid_id, language = _data.grid_id_or_404(p, name, code), lang()
@@ -80,7 +81,7 @@ def grid(name: str, code: str):
 
 @bp.get("/plans/<name>/grids/<code>/buildings.geojson")
 def grid_buildings_geojson(name: str, code: str):
-    from maps.webmap import layer_geojson
+    from maps.web.geojson import layer_geojson
 
     p, version = _data.plan(name)
     grid_id, datum = _data.grid_id_or_404(p, name, code), _datum()
@@ -108,7 +109,7 @@ def building(name: str, building_id: str):
 def people(name: str):
     """The grids' people as the caller may see them (see :func:`app.auth.visible_plan`) and the
     staffing figures of the plan's last ``gridplan people assign``."""
-    from maps.webmap import plan_people
+    from maps.web.queries import plan_people
 
     p, version = _data.plan(name)
 
@@ -130,7 +131,7 @@ def people(name: str):
 
 @bp.get("/plans/<name>/search")
 def search(name: str):
-    from maps.webmap import search_plan
+    from maps.web.queries import search_plan
 
     p, _ = _data.plan(name)
     query = request.args.get("q", "")

@@ -232,7 +232,7 @@ def visible_plan(plan, level: tuple):
     """The plan as a visitor of access ``level`` (see :func:`access`) may see it.
 
     public: the ``people`` layer reduced to its posts without names or phones
-    (:func:`maps.webmap.withhold_people`), no ``households`` layer, no ``flag_*`` counts; viewer:
+    (:func:`maps.web.queries.withhold_people`), no ``households`` layer, no ``flag_*`` counts; viewer:
     people with masked phones and without their homes, no ``households`` layer; staff: the people of their own
     grids in full and everybody else's as a viewer sees them (masked phones: the minimum necessary
     of PIPL), the ``households`` layer of their grids only; editor and admin: everything.
@@ -248,7 +248,7 @@ def visible_plan(plan, level: tuple):
         codes = plan.grids["grid_code"].astype(str)
         mine = {str(i) for i in plan.grids.index if str(i) in level[1] or codes.loc[i] in level[1]}
     if level[0] == "public":
-        from maps.webmap import withhold_people
+        from maps.web.queries import withhold_people
 
         if people is not None:  # which posts are filled, not by whom: never "未指定" for a held post
             layers["people"] = withhold_people(people)

@@ -487,7 +487,7 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
     """Print wall maps (作战图) of PLAN: one grid, the community overview, or --all of them."""
     import geo
     from geo.csvfile import read_csv
-    from maps.wallmap import grid_sheet, overview_sheet, print_all, save_sheet
+    from maps.wallmap import SheetOptions, grid_sheet, overview_sheet, print_all, save_sheet
 
     if sum([grid_code is not None, community_id is not None, everything]) != 1:
         raise click.UsageError("choose one of --grid CODE, --community or --all")
@@ -498,18 +498,18 @@ def print_(plan_path, grid_code, community_id, everything, paper, overview_paper
         raise click.UsageError("--save stores --base-url and --community-name in the plan: give at least one")
     plan = geo.read_plan(plan_path)
     people = read_csv(roster, dtype=str, keep_default_na=False) if roster else None
-    common = dict(orientation=orientation, lang=lang, roster=people, base_url=base_url,
-                  plan_name=Path(plan_path).stem, community_name=community_name, attribution=attribution)
+    options = SheetOptions(paper=paper, orientation=orientation, lang=lang, dpi=dpi, base_url=base_url,
+                           plan_name=Path(plan_path).stem, community_name=community_name, attribution=attribution)
     if everything:
-        files = print_all(plan, output, paper=paper or "A3", overview_paper=overview_paper, fmt=fmt, dpi=dpi,
-                          jobs=jobs, progress=logging.getLogger().level <= logging.INFO, **common)
+        files = print_all(plan, output, options, overview_paper=overview_paper, fmt=fmt, roster=people, jobs=jobs,
+                          progress=logging.getLogger().level <= logging.INFO)
         click.echo(f"{len(files)} sheets written to {output} (overview.{fmt} and one per grid)")
     else:
         if grid_code is not None:
-            fig = grid_sheet(plan, grid_code, paper=paper or "A3", title=title, **common)
+            fig = grid_sheet(plan, grid_code, options.but(title=title), roster=people)
         else:
-            fig = overview_sheet(plan, paper=paper or "A1", title=title, **common)
-        out = save_sheet(fig, output, dpi=dpi)
+            fig = overview_sheet(plan, options.but(title=title), roster=people)
+        out = save_sheet(fig, output, dpi=options.dpi)
         pages = 1 + len(getattr(fig, "more_pages", []))
         click.echo(f"sheet written to {out} ({out.stat().st_size / 1024:.0f} KiB, {pages} page(s))")
     if save_settings:  # after printing: the address and name have been checked by then
@@ -538,7 +538,7 @@ def map_(plan_path, output, lang, tiles_url, online):
     import geo
     from app import VENDOR_DIR, missing_assets
     from geo.plan import atomic_path
-    from maps.webmap import plan_map
+    from maps.web.pages import plan_map
 
     if not online and missing_assets():
         raise GridplanError(f"the offline map needs the vendored browser assets in {VENDOR_DIR}: run "

@@ -143,15 +143,20 @@ def _grid_columns(grids) -> list:
 
 
 def _grid_rows(plan: geo.Plan) -> list[dict]:
-    frame = plan.grids[_grid_columns(plan.grids)].reset_index()
+    """The grids' figures, each with the ``number`` people read (:func:`maps.names.grid_numbers`)."""
+    from maps.names import grid_numbers
+
+    frame = plan.grids[_grid_columns(plan.grids)].assign(number=grid_numbers(plan)).reset_index()
     return json.loads(frame.to_json(orient="records", force_ascii=False))
 
 
 def _geojson_text(plan: geo.Plan, ids, *, colours: bool = False) -> str:
     """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals), shifted to ``?datum=``;
-    with ``colours``, each grid's colour on the web maps (:func:`maps.webmap.grid_colours`, every
+    with ``colours``, each grid's colour on the web maps (:func:`maps.web.colours.grid_colours`, every
     neighbour different), so that the page need not work them out (1.6 s for 7,400 grids)."""
-    from maps.webmap import grid_colours, round_lonlat, to_datum, to_lonlat
+    from geo.crs import to_datum
+    from maps.web.colours import grid_colours
+    from maps.web.geojson import round_lonlat, to_lonlat
 
     grids = plan.grids.loc[list(ids)]
     frame = to_datum(round_lonlat(to_lonlat(grids[_grid_columns(grids) + [grids.geometry.name]])), _datum())
@@ -382,7 +387,7 @@ def edit_grids(name: str):
 @bp.get("/edit/buildings.geojson")
 def edit_buildings(name: str):
     """Every building of the edit session's current plan with its grid (GeoJSON, display geometry)."""
-    from maps.webmap import layer_geojson
+    from maps.web.geojson import layer_geojson
 
     require_editor()
     with _user_session(name) as session:

@@ -1,9 +1,9 @@
 """Vendor the web maps' browser assets into ``app/static/vendor`` from the npm registry.
 
 Run at install time (``make venv``): ``python -m app.vendor``. For each package of
-:data:`maps.webmap.WEB_ASSETS` it runs ``npm pack NAME@VERSION`` (npm checks the tarball's
+:data:`maps.web.assets.WEB_ASSETS` it runs ``npm pack NAME@VERSION`` (npm checks the tarball's
 integrity) into a cache folder, then copies the files the maps use, and those their CSS refers
-to (:data:`maps.webmap.VENDOR_EXTRA`), to ``app/static/vendor/NAME@VERSION/``. Nothing is
+to (:data:`maps.web.assets.VENDOR_EXTRA`), to ``app/static/vendor/NAME@VERSION/``. Nothing is
 copied by hand and nothing vendored is committed; offline mode (the default of ``gridplan serve``)
 serves these copies and refuses to start without them, and ``gridplan map`` writes them into its
 file.
@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from app import VENDOR_DIR, missing_assets
-from maps.webmap import VENDOR_EXTRA, WEB_ASSETS
+from maps.web.assets import VENDOR_EXTRA, WEB_ASSETS
 
 __all__ = ["packages", "vendor"]
 

@@ -84,7 +84,8 @@ def index():
 
 @bp.get("/plans/<name>/")
 def plan_map(name: str):
-    from maps.webmap import community_map, layout_grids, plan_layouts
+    from maps.web.pages import community_map
+    from maps.web.queries import layout_grids, plan_layouts
 
     p, version = _data.plan(name)
     language, choices = lang(), plan_layouts(p)
@@ -107,7 +108,8 @@ def plan_map(name: str):
 
 @bp.get("/plans/<name>/grids/<code>", strict_slashes=False)
 def grid_page(name: str, code: str):
-    from maps.webmap import grid_card, grid_map
+    from maps.web.pages import grid_map
+    from maps.web.queries import grid_card
 
     p, version = _data.plan(name)
     grid_id = _data.grid_id_or_404(p, name, code)
@@ -136,13 +138,15 @@ def edit_page(name: str):
 
     Editors and admins only: an anonymous visitor is sent to the login page, another role gets
     404 (as from the API). Not cached: the page draws the user's edit session, which the script
-    (``static/editor.js``) loads from ``/api/plans/<name>/edit…``.
+    (``static/editor/main.js`` and its modules) loads from ``/api/plans/<name>/edit…``.
     """
     from flask_login import current_user
 
     from app.editor import require_editor
     from maps.i18n import EDITOR_KEYS
-    from maps.webmap import basemap_datum, editor_map
+    from maps.web.basemaps import basemap_datum
+    from maps.web.colours import PALETTE
+    from maps.web.pages import editor_map
 
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -152,18 +156,18 @@ def edit_page(name: str):
     fmap = editor_map(p, lang=language, **opts)
     config = {"map": fmap.get_name(), "lang": language,
               "api": url_for("editor.edit_state", name=name).removesuffix("/edit"),
-              "datum": basemap_datum(opts["basemap"]), "code_prefix": p.meta.get("code_prefix"),
+              "datum": basemap_datum(opts["basemap"]), "palette": list(PALETTE),
               "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
               "words": {k: text(k, language) for k in EDITOR_KEYS}}
     return render_template("editor.html", name=name, lang=language, t=_t(), config=config, **_map_parts(fmap))
 
 
 def escalation_chain(p, grid_id) -> list[dict]:
-    """Who the grid calls (网格吹哨、部门报到, :func:`maps.webmap.escalation_of`) as the visitor may
+    """Who the grid calls (网格吹哨、部门报到, :func:`maps.web.queries.escalation_of`) as the visitor may
     see it: nothing for the public, masked phones for viewers."""
     from app.auth import access
+    from maps.web.queries import escalation_of
     from partitioning.people.roster import mask_phone
-    from maps.webmap import escalation_of
 
     level = access()[0]
     chain = [] if level == "public" else escalation_of(p, grid_id)
@@ -175,7 +179,7 @@ def escalation_chain(p, grid_id) -> list[dict]:
 
 @bp.get("/plans/<name>/search")
 def search(name: str):
-    from maps.webmap import search_plan
+    from maps.web.queries import search_plan
 
     p, _ = _data.plan(name)
     query = request.args.get("q", "").strip()
@@ -193,7 +197,7 @@ def search(name: str):
 
 
 def _download(p, version, name: str, fmt: str, *, grid_id=None, code: str | None = None):
-    from maps.webmap import layer_geojson
+    from maps.web.geojson import layer_geojson
 
     stem = name if code is None else f"{name}-{code}"
     if fmt == "geojson":
@@ -245,7 +249,7 @@ def grid_sheet(name: str, code: str):
     language, base = lang(), request.url_root.rstrip("/")
 
     def make() -> Payload:
-        from maps.webmap import plan_people
+        from maps.web.queries import plan_people
 
         people = plan_people(p, withheld_as=text("name_withheld", language))
         sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,

@@ -6,8 +6,11 @@ CGCS2000 3-degree Gauss–Krüger zone (EPSG:4534–4554, "CM" variants without 
 easting), elsewhere the UTM zone of the data. Web maps get EPSG:4326 at their boundary only.
 
 GCJ-02 (Amap, Tencent, Google China) and BD-09 (Baidu) are deliberately offset coordinates, not
-datums PROJ knows; ``convert_datum`` turns them into WGS84 with the inverse transforms of
-`prcoords <https://pypi.org/project/prcoords/>`_ (iterative, accurate to centimetres).
+datums PROJ knows. Both directions of the shift live here, with
+`prcoords <https://pypi.org/project/prcoords/>`_: :func:`convert_datum` turns input in an offset
+datum into WGS84 (the inverse transforms, iterative, accurate to centimetres), and
+:func:`to_datum` shifts WGS84 output to the datum of a basemap's tiles (Amap: GCJ-02), for web
+maps at their boundary only.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import shapely
 
 from geo.errors import CRSError
 
-__all__ = ["DATUMS", "ensure_crs", "choose_metric_crs", "convert_datum", "to_metric"]
+__all__ = ["DATUMS", "ensure_crs", "choose_metric_crs", "convert_datum", "to_datum", "to_metric"]
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +134,23 @@ def _prcoords_inverse(datum: str):
     return {"gcj02": prcoords.gcj_wgs_bored, "bd09": prcoords.bd_wgs_bored}[datum]
 
 
+def _prcoords_forward(datum: str):
+    import prcoords
+
+    return {"gcj02": prcoords.wgs_gcj, "bd09": prcoords.wgs_bd}[datum]
+
+
+def _shift_unique(xy: np.ndarray, shift) -> np.ndarray:
+    """``shift`` (a prcoords function of ``(lat, lon)``) applied to each distinct vertex once:
+    footprints and grid coverages share many vertices."""
+    uniq, inv = np.unique(xy, axis=0, return_inverse=True)
+    out = np.empty_like(uniq)
+    for i, (lon, lat) in enumerate(uniq):  # prcoords works on (lat, lon) pairs
+        c = shift((lat, lon))
+        out[i] = (c.lon, c.lat)
+    return out[inv.ravel()]
+
+
 def convert_datum(gdf: gpd.GeoDataFrame, datum: str, *, path: str = "input") -> gpd.GeoDataFrame:
     """Convert GCJ-02 or BD-09 longitude/latitude to WGS84 (EPSG:4326).
 
@@ -151,21 +171,54 @@ def convert_datum(gdf: gpd.GeoDataFrame, datum: str, *, path: str = "input") -> 
         raise CRSError(f"{path}: the datum {datum} applies to longitude/latitude, but the data is in "
                        f"{gdf.crs}", hint="leave out {datum}, or give the lon/lat file")
     inverse = _prcoords_inverse(datum)
-
-    def _convert(xy: np.ndarray) -> np.ndarray:
-        # prcoords works on (lat, lon) pairs; coordinates outside China pass unchanged
-        out = np.empty_like(xy)
-        for i, (lon, lat) in enumerate(xy):
-            c = inverse((lat, lon))
-            out[i] = (c.lon, c.lat)
-        return out
-
-    def _convert_unique(xy: np.ndarray) -> np.ndarray:
-        # footprints share many vertices: convert each distinct one once
-        uniq, inv = np.unique(xy, axis=0, return_inverse=True)
-        return _convert(uniq)[inv.ravel()]
-
     converted = gdf.to_crs(4326)
-    geoms = shapely.transform(np.asarray(converted.geometry.values), _convert_unique)
+    # coordinates outside China pass unchanged
+    geoms = shapely.transform(np.asarray(converted.geometry.values), lambda xy: _shift_unique(xy, inverse))
     logger.info("%s: converted %d features from %s to WGS84", path, len(gdf), datum)
     return converted.set_geometry(gpd.GeoSeries(geoms, index=converted.index, crs=4326))
+
+
+def to_datum(gdf: gpd.GeoDataFrame, datum: str) -> gpd.GeoDataFrame:
+    """Shift EPSG:4326 geometry to an offset datum: the way out, :func:`convert_datum` reversed.
+
+    What a web map does at its boundary for a basemap whose tiles are drawn in GCJ-02 (Amap) or
+    BD-09; coordinates are rounded to 6 decimals (about 0.1 m), as the pages send them.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        In EPSG:4326 (longitude, latitude).
+    datum : {"wgs84", "gcj02", "bd09"}
+        The datum of the tiles; ``wgs84`` returns ``gdf`` unchanged.
+
+    Returns
+    -------
+    GeoDataFrame
+        The shifted geometry, still labelled EPSG:4326 (what Leaflet takes).
+
+    Raises
+    ------
+    geo.errors.CRSError
+        For another datum, or ``gdf`` not in longitude/latitude.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> wgs = gpd.GeoDataFrame(geometry=[Point(120.62, 31.32)], crs=4326)
+    >>> gcj = to_datum(wgs, "gcj02")
+    >>> round(float(gcj.geometry.x.iloc[0]) - 120.62, 4), round(float(gcj.geometry.y.iloc[0]) - 31.32, 4)
+    (0.0042, -0.0022)
+    >>> back = convert_datum(gcj, "gcj02")
+    >>> [round(float(v), 5) for v in (back.geometry.x.iloc[0], back.geometry.y.iloc[0])]
+    [120.62, 31.32]
+    """
+    if datum not in DATUMS:
+        raise CRSError(f"datum {datum!r} is not one of {', '.join(DATUMS)}")
+    if datum == "wgs84" or gdf.empty:
+        return gdf
+    if gdf.crs is None or not pyproj.CRS(gdf.crs).equals(pyproj.CRS(4326)):
+        raise CRSError(f"shifting to {datum} needs longitude/latitude (EPSG:4326), not {gdf.crs}")
+    forward = _prcoords_forward(datum)
+    geoms = shapely.transform(np.asarray(gdf.geometry.values), lambda xy: np.round(_shift_unique(xy, forward), 6))
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))

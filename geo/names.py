@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["NAME_FIELDS", "ADDRESS_FIELDS", "COMPOUND_FIELDS", "building_names", "building_order"]
+__all__ = ["NAME_FIELDS", "ADDRESS_FIELDS", "COMPOUND_FIELDS", "building_names"]
 
 #: Columns holding a building's name, first found first (OSM ``name``, Chinese GIS ``名称``).
 NAME_FIELDS = ("name", "名称", "建筑名称", "楼栋名称", "building_name")
@@ -62,12 +62,3 @@ def building_names(buildings: pd.DataFrame) -> pd.Series:
             found = f"{place} {found}"
         out.append(found)
     return pd.Series(out, index=buildings.index, dtype=object)
-
-
-def building_order(geoms, *, band: float = 20.0) -> list:
-    """Index of ``geoms`` (a GeoSeries in a metric CRS) in reading order: rows of ``band`` metres
-    north→south, then west→east. A grid's buildings are numbered 1, 2… in this order on its web
-    page, in the editor's messages and in the version change table."""
-    pts = geoms.representative_point()
-    order = np.lexsort((pts.x.to_numpy(), -np.floor(pts.y.to_numpy() / band)))
-    return list(geoms.index[order])

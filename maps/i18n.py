@@ -94,7 +94,7 @@ _TEXT.update({
     "rows_omitted": {"zh": "……另有{n}行从略", "en": "… {n} more row(s) left out"},
 })
 
-# Web pages and web maps (app/, maps/webmap.py): appended, not reordered.
+# Web pages and web maps (app/, maps/web/): appended, not reordered.
 _TEXT.update({
     "not_assigned": {"zh": "未指定", "en": "not assigned"},
     "annotation": {"zh": "注记", "en": "labels"},
@@ -161,7 +161,7 @@ _TEXT.update({
     "posts_count": {"zh": "{n} 人", "en": "{n} people"},
 })
 
-# The plan editor page (app/templates/editor.html, app/static/editor.js): appended, not reordered.
+# The plan editor page (app/templates/editor.html, app/static/editor/): appended, not reordered.
 # The server's refusal reasons are English text from partitioning.editing.EditError, shown as they
 # come after "editor_refused".
 _EDITOR = {
@@ -303,7 +303,7 @@ _TEXT.update({
                                 "en": "the emergency layout was drawn before this edit; redraw it with "
                                       "`gridplan update`"},
 })
-# Offline by default (maps/webmap.py: the notice of a page whose scripts did not load, the note of
+# Offline by default (maps/web/assets.py: the notice of a page whose scripts did not load, the note of
 # a map without basemap): appended.
 _TEXT.update({
     "scripts_failed": {"zh": "地图脚本未能加载，地图无法显示。", "en": "The map's scripts did not load, so the map "

@@ -3,7 +3,8 @@
 One rule for every page, table and message (web maps, grid pages, the editor and its refusals,
 the version change table): grids by :func:`partitioning.codes.short_code` (what the maps label),
 buildings by the name or address their data gives (:func:`geo.names.building_names`), else by
-their number in their grid's reading order ("344号网格第5栋", as the grid page numbers them).
+their number in their grid (:func:`partitioning.codes.building_numbers`: "344号网格第5栋", as the
+grid page, the printed sheet and the editor number them).
 Internal ids (``G0337``, ``B02508``) stay in exports and the API.
 """
 
@@ -11,10 +12,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from geo.names import building_names, building_order
+from geo.names import building_names
 from geo.plan import Plan
 from maps.i18n import text
-from partitioning.codes import short_code
+from partitioning.codes import building_numbers, short_code
 
 __all__ = ["grid_number", "grid_numbers", "building_labels", "join"]
 
@@ -61,10 +62,11 @@ def building_labels(plan: Plan, building_ids, *, lang: str = "zh") -> dict:
         grid_of.index = index
         for grid in dict.fromkeys(grid_of[unnamed]):
             members = buildings[(grid_of == grid).to_numpy()]
-            numbers = {str(b): k for k, b in enumerate(building_order(members.geometry), start=1)}
+            numbers = building_numbers(members.geometry)
+            numbers.index = numbers.index.astype(str)
             for b in unnamed:
                 if grid_of[b] == grid:
-                    out[b] = text("building_in_grid", lang).format(grid=grid_number(plan, grid), no=numbers[b])
+                    out[b] = text("building_in_grid", lang).format(grid=grid_number(plan, grid), no=int(numbers[b]))
     return out
 
 

@@ -22,6 +22,10 @@ from the northernmost point, with ``h`` the typical grid size (the square root o
 area); rows are numbered north to south and, within a row, grids west to east. Codes therefore
 read like text on the printed map, and a change to one grid renumbers at most the grids after it
 in its row and the rows below.
+
+Buildings are numbered by the same rule within their grid (:func:`building_numbers`, rows of the
+typical footprint size): "building 3" of a grid is the same building on its web page, on the
+printed sheet, in the editor and in the version change table.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ import shapely
 
 from geo.errors import InputError
 
-__all__ = ["PLACEHOLDER", "DEFAULT_PREFIX", "grid_codes", "reading_order", "new_ids", "next_codes", "short_code",
-           "code_prefix"]
+__all__ = ["PLACEHOLDER", "DEFAULT_PREFIX", "grid_codes", "reading_order", "building_numbers", "new_ids",
+           "next_codes", "short_code", "code_prefix"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +80,45 @@ def reading_order(geometries, *, row_height=None):
         row_height = float(np.sqrt(np.median(size))) or 1.0
     row = np.floor((pts[:, 1].max() - pts[:, 1]) / row_height).astype(np.int64)
     return np.lexsort((-pts[:, 1], pts[:, 0], row))
+
+
+def building_numbers(geometries, grid_ids=None) -> pd.Series:
+    """Each building's number in its grid (1, 2…), in :func:`reading_order`.
+
+    The one building numbering of every page, sheet and message: the grid page's building table
+    and labels, the printed sheet, the editor and the version change table.
+
+    Parameters
+    ----------
+    geometries : geopandas.GeoSeries
+        Building footprints (metric CRS), indexed by building ID.
+    grid_ids : array_like, optional
+        Each building's grid, aligned with ``geometries``: numbering restarts at 1 in each grid.
+        Default: the buildings are one grid.
+
+    Returns
+    -------
+    pandas.Series
+        The number (int) of each building, indexed like ``geometries``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> b = gpd.GeoSeries([box(20, 0, 30, 10), box(0, 0, 10, 10), box(0, 20, 10, 30), box(50, 0, 60, 10)],
+    ...                   index=["b1", "b2", "b3", "b4"])
+    >>> building_numbers(b).to_dict()
+    {'b1': 3, 'b2': 2, 'b3': 1, 'b4': 4}
+    >>> building_numbers(b, ["A", "A", "A", "B"]).to_dict()
+    {'b1': 3, 'b2': 2, 'b3': 1, 'b4': 1}
+    """
+    geoms = np.asarray(geometries.values, dtype=object)
+    numbers = np.zeros(len(geoms), dtype=np.int64)
+    groups = (pd.Series(np.zeros(len(geoms), dtype=np.int64)) if grid_ids is None
+              else pd.Series(np.asarray(grid_ids, dtype=object)))
+    for members in groups.groupby(groups, sort=False, dropna=False).indices.values():
+        numbers[members[reading_order(geoms[members])]] = np.arange(1, len(members) + 1)
+    return pd.Series(numbers, index=geometries.index, name="no")
 
 
 def grid_codes(grids, *, prefix=None, parent=None, width=3):

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from geo.names import building_names, building_order
+from geo.names import building_names
 from geo.plan import Plan
-from partitioning.codes import short_code
+from partitioning.codes import building_numbers, short_code
 
 __all__ = ["PlanDiff", "diff_plans", "match_grids"]
 
@@ -64,7 +64,7 @@ class PlanDiff:
         Buildings in both plans whose grid changed: ``building_id``, ``from_grid``, ``to_grid``,
         ``from_code``, ``to_code``, ``households``, and what people read: ``name`` (name or address
         from the data, :func:`geo.names.building_names`, else ``None``), ``number`` (its number in
-        its new grid, :func:`geo.names.building_order`), ``from_number`` and ``to_number`` (the
+        its new grid, :func:`partitioning.codes.building_numbers`), ``from_number`` and ``to_number`` (the
         grids' numbers, :func:`partitioning.codes.short_code`).
     added_buildings, removed_buildings : list of str
         Buildings only in the new / only in the old plan.
@@ -139,7 +139,7 @@ def _numbers_in_grid(plan: Plan, building_ids, assignment: pd.Series) -> list:
     numbers = {}
     for grid in pd.unique(assignment[building_ids]):
         members = plan.buildings.loc[assignment.index[assignment.to_numpy() == grid]]
-        numbers.update({b: k for k, b in enumerate(building_order(members.geometry), start=1)})
+        numbers.update(building_numbers(members.geometry).astype(int).to_dict())
     return [numbers[b] for b in building_ids]
 
 

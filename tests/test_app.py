@@ -20,8 +20,10 @@ import geo
 from app import SETTINGS, create_app, missing_assets
 from app.cli import cli
 from geo.errors import GridplanError, PlanFileError
-from maps import webmap
-from maps.webmap import grid_adjacency, grid_card, grid_colours, plan_layouts, search_plan
+from maps.i18n import text
+from maps.web import geojson, pages, queries
+from maps.web.colours import grid_adjacency, grid_colours
+from maps.web.queries import grid_card, plan_layouts, search_plan
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -155,17 +157,17 @@ def test_tiny_plan_search_layouts_and_maps(tiny_plan):
     assert search_plan(tiny_plan, "梧桐")[0]["building_id"] == "b8"
     assert search_plan(tiny_plan, "") == [] and search_plan(tiny_plan, "nothing-like-this") == []
     assert plan_layouts(tiny_plan) == {"layouts": ["normal", "emergency"], "levels": ["zone"], "grid_level": "small"}
-    zones = webmap.layout_grids(tiny_plan, level="zone")
+    zones = queries.layout_grids(tiny_plan, level="zone")
     assert zones.index.tolist() == ["zone-0001", "zone-0002"] and zones["link"].isna().all()  # no page
     assert zones["households"].tolist() == [46, 50]
-    halves = webmap.layout_grids(tiny_plan, layout="emergency")
+    halves = queries.layout_grids(tiny_plan, layout="emergency")
     assert halves.loc["E3", "link"] == "320508001001002" and len(halves) == 8  # opens the normal grid G2
 
-    html = webmap.community_map(tiny_plan, basemap="none", grid_url="/g/__CODE__").get_root().render()
+    html = pages.community_map(tiny_plan, basemap="none", grid_url="/g/__CODE__").get_root().render()
     assert _js("王芳") in html and '"/g/__CODE__"' in html  # the grid leader in the tooltip
     for short in ("1", "2", "3", "4"):  # labels drop the prefix and the leading zeros
         assert f'"label": "{short}"' in html
-    page = webmap.grid_map(tiny_plan, "G2", basemap="none").get_root().render()
+    page = pages.grid_map(tiny_plan, "G2", basemap="none").get_root().render()
     assert _js("李强") in page and _js("独居老人 2") in page
     assert page.count(_js(" · 12户")) == 2  # b3 and b4 labelled "number · households"
     assert _js(" · 11户") not in page  # G1's buildings are not drawn on G2's map
@@ -179,14 +181,14 @@ def _js(value: str) -> str:
 def test_names_from_the_data_are_escaped_in_maps(tiny_plan):
     evil = geo.Plan(buildings=tiny_plan.buildings.assign(name=['<img src=x onerror="alert(1)">'] * 8),
                     grids=tiny_plan.grids, meta=tiny_plan.meta, layers=tiny_plan.layers)
-    page = webmap.grid_map(evil, "G1", basemap="none").get_root().render()
+    page = pages.grid_map(evil, "G1", basemap="none").get_root().render()
     assert "<img src=x" not in page and "\\u003cimg" not in page  # neither raw nor JSON-escaped HTML
     assert "lt;img src=x onerror=" in page                            # but the text, as &lt;img …
 
 
 def test_gcj02_basemap_shifts_overlays(tiny_plan):
-    wgs = json.loads(webmap.layer_geojson(tiny_plan, "grids"))
-    gcj = json.loads(webmap.layer_geojson(tiny_plan, "grids", datum="gcj02"))
+    wgs = json.loads(geojson.layer_geojson(tiny_plan, "grids"))
+    gcj = json.loads(geojson.layer_geojson(tiny_plan, "grids", datum="gcj02"))
     a = np.array(wgs["features"][0]["geometry"]["coordinates"][0])
     b = np.array(gcj["features"][0]["geometry"]["coordinates"][0])
     shift = b - a  # GCJ-02 moves Suzhou some 0.004° east and 0.002° south
@@ -437,13 +439,13 @@ def test_offline_is_the_default(plan_path):
     links = _asset_links(html)
     assert links and all(link.startswith("/static/vendor/") for link in links), links
     assert "cdn.jsdelivr" not in html and "openstreetmap.org" not in html
-    note = webmap.text("basemap_none_note", "zh")
+    note = text("basemap_none_note", "zh")
     assert note in html or _js(note) in html
     # the failure notice runs before any script of the map, and needs none
     assert html.index("gp-scripts-failed") < html.index("/static/vendor/leaflet@")
-    assert webmap.text("scripts_failed", "zh") in html
+    assert text("scripts_failed", "zh") in html
     english = app.test_client().get("/plans/kunming/?lang=en").get_data(as_text=True)
-    assert webmap.text("scripts_failed_server", "en") in english and "离线" not in english.split("<body")[0]
+    assert text("scripts_failed_server", "en") in english and "离线" not in english.split("<body")[0]
     assert create_app({"PLANS": [str(plan_path)], "TILES_URL": "http://t/{z}/{x}/{y}.png"}).config["BASEMAP"] == "intranet"
 
 
@@ -550,7 +552,7 @@ def test_to_lonlat_is_to_crs_4326_from_a_new_thread_too(fixture, request):
     """The pipeline transformer of the web maps gives what geopandas' to_crs gives, in any thread."""
     import threading
 
-    from maps.webmap import to_lonlat
+    from maps.web.geojson import to_lonlat
 
     buildings = request.getfixturevalue(fixture)
     expected = shapely.get_coordinates(buildings.to_crs(4326).geometry.values)
@@ -569,7 +571,7 @@ def test_displayed_grid_outlines_cut_no_building(suzhou_plan_path):
     """The web map's grid outlines are simplified (2 m) for size, but never through a building: a
     footprint sticks out of its displayed grid no more than rounding to 6 decimals (~0.1 m) alone
     makes it, where plain coverage simplification cuts corners off buildings."""
-    from maps.webmap import display_geometry
+    from maps.web.geojson import display_geometry
 
     plan = geo.read_plan(suzhou_plan_path)
     grids = plan.grids[["geometry"]]

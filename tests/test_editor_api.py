@@ -16,7 +16,7 @@ from shapely.geometry import shape
 
 import geo
 from app import create_app
-from maps.webmap import grid_adjacency
+from maps.web.colours import grid_adjacency
 from partitioning import editing
 from partitioning.codes import short_code
 from partitioning.editing import edit_graph
@@ -423,7 +423,7 @@ def test_refusals_name_grids_by_number_and_buildings_by_name(app, moves):
     english = ed.post("/edit/merge?lang=en", {"grids": [a, b]}, status=422)["error"]
     assert english == f"grids {na} and {nb} do not touch; merge neighbouring grids"
     # a named building is named; an unnamed one by its grid's number and its number on the grid page
-    from maps.webmap import grid_card
+    from maps.web.queries import grid_card
 
     named = plan.buildings.index[plan.buildings["name"].fillna("").str.strip() != ""][0]
     far = next(g for g in plan.grids.index if g != plan.buildings.at[named, "grid_id"]

@@ -456,7 +456,7 @@ def test_only_editors_see_the_editor(served):
     assert "编辑网格" not in viewer.get("/plans/suzhou/").get_data(as_text=True)
     editor = signed_in(app, "editor", password=PASSWORD)
     page = editor.get("/plans/suzhou/edit").get_data(as_text=True)
-    assert "网格编辑" in page and "editor.js" in page and 'id="ed-alert" class="ed-alert" role="alert"' in page
+    assert "网格编辑" in page and '<script type="module" src="/static/editor/main.js">' in page and 'id="ed-alert" class="ed-alert" role="alert"' in page
     assert "Grid editor" in editor.get("/plans/suzhou/edit?lang=en").get_data(as_text=True)
     assert "/plans/suzhou/edit" in editor.get("/plans/suzhou/?lang=zh").get_data(as_text=True)
     amap = create_app({**{k: app.config[k] for k in ("TESTING", "PLANS", "USERS_DB", "VERSIONS_DB")},

@@ -102,7 +102,7 @@ def test_building_labels_name_address_or_number_in_grid(special_plan):
 
     import geo.names
     from maps.names import building_labels, grid_number
-    from maps.webmap import grid_card
+    from maps.web.queries import grid_card
 
     assert doctest.testmod(geo.names).failed == 0
     plan = special_plan

@@ -163,7 +163,7 @@ def test_pdf_text_is_real_chinese_with_code_and_contacts(kunming, busy_code, ros
                                 printed=PRINTED), tmp_path / "grid.pdf")
     number = int(short_code(busy_code))
     text = _pdf_text(pdf)
-    assert f"翠湖社区 第{number:02d}网格 作战图" in text
+    assert f"翠湖社区 第{number}网格 作战图" in text  # the number as on the web (short_code)
     assert busy_code in text
     for name in ("张晓梅", "李建国", "王警官", "赵楼长", "13800001111", "13900003333"):
         assert name in text
@@ -315,8 +315,8 @@ def test_overview_has_every_grid_and_the_leaders(kunming, roster, tmp_path):
     text = _pdf_text(pdf)
     assert "翠湖社区 网格总览图" in text and "张晓梅" in text
     assert "网格编码 =" not in text  # default codes are their numbers (001, 002…): no prefix to explain
-    numbers = set(re.findall(r"\b\d{2,3}\b", text))
-    assert {f"{int(c):02d}" for c in kunming.grids["grid_code"]} <= numbers
+    numbers = set(re.findall(r"\b\d{1,3}\b", text))
+    assert {short_code(c) for c in kunming.grids["grid_code"]} <= numbers  # the numbers of the web maps
 
 
 # --- print_all ---------------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def test_print_all_writes_one_sheet_per_grid_and_an_overview(tmp_path, jobs):
                       printed=PRINTED, plan_name="yyx")
     assert [f.name for f in files] == ["overview.pdf", *(f"320508019044{i:03d}.pdf" for i in (1, 2, 3))]
     text = _pdf_text(files[2])
-    assert "养育巷社区 第02网格 作战图" in text and "欧阳娜娜" in text
+    assert "养育巷社区 第2网格 作战图" in text and "欧阳娜娜" in text
     assert "欧阳娜娜" in _pdf_text(files[0])
     assert not list((tmp_path / "out").glob(".*"))  # no temporary file left behind
 
@@ -435,7 +435,7 @@ def test_cli_print_warns_without_base_url_and_takes_the_grid_number(plan_file, t
     assert result.exit_code == 0, result.output
     assert "--base-url" in result.output and "without a QR code" in result.output
     text = _pdf_text(out)
-    assert "第01网格" in text and "320508001001001" in text and "扫码" not in text
+    assert "第1网格" in text and "320508001001001" in text and "扫码" not in text
     for given in ("002", "001002", "320508001001002"):
         result = runner.invoke(cli, ["print", str(plan_file), "--grid", given, "--community-name", "平江社区",
                                      "--base-url", "https://grid.example.cn", "-o", str(tmp_path / "g2.pdf")])
@@ -457,7 +457,7 @@ def test_placeholder_never_printed_and_the_overview_needs_a_community(plan_file,
     plan = _tiny_plan(2)
     del plan.meta["community_name"]
     text = _pdf_text(save_sheet(grid_sheet(plan, "2", base_url=""), tmp_path / "g.pdf"))
-    assert "XX" not in text and "第02网格 作战图" in text
+    assert "XX" not in text and "第2网格 作战图" in text
     with pytest.raises(InputError, match="--community-name"):
         overview_sheet(plan, base_url="")
     with pytest.raises(InputError, match="--community-name"):
@@ -506,7 +506,7 @@ def test_overview_table_of_many_grids_is_set_at_12pt_on_following_pages(tmp_path
         chars, _ = _chars(pdf, page, body_only=True)
         assert min(size for _, size in chars) >= 12 - 1e-6
     text = _pdf_text(pdf)
-    listed = set(re.findall(r"^(\d{2,3}) 2\d 1$", text, re.M))
+    listed = set(re.findall(r"^(\d{1,3}) 2\d 1$", text, re.M))
     assert len(listed) == 240  # every grid: number, households, buildings
 
 

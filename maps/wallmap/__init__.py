@@ -7,7 +7,7 @@ leader, grid worker, community police, volunteers, and a leader per building —
 given, blank rows to fill by hand otherwise), the escalation chain (网格吹哨: grid → community →
 street → departments, with phones), a QR code linking to the grid's web page, the plan
 version, the date, "示意图" and the data attribution. The overview shows every grid in colours that
-differ between neighbours (:func:`maps.webmap.grid_colours`) with a table of the grids.
+differ between neighbours (:func:`maps.web.colours.grid_colours`) with a table of the grids.
 
 Sheets are drawn server-side with matplotlib (Agg canvas, no pyplot state) in a CJK font found by
 :func:`find_cjk_font`, and saved with TrueType font embedding, so the PDF text is real, selectable
@@ -27,20 +27,20 @@ and optionally ``phone`` and ``building_id``. ``role`` is one of ``grid_leader``
 
 Examples
 --------
-A sketch (it needs a plan file, and writes a PDF, so it is not run):
-
->>> import geo                                                    # doctest: +SKIP
->>> from maps.wallmap import grid_sheet, save_sheet                # doctest: +SKIP
->>> plan = geo.read_plan("suzhou.gpkg")                           # doctest: +SKIP
->>> save_sheet(grid_sheet(plan, "3", paper="A3", plan_name="suzhou", community_name="养育巷社区",
-...                       base_url="https://grid.example.gov.cn"), "grid.pdf")  # doctest: +SKIP
+>>> import geo
+>>> from maps.wallmap import SheetOptions, grid_sheet, save_sheet
+>>> plan = geo.read_plan("suzhou.gpkg")  # doctest: +SKIP
+>>> options = SheetOptions(paper="A3", plan_name="suzhou", community_name="养育巷社区",
+...                        base_url="https://grid.example.gov.cn")
+>>> save_sheet(grid_sheet(plan, "3", options), "grid.pdf")  # doctest: +SKIP
 """
 
 from maps._sheet import MissingFontError, find_cjk_font
 from maps.wallmap._content import DEFAULT_BASE_URL, PAPERS, ROLES, ROSTER_COLUMNS, grid_url
-from maps.wallmap.grid import grid_sheet
+from maps.wallmap.grid import building_table, grid_sheet
+from maps.wallmap.options import SheetOptions
 from maps.wallmap.output import print_all, save_sheet
 from maps.wallmap.overview import overview_sheet
 
 __all__ = ["PAPERS", "DEFAULT_BASE_URL", "ROSTER_COLUMNS", "ROLES", "MissingFontError", "find_cjk_font",
-           "grid_url", "grid_sheet", "overview_sheet", "save_sheet", "print_all"]
+           "grid_url", "SheetOptions", "grid_sheet", "building_table", "overview_sheet", "save_sheet", "print_all"]

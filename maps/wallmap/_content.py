@@ -95,14 +95,6 @@ def _new_sheet(paper: str, landscape: bool, lang: str, font) -> _Sheet:
     return _Sheet(fig, page, min(page) / 297.0, _font(font), lang)
 
 
-def _grid_number(code: str, prefix: str | None) -> str:
-    """The short number of a grid (:func:`partitioning.codes.short_code`, as on the web), at least 2 digits."""
-    from partitioning.codes import short_code
-
-    number = short_code(code, prefix)
-    return f"{int(number):02d}" if number.isdigit() else number
-
-
 def _unit_names(plan: Plan) -> pd.Series:
     """Each grid's community name from the plan's own data (``""`` when unknown), by ``grid_id``.
 

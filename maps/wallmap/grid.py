@@ -15,13 +15,15 @@ from maps import _sheet as sh
 from maps.i18n import text
 from maps.wallmap import _tables as tb
 from maps.wallmap._content import (_BUILDING_EDGE, _BUILDING_FILL, _GRID_FILL, _GRID_LINE, _OTHER_BUILDING,
-                                   _OTHER_EDGE, _OTHER_FILL, DEFAULT_BASE_URL, _base_url, _check, _community,
-                                   _escalation, _grid_number, _new_sheet, _plan_name, _roster, _Sheet, grid_url)
+                                   _OTHER_EDGE, _OTHER_FILL, _base_url, _check, _community,
+                                   _escalation, _new_sheet, _plan_name, _roster, _Sheet, grid_url)
+from maps.wallmap.options import SheetOptions, sheet_options
 from maps.wallmap._page import (BODY_PT, HEADING_PT, LABEL_PT, NEIGHBOUR_PT, _context_layers, _display,
                                 _figure_lines, _frame_layout, _legend, _map_furniture, _page, _paper_lines,
                                 _pick_orientation, _place_and_draw, _qr)
+from partitioning.codes import building_numbers, short_code
 
-__all__ = ["grid_sheet", "PANEL_MM"]
+__all__ = ["grid_sheet", "building_table", "PANEL_MM"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +62,8 @@ def _contact_rows(roster, grid_id, lang) -> list:
     return rows
 
 
-def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: str = "auto",
-               lang: str = "zh", roster=None, base_url: str | None = DEFAULT_BASE_URL,
-               plan_name: str | None = None, title: str | None = None, community_name: str | None = None,
-               attribution: str | None = None, printed: str | None = None, font=None,
-               escalation=None) -> Figure:
+def grid_sheet(plan: Plan, grid_code: str, options: SheetOptions | None = None, *, roster=None, escalation=None,
+               **overrides) -> Figure:
     """The battle map (作战图) of one grid.
 
     Parameters
@@ -74,35 +73,17 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
     grid_code : str
         The grid: its printed code (``plan.grids["grid_code"]``) or its number (``"3"``,
         ``"003"``) or the code's trailing part (see :func:`partitioning.codes.resolve_grid_code`).
-    paper : {"A3", "A2", "A1", "A0"}
-    orientation : {"auto", "portrait", "landscape"}
-        ``auto`` takes the one that shows the grid at the larger scale (a wide grid: landscape).
-    lang : {"zh", "en"}
+    options : SheetOptions, optional
+        Paper (default A3), orientation (``auto``: the one that shows the grid at the larger
+        scale), language, QR code address and the rest (:class:`SheetOptions`).
     roster : DataFrame or list of dict, optional
         People of the grids (see the module docstring); default the plan's ``people`` layer;
         blank rows are printed without either.
-    base_url : str, optional
-        Web app address the QR code links to (``{base_url}/plans/{plan_name}/grids/{grid_code}``);
-        default ``plan.meta["base_url"]``. Without either the sheet has no QR code and a warning
-        is logged; ``""`` leaves it out silently; a local address (``localhost``, ``127.x``) is
-        printed with a warning.
-    plan_name : str, optional
-        Name of the plan in the web app (the plan file's stem); default ``plan.meta["plan_name"]``.
-    title : str, optional
-        The title; default ``"第{number}网格 作战图"`` after the community's name.
-    community_name : str, optional
-        Default ``plan.meta["community_name"]``, else the name of the grid's unit in the plan's
-        ``levels`` or ``boundaries`` layer; without any, the title has no community (and a warning
-        is logged) — never a placeholder.
-    attribution : str, optional
-        Data attribution; default from the plan's inputs (OpenStreetMap data is credited).
-    printed : str, optional
-        Date printed on the sheet (default today).
-    font : path, optional
-        Font file to set the sheet in (default :func:`find_cjk_font`).
     escalation : list of dict, optional
         The escalation chain (``{level, role, name, phone}``) to print; default the plan's
         ``escalation`` metadata for the grid's community (see docs/people.md).
+    **overrides
+        Fields of :class:`SheetOptions` given one by one (``paper="A2"``), over ``options``.
 
     Returns
     -------
@@ -119,28 +100,68 @@ def grid_sheet(plan: Plan, grid_code: str, *, paper: str = "A3", orientation: st
     """
     from partitioning.codes import resolve_grid_code
 
-    _check(plan, paper, orientation, lang)
+    opts = sheet_options(options, overrides)
+    opts = opts.but(paper=opts.paper or "A3")
+    _check(plan, opts.paper, opts.orientation, opts.lang)
     code = resolve_grid_code(plan.grids["grid_code"].astype(str), grid_code, prefix=plan.meta.get("code_prefix"))
     grid_id = plan.grids.index[plan.grids["grid_code"].astype(str) == code][0]
-    community = _community(plan, community_name, grid_id)
+    community = _community(plan, opts.community_name, grid_id)
     if community is None:
         logger.warning("grid %s: the plan names no community, so the title has none; give the community's "
                        "name (gridplan print --community-name 养育巷社区)", code)
-    return _grid_figure(plan, code, paper=paper, orientation=orientation, lang=lang, roster=_roster(roster, plan),
-                        url=_base_url(plan, base_url), plan_name=_plan_name(plan, plan_name), title=title,
-                        community=community, attribution=attribution, printed=printed, font=font,
+    return _grid_figure(plan, code, opts.but(plan_name=_plan_name(plan, opts.plan_name)),
+                        roster=_roster(roster, plan), url=_base_url(plan, opts.base_url), community=community,
                         escalation=escalation)
 
 
-def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster, url, plan_name, title,
-                 community, attribution, printed, font, escalation=None) -> Figure:
-    """:func:`grid_sheet` once its inputs are checked and resolved (``url`` may be ``None``)."""
+def building_table(plan: Plan, grid_id, roster=None) -> pd.DataFrame:
+    """The building table of a grid's sheet, as printed: one row per building, in number order.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    grid_id : str
+        The grid (index of ``plan.grids``).
+    roster : DataFrame, optional
+        People of the grids (the sheet's roster, already read); building leaders come from it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``building_id``: ``no`` (the building's number in the grid,
+        :func:`partitioning.codes.building_numbers`, as on the web page and in the editor),
+        ``name`` (its name or address where the data has one, else its own ID: the key of the
+        plan's data, which the office can look up), ``households``, ``leader`` and ``phone`` of
+        its building leader (``""`` when none).
+    """
+    mine = plan.buildings[plan.buildings["grid_id"] == grid_id]
+    numbers = building_numbers(mine.geometry).sort_values(kind="stable")
+    numbered = mine.loc[numbers.index]
+    leaders: dict = {}
+    if roster is not None:
+        for p in roster[(roster["grid_id"] == grid_id) & (roster["role"] == "building_leader")].itertuples():
+            leaders.setdefault(p.building_id, (p.name, p.phone))
+    names = building_names(numbered)
+    held = [leaders.get(str(b), ("", "")) for b in numbered.index]
+    return pd.DataFrame({"no": numbers.to_numpy(),
+                         "name": [str(n) if n else str(b) for b, n in zip(numbered.index, names)],
+                         "households": numbered["households"].astype(int).to_numpy(),
+                         "leader": [h[0] for h in held], "phone": [h[1] for h in held]},
+                        index=numbered.index)
+
+
+def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url, community,
+                 escalation=None) -> Figure:
+    """:func:`grid_sheet` once its inputs are checked and resolved (``opts.paper`` and
+    ``opts.plan_name`` set; ``url`` may be ``None``)."""
+    paper, orientation, lang, font = opts.paper, opts.orientation, opts.lang, opts.font
+    title, attribution, printed = opts.title, opts.attribution, opts.printed
     grids = plan.grids
     grid_id = grids.index[grids["grid_code"].astype(str) == str(grid_code)][0]
     grid = grids.loc[grid_id]
     prefix = plan.meta.get("code_prefix")
-    number = _grid_number(str(grid_code), prefix)
-    name = plan_name
+    number = short_code(grid_code, prefix)
+    name = opts.plan_name
     heading = title or text("grid_sheet_heading", lang).format(number=number)
 
     pad = 0.04
@@ -171,11 +192,9 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
     sh.add_lines(ax, shapely.boundary(np.array([grid.geometry])), colors=_GRID_LINE,
                  linewidths=2.2 * sheet.s ** 0.5, zorder=4)
 
-    from partitioning.codes import reading_order
-
-    order = reading_order(mine.geometry.values)
-    numbered = mine.iloc[order]
-    numbers = {b: i + 1 for i, b in enumerate(numbered.index)}
+    table = building_table(plan, grid_id, roster)
+    numbered = mine.loc[table.index]
+    numbers = table["no"].to_dict()
     # labels never cross a grid line: this grid's boundary and the neighbours' edges
     edges = _paper_lines(_display(near_grids.geometry.values, window, denominator), ax, denominator)
     label_pt = max(sh.MIN_PT, round(LABEL_PT * sheet.s ** 0.75, 1))  # wall sheets are read from further away
@@ -192,7 +211,7 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
     keep = ~shapely.is_empty(clipped)
     if keep.any():
         pts = shapely.get_coordinates(shapely.point_on_surface(clipped[keep]))
-        labels = [[text("grid_number", lang).format(number=_grid_number(str(c), prefix))]
+        labels = [[text("grid_number", lang).format(number=short_code(c, prefix))]
                   for c in others["grid_code"][keep]]
         _place_and_draw(sheet, ax, rect, denominator, pts, labels, None, size=sheet.pt(NEIGHBOUR_PT),
                         colour="#555555", bg=_OTHER_FILL, taken=taken, avoid=edges)
@@ -244,15 +263,7 @@ def _grid_figure(plan: Plan, grid_code: str, *, paper, orientation, lang, roster
           [0, 0, 0, phone_w])
     block("contacts", [text("role", lang), text("name", lang), text("phone", lang)], contacts, [0, 0, phone_w])
 
-    leaders = {}
-    if roster is not None:
-        for p in roster[(roster["grid_id"] == grid_id) & (roster["role"] == "building_leader")].itertuples():
-            leaders.setdefault(p.building_id, (p.name, p.phone))
-    # buildings by their name or address where the data has one, else by their own ID (the key of
-    # the plan's data, which the office can look up)
-    names = building_names(numbered)
-    brows = [[str(numbers[b]), str(name) if name else str(b), str(int(hh)), *leaders.get(str(b), ("", ""))]
-             for b, name, hh in zip(numbered.index, names, numbered["households"])]
+    brows = [[str(r.no), r.name, str(r.households), r.leader, r.phone] for r in table.itertuples()]
     bheader = [text("number", lang), text("building", lang), text("households_column", lang),
                text("role_building_leader", lang), text("phone", lang)]
     align = ["left", "left", "right", "left", "left"]

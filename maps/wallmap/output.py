@@ -12,26 +12,27 @@ from matplotlib.figure import Figure
 from geo.errors import InputError
 from geo.plan import Plan, atomic_path, gridplan_version
 from maps import _sheet as sh
-from maps.wallmap._content import (DEFAULT_BASE_URL, _attribution, _base_url, _check, _community, _plan_name,
+from maps.wallmap._content import (_attribution, _base_url, _check, _community, _plan_name,
                                    _roster, _unit_names)
 from maps.wallmap.grid import _grid_figure
+from maps.wallmap.options import SheetOptions, sheet_options
 from maps.wallmap.overview import overview_sheet
 
 __all__ = ["save_sheet", "print_all"]
 
 logger = logging.getLogger(__name__)
 
-def _sheet_chars(plan: Plan, lang, roster, plan_name, community_name, attribution, printed) -> set:
+def _sheet_chars(plan: Plan, opts: SheetOptions, roster) -> set:
     """Every character a sheet of ``plan`` can print (words, names, codes, IDs, dates)."""
     from maps import i18n
 
-    strings = [v.get(lang, "") for v in i18n._TEXT.values()]
+    strings = [v.get(opts.lang, "") for v in i18n._TEXT.values()]
     chains = plan.meta.get("escalation") or {}
     strings += [str(c.get(k) or "") for chain in chains.values() for c in chain for k in ("level", "role", "name",
                                                                                             "phone")]
-    strings += [community_name or "", str(plan.meta.get("community_name") or ""), *_unit_names(plan),
-                _plan_name(plan, plan_name),
-                _attribution(plan, attribution), printed or "", str(plan.meta.get("written", "")),
+    strings += [opts.community_name or "", str(plan.meta.get("community_name") or ""), *_unit_names(plan),
+                _plan_name(plan, opts.plan_name),
+                _attribution(plan, opts.attribution), opts.printed or "", str(plan.meta.get("written", "")),
                 str(plan.meta.get("gridplan_version", "")), gridplan_version()]
     strings += plan.grids["grid_code"].astype(str).tolist() + plan.buildings.index.astype(str).tolist()
     if roster is not None:
@@ -83,16 +84,14 @@ _JOB: dict = {}
 def _print_one(code: str) -> Path:
     job = _JOB
     grid_id = job["grid_ids"][code]
-    fig = _grid_figure(job["plan"], code, paper=job["paper"], community=job["communities"].get(grid_id),
-                       **job["common"])
-    return save_sheet(fig, job["out_dir"] / f"{code}.{job['fmt']}", dpi=job["dpi"])
+    opts = job["opts"]
+    fig = _grid_figure(job["plan"], code, opts, roster=job["roster"], url=job["url"],
+                       community=job["communities"].get(grid_id))
+    return save_sheet(fig, job["out_dir"] / f"{code}.{job['fmt']}", dpi=opts.dpi)
 
 
-def print_all(plan: Plan, out_dir, *, paper: str = "A3", overview_paper: str = "A1", fmt: str = "pdf",
-              dpi: int = 300, orientation: str = "auto", lang: str = "zh", roster=None,
-              base_url: str = DEFAULT_BASE_URL, plan_name: str | None = None,
-              community_name: str | None = None, attribution: str | None = None,
-              printed: str | None = None, jobs: int = 1, progress: bool = False) -> list[Path]:
+def print_all(plan: Plan, out_dir, options: SheetOptions | None = None, *, overview_paper: str = "A1",
+              fmt: str = "pdf", roster=None, jobs: int = 1, progress: bool = False, **overrides) -> list[Path]:
     """One sheet per grid (``{grid_code}.{fmt}``) and the overview (``overview.{fmt}``) in ``out_dir``.
 
     Parameters
@@ -100,15 +99,18 @@ def print_all(plan: Plan, out_dir, *, paper: str = "A3", overview_paper: str = "
     plan : geo.plan.Plan
     out_dir : path
         Folder to write to (created when missing); files are replaced atomically.
-    paper, overview_paper : {"A3", "A2", "A1", "A0"}
-        Paper of the grid sheets and of the overview.
+    options : SheetOptions, optional
+        The sheets' options (paper of the grid sheets: default A3); ``**overrides`` as for
+        :func:`grid_sheet`. A ``title`` is left out (each sheet has its own).
+    overview_paper : {"A3", "A2", "A1", "A0"}
+        Paper of the overview.
     fmt : {"pdf", "png"}
     jobs : int
         Worker processes (POSIX ``fork`` only; elsewhere sheets are printed one by one).
     progress : bool
         Show a progress bar.
-    orientation, lang, roster, base_url, plan_name, community_name, attribution, printed, dpi
-        As for :func:`grid_sheet` and :func:`save_sheet`.
+    roster
+        As for :func:`grid_sheet`.
 
     Returns
     -------
@@ -124,31 +126,30 @@ def print_all(plan: Plan, out_dir, *, paper: str = "A3", overview_paper: str = "
     if fmt not in ("pdf", "png"):
         raise InputError(f"format {fmt!r}: wall maps are written as pdf or png")
     out_dir = Path(out_dir)
+    opts = sheet_options(options, overrides)
+    opts = opts.but(paper=opts.paper or "A3", title=None)
+    community_name = opts.community_name
     roster = _roster(roster, plan)
-    _check(plan, paper, orientation, lang)
+    _check(plan, opts.paper, opts.orientation, opts.lang)
     if jobs > 1 and "fork" not in multiprocessing.get_all_start_methods():
         logger.info("no fork on this platform: printing the sheets in one process")
         jobs = 1
     codes = sorted(plan.grids["grid_code"].astype(str))
     # the overview refuses a plan that names no community: checked before any sheet is set
     overview_community = _community(plan, community_name)
-    url = _base_url(plan, base_url)  # warned about once, not per sheet
+    url = _base_url(plan, opts.base_url)  # warned about once, not per sheet
     given = community_name or plan.meta.get("community_name")
     communities = (pd.Series(str(given), index=plan.grids.index) if given else _unit_names(plan)).to_dict()
     with tempfile.TemporaryDirectory(prefix="gridplan-font-") as folder:
         # every sheet is set in a font cut down to the characters the run can print: matplotlib then
         # subsets a small font into each PDF instead of a CJK font of tens of thousands of glyphs
-        font = sh.subset_font(sh.cjk_font(), _sheet_chars(plan, lang, roster, plan_name, community_name,
-                                                          attribution, printed), folder)
-        overview = overview_sheet(plan, paper=overview_paper, orientation=orientation, lang=lang, roster=roster,
-                                  base_url=url or "", plan_name=plan_name, community_name=overview_community,
-                                  attribution=attribution, printed=printed, font=font)
-        written = [save_sheet(overview, out_dir / f"overview.{fmt}", dpi=dpi)]
-        common = dict(orientation=orientation, lang=lang, roster=roster, url=url,
-                      plan_name=_plan_name(plan, plan_name), title=None, attribution=attribution,
-                      printed=printed, font=font)
+        font = sh.subset_font(sh.cjk_font(), _sheet_chars(plan, opts, roster), folder)
+        overview = overview_sheet(plan, opts.but(paper=overview_paper, base_url=url or "",
+                                                 community_name=overview_community, font=font), roster=roster)
+        written = [save_sheet(overview, out_dir / f"overview.{fmt}", dpi=opts.dpi)]
         grid_ids = dict(zip(plan.grids["grid_code"].astype(str), plan.grids.index))
-        _JOB.update(plan=plan, paper=paper, common=common, out_dir=out_dir, fmt=fmt, dpi=dpi, grid_ids=grid_ids,
+        _JOB.update(plan=plan, opts=opts.but(plan_name=_plan_name(plan, opts.plan_name), font=font), roster=roster,
+                    url=url, out_dir=out_dir, fmt=fmt, grid_ids=grid_ids,
                     communities={g: c for g, c in communities.items() if c})
         try:
             bar = tqdm(total=len(codes), desc="wall maps", unit="sheet", disable=not progress)

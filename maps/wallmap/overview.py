@@ -13,11 +13,13 @@ from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import text
 from maps.wallmap import _tables as tb
-from maps.wallmap._content import (DEFAULT_BASE_URL, _base_url, _check, _community, _font, _grid_number,
+from maps.wallmap._content import (_base_url, _check, _community, _font,
                                    _new_sheet, _plan_name, _roster, _Sheet, _unit_names)
+from maps.wallmap.options import SheetOptions, sheet_options
 from maps.wallmap._page import (BODY_PT, LABEL_PT, _context_layers, _display, _figure_lines, _frame_layout,
                                 _legend, _map_furniture, _page, _pick_orientation, _place_and_draw, _qr)
-from maps.webmap import PALETTE, grid_colours
+from maps.web.colours import PALETTE, grid_colours
+from partitioning.codes import short_code
 
 __all__ = ["overview_sheet", "TABLE_PT"]
 
@@ -45,7 +47,7 @@ def _overview_table(plan: Plan, roster, lang) -> tuple[list, list, str | None]:
             leaders.setdefault(p.grid_id, (p.name, p.phone))
     header = [text("number", lang), text("households", lang), text("buildings", lang),
               text("role_grid_leader", lang), text("phone", lang)]
-    rows = [[_grid_number(str(r.grid_code), prefix), str(int(r.households)), str(int(r.n_buildings)),
+    rows = [[short_code(r.grid_code, prefix), str(int(r.households)), str(int(r.n_buildings)),
              *leaders.get(g, ("", ""))] for g, r in grids.iterrows()]
     if prefix is None:  # codes without a shared prefix: print them whole
         header.insert(1, text("grid_code", lang))
@@ -90,13 +92,10 @@ def _overview_layout(sheet: _Sheet, header, rows) -> dict:
     return lay
 
 
-def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", lang: str = "zh",
-                   roster=None, title: str | None = None, community_name: str | None = None,
-                   base_url: str | None = DEFAULT_BASE_URL, plan_name: str | None = None,
-                   attribution: str | None = None, printed: str | None = None, font=None) -> Figure:
+def overview_sheet(plan: Plan, options: SheetOptions | None = None, *, roster=None, **overrides) -> Figure:
     """The community overview: every grid coloured (neighbours differ), numbered, with a grid table.
 
-    Parameters are those of :func:`grid_sheet`; the QR code links to the plan's web map
+    Parameters are those of :func:`grid_sheet` (the paper defaults to A1); the QR code links to the plan's web map
     (``{base_url}/plans/{plan_name}/``) and the title is ``"网格总览图"`` after the community's name.
     The table of grids is beside the map when it fits at body size, else on the following pages
     (``more_pages``) at :data:`TABLE_PT` points.
@@ -112,15 +111,18 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
         nor a named unit in the plan's ``levels`` or ``boundaries`` (an overview without its
         community's name is not hung on a wall).
     """
+    opts = sheet_options(options, overrides)
+    paper, orientation, lang, font = opts.paper or "A1", opts.orientation, opts.lang, opts.font
+    title, attribution, printed = opts.title, opts.attribution, opts.printed
     _check(plan, paper, orientation, lang)
     roster = _roster(roster, plan)
-    name = _plan_name(plan, plan_name)
-    community = _community(plan, community_name)
+    name = _plan_name(plan, opts.plan_name)
+    community = _community(plan, opts.community_name)
     if community is None:
         raise InputError("the plan names no community (no community_name in its metadata, no named unit in its "
                          "levels or boundaries), and an overview is titled with it: give the community's name "
                          "(gridplan print --community-name 养育巷社区)")
-    url = _base_url(plan, base_url)
+    url = _base_url(plan, opts.base_url)
     heading = title or text("overview_heading", lang)
     header, rows, prefix = _overview_table(plan, roster, lang)
     bounds = tuple(plan.grids.total_bounds)
@@ -147,7 +149,7 @@ def overview_sheet(plan: Plan, *, paper: str = "A1", orientation: str = "auto", 
     order = plan.grids.geometry.area.sort_values(ascending=False, kind="stable").index
     ordered = plan.grids.loc[order]
     anchors = shapely.get_coordinates(shapely.point_on_surface(ordered.geometry.values))
-    labels = [[_grid_number(str(c), prefix)] for c in ordered["grid_code"]]
+    labels = [[short_code(c, prefix)] for c in ordered["grid_code"]]
     omitted, _ = _place_and_draw(sheet, ax, rect, denominator, anchors, labels, None,
                                  size=max(sh.MIN_PT, round(LABEL_PT * sheet.s ** 0.5, 1)))
     if omitted:
