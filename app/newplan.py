@@ -29,7 +29,7 @@ from flask_login import current_user
 from app import _data, jobs
 from app._data import body_limit, lang
 from app.audit import audit
-from app.uploads import UploadRefused, save_upload
+from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
 
 __all__ = ["bp", "init_app", "refresh_plans", "require_planner", "job_folder", "status_words", "PLAN_NAME",
            "OPTION_FIELDS"]
@@ -80,9 +80,9 @@ def status_words(status: dict) -> str | None:
         return None
     reason, language = status.get("reason"), lang()
     if reason:
-        key = f"upload_{reason}" if f"upload_{reason}" in _keys() else f"job_{reason}"
-        if key in _keys():
-            return text(key, language).format(**(status.get("params") or {}))
+        for key in (reason, f"job_{reason}", f"upload_{reason}"):
+            if key in _keys():
+                return text(key, language).format(**(status.get("params") or {}))
     return f"{text('job_failed', language)}: {status.get('error') or ''}"
 
 
@@ -125,7 +125,15 @@ def _new_job(kind: str, roles, **fields) -> tuple[Path, dict]:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    finally:
+        close_uploads()
     return folder, jobs.update_job(folder, inputs=inputs, names=names)
+
+
+def close_uploads() -> None:
+    """Close the request's spooled upload files now (a refused one is not left to the collector)."""
+    for _, storage in request.files.items(multi=True):
+        storage.close()
 
 
 def shown_name(filename: str, saved: Path) -> str:
@@ -142,7 +150,7 @@ def form():
 
 
 @bp.post("/new")
-@body_limit(None)  # up to UPLOAD_LIMIT: app.uploads.init_app checks it before the CSRF check reads the body
+@body_limit(ROUTE_CEILING)  # lowered to UPLOAD_LIMIT by app.uploads.init_app, before the CSRF check
 def create():
     """Store the uploads and start the check."""
     if (refusal := require_planner()) is not None:
@@ -200,7 +208,7 @@ def _effective(options: dict | None, report: dict) -> dict:
 
 
 def _name_target(form) -> dict:
-    return {"name": form.get("name", "").strip()[:64], "target": form.get("target", "50").strip()}
+    return {"name": form.get("name", "").strip()[:200], "target": form.get("target", "50").strip()[:20]}
 
 
 @bp.post("/new/<job_id>/plan")

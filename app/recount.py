@@ -24,9 +24,9 @@ from flask_login import current_user
 from app import _data, jobs
 from app._data import body_limit, lang
 from app.audit import audit
-from app.newplan import (STAGE_KEYS, _options, _t, job_folder, jobs_dir, require_planner, shown_name,
+from app.newplan import (STAGE_KEYS, _options, _t, close_uploads, job_folder, jobs_dir, require_planner, shown_name,
                          status_words)
-from app.uploads import UploadRefused, save_upload
+from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
 
 __all__ = ["bp", "version_store", "MAX_COMMENT"]
 
@@ -54,7 +54,7 @@ def form(name: str):
 
 
 @bp.post("/plans/<name>/update")
-@body_limit(None)  # up to UPLOAD_LIMIT: app.uploads.init_app checks it before the CSRF check reads the body
+@body_limit(ROUTE_CEILING)  # lowered to UPLOAD_LIMIT by app.uploads.init_app, before the CSRF check
 def create(name: str):
     """Store the new ledger and start the update."""
     if (refusal := require_planner()) is not None:
@@ -70,6 +70,7 @@ def create(name: str):
         saved = save_upload(request.files["ledger"], folder / "inputs", "ledger",
                             unzip_limit=int(current_app.config["UNZIP_LIMIT"]))
     except UploadRefused as exc:
+        close_uploads()
         shutil.rmtree(folder, ignore_errors=True)
         return _form(name, error=_t()(f"upload_{exc.reason}").format(**exc.params), code=422)
     jobs.update_job(folder, inputs={"ledger": str(saved.relative_to(folder))},

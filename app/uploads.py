@@ -35,7 +35,7 @@ from flask import abort, request
 
 from geo.errors import InputError
 
-__all__ = ["ACCEPTED", "UploadRefused", "init_app", "sniff", "save_upload", "extract_shapefile", "UPLOAD_ENDPOINTS"]
+__all__ = ["ACCEPTED", "ROUTE_CEILING", "UploadRefused", "init_app", "sniff", "save_upload", "extract_shapefile", "UPLOAD_ENDPOINTS"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ ACCEPTED = {
 SUFFIX = {"gpkg": ".gpkg", "geojson": ".geojson", "dxf": ".dxf", "xlsx": ".xlsx", "csv": ".csv", "zip": ".zip"}
 #: The parts of a Shapefile kept from a ZIP.
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-#: Endpoints whose request bodies may be ``UPLOAD_LIMIT`` bytes (each also says ``body_limit(None)``).
+#: What upload routes say to :func:`app._data.body_limit` (whose hook runs first): no limit of their
+#: own; :func:`init_app` then sets ``UPLOAD_LIMIT``, a setting, which a decorator cannot read.
+ROUTE_CEILING = 2**40
+#: Endpoints whose request bodies may be ``UPLOAD_LIMIT`` bytes (each also says ``body_limit(ROUTE_CEILING)``).
 UPLOAD_ENDPOINTS = frozenset({"newplan.create", "recount.create"})
 _HEAD = 64 * 1024
 _CHUNK = 1024 * 1024
