@@ -34,14 +34,27 @@ import sys
 import threading
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from geo.errors import GridplanError
 from geo.plan import atomic_path
 
-__all__ = ["STEPS", "create", "folder_of", "read_job", "read_status", "write_status", "result", "update_job", "start", "run", "clean", "scrub",
-           "Progress"]
+__all__ = [
+    "STEPS",
+    "Progress",
+    "clean",
+    "create",
+    "folder_of",
+    "read_job",
+    "read_status",
+    "result",
+    "run",
+    "scrub",
+    "start",
+    "update_job",
+    "write_status",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +65,7 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -203,7 +216,7 @@ def run(folder, step: str) -> int:
                      error=scrub(str(exc), folder, job), reason=getattr(exc, "reason", None),
                      params=scrub(getattr(exc, "params", None), folder, job))
         return 1
-    except Exception as exc:  # a bug: said in one line on the page, the traceback in job.log
+    except Exception as exc:  # noqa: BLE001 - a bug: said in one line on the page, the traceback in job.log
         traceback.print_exc()
         write_status(folder, state="failed", step=step, stage=progress.stage, fraction=progress.fraction,
                      reason="job_internal", error=f"internal error: {type(exc).__name__}: {exc}"[:500],

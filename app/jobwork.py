@@ -29,7 +29,7 @@ import pandas as pd
 import geo
 from geo.errors import InputError
 
-__all__ = ["check", "plan", "update", "make_plan_from", "publish", "name_exists", "load_inputs"]
+__all__ = ["check", "load_inputs", "make_plan_from", "name_exists", "plan", "publish", "update"]
 
 logger = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def plan(folder, job: dict, progress) -> dict:
     inputs, boundary, barriers = load_inputs(folder, job)
     extra = [input_record(role, _path(folder, job, role)) for role in ("boundary", "barriers") if _path(folder, job, role)]
     progress("plan", 0.2, until=0.85)
-    made, metrics = make_plan_from(inputs, target=job["target"], tolerance=job.get("tolerance", 0.2),
+    made, _metrics = make_plan_from(inputs, target=job["target"], tolerance=job.get("tolerance", 0.2),
                                    seed=job.get("seed", 0), boundary=boundary, barriers=barriers, extra_files=extra,
                                    code_prefix=job.get("code_prefix"))
     made.meta["command"] = f"gridplan web: new plan {job['name']} by {job['owner']}"

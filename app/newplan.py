@@ -23,16 +23,32 @@ import re
 import shutil
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
-from app import _data, jobs
+from app import jobs
 from app._data import body_limit, lang
 from app.audit import audit
 from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
 
-__all__ = ["bp", "init_app", "refresh_plans", "require_planner", "job_folder", "status_words", "PLAN_NAME",
-           "OPTION_FIELDS"]
+__all__ = [
+    "OPTION_FIELDS",
+    "PLAN_NAME",
+    "bp",
+    "init_app",
+    "job_folder",
+    "refresh_plans",
+    "require_planner",
+    "status_words",
+]
 
 bp = Blueprint("newplan", __name__)
 
@@ -132,7 +148,7 @@ def _new_job(kind: str, roles, **fields) -> tuple[Path, dict]:
 
 def close_uploads() -> None:
     """Close the request's spooled upload files now (a refused one is not left to the collector)."""
-    for _, storage in request.files.items(multi=True):
+    for _, storage in request.files.items(multi=True):  # noqa: PERF102 - every file of a field (multi)
         storage.close()
 
 

@@ -18,17 +18,35 @@ from __future__ import annotations
 
 import shutil
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 
 from app import _data, jobs
 from app._data import body_limit, lang
 from app.audit import audit
-from app.newplan import (STAGE_KEYS, _options, _t, close_uploads, job_folder, jobs_dir, require_planner, shown_name,
-                         status_words)
+from app.newplan import (
+    STAGE_KEYS,
+    _options,
+    _t,
+    close_uploads,
+    job_folder,
+    jobs_dir,
+    require_planner,
+    shown_name,
+    status_words,
+)
 from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
 
-__all__ = ["bp", "version_store", "MAX_COMMENT"]
+__all__ = ["MAX_COMMENT", "bp", "version_store"]
 
 bp = Blueprint("recount", __name__)
 MAX_COMMENT = 500
@@ -36,7 +54,9 @@ MAX_COMMENT = 500
 
 def version_store():
     """The version store the editor saves to (the one place this module reaches it)."""
-    from app.editor import _store  # the editor's own store: one store, one history per plan
+    from app.editor import (
+        _store,  # the editor's own store: one store, one history per plan
+    )
 
     return _store()
 
@@ -89,9 +109,8 @@ def _folder(name: str, job_id: str):
 
 @bp.get("/plans/<name>/update/<job_id>")
 def job(name: str, job_id: str):
-    from maps.webmap import editor_map
-
     from app.views import _map_parts, map_options
+    from maps.webmap import editor_map
 
     if (refusal := require_planner()) is not None:
         return refusal

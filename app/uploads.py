@@ -35,7 +35,7 @@ from flask import abort, request
 
 from geo.errors import InputError
 
-__all__ = ["ACCEPTED", "ROUTE_CEILING", "UploadRefused", "init_app", "sniff", "save_upload", "extract_shapefile", "UPLOAD_ENDPOINTS"]
+__all__ = ["ACCEPTED", "ROUTE_CEILING", "UPLOAD_ENDPOINTS", "UploadRefused", "extract_shapefile", "init_app", "save_upload", "sniff"]
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ import pytest
 
 import geo
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
-from tests.test_newplan import LEDGER_CSV, changed_ledger, cad_plan, shapefile_zip  # noqa: F401 (fixtures)
+from tests.test_newplan import LEDGER_CSV, cad_plan, changed_ledger, shapefile_zip  # noqa: F401 (fixtures)
 
 PASSWORD = "correct-horse-1"
 RESULTS = Path(__file__).resolve().parent / "benchmarks" / "results" / "browser_newplan.md"
