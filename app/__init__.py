@@ -60,6 +60,14 @@ SETTINGS = {
                                            "may raise it for itself with app._data.body_limit."),
     "MAX_FORM_MEMORY_SIZE": (512 * 1024, "Largest non-file form field in bytes (Werkzeug); 413 above."),
     "MAX_FORM_PARTS": (100, "Most fields in a multipart form (Werkzeug); 413 above."),
+    "UPLOAD_LIMIT": (200 * 2**20, "Largest request of the 新建方案 and 更新户数 pages in bytes (all files together); "
+                                  "larger ones are refused with 413 before they are read."),
+    "UNZIP_LIMIT": (2**30, "Most bytes a zipped Shapefile may unpack to; a larger one is refused."),
+    "JOBS_DIR": (None, "Folder of the browser's background jobs (uploads, status, results; default gridplan-jobs "
+                       "beside USERS_DB)."),
+    "JOB_KEEP_HOURS": (24, "Job folders untouched this long are removed (when a new job starts)."),
+    "NEW_PLANS_DIR": (None, "Folder the 新建方案 page writes new plans to, served with PLANS (default: the first "
+                            "served folder, or the folder of the first served file)."),
 }
 
 
@@ -134,12 +142,14 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     check_basemap(app.config["BASEMAP"], key=app.config["TIANDITU_KEY"], tiles_url=app.config["TILES_URL"],
                   offline=offline)
 
-    from app import _data, api, auth, editor, views
+    from app import _data, api, auth, editor, newplan, uploads, views
 
     _data.init_app(app)
+    uploads.init_app(app)  # before auth: the upload limit is checked before the CSRF check reads a body
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     editor.init_app(app)
+    newplan.init_app(app)
     views.register_error_pages(app)
     return app
