@@ -39,7 +39,7 @@ bp = Blueprint("editor", __name__, url_prefix="/api/plans/<name>")
 #: Roles that may edit plans.
 EDIT_ROLES = ("editor", "admin")
 _GRID_COLUMNS = ["grid_code", "households", "n_buildings", "status"]
-def _store() -> VersionStore:
+def version_store() -> VersionStore:
     """The app's version store, opened on first use (``VERSIONS_DB``, default beside ``USERS_DB``)."""
     ext = current_app.extensions
     with ext["gridplan_edit_lock"]:
@@ -76,7 +76,7 @@ def _user_session(name: str):
     with ext["gridplan_edit_lock"]:
         lock = ext["gridplan_edit_locks"].setdefault(key, Lock())
     with lock:
-        store = _store()
+        store = version_store()
         latest = store.ensure(name, path)
         stored = store.session(name, key[0]) or {"base": latest, "ops": [], "pos": 0, "rev": 0}
         if not stored["ops"]:
@@ -108,7 +108,7 @@ def _new_session(name: str, version: int, *, rev: int, plan: geo.Plan | None = N
                 hit = graphs[name] = (ground, editing.edit_graph(ground))
             return hit[1]
 
-    return EditSession(base=version, plans=[plan if plan is not None else _store().load(name, version)],
+    return EditSession(base=version, plans=[plan if plan is not None else version_store().load(name, version)],
                        make_graph=make_graph, rev=rev)
 
 
@@ -124,7 +124,7 @@ def _same_ground(a: geo.Plan, b: geo.Plan) -> bool:
 def _persist(name: str, session: EditSession) -> None:
     """Store the session (409 when another request changed it since it was read)."""
     try:
-        session.rev = _store().put_session(name, current_user.username, **session.stored(), rev=session.rev)
+        session.rev = version_store().put_session(name, current_user.username, **session.stored(), rev=session.rev)
     except SessionConflict as exc:
         current_app.extensions["gridplan_edit_sessions"].pop((current_user.username, name), None)
         abort(409, description=str(exc))
@@ -177,7 +177,7 @@ def _send_geojson(text: str):
 
 def _state(name: str, session: EditSession) -> dict:
     return {"plan": name, "user": current_user.username, "role": current_user.role,
-            "base_version": session.base, "latest_version": _store().latest(name),
+            "base_version": session.base, "latest_version": version_store().latest(name),
             "can_undo": session.pos > 0, "can_redo": session.pos < len(session.plans) - 1,
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
             "warnings": [_say_notice(n, session.plan) for n in session.notices],
@@ -362,7 +362,7 @@ def _reload(name: str):
     """Start again on the latest version and replay this session's operations; report the ones refused."""
     with _user_session(name) as old:
         ops, rev = old.ops[:old.pos], old.rev
-        latest = _store().latest(name)
+        latest = version_store().latest(name)
         session = _new_session(name, latest, rev=rev)
         refused = []
         for o in ops:
@@ -412,8 +412,8 @@ def edit_targets(name: str):
 def versions(name: str):
     """The plan's versions, newest first, each with its diff against its parent."""
     require_editor()
-    _store().ensure(name, _data.plan_path(name))
-    return {"plan": name, "versions": [_said_version(v) for v in _store().versions(name)]}
+    version_store().ensure(name, _data.plan_path(name))
+    return {"plan": name, "versions": [_said_version(v) for v in version_store().versions(name)]}
 
 
 def _said_version(version: dict) -> dict:
@@ -450,13 +450,13 @@ def restore(name: str, version: int):
     """Make version ``version`` the latest again (as a new version; nothing is lost)."""
     require_editor()
     body = _body()
-    latest = _store().ensure(name, _data.plan_path(name))
+    latest = version_store().ensure(name, _data.plan_path(name))
     base = body.get("base_version", latest)
     try:
-        old = _store().load(name, version)
+        old = version_store().load(name, version)
     except KeyError:
         abort(404, description=f"plan {name}: no version {version}")
-    parent = _store().load(name, latest)
+    parent = version_store().load(name, latest)
     new = _commit(name, old, base=base, parent=parent, comment=_comment(body, f"restored version {version}"))
     _restart(name, new, old)
     return {"version": new, "restored": version, "plan": name}, 201
@@ -466,7 +466,7 @@ def _commit(name: str, plan: geo.Plan, *, base, parent, comment) -> int:
     if not isinstance(base, int):
         abort(400, description="base_version must be an integer")
     try:
-        return _store().save(name, plan, base=base, author=current_user.username, comment=str(comment),
+        return version_store().save(name, plan, base=base, author=current_user.username, comment=str(comment),
                              parent_plan=parent, path=_data.plan_path(name))
     except VersionConflict as exc:
         abort(409, description=str(exc))
@@ -474,7 +474,7 @@ def _commit(name: str, plan: geo.Plan, *, base, parent, comment) -> int:
 
 def _restart(name: str, version: int, plan: geo.Plan) -> None:
     """After a save by this user: an empty session on the new version (stored by the save)."""
-    stored = _store().session(name, current_user.username)
+    stored = version_store().session(name, current_user.username)
     current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = _new_session(
         name, version, rev=stored["rev"], plan=plan)
 

@@ -6,7 +6,7 @@
     ledger's headers and every row not matched (line, key, candidates). Writes nothing.
 ``plan``
     The same reading, then the plan (:func:`make_plan_from`, the one place the planning calls
-    are made), its check (:func:`partitioning.planning.check_plan`), and the plan published
+    are made), its check (:func:`partitioning.check.check_plan`), and the plan published
     into the plans folder under the name asked for, never replacing a file (:func:`publish`).
 ``update``
     The new ledger joined to the plan's buildings and the minimal-change update
@@ -24,10 +24,22 @@ import os
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 
 import geo
+from geo.csvfile import read_table
 from geo.errors import InputError
+from geo.headers import find_column
+from geo.load import input_record
+from geo.plan import atomic_path
+from maps.i18n import LANGUAGES
+from maps.names import building_labels
+from partitioning.check import check_plan
+from partitioning.diff import diff_plans
+from partitioning.pipeline import partition
+from partitioning.settings import PlanSettings
+from partitioning.update import read_household_changes, update_plan
 
 __all__ = ["check", "load_inputs", "make_plan_from", "name_exists", "plan", "publish", "update"]
 
@@ -65,9 +77,6 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def _ledger_report(folder: Path, job: dict, inputs) -> dict | None:
     """The ledger's headers, the columns used, the match counts and the rows not matched."""
-    from geo.csvfile import read_table
-    from geo.headers import find_column
-
     path = _path(folder, job, "ledger")
     if path is None:
         return None
@@ -111,18 +120,12 @@ def make_plan_from(inputs, *, target: int, tolerance: float, seed: int, boundary
                    extra_files=(), code_prefix=None):
     """The plan of ``inputs``: the library calls ``gridplan partition`` makes (one place to change).
 
-    Without boundaries a big file is cut into parts (:func:`partitioning.split.make_plan_split`),
-    as on the command line.
+    :func:`partitioning.pipeline.partition`, as on the command line: without boundaries a big file
+    is cut into parts planned on two worker processes.
     """
-    from partitioning.graph import DEFAULT_GAP
-    from partitioning.planning import PlanSettings, make_plan
-    from partitioning.split import make_plan_split, needs_split
-
-    settings = PlanSettings(target=int(target), tolerance=float(tolerance), seed=int(seed), gap=DEFAULT_GAP,
+    settings = PlanSettings(target=int(target), tolerance=float(tolerance), seed=int(seed),
                             code_prefix=code_prefix or None)
-    if boundary is None and needs_split(len(inputs.buildings)):
-        return make_plan_split(inputs, settings, barriers=barriers, workers=2, extra_files=list(extra_files))
-    return make_plan(inputs, settings, barriers=barriers, boundaries=boundary, extra_files=list(extra_files))
+    return partition(inputs, settings, barriers=barriers, boundaries=boundary, extra_files=list(extra_files))
 
 
 def name_exists(name: str) -> InputError:
@@ -157,9 +160,6 @@ def publish(source: Path, target: Path) -> Path:
 
 def plan(folder, job: dict, progress) -> dict:
     """Make the plan, check it, publish it; its name and figures."""
-    from geo.load import input_record
-    from partitioning.planning import check_plan
-
     folder = Path(folder)
     target = Path(job["plans_dir"]) / f"{job['name']}.gpkg"
     if target.exists():
@@ -185,11 +185,6 @@ def plan(folder, job: dict, progress) -> dict:
 
 def update(folder, job: dict, progress) -> dict:
     """The minimal-change update of the plan to the new ledger, its diff and its map."""
-    from maps.i18n import LANGUAGES
-    from maps.names import building_labels
-    from partitioning.diff import diff_plans
-    from partitioning.update import read_household_changes, update_plan
-
     folder = Path(folder)
     opts = job.get("options") or {}
     progress("read", 0.05)
@@ -220,8 +215,9 @@ def update(folder, job: dict, progress) -> dict:
 
 def _figures(p) -> dict:
     g = p.grids["households"]
-    target, tolerance = int(p.meta.get("target", 50)), float(p.meta.get("tolerance", 0.2))
-    inside = g.between(target * (1 - tolerance), target * (1 + tolerance))
+    settings = PlanSettings.from_meta(p.meta)
+    target = settings.target
+    inside = g.between(*settings.band())
     return {"grids": len(p.grids), "households": int(p.buildings["households"].sum()),
             "households_min": int(g.min()), "households_max": int(g.max()),
             "share_within_tolerance": round(float(inside.mean()), 4), "target": target}
@@ -230,10 +226,6 @@ def _figures(p) -> dict:
 def _write_diff_map(old, new, diff, path: Path) -> None:
     """The diff as GeoJSON (EPSG:4326): the new grids with their change, the removed grids, and
     the moved buildings with their grids before and after."""
-    import geopandas as gpd
-
-    from geo.plan import atomic_path
-
     grids = diff.grids
     kept = new.grids[["grid_code", "households", "geometry"]].copy()
     kept["change"] = grids["change"].reindex(kept.index).fillna("added").to_numpy()

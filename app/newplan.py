@@ -37,7 +37,10 @@ from flask_login import current_user
 from app import jobs
 from app._data import body_limit, lang
 from app.audit import audit
+from app.auth import words
 from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
+from geo.plan import is_temporary
+from maps.i18n import has_text, text
 
 __all__ = [
     "OPTION_FIELDS",
@@ -61,8 +64,6 @@ _MAX_TARGET = 10_000
 
 
 def _t():
-    from app.auth import words
-
     return words()
 
 
@@ -90,22 +91,14 @@ def job_folder(job_id: str, kind: str) -> Path:
 def status_words(status: dict) -> str | None:
     """A failed job's error in the page's language: its ``reason`` said by ``maps.i18n``, else the
     error's own text (the library's message, naming the file, row and fix)."""
-    from maps.i18n import text
-
     if status.get("state") != "failed":
         return None
     reason, language = status.get("reason"), lang()
     if reason:
         for key in (reason, f"job_{reason}", f"upload_{reason}"):
-            if key in _keys():
+            if has_text(key):
                 return text(key, language).format(**(status.get("params") or {}))
     return f"{text('job_failed', language)}: {status.get('error') or ''}"
-
-
-def _keys():
-    from maps.i18n import _TEXT
-
-    return _TEXT
 
 
 def _options(form, old: dict | None = None) -> dict:
@@ -281,8 +274,9 @@ STAGE_KEYS = tuple(f"stage_{s}" for s in ("queued", "start", "read", "report", "
 def refresh_plans(app) -> None:
     """Serve the plan files of ``PLANS`` and ``NEW_PLANS_DIR`` as they are now (a plan made in the
     browser is listed without a restart): re-read when a folder's modification time changed."""
-    from app import find_plans
-    from geo.plan import is_temporary
+    from app import (
+        find_plans,  # app/__init__ imports this module: a cycle at import time
+    )
 
     folders = [p for p in map(Path, app.config["PLANS"]) if p.is_dir()] + [Path(app.config["NEW_PLANS_DIR"])]
     stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in folders)
@@ -298,7 +292,9 @@ def refresh_plans(app) -> None:
 
 def init_app(app) -> None:
     """The settings' defaults (jobs and new plans folders), the plan list's refresh, the routes."""
-    from app import recount
+    from app import (
+        recount,  # recount imports this module's helpers: a cycle at import time
+    )
 
     if not app.config.get("JOBS_DIR"):
         app.config["JOBS_DIR"] = str(Path(app.config["USERS_DB"]).with_name("gridplan-jobs"))

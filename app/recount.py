@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 
+import geopandas as gpd
 from flask import (
     Blueprint,
     abort,
@@ -30,9 +31,11 @@ from flask import (
 )
 from flask_login import current_user
 
+import geo
 from app import _data, jobs
 from app._data import body_limit, lang
 from app.audit import audit
+from app.editor import version_store
 from app.newplan import (
     STAGE_KEYS,
     _options,
@@ -45,20 +48,16 @@ from app.newplan import (
     status_words,
 )
 from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
+from app.versions import VersionConflict
+from app.views import map_options, map_parts
+from geo.crs import to_datum
+from maps.web.basemaps import basemap_datum
+from maps.web.pages import editor_map
 
-__all__ = ["MAX_COMMENT", "bp", "version_store"]
+__all__ = ["MAX_COMMENT", "bp"]
 
 bp = Blueprint("recount", __name__)
 MAX_COMMENT = 500
-
-
-def version_store():
-    """The version store the editor saves to (the one place this module reaches it)."""
-    from app.editor import (
-        _store,  # the editor's own store: one store, one history per plan
-    )
-
-    return _store()
 
 
 def _form(name: str, *, error=None, code=200):
@@ -109,9 +108,6 @@ def _folder(name: str, job_id: str):
 
 @bp.get("/plans/<name>/update/<job_id>")
 def job(name: str, job_id: str):
-    from app.views import _map_parts, map_options
-    from maps.webmap import editor_map
-
     if (refusal := require_planner()) is not None:
         return refusal
     folder = _folder(name, job_id)
@@ -124,7 +120,7 @@ def job(name: str, job_id: str):
     if done:
         result = status["result"]
         fmap = editor_map(_data.plan(name)[0], lang=language, **map_options())
-        parts = _map_parts(fmap)
+        parts = map_parts(fmap)
         config.update(map=fmap.get_name(), diff=url_for("recount.diff", name=name, job_id=job_id))
         labels = result["labels"].get(language) or {}
         for m in result["diff"]["moved"]:
@@ -147,13 +143,7 @@ def diff(name: str, job_id: str):
     path = folder / "output" / "diff.geojson"
     if not path.is_file():
         abort(404)
-    from maps.webmap import basemap_datum
-
     if basemap_datum(current_app.config["BASEMAP"]) != "wgs84":
-        import geopandas as gpd
-
-        from maps.webmap import to_datum
-
         gdf = to_datum(gpd.read_file(path), basemap_datum(current_app.config["BASEMAP"]))
         return current_app.response_class(gdf.to_json(drop_id=True, ensure_ascii=False),
                                           mimetype="application/geo+json")
@@ -163,9 +153,6 @@ def diff(name: str, job_id: str):
 @bp.post("/plans/<name>/update/<job_id>/accept")
 def accept(name: str, job_id: str):
     """Save the update as a new version of the plan (409 when the plan changed since the upload)."""
-    import geo
-    from app.editor import VersionConflict
-
     if (refusal := require_planner()) is not None:
         return refusal
     folder = _folder(name, job_id)

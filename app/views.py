@@ -61,7 +61,7 @@ def map_options() -> dict:
             "asset_base": url_for("static", filename="vendor").rstrip("/") if cfg["OFFLINE"] else None}
 
 
-def _map_parts(fmap) -> dict:
+def map_parts(fmap) -> dict:
     """folium's head, body and script, to place inside our own page."""
     root = fmap.get_root()
     root.render()
@@ -100,7 +100,7 @@ def plan_map(name: str):
                                   datum="gcj02" if opts["basemap"] == "amap" else None))
         return Payload.of(render_template(
             "community.html", name=name, figures=_data.plan_figures(name, p), choices=choices, layout=layout,
-            level=level, lang=language, t=_t(), **_map_parts(fmap)))
+            level=level, lang=language, t=_t(), **map_parts(fmap)))
 
     key = ("community", *version, language, layout, level, current_app.config["BASEMAP"])
     return send(cached(key, make), "text/html")
@@ -123,7 +123,7 @@ def grid_page(name: str, code: str):
                         grid_url=url_for("maps.grid_page", name=name, code="__CODE__"))
         return Payload.of(render_template(
             "grid.html", name=name, card=card, lang=language, t=_t(), has_sheet=_wallmap() is not None,
-            residents=special, escalation=escalation_chain(p, grid_id), **_map_parts(fmap)))
+            residents=special, escalation=escalation_chain(p, grid_id), **map_parts(fmap)))
 
     if special:
         from app.auth import audit
@@ -159,7 +159,7 @@ def edit_page(name: str):
               "datum": basemap_datum(opts["basemap"]), "palette": list(PALETTE),
               "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
               "words": {k: text(k, language) for k in EDITOR_KEYS}}
-    return render_template("editor.html", name=name, lang=language, t=_t(), config=config, **_map_parts(fmap))
+    return render_template("editor.html", name=name, lang=language, t=_t(), config=config, **map_parts(fmap))
 
 
 def escalation_chain(p, grid_id) -> list[dict]:

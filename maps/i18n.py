@@ -42,6 +42,11 @@ _TEXT = {
 }
 
 
+def has_text(key: str) -> bool:
+    """Whether ``key`` has words of its own (not a fallback)."""
+    return key in _TEXT
+
+
 def text(key: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """The word for ``key`` in ``lang`` (falls back to Chinese, then to the key itself; a ``flag_*``
     key of the input's own to the flag's name in words)."""
