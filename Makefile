@@ -40,6 +40,8 @@ $(BENCH_STAMP): $(STAMP)
 	rm -f $(VENV)/.bench-*; touch $@
 
 test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy geo partitioning
 	$(PY) -m pytest -q
 
 demo: venv

@@ -36,7 +36,7 @@ class Payload:
     etag: str
 
     @classmethod
-    def of(cls, body: str | bytes) -> "Payload":
+    def of(cls, body: str | bytes) -> Payload:
         data = body.encode("utf-8") if isinstance(body, str) else body
         return cls(data, gzip.compress(data, compresslevel=6, mtime=0), hashlib.sha1(data).hexdigest()[:20])
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, request
+from flask import Blueprint, abort, request
 
 from app import _data
 from app._data import Payload, cached, lang, send, send_json

@@ -31,18 +31,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
-from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import geo
-from app.audit import SCHEMA as AUDIT_SCHEMA, audit, read_audit, writer
+from app.audit import SCHEMA as AUDIT_SCHEMA
+from app.audit import audit, read_audit, writer
 from app.language import lang
 from geo.errors import InputError
-from partitioning.people.roster import mask_phone
 from maps.i18n import text
+from partitioning.people.roster import mask_phone
 
 __all__ = ["ROLES", "User", "init_app", "connect", "init_db", "add_user", "remove_user", "list_users",
            "access", "may_see_residents", "visible_plan", "audit", "read_audit", "words", "bp"]

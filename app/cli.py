@@ -193,10 +193,10 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
+    from partitioning.check import summary_lines
     from partitioning.pipeline import levels_from_spec
     from partitioning.pipeline import partition as make_partition
     from partitioning.settings import DEFAULT_GAP, PlanSettings
-    from partitioning.check import summary_lines
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the plan is a GeoPackage: name it *.gpkg", param_hint="-o/--output")

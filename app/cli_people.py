@@ -127,8 +127,9 @@ def people_assign(plan_path, template_name, template_files, max_distance, fresh,
 @click.option("--json", "as_json", is_flag=True)
 def people_report(plan_path, template_name, template_files, per_grid, as_json):
     """The gaps (缺口): posts required, filled and still needed per community and role."""
-    import geo
     import pandas as pd
+
+    import geo
     from partitioning.people.staffing import doubled_posts, gaps, get_template
 
     staffing = _templates(template_files)

@@ -25,8 +25,15 @@ from flask_wtf.csrf import generate_csrf
 
 import geo
 from app import _data
-from app.versions import (FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, EditSession, SessionConflict,
-                          VersionConflict, VersionStore)
+from app.versions import (
+    FILE_AUTHOR,
+    FIRST_COMMENT,
+    OUTSIDE_COMMENT,
+    EditSession,
+    SessionConflict,
+    VersionConflict,
+    VersionStore,
+)
 from geo.errors import GridplanError
 from partitioning import editing
 

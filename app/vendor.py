@@ -33,7 +33,7 @@ def packages() -> dict:
     out: dict = {}
     for name, version, path in WEB_ASSETS.values():
         out.setdefault((name, version), []).append(path)
-    for (name, version), paths in out.items():
+    for (name, _version), paths in out.items():
         paths.extend(VENDOR_EXTRA.get(name, ()))
     return out
 

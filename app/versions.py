@@ -23,11 +23,11 @@ import logging
 import sqlite3
 import tempfile
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import geo
 from geo.errors import GridplanError

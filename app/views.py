@@ -33,8 +33,8 @@ def residents(p, grid_id) -> list[dict]:
     import pandas as pd
 
     from app.auth import may_see_residents
-    from partitioning.people.roster import SPECIAL_FLAGS
     from maps.names import building_labels
+    from partitioning.people.roster import SPECIAL_FLAGS
 
     points = p.layers.get("households")
     if points is None or "building_id" not in points.columns or not may_see_residents(p, grid_id):

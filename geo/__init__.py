@@ -13,8 +13,15 @@ The public surface:
 
 from geo.errors import GridplanError
 from geo.ledger import ledger_households
-from geo.load import (Inputs, load_barriers, load_boundaries, load_buildings, prepare_barriers, prepare_boundaries,
-                      prepare_buildings)
+from geo.load import (
+                      Inputs,
+                      load_barriers,
+                      load_boundaries,
+                      load_buildings,
+                      prepare_barriers,
+                      prepare_boundaries,
+                      prepare_buildings,
+)
 from geo.plan import Plan, read_plan, write_plan
 
 __all__ = [

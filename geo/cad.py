@@ -81,7 +81,7 @@ def _read_entities(p: Path, encoding: str | None = None) -> gpd.GeoDataFrame:
         if headerless:
             for col in ("Layer", "Text"):
                 if col in gdf.columns:
-                    gdf[col] = gdf[col].map(lambda v: v.encode("latin-1").decode(encoding)
+                    gdf[col] = gdf[col].map(lambda v: v.encode("latin-1").decode(str(encoding))
                                             if isinstance(v, str) else v)
     except (UnicodeError, LookupError) as exc:
         raise InputError(f"{p}: the drawing's texts cannot be decoded as {encoding} ({exc})",

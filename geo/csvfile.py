@@ -59,7 +59,8 @@ def read_csv(path, *, encoding: str | None = None, **kwargs) -> pd.DataFrame:
         if enc != ENCODINGS[0]:
             logger.info("%s: read as %s", path, enc)
         return table
-    raise InputError(f"{path}: byte {last.start} cannot be decoded as {', '.join((encoding,) if encoding else ENCODINGS)}; "
+    where = f"byte {last.start}" if last is not None else "a byte"
+    raise InputError(f"{path}: {where} cannot be decoded as {', '.join((encoding,) if encoding else ENCODINGS)}; "
                      "save the table as UTF-8 CSV, or name its encoding") from last
 
 

@@ -123,7 +123,7 @@ def _classify_barriers(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             continue
         v = gdf[key]
         cls = cls.where(cls.notna(), np.where(v.isin(major), "major",
-                                              np.where(v.isin(minor), "minor", None)))
+                                              np.where(v.isin(minor), "minor", None)))  # type: ignore[call-overload]
         kind = kind.where(kind.notna() | v.isna(), key + "=" + v.astype(str))
     if "railway" in gdf.columns:
         rail = gdf["railway"].isin(["rail", "light_rail", "subway"]) & cls.isna()

@@ -76,7 +76,7 @@ def find_column(table, role: str, *, given: str | None = None, path=None):
             raise InputError(f"{path or 'the table'}: has no column {given!r}; its columns are: "
                              f"{', '.join(map(str, columns))}")
         return hits[0]
-    keys = {}
+    keys: dict = {}
     for c in columns:
         keys.setdefault(header_key(c), c)
     for alias in ALIASES[role]:

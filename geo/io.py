@@ -22,8 +22,14 @@ import pyogrio
 from geo.cad import read_cad_footprints
 from geo.csvfile import is_table, read_table
 from geo.errors import InputError, rows_text
-from geo.frames import (OSM_MAJOR_HIGHWAYS, OSM_MINOR_HIGHWAYS, barriers_frame, boundaries_frame,  # noqa: F401
-                        buildings_frame, household_points_frame)
+from geo.frames import (  # noqa: F401
+    OSM_MAJOR_HIGHWAYS,
+    OSM_MINOR_HIGHWAYS,
+    barriers_frame,
+    boundaries_frame,
+    buildings_frame,
+    household_points_frame,
+)
 from geo.headers import find_column
 
 __all__ = [

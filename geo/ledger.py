@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from geo.building_numbers import chinese_number, clean_compound, compatible, split_building
 from geo.csvfile import read_table
 from geo.errors import InputError, ValidationError, ids_text, rows_text
-from geo.building_numbers import chinese_number, clean_compound, compatible, split_building
 from geo.headers import ALIASES, find_column, header_key
 
 __all__ = [
@@ -300,7 +300,7 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
     first_of = {}
     if dup.any():
         rows_by = norm.apply(tuple, axis=1)
-        seen = {}
+        seen: dict = {}
         for i, r in rows_by.items():
             if r in seen and dup[i]:
                 first_of[i] = seen[r]

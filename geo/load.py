@@ -12,12 +12,20 @@ import pyproj
 
 from geo import households as hh
 from geo.crs import choose_metric_crs, to_metric
-from geo.errors import InputError
-from geo.headers import find_column
 from geo.csvfile import is_table
+from geo.errors import InputError
 from geo.frames import barriers_frame, boundaries_frame, buildings_frame, household_points_frame
-from geo.io import (coordinate_columns, file_sha256, is_osm, read_barriers, read_boundaries, read_buildings,
-                    read_household_points, read_household_table)
+from geo.headers import find_column
+from geo.io import (
+    coordinate_columns,
+    file_sha256,
+    is_osm,
+    read_barriers,
+    read_boundaries,
+    read_buildings,
+    read_household_points,
+    read_household_table,
+)
 from geo.ledger import ledger_households
 from geo.validate import Report, validate_buildings
 

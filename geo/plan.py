@@ -68,7 +68,7 @@ class Plan:
         return self.buildings.crs
 
 
-def atomic_path(target) -> "_AtomicPath":
+def atomic_path(target) -> _AtomicPath:
     """Context manager giving a temporary path beside ``target``, renamed over it on success.
 
     Examples

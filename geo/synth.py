@@ -339,7 +339,9 @@ def synth_city(households: int, *, seed: int = 0, params: SynthParams | None = N
     radius = int(np.ceil(np.sqrt(households / 1000.0) / 2)) + 2
     half_extent = radius * max(params.block_size) * 1.5
     river = _River(seed, params, half_extent) if params.river else None
-    blocks, minor_roads, frames = [], [], []
+    blocks: list = []
+    minor_roads: list = []
+    frames: list = []
     total = 0
     for i, j in _block_order(radius):
         rect, minor, b = _block(seed, params, i, j, river)

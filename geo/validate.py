@@ -118,7 +118,7 @@ def validate_buildings(buildings: gpd.GeoDataFrame, *, path: str, report: Report
         else:
             errors.append(f"{int(missing.sum())} feature(s) have no geometry: {_ids(ids[missing])}; "
                           "remove them or draw their footprints")
-            geoms = np.where(missing, None, geoms)
+            geoms = np.where(missing, None, geoms)  # type: ignore[call-overload]  # numpy's stubs refuse None
 
     types = shapely.get_type_id(geoms)
     polygonal = np.isin(types, [shapely.GeometryType.POLYGON.value,

@@ -16,14 +16,14 @@ The public surface:
 - :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs.
 """
 
+from partitioning.area import AreaPlan, plan_area
+from partitioning.check import check_plan
 from partitioning.codes import grid_codes
 from partitioning.diff import diff_plans
 from partitioning.engine import PartitionResult, partition
 from partitioning.graph import build_contiguity_graph, grid_graph, plan_graph
 from partitioning.hierarchy import Level
 from partitioning.metrics import partition_metrics, validate_partition
-from partitioning.check import check_plan
-from partitioning.area import AreaPlan, plan_area
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate

@@ -286,7 +286,7 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
         meta.add_nodes_from(comps_here.tolist())
         for row in best.itertuples(index=False):
             meta.add_edge(int(row.ca), int(row.cb), weight=float(row.d), a=int(row.a), b=int(row.b))
-        for ca, cb, data in nx.minimum_spanning_edges(meta, algorithm="kruskal", data=True):
+        for _ca, _cb, data in nx.minimum_spanning_edges(meta, algorithm="kruskal", data=True):
             bridges.append((data["a"], data["b"], data["weight"]))
         largest = max(comps_here.tolist(), key=lambda c: (len(components[c]), -c))
         islands += [sorted(components[c]) for c in comps_here.tolist() if c != largest]

@@ -250,7 +250,7 @@ def partition_levels(graph: nx.Graph, levels: list[Level], given: dict, *, targe
                 raise InputError(f"level {level.name!r} is given as boundaries but lies below a generated "
                                  "level; list given levels first")
             unit = given[level.name].reindex(ids).astype(str)
-            straddle = unit.groupby(unit).apply(lambda s: parent[s.index].nunique()) > 1
+            straddle = parent.reindex(unit.index).groupby(unit).nunique() > 1
             if straddle.any():
                 raise InputError(f"level {level.name!r}: unit(s) {ids_text(straddle.index[straddle])} lie in "
                                  "several units of the level above; the boundary files must nest")

@@ -30,8 +30,8 @@ from tqdm.auto import tqdm
 from geo.errors import InfeasibleError, InputError, ids_text
 from geo.load import Inputs
 from geo.plan import Plan
-from partitioning.codes import DEFAULT_PREFIX
 from partitioning.area import AreaPlan, grids_frame, input_layers, plan_area, plan_meta
+from partitioning.codes import DEFAULT_PREFIX
 from partitioning.metrics import summarise_figures
 from partitioning.settings import PlanSettings, settings_error
 from partitioning.tessellation import DEFAULT_BUFFER, SETTLEMENT_CLOSING, settlement_envelope

@@ -8,8 +8,7 @@ import pytest
 import shapely
 
 import geo
-from partitioning.editing import (EditError, edit_graph, lock_grids, merge_grids, move_buildings, rerun_grids,
-                                  split_grid)
+from partitioning.editing import EditError, edit_graph, lock_grids, merge_grids, move_buildings, rerun_grids, split_grid
 from partitioning.editing.rules import _overlap_partners
 from partitioning.metrics import partition_metrics, validate_partition
 from tests.plans import single_moves
@@ -158,8 +157,8 @@ def emergency_plan(tmp_path_factory):
 def test_edits_redraw_the_emergency_grids_of_the_grids_they_touch(emergency_plan):
     """After a move, a split and a merge the emergency grids still nest in the grids (`gridplan check` passes);
     the emergency grids of untouched grids keep their ids, codes and polygons."""
-    from partitioning.hierarchy import EMERGENCY_COLUMN
     from partitioning.check import check_plan
+    from partitioning.hierarchy import EMERGENCY_COLUMN
 
     plan = emergency_plan
     graph = edit_graph(plan)

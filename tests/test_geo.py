@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 import geo
+from app.cli import cli_flag
 from geo import households as hh
 from geo.crs import choose_metric_crs, convert_datum
-from app.cli import cli_flag
 from geo.errors import CRSError, GridplanError, InputError, PlanFileError
 from geo.io import read_barriers, read_buildings, read_household_points
 from geo.plan import Plan, atomic_path, read_plan, write_plan

@@ -19,8 +19,8 @@ import geo
 from app.cli import cli
 from geo.errors import InputError
 from geo.load import Inputs
-from partitioning.hierarchy import Level, parse_levels, unit_column
 from partitioning.check import check_plan
+from partitioning.hierarchy import Level, parse_levels, unit_column
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 from tests.realdata import REPO, SUZHOU

@@ -16,8 +16,8 @@ import geo.ledger
 from geo.errors import InputError, ValidationError
 from geo.ledger import ledger_households, match_ledger, read_ledger, split_building
 from geo.samples import DATA, DUPLICATES, UNKNOWN, make_ledger
-from tests.realdata import KUNMING
 from tests.clirun import run
+from tests.realdata import KUNMING
 
 SUZHOU = DATA / "buildings.geojson"
 

@@ -14,8 +14,8 @@ import re
 import pytest
 
 import geo
-from partitioning.people.roster import SPECIAL_FLAGS, add_special_households, synthetic_special_households
 from maps.i18n import text
+from partitioning.people.roster import SPECIAL_FLAGS, add_special_households, synthetic_special_households
 from tests.test_app import signed_in
 from tests.test_editor_api import app_on_copy
 from tests.textcheck import leaks, visible_text

@@ -6,8 +6,8 @@ accepted as a version or discarded."""
 from __future__ import annotations
 
 import io
-import json
 import itertools
+import json
 import os
 import re
 import shutil

@@ -12,9 +12,9 @@ from shapely.geometry import box
 import geo
 from geo.errors import InfeasibleError, InputError
 from geo.synth import SynthParams, synth_city, write_city
-from partitioning.parallel import community_of, community_seed, make_plan_parallel
-from partitioning.check import check_plan
 from partitioning.area import plan_area
+from partitioning.check import check_plan
+from partitioning.parallel import community_of, community_seed, make_plan_parallel
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 import geo
 from app.cli import cli
 from geo.errors import CRSError, InputError, ValidationError
-from partitioning.people.roster import mask_phone, normalise_phone, read_roster, synthetic_roster, validate_roster
 from partitioning.people import staffing as st
+from partitioning.people.roster import mask_phone, normalise_phone, read_roster, synthetic_roster, validate_roster
 from tests.realdata import KUNMING
 
 REPO = Path(__file__).resolve().parents[1]

@@ -94,7 +94,6 @@ def _points(index):
 
 @pytest.mark.parametrize("prefix", ["3205/08", "32 05", "../x", "网格"])
 def test_prefix_must_be_ascii_letters_or_digits(prefix):
-    import pandas as pd
 
     from geo.errors import InputError
     from partitioning.codes import grid_codes

@@ -11,8 +11,8 @@ import shapely
 from click.testing import CliRunner
 
 import geo
-from partitioning.parallel import community_of
 from partitioning.check import check_plan
+from partitioning.parallel import community_of
 from partitioning.split import MAX_GRIDS_PER_PART, needs_split, split_parts
 from partitioning.tessellation import study_area
 

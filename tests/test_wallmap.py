@@ -22,8 +22,7 @@ import geo
 from geo.errors import CRSError, GridplanError, InputError
 from geo.plan import Plan
 from maps import _sheet
-from maps.wallmap import (PAPERS, MissingFontError, grid_sheet, grid_url, overview_sheet, print_all,
-                          save_sheet)
+from maps.wallmap import PAPERS, MissingFontError, grid_sheet, grid_url, overview_sheet, print_all, save_sheet
 from partitioning.codes import short_code
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings

@@ -12,8 +12,7 @@ import shapely
 from geo.plan import Plan, gridplan_version
 from maps import _sheet as sh
 from maps.i18n import text
-from maps.wallmap._content import (_BOUNDARY, _GRID_LINE, _MAJOR, _MINOR, _SCALES, PAPERS, _attribution,
-                                   _Sheet)
+from maps.wallmap._content import _BOUNDARY, _GRID_LINE, _MAJOR, _MINOR, _SCALES, PAPERS, _attribution, _Sheet
 
 logger = logging.getLogger(__name__)
 

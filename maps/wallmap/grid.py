@@ -14,13 +14,42 @@ from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import text
 from maps.wallmap import _tables as tb
-from maps.wallmap._content import (_BUILDING_EDGE, _BUILDING_FILL, _GRID_FILL, _GRID_LINE, _OTHER_BUILDING,
-                                   _OTHER_EDGE, _OTHER_FILL, _base_url, _check, _community,
-                                   _escalation, _new_sheet, _plan_name, _roster, _Sheet, grid_url)
+from maps.wallmap._content import (
+    _BUILDING_EDGE,
+    _BUILDING_FILL,
+    _GRID_FILL,
+    _GRID_LINE,
+    _OTHER_BUILDING,
+    _OTHER_EDGE,
+    _OTHER_FILL,
+    _base_url,
+    _check,
+    _community,
+    _escalation,
+    _new_sheet,
+    _plan_name,
+    _roster,
+    _Sheet,
+    grid_url,
+)
+from maps.wallmap._page import (
+    BODY_PT,
+    HEADING_PT,
+    LABEL_PT,
+    NEIGHBOUR_PT,
+    _context_layers,
+    _display,
+    _figure_lines,
+    _frame_layout,
+    _legend,
+    _map_furniture,
+    _page,
+    _paper_lines,
+    _pick_orientation,
+    _place_and_draw,
+    _qr,
+)
 from maps.wallmap.options import SheetOptions, sheet_options
-from maps.wallmap._page import (BODY_PT, HEADING_PT, LABEL_PT, NEIGHBOUR_PT, _context_layers, _display,
-                                _figure_lines, _frame_layout, _legend, _map_furniture, _page, _paper_lines,
-                                _pick_orientation, _place_and_draw, _qr)
 from partitioning.codes import building_numbers, short_code
 
 __all__ = ["grid_sheet", "building_table", "PANEL_MM"]

@@ -6,14 +6,12 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-
 from matplotlib.figure import Figure
 
 from geo.errors import InputError
 from geo.plan import Plan, atomic_path, gridplan_version
 from maps import _sheet as sh
-from maps.wallmap._content import (_attribution, _base_url, _check, _community, _plan_name,
-                                   _roster, _unit_names)
+from maps.wallmap._content import _attribution, _base_url, _check, _community, _plan_name, _roster, _unit_names
 from maps.wallmap.grid import _grid_figure
 from maps.wallmap.options import SheetOptions, sheet_options
 from maps.wallmap.overview import overview_sheet

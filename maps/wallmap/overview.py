@@ -13,11 +13,32 @@ from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import text
 from maps.wallmap import _tables as tb
-from maps.wallmap._content import (_base_url, _check, _community, _font,
-                                   _new_sheet, _plan_name, _roster, _Sheet, _unit_names)
+from maps.wallmap._content import (
+    _base_url,
+    _check,
+    _community,
+    _font,
+    _new_sheet,
+    _plan_name,
+    _roster,
+    _Sheet,
+    _unit_names,
+)
+from maps.wallmap._page import (
+    BODY_PT,
+    LABEL_PT,
+    _context_layers,
+    _display,
+    _figure_lines,
+    _frame_layout,
+    _legend,
+    _map_furniture,
+    _page,
+    _pick_orientation,
+    _place_and_draw,
+    _qr,
+)
 from maps.wallmap.options import SheetOptions, sheet_options
-from maps.wallmap._page import (BODY_PT, LABEL_PT, _context_layers, _display, _figure_lines, _frame_layout,
-                                _legend, _map_furniture, _page, _pick_orientation, _place_and_draw, _qr)
 from maps.web.colours import PALETTE, grid_colours
 from partitioning.codes import short_code
 

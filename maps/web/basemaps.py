@@ -115,7 +115,7 @@ def add_tiles(fmap, spec: Basemap, *, lang: str, basemap_key: str | None, tiles_
     """The basemap's tile layers, and the note that tells when there is none or its tiles fail."""
     import folium
 
-    for i, (url, name) in enumerate(spec.tiles):
+    for i, (url, _name) in enumerate(spec.tiles):
         url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
         attribution = tiles_attribution if spec.key == "intranet" and tiles_attribution else spec.attribution
         folium.TileLayer(tiles=url, attr=attribution or spec.label(lang), name=spec.label(lang) if i == 0

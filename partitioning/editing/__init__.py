@@ -23,8 +23,15 @@ The rules live in :mod:`~partitioning.editing.rules`, the messages in
 """
 
 from partitioning.editing.messages import BUILDING_FIELDS, GRID_FIELDS, REFUSALS, WARNINGS, EditError
-from partitioning.editing.operations import (OPERATIONS, lock_grids, merge_grids, move_buildings, move_targets,
-                                             rerun_grids, split_grid)
+from partitioning.editing.operations import (
+                                             OPERATIONS,
+                                             lock_grids,
+                                             merge_grids,
+                                             move_buildings,
+                                             move_targets,
+                                             rerun_grids,
+                                             split_grid,
+)
 from partitioning.editing.recompute import EditResult, edit_graph
 
 __all__ = ["EditError", "REFUSALS", "WARNINGS", "GRID_FIELDS", "BUILDING_FIELDS",

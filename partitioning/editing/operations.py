@@ -13,8 +13,17 @@ from geo.plan import Plan
 from partitioning.diff import match_grids
 from partitioning.editing.messages import EditError
 from partitioning.editing.recompute import EditResult, _apply, _new_grids
-from partitioning.editing.rules import (LOCKED, _band, _buildings, _connected, _grid, _locked, _overlap_partners,
-                                        _unit_columns, _unlocked)
+from partitioning.editing.rules import (
+    LOCKED,
+    _band,
+    _buildings,
+    _connected,
+    _grid,
+    _locked,
+    _overlap_partners,
+    _unit_columns,
+    _unlocked,
+)
 from partitioning.engine import partition
 from partitioning.graph import subgraph
 from partitioning.metrics import spread

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 #: Figures of grids by their buildings, per edit graph (an edit graph is never changed): an edit
 #: recomputes the metrics of the grids it touched only.
-_METRICS_CACHE: "weakref.WeakKeyDictionary[nx.Graph, dict]" = weakref.WeakKeyDictionary()
+_METRICS_CACHE: weakref.WeakKeyDictionary[nx.Graph, dict] = weakref.WeakKeyDictionary()
 
 
 @dataclass

@@ -162,11 +162,13 @@ def validate_roster(table: pd.DataFrame, *, roles: dict | None = None, source: s
     frame["availability"] = avail.fillna(1).clip(lower=1).astype("int64")
     for col in ("lon", "lat"):
         frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce").astype(float)
-    for col, what in (("person_id", "person_id"), (["name", "phone"], "name and phone")):
-        dup = frame.duplicated(col, keep=False) & (frame["person_id"] != "")
-        for _, rows in frame[dup].groupby(col, sort=False):
+    duplicate_keys: tuple[tuple[str | list[str], str], ...] = (("person_id", "person_id"),
+                                                               (["name", "phone"], "name and phone"))
+    for key, what in duplicate_keys:
+        dup = frame.duplicated(key, keep=False) & (frame["person_id"] != "")
+        for _, rows in frame[dup].groupby(key, sort=False):
             problems.append(f"lines {', '.join(str(line[i]) for i in rows.index)}: the same {what} "
-                            f"({', '.join(map(str, rows[col].iloc[0:1].to_numpy().ravel()))}) more than once; "
+                            f"({', '.join(map(str, rows[key].iloc[0:1].to_numpy().ravel()))}) more than once; "
                             "keep one row per person")
     if problems:
         raise ValidationError(source, problems)

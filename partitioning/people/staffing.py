@@ -26,7 +26,6 @@ still in that grid) are still there and the post is still wanted; only the rest 
 from __future__ import annotations
 
 import logging
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import tomllib
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 
 import geopandas as gpd
+import networkx as nx
 import numpy as np
 import pandas as pd
-import networkx as nx
 import shapely
 
 from partitioning.tessellation._geometry import shared_edges

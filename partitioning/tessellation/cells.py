@@ -14,9 +14,18 @@ from scipy.sparse import csgraph
 from tqdm.auto import tqdm
 
 from geo.errors import InputError, ids_text
-from partitioning.tessellation._geometry import (CUT_TOLERANCE_M2, GRID_SIZE, area_geometry, area_outside,
-                                                 coverage_unions, cut_tolerance, require_metric, same_crs,
-                                                 shared_edges, wide_area)
+from partitioning.tessellation._geometry import (
+    CUT_TOLERANCE_M2,
+    GRID_SIZE,
+    area_geometry,
+    area_outside,
+    coverage_unions,
+    cut_tolerance,
+    require_metric,
+    same_crs,
+    shared_edges,
+    wide_area,
+)
 
 __all__ = ["tessellate"]
 

@@ -12,8 +12,16 @@ import pandas as pd
 import shapely
 
 from geo.errors import InputError, ids_text
-from partitioning.tessellation._geometry import (AREA_TOLERANCE_M2, area_geometry, area_outside, coverage_unions,
-                                                 cut_tolerance, require_metric, same_crs, wide_area)
+from partitioning.tessellation._geometry import (
+    AREA_TOLERANCE_M2,
+    area_geometry,
+    area_outside,
+    coverage_unions,
+    cut_tolerance,
+    require_metric,
+    same_crs,
+    wide_area,
+)
 
 __all__ = ["grid_polygons", "coverage_report", "simplify_grids"]
 

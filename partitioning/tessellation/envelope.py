@@ -10,8 +10,14 @@ import numpy as np
 import shapely
 
 from geo.errors import InputError
-from partitioning.tessellation._geometry import (GRID_SIZE, area_outside, cut_tolerance, polygonal, require_metric,
-                                                 same_crs)
+from partitioning.tessellation._geometry import (
+    GRID_SIZE,
+    area_outside,
+    cut_tolerance,
+    polygonal,
+    require_metric,
+    same_crs,
+)
 
 __all__ = ["DEFAULT_BUFFER", "SETTLEMENT_CLOSING", "study_area", "settlement_envelope"]
 

@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner
 
 import geo
-from tests.benchmarks.test_web_bench import CLIENTS, SECONDS, _free_port, _get, _load, _stats, stop, wait_ready
+from tests.benchmarks.test_web_bench import CLIENTS, SECONDS, _free_port, _load, _stats, stop, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = Path(__file__).parent / "results" / "signed_in.md"

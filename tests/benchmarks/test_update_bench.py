@@ -32,8 +32,8 @@ import shapely
 
 from partitioning.diff import match_grids
 from partitioning.engine import partition
-from partitioning.metrics import partition_metrics
 from partitioning.graph import plan_graph
+from partitioning.metrics import partition_metrics
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import study_area, tessellate
