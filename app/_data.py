@@ -22,6 +22,8 @@ import geo
 from app.auth import access, visible_plan
 from app.language import lang
 from maps.i18n import LANGUAGES, text
+from maps.web.colours import grid_adjacency
+from maps.web.queries import find_grid, plan_layouts
 
 __all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "plan_figures", "adjacency", "cached", "send", "send_json",
            "layout_or_404", "grid_id_or_404"]
@@ -144,7 +146,6 @@ def body_limit(size: int):
 
 def plan_figures(name: str, p: geo.Plan) -> dict:
     """The figures of a plan the index page and ``/api/plans`` show."""
-    from maps.web.queries import plan_layouts
 
     m = p.meta.get("metrics", {}) or {}
     return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
@@ -156,14 +157,12 @@ def plan_figures(name: str, p: geo.Plan) -> dict:
 
 def adjacency(p: geo.Plan, version: tuple):
     """The plan's grid adjacency (kept: every grid page and card needs it)."""
-    from maps.web.colours import grid_adjacency
 
     return cached(("adjacency", *version), lambda: grid_adjacency(p.grids))
 
 
 def layout_or_404(p: geo.Plan, name: str) -> tuple[str, str | None]:
     """The ``?layout=`` and ``?level=`` asked for, when the plan has them; else a 404."""
-    from maps.web.queries import plan_layouts
 
     choices = plan_layouts(p)
     layout, level = request.args.get("layout", "normal"), request.args.get("level") or None
@@ -173,7 +172,6 @@ def layout_or_404(p: geo.Plan, name: str) -> tuple[str, str | None]:
 
 
 def grid_id_or_404(p: geo.Plan, name: str, code: str):
-    from maps.web.queries import find_grid
 
     grid_id = find_grid(p, code)
     if grid_id is None:

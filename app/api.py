@@ -12,6 +12,8 @@ from flask import Blueprint, abort, request
 from app import _data
 from app._data import Payload, cached, lang, send, send_json
 from maps.i18n import text
+from maps.web.geojson import layer_geojson
+from maps.web.queries import grid_card, layout_grids, plan_people, search_plan
 
 __all__ = ["bp", "OPENAPI_PATH"]
 
@@ -48,8 +50,6 @@ def plan(name: str):
 
 @bp.get("/plans/<name>/grids.geojson")
 def grids_geojson(name: str):
-    from maps.web.geojson import layer_geojson
-    from maps.web.queries import layout_grids
 
     p, version = _data.plan(name)
     (layout, level), datum, language = _data.layout_or_404(p, name), _datum(), lang()
@@ -60,7 +60,6 @@ def grids_geojson(name: str):
 
 @bp.get("/plans/<name>/buildings.geojson")
 def buildings_geojson(name: str):
-    from maps.web.geojson import layer_geojson
 
     p, version = _data.plan(name)
     datum = _datum()
@@ -71,7 +70,6 @@ def buildings_geojson(name: str):
 
 @bp.get("/plans/<name>/grids/<code>")
 def grid(name: str, code: str):
-    from maps.web.queries import grid_card
 
     p, version = _data.plan(name)
     grid_id, language = _data.grid_id_or_404(p, name, code), lang()
@@ -81,7 +79,6 @@ def grid(name: str, code: str):
 
 @bp.get("/plans/<name>/grids/<code>/buildings.geojson")
 def grid_buildings_geojson(name: str, code: str):
-    from maps.web.geojson import layer_geojson
 
     p, version = _data.plan(name)
     grid_id, datum = _data.grid_id_or_404(p, name, code), _datum()
@@ -109,7 +106,6 @@ def building(name: str, building_id: str):
 def people(name: str):
     """The grids' people as the caller may see them (see :func:`app.auth.visible_plan`) and the
     staffing figures of the plan's last ``gridplan people assign``."""
-    from maps.web.queries import plan_people
 
     p, version = _data.plan(name)
 
@@ -131,7 +127,6 @@ def people(name: str):
 
 @bp.get("/plans/<name>/search")
 def search(name: str):
-    from maps.web.queries import search_plan
 
     p, _ = _data.plan(name)
     query = request.args.get("q", "")

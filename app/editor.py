@@ -34,7 +34,12 @@ from app.versions import (
     VersionConflict,
     VersionStore,
 )
+from geo.crs import to_datum
 from geo.errors import GridplanError
+from maps.i18n import text
+from maps.names import building_labels, grid_number, grid_numbers, join
+from maps.web.colours import grid_colours
+from maps.web.geojson import layer_geojson, round_lonlat, to_lonlat
 from partitioning import editing
 
 __all__ = ["bp", "init_app", "EDIT_ROLES", "may_edit", "require_editor"]
@@ -151,7 +156,6 @@ def _grid_columns(grids) -> list:
 
 def _grid_rows(plan: geo.Plan) -> list[dict]:
     """The grids' figures, each with the ``number`` people read (:func:`maps.names.grid_numbers`)."""
-    from maps.names import grid_numbers
 
     frame = plan.grids[_grid_columns(plan.grids)].assign(number=grid_numbers(plan)).reset_index()
     return json.loads(frame.to_json(orient="records", force_ascii=False))
@@ -161,9 +165,6 @@ def _geojson_text(plan: geo.Plan, ids, *, colours: bool = False) -> str:
     """The grids ``ids`` as GeoJSON in EPSG:4326 (exact polygons, 6 decimals), shifted to ``?datum=``;
     with ``colours``, each grid's colour on the web maps (:func:`maps.web.colours.grid_colours`, every
     neighbour different), so that the page need not work them out (1.6 s for 7,400 grids)."""
-    from geo.crs import to_datum
-    from maps.web.colours import grid_colours
-    from maps.web.geojson import round_lonlat, to_lonlat
 
     grids = plan.grids.loc[list(ids)]
     frame = to_datum(round_lonlat(to_lonlat(grids[_grid_columns(grids) + [grids.geometry.name]])), _datum())
@@ -207,7 +208,6 @@ MAX_COMMENT = 500
 
 
 def _unprocessable(word: str, **values):
-    from maps.i18n import text
 
     abort(422, description=text(word, _data.lang()).format(**values))
 
@@ -314,7 +314,6 @@ def edit(name: str, op: str):
 def _named(fields: dict, plan: geo.Plan, language: str) -> dict:
     """``fields`` with their grid and building ids (``editing.GRID_FIELDS``, ``BUILDING_FIELDS``)
     as people know them: a grid's number, a building's name or address (:mod:`maps.names`)."""
-    from maps.names import building_labels, grid_number, join
 
     out = dict(fields)
     for key, value in fields.items():
@@ -329,7 +328,6 @@ def _named(fields: dict, plan: geo.Plan, language: str) -> dict:
 def _say(exc: GridplanError, plan: geo.Plan) -> str:
     """Why an edit on ``plan`` was refused, in the page's language (``?lang=``, cookie, default
     Chinese), naming grids by number and buildings by name: never by internal id."""
-    from maps.i18n import text
 
     reason = getattr(exc, "reason", None)
     if reason is None:
@@ -340,7 +338,6 @@ def _say(exc: GridplanError, plan: geo.Plan) -> str:
 
 def _say_notice(notice: dict, plan: geo.Plan) -> str:
     """An edit's warning (``EditResult.notices``) on ``plan`` in the page's language."""
-    from maps.i18n import text
 
     language = _data.lang()
     fields = {**_named(notice, plan, language), "status": text(f"status_{notice.get('status')}", language)}
@@ -394,7 +391,6 @@ def edit_grids(name: str):
 @bp.get("/edit/buildings.geojson")
 def edit_buildings(name: str):
     """Every building of the edit session's current plan with its grid (GeoJSON, display geometry)."""
-    from maps.web.geojson import layer_geojson
 
     require_editor()
     with _user_session(name) as session:
@@ -426,7 +422,6 @@ def versions(name: str):
 def _said_version(version: dict) -> dict:
     """A version with the comment the plan file itself made (version 1, changes outside the
     editor) or a restore's default comment in the page's language; users' comments stay as written."""
-    from maps.i18n import text
 
     words = {FIRST_COMMENT: "editor_file_version", OUTSIDE_COMMENT: "editor_outside_version"}
     comment = version.get("comment") or ""

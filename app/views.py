@@ -10,11 +10,26 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
+import pandas as pd
+import pyogrio
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
 from app import _data
 from app._data import Payload, cached, lang, send
-from maps.i18n import text
+from app.auth import access, audit, may_see_residents, words
+from app.editor import require_editor
+from geo.errors import GridplanError
+from geo.plan import atomic_path
+from maps.i18n import EDITOR_KEYS, text
+from maps.names import building_labels
+from maps.web.basemaps import basemap_datum
+from maps.web.colours import PALETTE
+from maps.web.geojson import layer_geojson
+from maps.web.pages import community_map, editor_map, grid_map
+from maps.web.queries import escalation_of, grid_card, layout_grids, plan_layouts, plan_people, search_plan
+from partitioning.people.roster import SPECIAL_FLAGS, mask_phone
 
 __all__ = ["bp", "register_error_pages", "map_options"]
 
@@ -22,7 +37,6 @@ bp = Blueprint("maps", __name__)
 
 
 def _t():
-    from app.auth import words
 
     return words()
 
@@ -30,11 +44,7 @@ def _t():
 def residents(p, grid_id) -> list[dict]:
     """The special households of a grid (flagged household points: name, address, flags) when
     the visitor may see them (:func:`app.auth.may_see_residents`); else an empty list."""
-    import pandas as pd
 
-    from app.auth import may_see_residents
-    from maps.names import building_labels
-    from partitioning.people.roster import SPECIAL_FLAGS
 
     points = p.layers.get("households")
     if points is None or "building_id" not in points.columns or not may_see_residents(p, grid_id):
@@ -70,7 +80,7 @@ def map_parts(fmap) -> dict:
 
 def _wallmap():
     try:
-        from maps import wallmap
+        from maps import wallmap  # matplotlib: loaded by the first print request, not at start
     except ImportError:
         return None
     return wallmap
@@ -84,8 +94,6 @@ def index():
 
 @bp.get("/plans/<name>/")
 def plan_map(name: str):
-    from maps.web.pages import community_map
-    from maps.web.queries import layout_grids, plan_layouts
 
     p, version = _data.plan(name)
     language, choices = lang(), plan_layouts(p)
@@ -108,8 +116,6 @@ def plan_map(name: str):
 
 @bp.get("/plans/<name>/grids/<code>", strict_slashes=False)
 def grid_page(name: str, code: str):
-    from maps.web.pages import grid_map
-    from maps.web.queries import grid_card
 
     p, version = _data.plan(name)
     grid_id = _data.grid_id_or_404(p, name, code)
@@ -126,7 +132,6 @@ def grid_page(name: str, code: str):
             residents=special, escalation=escalation_chain(p, grid_id), **map_parts(fmap)))
 
     if special:
-        from app.auth import audit
 
         audit("residents", target=f"{name}/{code}: {len(special)} household(s)")
     return send(cached(("grid", *version, grid_id, language, current_app.config["BASEMAP"]), make), "text/html")
@@ -140,13 +145,7 @@ def edit_page(name: str):
     404 (as from the API). Not cached: the page draws the user's edit session, which the script
     (``static/editor/main.js`` and its modules) loads from ``/api/plans/<name>/edit…``.
     """
-    from flask_login import current_user
 
-    from app.editor import require_editor
-    from maps.i18n import EDITOR_KEYS
-    from maps.web.basemaps import basemap_datum
-    from maps.web.colours import PALETTE
-    from maps.web.pages import editor_map
 
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -165,9 +164,6 @@ def edit_page(name: str):
 def escalation_chain(p, grid_id) -> list[dict]:
     """Who the grid calls (网格吹哨、部门报到, :func:`maps.web.queries.escalation_of`) as the visitor may
     see it: nothing for the public, masked phones for viewers."""
-    from app.auth import access
-    from maps.web.queries import escalation_of
-    from partitioning.people.roster import mask_phone
 
     level = access()[0]
     chain = [] if level == "public" else escalation_of(p, grid_id)
@@ -179,7 +175,6 @@ def escalation_chain(p, grid_id) -> list[dict]:
 
 @bp.get("/plans/<name>/search")
 def search(name: str):
-    from maps.web.queries import search_plan
 
     p, _ = _data.plan(name)
     query = request.args.get("q", "").strip()
@@ -190,14 +185,12 @@ def search(name: str):
         hit = (exact or hits)[0]
         anchor = f"b-{hit['building_id']}" if hit["kind"] == "building" else None
         return redirect(url_for("maps.grid_page", name=name, code=hit["grid_code"], _anchor=anchor))
-    from maps.names import building_labels
 
     names = building_labels(p, [h["building_id"] for h in hits if h["kind"] == "building"], lang=lang())
     return render_template("search.html", name=name, query=query, hits=hits, names=names, lang=lang(), t=_t())
 
 
 def _download(p, version, name: str, fmt: str, *, grid_id=None, code: str | None = None):
-    from maps.web.geojson import layer_geojson
 
     stem = name if code is None else f"{name}-{code}"
     if fmt == "geojson":
@@ -212,9 +205,7 @@ def _download(p, version, name: str, fmt: str, *, grid_id=None, code: str | None
 
 def _gpkg_bytes(p, grid_id) -> bytes:
     """Grids and buildings (of one grid, or all) as a GeoPackage in the plan's metric CRS."""
-    import pyogrio
 
-    from geo.plan import atomic_path
 
     grids = p.grids if grid_id is None else p.grids.loc[[grid_id]]
     buildings = p.buildings if grid_id is None else p.buildings[p.buildings["grid_id"] == grid_id]
@@ -249,7 +240,6 @@ def grid_sheet(name: str, code: str):
     language, base = lang(), request.url_root.rstrip("/")
 
     def make() -> Payload:
-        from maps.web.queries import plan_people
 
         people = plan_people(p, withheld_as=text("name_withheld", language))
         sheet = wallmap.grid_sheet(p, str(p.grids.at[grid_id, "grid_code"]), lang=language, plan_name=name,
@@ -271,9 +261,7 @@ def health():
 
 def register_error_pages(app) -> None:
     """404 and other errors: a page with the message, or JSON under ``/api/``."""
-    from werkzeug.exceptions import HTTPException, NotFound, RequestEntityTooLarge
 
-    from geo.errors import GridplanError
 
     def _page(code: int, message: str):
         if request.path.startswith("/api/"):

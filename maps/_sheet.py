@@ -7,17 +7,25 @@ exactly where they print. Font sizes are in points (1 pt = 25.4 / 72 mm).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import qrcode
 import shapely
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.font_manager import FontProperties, findSystemFonts, fontManager
+from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.textpath import text_to_path
+from matplotlib.transforms import Affine2D
+from qrcode.constants import ERROR_CORRECT_M
 
 from geo.errors import GridplanError
 
@@ -148,9 +156,7 @@ def subset_font(font: CJKFont, chars, folder) -> CJKFont:
     avoids it. Text outside ``chars`` would print as missing glyphs, so pass every character the
     sheets may show.
     """
-    import hashlib
 
-    from fontTools.ttLib import TTFont
 
     text = "".join(sorted(set("".join(chars)) | {chr(c) for c in range(32, 127)} | set("…·—×")))
     # the folder is part of the name: a family must never point to a file of an earlier run
@@ -172,7 +178,6 @@ def release_font(font: CJKFont) -> None:
 
 def _subset_into(tt, text: str, family: str, target: Path) -> None:
     """Write the glyphs of ``text`` in ``tt`` to ``target`` as a TrueType font named ``family``."""
-    from fontTools import subset
 
     options = subset.Options()
     options.name_IDs = ["*"]
@@ -224,7 +229,6 @@ class Panel:
     """
 
     def __init__(self, fig, x: float, y: float, w: float, h: float):
-        from matplotlib.transforms import Affine2D
 
         self.fig, self.w, self.h = fig, w, h
         self.transform = Affine2D().translate(x, y).scale(1 / 25.4) + fig.dpi_scale_trans
@@ -240,7 +244,6 @@ class Panel:
     add_patch = add_collection = add_artist
 
     def plot(self, xs, ys, **kw):
-        from matplotlib.lines import Line2D
 
         return self.add_artist(Line2D(xs, ys, **kw))
 
@@ -251,7 +254,6 @@ def panel(fig, x: float, y: float, w: float, h: float) -> Panel:
 
 
 def rect(x, y, w, h, **kw):
-    from matplotlib.patches import Rectangle
 
     return Rectangle((x, y), w, h, **kw)
 
@@ -341,8 +343,6 @@ def add_lines(ax, geoms, **kw) -> LineCollection:
 
 def qr_path(url: str) -> tuple[MplPath, int]:
     """The QR code of ``url`` as one vector path of unit squares (y up), and its size in modules."""
-    import qrcode
-    from qrcode.constants import ERROR_CORRECT_M
 
     # a fixed mask: any mask decodes, and searching the best of eight costs 8× the encoding
     qr = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, mask_pattern=0)

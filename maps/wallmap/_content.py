@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pandas as pd
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from geo.errors import CRSError, InputError
@@ -14,6 +17,7 @@ from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import LANGUAGES, text
 from partitioning.people.roles import ROLES  # the one role list (staffing, wall map, web card, CLI)
+from partitioning.people.staffing import grid_communities
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +90,6 @@ def _font(font) -> sh.CJKFont:
 
 
 def _new_sheet(paper: str, landscape: bool, lang: str, font) -> _Sheet:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     w, h = PAPERS[paper]
     page = (h, w) if landscape else (w, h)
@@ -102,7 +105,6 @@ def _unit_names(plan: Plan) -> pd.Series:
     ``name`` of the boundary file each level was given as), then in the ``boundaries`` layer
     (the named boundary holding the grid's inner point).
     """
-    import shapely
 
     grids = plan.grids
     names = pd.Series("", index=grids.index, dtype=object)
@@ -153,7 +155,6 @@ def _base_url(plan: Plan, base_url: str | None) -> str | None:
     QR code, deliberately (no warning). A local address (``localhost``, ``127.x``) is a warning:
     a resident scanning it reaches nothing.
     """
-    from urllib.parse import urlsplit
 
     if base_url == "":
         return None
@@ -183,7 +184,6 @@ def _escalation(plan: Plan, grid_id, roster, lang: str, escalation=None) -> list
     replaces the plan's chain. Without a chain, blank rows for the community and the street are
     ruled to fill in by hand.
     """
-    from partitioning.people.staffing import grid_communities
 
     rows = []
     leader = ("", "")

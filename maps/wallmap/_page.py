@@ -8,6 +8,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import shapely
+from matplotlib.collections import PathCollection
+from matplotlib.patches import Polygon, Rectangle
+from matplotlib.transforms import Affine2D
+from matplotlib_scalebar.scalebar import ScaleBar
 
 from geo.plan import Plan, gridplan_version
 from maps import _sheet as sh
@@ -139,7 +143,6 @@ def _to_paper(xy: np.ndarray, ax, denominator: int) -> np.ndarray:
 
 
 def _north_arrow(sheet: _Sheet, rect) -> None:
-    from matplotlib.patches import Polygon
 
     x, y, w, h = rect
     size = 12 * sheet.s
@@ -155,7 +158,6 @@ def _north_arrow(sheet: _Sheet, rect) -> None:
 
 
 def _scale_bar(sheet: _Sheet, ax, denominator: int) -> None:
-    from matplotlib_scalebar.scalebar import ScaleBar
 
     bar = ScaleBar(1, "m", location="lower left", length_fraction=0.22, box_alpha=0.85,
                    font_properties={"family": sheet.font.family, "size": sheet.pt(10)}, scale_loc="top",
@@ -175,7 +177,6 @@ def _map_furniture(sheet: _Sheet, ax, rect, denominator: int, note: str | None) 
 
 def _legend(sheet: _Sheet, ax, x: float, top: float, items, *, size: float) -> float:
     """Legend entries ``(label, kind, style)`` below ``top``; returns the height used (mm)."""
-    from matplotlib.patches import Rectangle
 
     row = size * sh.MM_PER_PT * 1.9
     sh.put(ax, x, top - row / 2, text("legend", sheet.lang), size=size, font=sheet.font, bold=True,
@@ -195,8 +196,6 @@ def _legend(sheet: _Sheet, ax, x: float, top: float, items, *, size: float) -> f
 
 def _qr(sheet: _Sheet, ax, x: float, y: float, size: float, url: str, caption: str) -> None:
     """A vector QR code of ``url`` with its lower-left corner at (x, y), ``size`` mm wide."""
-    from matplotlib.collections import PathCollection
-    from matplotlib.transforms import Affine2D
 
     path, n = sh.qr_path(url)
     scale = size / n

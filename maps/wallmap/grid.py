@@ -50,7 +50,7 @@ from maps.wallmap._page import (
     _qr,
 )
 from maps.wallmap.options import SheetOptions, sheet_options
-from partitioning.codes import building_numbers, short_code
+from partitioning.codes import building_numbers, resolve_grid_code, short_code
 
 __all__ = ["grid_sheet", "building_table", "PANEL_MM"]
 
@@ -127,7 +127,6 @@ def grid_sheet(plan: Plan, grid_code: str, options: SheetOptions | None = None, 
     MissingFontError
         No CJK font installed.
     """
-    from partitioning.codes import resolve_grid_code
 
     opts = sheet_options(options, overrides)
     opts = opts.but(paper=opts.paper or "A3")

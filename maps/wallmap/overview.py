@@ -40,7 +40,7 @@ from maps.wallmap._page import (
 )
 from maps.wallmap.options import SheetOptions, sheet_options
 from maps.web.colours import PALETTE, grid_colours
-from partitioning.codes import short_code
+from partitioning.codes import PLACEHOLDER, short_code
 
 __all__ = ["overview_sheet", "TABLE_PT"]
 
@@ -49,7 +49,6 @@ logger = logging.getLogger(__name__)
 
 def _code_prefix(plan: Plan) -> str | None:
     """The administrative prefix every grid code shares, when codes are prefix + number."""
-    from partitioning.codes import PLACEHOLDER
 
     codes = plan.grids["grid_code"].astype(str)
     for pre in (plan.meta.get("code_prefix"), PLACEHOLDER):

@@ -16,6 +16,8 @@ import mimetypes
 import re
 from pathlib import Path
 
+from folium import Element
+
 from maps.i18n import text
 
 __all__ = ["WEB_ASSETS", "VENDOR_EXTRA", "asset_url", "use_assets", "script_guard", "js_str"]
@@ -92,7 +94,6 @@ def use_assets(fmap, asset_base: str | None, *, lang: str = "zh", inline_from: P
             # an instance attribute: folium's class lists stay as they are
             setattr(el, attr, [] if inline_from is not None else mapped)
     if inline_from is not None:
-        from folium import Element
 
         parts = [_inline_asset(name, Path(inline_from)) for name in WEB_ASSETS if name in used]
         fmap.get_root().header.add_child(Element("\n".join(parts)), name="gp_inline_assets")
@@ -158,7 +159,6 @@ def js_str(value) -> str:
 def script_guard(fmap, *, lang: str, hint: str) -> None:
     """A script, run before any other of the page and needing none, that shows a notice when a
     script or style sheet did not load or Leaflet is missing (``hint``: ``server`` or ``file``)."""
-    from folium import Element
 
     words = {"title": text("scripts_failed", lang), "hint": text(f"scripts_failed_{hint}", lang),
              "files": text("scripts_failed_files", lang)}

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import folium
+from folium import plugins
+
 from geo.errors import GridplanError
 from maps.i18n import text
 from maps.web.assets import script_guard
@@ -113,7 +116,6 @@ def basemap_datum(basemap: str) -> str:
 def add_tiles(fmap, spec: Basemap, *, lang: str, basemap_key: str | None, tiles_url: str | None,
                tiles_attribution: str | None) -> None:
     """The basemap's tile layers, and the note that tells when there is none or its tiles fail."""
-    import folium
 
     for i, (url, _name) in enumerate(spec.tiles):
         url = url.replace("{key}", basemap_key or "").replace("{url}", tiles_url or "")
@@ -128,8 +130,6 @@ def add_tiles(fmap, spec: Basemap, *, lang: str, basemap_key: str | None, tiles_
 
 def base_map(bounds, *, lang: str, basemap: str, basemap_key: str | None, tiles_url: str | None,
               tiles_attribution: str | None):
-    import folium
-    from folium import plugins
 
     spec = check_basemap(basemap, key=basemap_key, tiles_url=tiles_url)
     xmin, ymin, xmax, ymax = bounds

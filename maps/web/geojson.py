@@ -15,6 +15,7 @@ import logging
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from geo.crs import to_datum
@@ -36,7 +37,6 @@ def _lonlat_transformer(crs):
     ``Transformer.from_crs`` chooses: in every new thread (each request of the threaded
     development server) a ``from_crs`` transformer searches PROJ's database again, about 80 ms;
     one made from its pipeline does not (under 1 ms)."""
-    import pyproj
 
     chosen = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
     try:

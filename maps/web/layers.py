@@ -14,6 +14,10 @@ import html
 import geopandas as gpd
 import numpy as np
 import shapely
+from branca.element import MacroElement
+from folium.map import Layer
+from folium.template import Template
+from folium.utilities import JsCode
 
 from maps.web.assets import js_str
 from maps.web.geojson import to_lonlat
@@ -62,9 +66,6 @@ fetch({{ this.url|tojson }}).then(function (r) { return r.json(); }).then(functi
 @functools.cache
 def _layer_classes():
     """Our folium elements, defined once (folium is imported only when a map is drawn)."""
-    from branca.element import MacroElement
-    from folium.map import Layer
-    from folium.template import Template
 
     class Labels(Layer):
         """Text labels (``label``, HTML) at points; a click opens ``url`` with the point's ``code``.
@@ -182,7 +183,6 @@ def escaped(frame: gpd.GeoDataFrame, columns) -> gpd.GeoDataFrame:
 
 
 def click_to(url: str):
-    from folium.utilities import JsCode
 
     return JsCode("function (f, layer) { if (f.properties.link) { layer.on('click', function () { "
                   f"window.location.href = {js_str(url)}.replace('__CODE__', encodeURIComponent(f.properties.link)); "

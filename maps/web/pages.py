@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import folium
 import geopandas as gpd
 import shapely
 
@@ -65,7 +66,6 @@ def community_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", basema
     -------
     folium.Map
     """
-    import folium
 
     datum = basemap_datum(basemap)
     grids = plan.grids if grids is None else grids
@@ -113,7 +113,6 @@ def grid_map(plan: Plan, grid_id, *, lang: str = "zh", basemap: str = "none", ba
     -------
     folium.Map
     """
-    import folium
 
     datum = basemap_datum(basemap)
     card = card or grid_card(plan, grid_id, lang=lang)
@@ -226,7 +225,6 @@ def plan_map(plan: Plan, *, lang: str = "zh", basemap: str = "none", tiles_url: 
     >>> fmap = plan_map(geo.read_plan("suzhou.gpkg"), inline_from="app/static/vendor")  # doctest: +SKIP
     >>> fmap.save("map.html")  # doctest: +SKIP
     """
-    import folium
 
     spec = check_basemap(basemap, tiles_url=tiles_url, for_file=True)
     colours = grid_colours(plan.grids)
