@@ -19,6 +19,7 @@ import os
 import queue
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 
 __all__ = ["SCHEMA", "BATCH", "audit", "flush", "read_audit", "writer"]
@@ -71,7 +72,11 @@ class _Writer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.interval)
+            # waits in short steps, so that a new ``interval`` (a new app in this process) counts
+            # at once, not after the wait begun with the old one
+            started = time.monotonic()
+            while not self._wake.is_set() and time.monotonic() - started < self.interval:
+                self._wake.wait(min(0.1, self.interval))
             self._wake.clear()
             try:
                 self.flush()
