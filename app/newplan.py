@@ -20,7 +20,6 @@ anybody else). Each start and each plan made is written to the audit log.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 from flask import (
@@ -32,86 +31,35 @@ from flask import (
     request,
     url_for,
 )
-from flask_login import current_user
 
 from app import jobs
 from app._data import body_limit, lang
 from app.audit import audit
 from app.auth import words
-from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
+from app.jobpages import (
+    OPTION_FIELDS,
+    form_options,
+    job_folder,
+    new_job,
+    progress_config,
+    require_planner,
+    status_words,
+)
+from app.uploads import ROUTE_CEILING, UploadRefused
 from geo.plan import is_temporary
-from maps.i18n import has_text, text
 
-__all__ = [
-    "OPTION_FIELDS",
-    "PLAN_NAME",
-    "bp",
-    "init_app",
-    "job_folder",
-    "refresh_plans",
-    "require_planner",
-    "status_words",
-]
+__all__ = ["PLAN_NAME", "bp", "init_app", "refresh_plans"]
 
 bp = Blueprint("newplan", __name__)
 
 #: A new plan's name: a letter or digit (Chinese ones too) first, then letters, digits, - and _.
 PLAN_NAME = re.compile(r"[^\W_][\w-]{0,63}")
-#: Form fields kept as the job's options (of :func:`geo.load_buildings`).
-OPTION_FIELDS = ("crs", "encoding", "sheet", "ledger_key", "ledger_count", "building_key")
-PLANNER_ROLES = ("editor", "admin")
 _MAX_TARGET = 10_000
 
 
-def _t():
-    return words()
-
-
-def require_planner():
-    """``None`` for an editor or admin; a redirect to the login page for a visitor; else 403."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    if current_user.role not in PLANNER_ROLES:
-        abort(403, description=_t()("newplan_forbidden"))
-    return None
-
-
-def jobs_dir() -> Path:
-    return Path(current_app.config["JOBS_DIR"])
-
-
-def job_folder(job_id: str, kind: str) -> Path:
-    """The folder of the current user's job ``job_id`` of ``kind``; 404 otherwise (another user's too)."""
-    folder = jobs.folder_of(jobs_dir(), job_id, current_user.username)
-    if folder is None or jobs.read_job(folder).get("kind") != kind:
-        abort(404, description=f"{_t()('job')} {job_id}: {_t()('not_found')}")
-    return folder
-
-
-def status_words(status: dict) -> str | None:
-    """A failed job's error in the page's language: its ``reason`` said by ``maps.i18n``, else the
-    error's own text (the library's message, naming the file, row and fix)."""
-    if status.get("state") != "failed":
-        return None
-    reason, language = status.get("reason"), lang()
-    if reason:
-        for key in (reason, f"job_{reason}", f"upload_{reason}"):
-            if has_text(key):
-                return text(key, language).format(**(status.get("params") or {}))
-    return f"{text('job_failed', language)}: {status.get('error') or ''}"
-
-
-def _options(form, old: dict | None = None) -> dict:
-    out = dict(old or {})
-    for key in OPTION_FIELDS:
-        if key in form:
-            out[key] = form.get(key, "").strip()[:200] or None
-    return out
-
-
 def _refused(exc: UploadRefused, status: int = 422):
-    message = _t()(f"upload_{exc.reason}").format(**exc.params)
-    return render_template("newplan.html", lang=lang(), t=_t(), error=message, form=request.form,
+    message = words()(f"upload_{exc.reason}").format(**exc.params)
+    return render_template("newplan.html", lang=lang(), t=words(), error=message, form=request.form,
                            limit_mb=_limit_mb()), status
 
 
@@ -119,42 +67,9 @@ def _limit_mb() -> int:
     return int(current_app.config["UPLOAD_LIMIT"]) // 2**20
 
 
-def _new_job(kind: str, roles, **fields) -> tuple[Path, dict]:
-    """A job folder holding the uploaded files of ``roles``; refused files leave no folder."""
-    jobs.clean(jobs_dir(), max_age_hours=float(current_app.config["JOB_KEEP_HOURS"]))
-    folder = jobs.create(jobs_dir(), owner=current_user.username, kind=kind, **fields)
-    inputs, names = {}, {}
-    try:
-        for role in roles:
-            saved = save_upload(request.files.get(role), folder / "inputs", role,
-                                unzip_limit=int(current_app.config["UNZIP_LIMIT"]))
-            if saved is not None:
-                inputs[role] = str(saved.relative_to(folder))
-                names[role] = shown_name(request.files[role].filename, saved)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
-        close_uploads()
-    return folder, jobs.update_job(folder, inputs=inputs, names=names)
-
-
-def close_uploads() -> None:
-    """Close the request's spooled upload files now (a refused one is not left to the collector)."""
-    for _, storage in request.files.items(multi=True):  # noqa: PERF102 - every file of a field (multi)
-        storage.close()
-
-
-def shown_name(filename: str, saved: Path) -> str:
-    """The name a file is shown by in messages: the browser's name without folders, cut to 80
-    characters (never used to store anything), with the part of a zipped Shapefile read."""
-    name = re.split(r"[\\/]", filename or "")[-1].strip()[:80] or saved.name
-    return f"{name} ({saved.suffix.lstrip('.')})" if saved.parent.name != "inputs" else name
-
-
 @bp.get("/new")
 def form():
-    return require_planner() or render_template("newplan.html", lang=lang(), t=_t(), form={}, error=None,
+    return require_planner() or render_template("newplan.html", lang=lang(), t=words(), form={}, error=None,
                                                 limit_mb=_limit_mb())
 
 
@@ -167,8 +82,8 @@ def create():
     if not request.files.get("footprints") or not request.files["footprints"].filename:
         return _refused(UploadRefused("missing", "give the footprints", field="footprints"))
     try:
-        folder, _ = _new_job("newplan", ("footprints", "ledger", "boundary", "barriers"),
-                             options=_options(request.form), name=request.form.get("name", "").strip()[:64],
+        folder, _ = new_job("newplan", ("footprints", "ledger", "boundary", "barriers"),
+                             options=form_options(request.form), name=request.form.get("name", "").strip()[:64],
                              target=request.form.get("target", "50"))
     except UploadRefused as exc:
         return _refused(exc)
@@ -186,11 +101,9 @@ def job(job_id: str, *, error: str | None = None, code: int = 200):
     status, info = jobs.read_status(folder), jobs.read_job(folder)
     report = jobs.result(folder, "check") if status.get("state") != "running" else None
     made = jobs.result(folder, "plan")
-    return render_template("newplan_job.html", lang=lang(), t=_t(), job=info, status=status, report=report, made=made,
+    return render_template("newplan_job.html", lang=lang(), t=words(), job=info, status=status, report=report, made=made,
                            failure=status_words(status), error=error,
-                           config={"status": url_for("newplan.status", job_id=job_id),
-                                   "running": status.get("state") in ("queued", "running"),
-                                   "words": {k: _t()(k) for k in STAGE_KEYS}}), code
+                           config=progress_config(job_id, status)), code
 
 
 @bp.post("/new/<job_id>/check")
@@ -200,8 +113,8 @@ def recheck(job_id: str):
         return refusal
     folder = job_folder(job_id, "newplan")
     if jobs.read_status(folder).get("state") in ("queued", "running"):
-        abort(409, description=_t()("job_busy"))
-    options = _options(request.form, jobs.read_job(folder).get("options"))
+        abort(409, description=words()("job_busy"))
+    options = form_options(request.form, jobs.read_job(folder).get("options"))
     jobs.update_job(folder, options=options, checked_options=options, **_name_target(request.form))
     jobs.start(folder, "check")
     return redirect(url_for("newplan.job", job_id=job_id))
@@ -228,10 +141,10 @@ def make(job_id: str):
     folder = job_folder(job_id, "newplan")
     info, status = jobs.read_job(folder), jobs.read_status(folder)
     if status.get("state") in ("queued", "running"):
-        abort(409, description=_t()("job_busy"))
+        abort(409, description=words()("job_busy"))
     if jobs.result(folder, "check") is None:
-        return job(job_id, error=_t()("newplan_check_first"), code=409)
-    options = _options(request.form, info.get("options"))
+        return job(job_id, error=words()("newplan_check_first"), code=409)
+    options = form_options(request.form, info.get("options"))
     fields = _name_target(request.form)
     report = jobs.result(folder, "check")
     if _effective(options, report) != _effective(info.get("checked_options"), report):
@@ -241,34 +154,16 @@ def make(job_id: str):
         return redirect(url_for("newplan.job", job_id=job_id))
     name, target = fields["name"], fields["target"]
     if not PLAN_NAME.fullmatch(name):
-        return job(job_id, error=_t()("newplan_bad_name").format(name=name), code=422)
+        return job(job_id, error=words()("newplan_bad_name").format(name=name), code=422)
     plans_dir = Path(current_app.config["NEW_PLANS_DIR"])
     if name in current_app.config["PLAN_FILES"] or (plans_dir / f"{name}.gpkg").exists():
-        return job(job_id, error=_t()("job_name_exists").format(name=name), code=409)
+        return job(job_id, error=words()("job_name_exists").format(name=name), code=409)
     if not target.isdigit() or not 1 <= int(target) <= _MAX_TARGET:
-        return job(job_id, error=_t()("newplan_bad_target").format(most=_MAX_TARGET), code=422)
+        return job(job_id, error=words()("newplan_bad_target").format(most=_MAX_TARGET), code=422)
     jobs.update_job(folder, name=name, target=int(target), plans_dir=str(plans_dir), options=options)
     jobs.start(folder, "plan")
     audit("plan_create", target=name)
     return redirect(url_for("newplan.job", job_id=job_id))
-
-
-@bp.get("/jobs/<job_id>/status")
-def status(job_id: str):
-    """The job's status for the page's progress bar (its owner's only)."""
-    if (refusal := require_planner()) is not None:
-        return refusal
-    folder = jobs.folder_of(jobs_dir(), job_id, current_user.username)
-    if folder is None:
-        abort(404)
-    s = jobs.read_status(folder)
-    return {"state": s.get("state"), "step": s.get("step"), "stage": s.get("stage"),
-            "fraction": s.get("fraction"), "error": status_words(s)}
-
-
-#: Words of the progress bar (stages of :mod:`app.jobwork`).
-STAGE_KEYS = tuple(f"stage_{s}" for s in ("queued", "start", "read", "report", "plan", "write", "check", "publish",
-                                           "ledger", "update", "diff", "done"))
 
 
 def refresh_plans(app) -> None:
@@ -291,20 +186,11 @@ def refresh_plans(app) -> None:
 
 
 def init_app(app) -> None:
-    """The settings' defaults (jobs and new plans folders), the plan list's refresh, the routes."""
-    from app import (
-        recount,  # recount imports this module's helpers: a cycle at import time
-    )
-
-    if not app.config.get("JOBS_DIR"):
-        app.config["JOBS_DIR"] = str(Path(app.config["USERS_DB"]).with_name("gridplan-jobs"))
+    """The new plans folder's default, the plan list's refresh, the routes."""
     if not app.config.get("NEW_PLANS_DIR"):
         first = Path(app.config["PLANS"][0])
         app.config["NEW_PLANS_DIR"] = str(first if first.is_dir() else first.parent)
     Path(app.config["NEW_PLANS_DIR"]).mkdir(parents=True, exist_ok=True)
     refresh_plans(app)
     app.before_request(lambda: refresh_plans(app))
-    app.context_processor(lambda: {"may_plan": current_user.is_authenticated
-                                   and current_user.role in PLANNER_ROLES})
     app.register_blueprint(bp)
-    app.register_blueprint(recount.bp)

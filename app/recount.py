@@ -35,19 +35,10 @@ import geo
 from app import _data, jobs
 from app._data import body_limit, lang
 from app.audit import audit
+from app.auth import words
 from app.editor import version_store
-from app.newplan import (
-    STAGE_KEYS,
-    _options,
-    _t,
-    close_uploads,
-    job_folder,
-    jobs_dir,
-    require_planner,
-    shown_name,
-    status_words,
-)
-from app.uploads import ROUTE_CEILING, UploadRefused, save_upload
+from app.jobpages import form_options, job_folder, new_job, progress_config, require_planner, status_words
+from app.uploads import ROUTE_CEILING, UploadRefused
 from app.versions import VersionConflict
 from app.views import map_options, map_parts
 from geo.crs import to_datum
@@ -63,7 +54,7 @@ MAX_COMMENT = 500
 def _form(name: str, *, error=None, code=200):
     p, _ = _data.plan(name)
     fields = [c for c in p.buildings.columns if c not in ("geometry", "grid_id", "households", "households_source")]
-    return render_template("recount.html", lang=lang(), t=_t(), name=name, error=error, fields=fields,
+    return render_template("recount.html", lang=lang(), t=words(), name=name, error=error, fields=fields,
                            limit_mb=int(current_app.config["UPLOAD_LIMIT"]) // 2**20), code
 
 
@@ -80,20 +71,13 @@ def create(name: str):
         return refusal
     path = _data.plan_path(name)
     if not request.files.get("ledger") or not request.files["ledger"].filename:
-        return _form(name, error=_t()("upload_missing").format(field="ledger"), code=422)
+        return _form(name, error=words()("upload_missing").format(field="ledger"), code=422)
     base = version_store().ensure(name, path)
-    jobs.clean(jobs_dir(), max_age_hours=float(current_app.config["JOB_KEEP_HOURS"]))
-    folder = jobs.create(jobs_dir(), owner=current_user.username, kind="update", plan=name, plan_path=str(path),
-                         base_version=base, options=_options(request.form))
     try:
-        saved = save_upload(request.files["ledger"], folder / "inputs", "ledger",
-                            unzip_limit=int(current_app.config["UNZIP_LIMIT"]))
+        folder, _ = new_job("update", ("ledger",), plan=name, plan_path=str(path), base_version=base,
+                            options=form_options(request.form))
     except UploadRefused as exc:
-        close_uploads()
-        shutil.rmtree(folder, ignore_errors=True)
-        return _form(name, error=_t()(f"upload_{exc.reason}").format(**exc.params), code=422)
-    jobs.update_job(folder, inputs={"ledger": str(saved.relative_to(folder))},
-                    names={"ledger": shown_name(request.files["ledger"].filename, saved)})
+        return _form(name, error=words()(f"upload_{exc.reason}").format(**exc.params), code=422)
     jobs.start(folder, "update")
     audit("plan_update_start", target=name)
     return redirect(url_for("recount.job", name=name, job_id=folder.name))
@@ -114,9 +98,7 @@ def job(name: str, job_id: str):
     status, language = jobs.read_status(folder), lang()
     done = status.get("state") == "done"
     parts, result = {}, None
-    config = {"status": url_for("newplan.status", job_id=job_id),
-              "running": status.get("state") in ("queued", "running"), "lang": language,
-              "words": {k: _t()(k) for k in (*STAGE_KEYS, *DIFF_KEYS)}}
+    config = {**progress_config(job_id, status, DIFF_KEYS), "lang": language}
     if done:
         result = status["result"]
         fmap = editor_map(_data.plan(name)[0], lang=language, **map_options())
@@ -125,7 +107,7 @@ def job(name: str, job_id: str):
         labels = result["labels"].get(language) or {}
         for m in result["diff"]["moved"]:
             m["label"] = m.get("name") or labels.get(str(m["building_id"])) or m["building_id"]
-    return render_template("recount_job.html", lang=language, t=_t(), name=name, job_id=job_id, status=status,
+    return render_template("recount_job.html", lang=language, t=words(), name=name, job_id=job_id, status=status,
                            failure=status_words(status), result=result, config=config, **parts)
 
 
@@ -157,9 +139,9 @@ def accept(name: str, job_id: str):
         return refusal
     folder = _folder(name, job_id)
     if jobs.read_status(folder).get("state") != "done":
-        abort(409, description=_t()("recount_not_done"))
+        abort(409, description=words()("recount_not_done"))
     info = jobs.read_job(folder)
-    comment = request.form.get("comment", "").strip()[:MAX_COMMENT] or _t()("recount_default_comment")
+    comment = request.form.get("comment", "").strip()[:MAX_COMMENT] or words()("recount_default_comment")
     path = _data.plan_path(name)
     store = version_store()
     base = int(info["base_version"])
@@ -168,7 +150,7 @@ def accept(name: str, job_id: str):
         version = store.save(name, geo.read_plan(folder / "output" / "updated.gpkg"), base=base,
                              author=current_user.username, comment=comment, parent_plan=old, path=path)
     except VersionConflict:
-        abort(409, description=_t()("recount_conflict"))
+        abort(409, description=words()("recount_conflict"))
     audit("plan_update", target=f"{name} v{version}")
     shutil.rmtree(folder, ignore_errors=True)
     return redirect(url_for("maps.plan_map", name=name))
@@ -181,7 +163,7 @@ def discard(name: str, job_id: str):
         return refusal
     folder = _folder(name, job_id)
     if jobs.read_status(folder).get("state") in ("queued", "running"):
-        abort(409, description=_t()("job_busy"))
+        abort(409, description=words()("job_busy"))
     shutil.rmtree(folder, ignore_errors=True)
     audit("plan_update_discarded", target=name)
     return redirect(url_for("maps.plan_map", name=name))
