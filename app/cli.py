@@ -392,24 +392,27 @@ def update(plan_path, households_path, buildings_path, layer, id_field, househol
                                .to_dict(orient="records")}, ensure_ascii=False, indent=2, default=str))
         return
     s = result.summary
+    codes = {**plan.grids["grid_code"].astype(str), **result.plan.grids["grid_code"].astype(str)}
+
+    def shown(grids) -> str:
+        return ", ".join(codes.get(g, g) for g in grids) or "none"
+
     for note in ledger_notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"plan written to {output}")
     click.echo(f"buildings moved:    {s['buildings_moved']} of {s['buildings_total'] - s['buildings_added']} "
                f"({s['share_moved']:.1%}); added {s['buildings_added']}, demolished {s['buildings_demolished']}")
     click.echo(f"grids:              {s['grids_unchanged']} unchanged, {s['grids_changed']} changed, "
-               f"{len(s['grids_added'])} added, {len(s['grids_removed'])} removed; locked: "
-               f"{', '.join(s['locked']) or 'none'}")
+               f"{len(s['grids_added'])} added, {len(s['grids_removed'])} removed; locked: {shown(s['locked'])}")
     click.echo(f"out of tolerance:   {s['out_of_tolerance_before']} grid(s) after the change, "
                f"{s['out_of_tolerance_after']} after repair ({s['stages']['ejection_chains']} local repairs, "
                f"{s['stages']['repartitions']} neighbourhood re-partitions)")
     if s["unrepaired"]:
-        click.echo(f"not repaired:       {', '.join(s['unrepaired'])} (try --max-hops or --global-repair)")
+        click.echo(f"not repaired:       {shown(s['unrepaired'])} (try --max-hops or --global-repair)")
     click.echo("moves (building: from → to, why):")
     for m in result.moves.itertuples():
-        click.echo(f"  {m.building_id}: {'-' if pd.isna(m.from_grid) else m.from_grid} → "
-                   f"{'-' if pd.isna(m.to_grid) else m.to_grid}, {m.reason} "
-                   f"({MOVE_REASONS[m.reason]})")
+        click.echo(f"  {m.building_id}: {'-' if pd.isna(m.from_code) else m.from_code} → "
+                   f"{'-' if pd.isna(m.to_code) else m.to_code}, {m.reason} ({MOVE_REASONS[m.reason]})")
 
 
 @cli.command()

@@ -70,6 +70,10 @@ def test_households_change_repaired_locally(grid_plan):
     assert set(result.moves["reason"]) <= {"balance", "rebalance"}
     moved = list(result.moves["building_id"])
     assert (new.buildings.loc[moved, "grid_id"] != b.loc[moved, "grid_id"]).all()
+    # each move names the grids by the codes people know them by, as the plans have them
+    m = result.moves.set_index("building_id")
+    assert m["from_code"].tolist() == b.loc[moved, "grid_code"].tolist()
+    assert m["to_code"].tolist() == new.buildings.loc[moved, "grid_code"].tolist()
     # grids that kept their buildings keep their id, code and polygon exactly
     touched = set(result.moves["from_grid"]) | set(result.moves["to_grid"])
     untouched = [g for g in grid_plan.grids.index if g not in touched]

@@ -47,8 +47,9 @@ class UpdateResult:
     plan : geo.plan.Plan
         The updated plan.
     moves : pandas.DataFrame
-        One row per building that changed grid: ``building_id``, ``from_grid`` (empty for an added
-        building), ``to_grid`` (empty for a demolished one), ``reason`` (see :data:`MOVE_REASONS`).
+        One row per building that changed grid: ``building_id``, ``from_grid`` and ``from_code``
+        (empty for an added building), ``to_grid`` and ``to_code`` (empty for a demolished one),
+        ``reason`` (see :data:`MOVE_REASONS`).
     summary : dict
         ``buildings_moved`` (existing buildings that changed grid), ``buildings_added``,
         ``buildings_demolished``, ``grids_changed``, ``grids_added``, ``grids_removed``,
@@ -226,13 +227,16 @@ def _changed_grids(old: gpd.GeoDataFrame, new: gpd.GeoDataFrame) -> set:
 
 
 def _moves(old, out, demolished, added, reason) -> pd.DataFrame:
-    rows: list[tuple[str, str | None, str | None, str]] = [
-        (v, str(old.at[v, "grid_id"]), None, "demolished") for v in demolished]
-    rows += [(v, None, str(out.at[v, "grid_id"]), "added") for v in added]
+    """A row per building that changed grid, with the grids' ids and the codes people know them by."""
+    def grid(frame, v):
+        return str(frame.at[v, "grid_id"]), str(frame.at[v, "grid_code"])
+
+    rows: list[tuple] = [(v, *grid(old, v), None, None, "demolished") for v in demolished]
+    rows += [(v, None, None, *grid(out, v), "added") for v in added]
     for v in old.index:
         if v in out.index and str(old.at[v, "grid_id"]) != str(out.at[v, "grid_id"]):
-            rows.append((v, str(old.at[v, "grid_id"]), str(out.at[v, "grid_id"]), reason.get(v, "rebalance")))
-    return pd.DataFrame(rows, columns=["building_id", "from_grid", "to_grid", "reason"])
+            rows.append((v, *grid(old, v), *grid(out, v), reason.get(v, "rebalance")))
+    return pd.DataFrame(rows, columns=["building_id", "from_grid", "from_code", "to_grid", "to_code", "reason"])
 
 
 def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells, described: list,
