@@ -54,19 +54,24 @@ def needs_split(n_buildings: int, *, max_buildings: int | None = None) -> bool:
 
 def _cut(lo: np.ndarray, hi: np.ndarray, centre: np.ndarray, weight: np.ndarray, start: float,
          stop: float) -> float:
-    """Where to cut ``[start, stop]``: near the weighted median of ``centre``, within a quarter of
-    the span, where the fewest footprint extents ``[lo, hi]`` straddle; the nearest such place to
-    the median."""
+    """Where to cut ``[start, stop]``: within a quarter of the span around the weighted median of
+    ``centre``, where the fewest footprint extents ``[lo, hi]`` straddle; of those places, the one
+    that leaves the weight (households, or buildings where there are none) most evenly split."""
+    if weight.sum() <= 0:
+        weight = np.ones(len(centre))
     order = np.argsort(centre, kind="stable")
-    cum = np.cumsum(weight[order])
-    median = float(centre[order][np.searchsorted(cum, cum[-1] / 2)]) if cum[-1] > 0 else (start + stop) / 2
+    sorted_centre, cum = centre[order], np.cumsum(weight[order])
+    median = float(sorted_centre[np.searchsorted(cum, cum[-1] / 2)])
     span = stop - start
     cand = np.arange(max(start + span / 4, median - span / 4), min(stop - span / 4, median + span / 4), 1.0)
     if not len(cand):
         return (start + stop) / 2
     lo, hi = np.sort(lo), np.sort(hi)
     crossing = np.searchsorted(lo, cand, side="left") - np.searchsorted(hi, cand, side="right")
+    left = np.r_[0.0, cum][np.searchsorted(sorted_centre, cand, side="left")]  # weight of centres < cand
     best = np.flatnonzero(crossing == crossing.min())
+    imbalance = np.abs(left[best] - cum[-1] / 2)
+    best = best[imbalance == imbalance.min()]
     return float(cand[best[np.argmin(np.abs(cand[best] - median))]])
 
 
@@ -167,7 +172,7 @@ def split_parts(buildings: gpd.GeoDataFrame, *, max_buildings: int | None = None
     ...                         geometry=[box(20 * i, 0, 20 * i + 10, 10) for i in range(40)], crs=32651)
     >>> parts = split_parts(rows, max_buildings=10)
     >>> len(parts), bool(parts.union_all().covers(rows.union_all()))
-    (5, True)
+    (4, True)
     """
     max_buildings = DEFAULT_MAX_BUILDINGS if max_buildings is None else int(max_buildings)
     if max_buildings < 1:
