@@ -142,13 +142,14 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     check_basemap(app.config["BASEMAP"], key=app.config["TIANDITU_KEY"], tiles_url=app.config["TILES_URL"],
                   offline=offline)
 
-    from app import _data, api, auth, editor, jobpages, newplan, recount, uploads, views
+    from app import _data, api, auth, drill, editor, jobpages, newplan, recount, uploads, views
 
     _data.init_app(app)
     uploads.init_app(app)  # before auth: the upload limit is checked before the CSRF check reads a body
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    drill.init_app(app)
     editor.init_app(app)
     jobpages.init_app(app)
     newplan.init_app(app)
