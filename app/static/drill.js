@@ -109,12 +109,24 @@ function drawMap(doc) {
       layer.on('mouseout', () => document.querySelector(`#drill-table tr[data-code="${CSS.escape(p.code)}"]`)?.classList.remove('on'));
     },
   }).addTo(map);
-  const labels = L.layerGroup(doc.children.features.map((f) => {
-    const centre = L.geoJSON(f).getBounds().getCenter();
-    return L.marker(centre, {interactive: false, keyboard: false,
-      icon: L.divIcon({className: 'drill-label', html: esc(label(f.properties)), iconSize: null})});
-  })).addTo(map);
+  // A child's label is shown when the child is wide enough on screen to hold it.
+  const labels = doc.children.features.map((f) => {
+    const bounds = L.geoJSON(f).getBounds();
+    const text = label(f.properties);
+    const marker = L.marker(bounds.getCenter(), {interactive: false, keyboard: false,
+      icon: L.divIcon({className: 'drill-label', html: esc(text), iconSize: null})});
+    return {marker, bounds, width: 7 * text.length + 8};
+  });
+  const group = L.layerGroup().addTo(map);
+  function fitLabels() {
+    for (const l of labels) {
+      const px = map.latLngToContainerPoint(l.bounds.getNorthEast()).x - map.latLngToContainerPoint(l.bounds.getSouthWest()).x;
+      if (px >= l.width) group.addLayer(l.marker); else group.removeLayer(l.marker);
+    }
+  }
+  map.on('zoomend', fitLabels);
   if (shown.getBounds().isValid()) map.fitBounds(shown.getBounds(), {padding: [10, 10]});
+  fitLabels();
   if (cfg.buildings_url) {
     fetch(cfg.buildings_url).then((r) => r.json()).then((data) => {
       L.geoJSON(data, {interactive: false, style: {color: '#666', weight: 0.5, fillColor: '#999', fillOpacity: 0.6}})
@@ -122,14 +134,14 @@ function drawMap(doc) {
       document.body.dataset.buildings = String(data.features.length);
     });
   }
-  return {layers, labels};
+  return layers;
 }
 
 fetch(cfg.api).then((r) => {
   if (!r.ok) throw new Error(`${r.status}`);
   return r.json();
 }).then((doc) => {
-  const {layers} = drawMap(doc);
+  const layers = drawMap(doc);
   drawTable(doc, layers);
   $('drill-info').textContent = '';
   $('drill-panel').setAttribute('aria-busy', 'false');

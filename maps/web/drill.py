@@ -262,8 +262,8 @@ def unit_document(plan: Plan, units: Units, figures: pd.DataFrame, key: str | No
         ``name``), ``child_level`` (``"grid"`` below the last level) and ``child_level_text``,
         ``totals`` (figures of the whole plan or unit), ``bounds`` (``[west, south, east, north]``) and
         ``children``: a GeoJSON FeatureCollection (EPSG:4326, in ``datum``) whose features carry
-        ``code``, ``name``, ``level`` and the figures of :data:`FIGURES` (grids also ``number`` and
-        ``status_text``), simplified by :func:`display_tolerance` of the children (grid outlines
+        ``code``, ``name``, ``level`` and the figures of :data:`FIGURES` (grids also ``number``,
+        ``status`` and ``status_text``), simplified by :func:`display_tolerance` of the children (grid outlines
         never crossing a building).
     """
     child_level, keys = units.children(key)
@@ -275,7 +275,7 @@ def unit_document(plan: Plan, units: Units, figures: pd.DataFrame, key: str | No
         frame = frame.assign(code=frame["grid_code"].astype(str), name=None, level="grid",
                              number=[short_code(c, prefix) for c in frame["grid_code"].astype(str)],
                              status_text=[status_text(s, lang) for s in frame["status"].astype(str)])
-        frame = frame.drop(columns=["grid_code", "status"])
+        frame = frame.drop(columns=["grid_code"])
         keep = plan.buildings.geometry.iloc[plan.buildings.sindex.query(shapely.box(*frame.total_bounds))] \
             if len(frame) else None
     else:
