@@ -34,6 +34,8 @@ SETTINGS = {
                       "internet (intranet with TILES_URL, or none). False (--online): the scripts come from the "
                       "npm CDN and internet basemaps may be chosen."),
     "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
+    "CACHE_BYTES": (512 * 2**20, "Most bytes of rendered pages and GeoJSON documents (with their gzip) kept in memory "
+                                 "by each worker; the least recently used go first."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
     "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
                           "(no names, phones or special households). Off: everyone signs in."),

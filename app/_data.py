@@ -1,8 +1,8 @@
 """Plans, cached documents and compressed responses shared by the pages and the API.
 
 A plan is read once per file version (path + modification time); every document made from it
-(a page, a GeoJSON) is kept in an LRU cache of ``CACHE_SIZE`` entries as its bytes, their gzip
-and an ETag, so a repeated request costs a dictionary look-up and a conditional GET a 304.
+(a page, a GeoJSON) is made on its first request and kept in an LRU cache of ``CACHE_SIZE`` entries and
+``CACHE_BYTES`` bytes as its bytes, their gzip and an ETag, so a repeated request costs a dictionary look-up and a conditional GET a 304.
 """
 
 from __future__ import annotations
@@ -44,8 +44,16 @@ class Payload:
 
 
 class _LRU:
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), Lock()
+    """At most ``size`` entries and ``max_bytes`` bytes of documents (a :class:`Payload` counts its
+    bytes and their gzip; plans and other values count nothing), the least recently used going first."""
+
+    def __init__(self, size: int, max_bytes: int | None = None):
+        self.size, self.max_bytes, self.items, self.lock = size, max_bytes, OrderedDict(), Lock()
+        self.bytes = 0
+
+    @staticmethod
+    def weight(value) -> int:
+        return len(value.body) + len(value.gz) if isinstance(value, Payload) else 0
 
     def get(self, key, make):
         with self.lock:
@@ -54,14 +62,18 @@ class _LRU:
                 return self.items[key]
         value = make()  # made outside the lock: two threads may make it once each, both correct
         with self.lock:
+            if key in self.items:
+                self.bytes -= self.weight(self.items.pop(key))
             self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.bytes += self.weight(value)
+            while len(self.items) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes
+                                                  and len(self.items) > 1):
+                self.bytes -= self.weight(self.items.popitem(last=False)[1])
         return value
 
 
 def init_app(app) -> None:
-    app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]))
+    app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]), int(app.config["CACHE_BYTES"]))
 
     @app.template_global()
     def switch_language_url() -> str:

@@ -6,8 +6,8 @@ first of these a plan has (:func:`plan_units`):
 1. its ``levels`` layer (``gridplan partition --levels``; ``docs/hierarchy.md``);
 2. unit columns of its buildings (:data:`UNIT_COLUMNS`: ``street_id`` then ``community_id`` as
    ``gridplan synth`` writes them, or a ``community`` field): a grid belongs to the unit most of its
-   buildings are in, a unit's polygon is the union of its grids' (its boundary's, and its name, when
-   the plan's ``boundaries`` layer has a boundary of that id);
+   buildings are in, a unit's polygon is the union of its grids', its name that of the boundary of
+   that id in the plan's ``boundaries`` layer;
 3. its ``boundaries`` layer (``--boundary``): a grid belongs to the boundary holding it.
 
 :func:`unit_figures` gives every unit's and grid's figures (households, grids, share within
@@ -136,30 +136,40 @@ def _from_levels(plan: Plan, layer: gpd.GeoDataFrame) -> Units:
     return Units(tuple(names), units, grid_unit)
 
 
+def _union(polygons) -> shapely.Geometry:
+    """The union of polygons that tile an area: as a coverage (fast), or by overlay where they are not
+    noded as one (units planned apart meet with slivers)."""
+    try:
+        return shapely.coverage_union_all(polygons)
+    except shapely.errors.GEOSException:
+        return shapely.union_all(polygons)
+
+
 def _from_columns(plan: Plan, cols: list) -> Units:
+    """Units from building columns, the last level first: a unit's polygon is the union of its
+    children's (the grids' for the last level), its name its boundary's (``boundaries`` layer)."""
     grids = plan.grids
     gid = grids.index.astype(str)
     of = {level: _majority(plan.buildings, col).reindex(gid).fillna("") for level, col in cols}
     bounds = plan.layers.get("boundaries")
     named = {} if bounds is None else dict(zip(bounds.index.astype(str), bounds["name"]))
-    rows, geoms = [], []
-    for i, (level, _) in enumerate(cols):
-        mine = of[level]
-        above = of[cols[i - 1][0]] if i else None
+    rows: list = []
+    parts: dict = {}  # key → the polygons of its children
+    for i in reversed(range(len(cols))):
+        level = cols[i][0]
+        mine, above = of[level], of[cols[i - 1][0]] if i else None
         for code, members in mine.groupby(mine):
             if code == "":
                 continue
+            key = f"{level}/{code}"
             parent = "" if above is None else above[members.index].value_counts().index[0]
-            if level == "community" and code in named and bounds is not None:
-                geom = bounds.geometry.loc[code] if code in bounds.index else bounds.geometry[bounds.index.astype(str) == code].iloc[0]
-            else:
-                geom = shapely.union_all(grids.geometry.to_numpy()[gid.isin(members.index)])
             name = named.get(code) if level == "community" else None
-            rows.append({"key": f"{level}/{code}", "level": level, "code": code,
-                         "name": None if name is None or name != name else str(name),
-                         "parent": f"{cols[i - 1][0]}/{parent}" if above is not None and parent else ""})
-            geoms.append(geom)
-    units = gpd.GeoDataFrame(rows, geometry=geoms, crs=grids.crs).set_index("key")
+            geom = _union(parts[key] if key in parts else grids.geometry.to_numpy()[gid.isin(members.index)])
+            parent_key = f"{cols[i - 1][0]}/{parent}" if parent else ""
+            parts.setdefault(parent_key, []).append(geom)
+            rows.append({"key": key, "level": level, "code": code, "parent": parent_key,
+                         "name": None if name is None or name != name else str(name), "geometry": geom})
+    units = gpd.GeoDataFrame(rows[::-1], geometry="geometry", crs=grids.crs).set_index("key")
     last = cols[-1][0]
     grid_unit = of[last][of[last] != ""]
     return Units(tuple(level for level, _ in cols), units, f"{last}/" + grid_unit)
@@ -232,7 +242,7 @@ def display_tolerance(geoms: gpd.GeoSeries) -> float:
 
 def _row(figures: pd.DataFrame, key: str) -> dict:
     r = figures.loc[key]
-    out = {k: None if pd.isna(r[k]) else (float(r[k]) if k == "balance" else int(r[k]))
+    out: dict = {k: None if pd.isna(r[k]) else (float(r[k]) if k == "balance" else int(r[k]))
            for k in FIGURES if k != "special"}
     out["special"] = {c[5:]: int(r[c]) for c in figures.columns if c.startswith("flag_") and r[c] > 0}
     return out
