@@ -105,9 +105,10 @@ def test_drill_pages_and_api_from_the_top_to_a_grid(plans, tmp_path):
     assert client.get("/api/plans/levels/units/", headers={"If-None-Match": top.headers["ETag"]}).status_code == 304
     street = doc["children"]["features"][0]["properties"]["code"]
     doc = client.get(f"/api/plans/levels/units/{street}").get_json()
-    community = doc["children"]["features"][0]["properties"]["code"]
+    community, community_name = (doc["children"]["features"][0]["properties"][k] for k in ("code", "name"))
     html = client.get(f"/plans/levels/units/{community}?lang=en").get_data(as_text=True)
-    assert f'href="/plans/levels/units/{street}"' in html and "Community" in html  # breadcrumbs up
+    assert f'href="/plans/levels/units/{street}"' in html and community_name in html  # breadcrumbs up
+    assert "Overview by level" in client.get("/plans/levels/units/?lang=en").get_data(as_text=True)
     assert client.get(f"/api/plans/levels/units/{street}/buildings.geojson").status_code == 404  # too many
     buildings = client.get(f"/api/plans/levels/units/{community}/buildings.geojson").get_json()
     grid = client.get(f"/api/plans/levels/units/{community}").get_json()["children"]["features"][0]["properties"]
