@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 
 from flask import Response, abort, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -50,6 +50,7 @@ class _LRU:
     def __init__(self, size: int, max_bytes: int | None = None):
         self.size, self.max_bytes, self.items, self.lock = size, max_bytes, OrderedDict(), Lock()
         self.bytes = 0
+        self.making: dict = {}  # key → Event set when the thread making it is done
 
     @staticmethod
     def weight(value) -> int:
@@ -60,15 +61,29 @@ class _LRU:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        value = make()  # made outside the lock: two threads may make it once each, both correct
+            done = self.making.get(key)
+            if done is None:
+                self.making[key] = Event()
+        if done is not None:  # another thread is making it (a page many ask for at once is made once)
+            done.wait()
+            with self.lock:
+                if key in self.items:
+                    self.items.move_to_end(key)
+                    return self.items[key]
+            return self.get(key, make)  # that thread failed (or it went at once): make it here
+        try:
+            value = make()  # made outside the lock: other keys are served meanwhile
+        except BaseException:
+            with self.lock:
+                self.making.pop(key).set()
+            raise
         with self.lock:
-            if key in self.items:
-                self.bytes -= self.weight(self.items.pop(key))
             self.items[key] = value
             self.bytes += self.weight(value)
             while len(self.items) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes
                                                   and len(self.items) > 1):
                 self.bytes -= self.weight(self.items.popitem(last=False)[1])
+            self.making.pop(key).set()
         return value
 
 

@@ -18,7 +18,7 @@ from app.auth import words
 from app.views import map_options, map_parts
 from maps.i18n import DRILL_KEYS, text
 from maps.web.basemaps import basemap_datum
-from maps.web.drill import drill_map, plan_units, unit_buildings, unit_document, unit_figures
+from maps.web.drill import drill_map, plan_units, unit_buildings, unit_document, unit_figures, unit_summary
 from maps.web.geojson import layer_geojson
 
 __all__ = ["bp", "init_app", "has_units"]
@@ -67,7 +67,7 @@ def page(name: str, code: str | None):
     def make() -> Payload:
         opts = map_options()
         datum = basemap_datum(opts["basemap"])
-        doc = unit_document(p, units, figures, key, lang=language, datum=datum)
+        doc = unit_summary(p, units, figures, key, lang=language, datum=datum)
         fmap = drill_map(doc["bounds"], lang=language, **opts)
         api = url_for("drill.document", name=name, code=code, datum=None if datum == "wgs84" else datum)
         config = {"map": fmap.get_name(), "lang": language, "api": api,

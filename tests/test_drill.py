@@ -180,3 +180,33 @@ def test_the_cache_keeps_at_most_its_bytes(plans, tmp_path):
     pages = [key for key in cache.items if key[0] == "drill-page"]
     assert 0 < len(pages) < 2 * len(codes)  # the least recently used went
     assert cache.bytes == sum(cache.weight(v) for v in cache.items.values())
+
+
+def test_a_document_many_ask_for_at_once_is_made_once(plans, tmp_path):
+    """The first visitors of a page after a start all wait for the one rendering, not each their own."""
+    import threading
+    import time
+
+    from app._data import Payload
+
+    cache = _app(plans["flat"], tmp_path).extensions["gridplan_cache"]
+    made, got = [], []
+
+    def make():
+        made.append(1)
+        time.sleep(0.2)
+        return Payload.of("page")
+
+    threads = [threading.Thread(target=lambda: got.append(cache.get(("page",), make))) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1 and len(got) == 8 and {p.body for p in got} == {b"page"}
+
+    def fail():
+        raise RuntimeError("unreadable")
+
+    with pytest.raises(RuntimeError):
+        cache.get(("broken",), fail)
+    assert cache.get(("broken",), make).body == b"page" and cache.making == {}  # a failure blocks nobody

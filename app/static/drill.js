@@ -115,7 +115,8 @@ function drawMap(doc) {
     const text = label(f.properties);
     const marker = L.marker(bounds.getCenter(), {interactive: false, keyboard: false,
       icon: L.divIcon({className: 'drill-label', html: esc(text), iconSize: null})});
-    return {marker, bounds, width: 7 * text.length + 8};
+    const width = [...String(text)].reduce((w, c) => w + (c.charCodeAt(0) > 0x2e80 ? 12 : 7), 8);  // CJK: wider
+    return {marker, bounds, width};
   });
   const group = L.layerGroup().addTo(map);
   function fitLabels() {

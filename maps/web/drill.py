@@ -12,7 +12,8 @@ first of these a plan has (:func:`plan_units`):
 
 :func:`unit_figures` gives every unit's and grid's figures (households, grids, share within
 tolerance, posts required/filled/missing from the people layer, special households as counts by
-flag); :func:`unit_document` one unit's children for the drill pages (EPSG:4326, simplified for the
+flag); :func:`unit_summary` what a drill page says of one unit, :func:`unit_document` that and the
+unit's children (EPSG:4326, simplified for the
 children's size, each with its figures). Nothing here knows URLs or who is looking: the app gives
 the plan as the visitor may see it (``app.auth.visible_plan``).
 """
@@ -35,9 +36,8 @@ from maps.web.geojson import display_geometry, to_lonlat
 from maps.web.queries import flag_columns, status_text
 from partitioning.codes import short_code
 
-__all__ = ["UNIT_COLUMNS", "FIGURES", "Units", "plan_units", "unit_figures", "unit_document", "unit_buildings", "drill_map",
-           "level_text",
-           "display_tolerance"]
+__all__ = ["UNIT_COLUMNS", "FIGURES", "Units", "plan_units", "unit_figures", "unit_summary", "unit_document",
+           "unit_buildings", "drill_map", "level_text", "display_tolerance"]
 
 logger = logging.getLogger(__name__)
 
@@ -155,16 +155,23 @@ def _from_columns(plan: Plan, cols: list) -> Units:
     named = {} if bounds is None else dict(zip(bounds.index.astype(str), bounds["name"]))
     rows: list = []
     parts: dict = {}  # key → the polygons of its children
+    geoms = grids.geometry.to_numpy()
     for i in reversed(range(len(cols))):
         level = cols[i][0]
-        mine, above = of[level], of[cols[i - 1][0]] if i else None
-        for code, members in mine.groupby(mine):
+        mine = of[level].to_numpy()
+        parents = {}  # code → the unit of the level above most of its grids are in
+        if i:
+            pairs = pd.DataFrame({"unit": mine, "above": of[cols[i - 1][0]].to_numpy()})
+            counts = pairs.value_counts().reset_index().sort_values(["unit", "count", "above"],
+                                                                    ascending=[True, False, True])
+            parents = dict(counts.drop_duplicates("unit")[["unit", "above"]].itertuples(index=False))
+        for code, at in pd.Series(mine).groupby(mine).indices.items():
             if code == "":
                 continue
             key = f"{level}/{code}"
-            parent = "" if above is None else above[members.index].value_counts().index[0]
+            parent = parents.get(code, "")
             name = named.get(code) if level == "community" else None
-            geom = _union(parts[key] if key in parts else grids.geometry.to_numpy()[gid.isin(members.index)])
+            geom = _union(parts[key] if key in parts else geoms[at])
             parent_key = f"{cols[i - 1][0]}/{parent}" if parent else ""
             parts.setdefault(parent_key, []).append(geom)
             rows.append({"key": key, "level": level, "code": code, "parent": parent_key,
@@ -260,22 +267,38 @@ def level_text(level: str, lang: str) -> str:
     return level if word == f"level_{level}" else word
 
 
-def unit_document(plan: Plan, units: Units, figures: pd.DataFrame, key: str | None, *, lang: str = "zh",
-                  datum: str = "wgs84") -> dict:
-    """What a drill page shows of unit ``key`` (the whole plan for ``None``).
+def unit_summary(plan: Plan, units: Units, figures: pd.DataFrame, key: str | None, *, lang: str = "zh",
+                 datum: str = "wgs84") -> dict:
+    """What a drill page says of unit ``key`` (the whole plan for ``None``) without drawing its children.
 
     Returns
     -------
     dict
         ``unit`` (``level``, ``level_text``, ``code``, ``name`` and figures; ``None`` at the top),
         ``trail`` (the units above and this one, from the top: ``level``, ``level_text``, ``code``,
-        ``name``), ``child_level`` (``"grid"`` below the last level) and ``child_level_text``,
-        ``totals`` (figures of the whole plan or unit), ``bounds`` (``[west, south, east, north]``) and
-        ``children``: a GeoJSON FeatureCollection (EPSG:4326, in ``datum``) whose features carry
-        ``code``, ``name``, ``level`` and the figures of :data:`FIGURES` (grids also ``number``,
-        ``status`` and ``status_text``), simplified by :func:`display_tolerance` of the children (grid outlines
-        never crossing a building).
+        ``name``), ``child_level`` (``"grid"`` below the last level), ``child_level_text``,
+        ``count`` (of children), ``totals`` (figures of the whole plan or unit), ``buildings``
+        (whether the unit's buildings are served: a unit of the last level) and ``bounds``
+        (``[west, south, east, north]`` in ``datum``).
     """
+    child_level, keys = units.children(key)
+    extent = (plan.grids if key is None else units.units.loc[[key]]).total_bounds
+    totals = _row(figures, key or "")
+    box = gpd.GeoDataFrame(geometry=[shapely.box(*extent)], crs=plan.grids.crs)
+    return {"unit": None if key is None else {**_unit_text(units, key, lang), **totals},
+            "trail": [_unit_text(units, k, lang) for k in units.trail(key)],
+            "child_level": child_level,
+            "child_level_text": text("grids", lang) if child_level == "grid" else level_text(child_level, lang),
+            "count": len(keys), "totals": totals, "buildings": child_level == "grid",
+            "bounds": [round(float(v), 6) for v in to_datum(to_lonlat(box), datum).total_bounds]}
+
+
+def unit_document(plan: Plan, units: Units, figures: pd.DataFrame, key: str | None, *, lang: str = "zh",
+                  datum: str = "wgs84") -> dict:
+    """:func:`unit_summary` and the unit's ``children``: a GeoJSON FeatureCollection (EPSG:4326, in
+    ``datum``) whose features carry ``code``, ``name``, ``level`` and the figures of :data:`FIGURES`
+    (grids also ``number``, ``status`` and ``status_text``), simplified by :func:`display_tolerance`
+    of the children (grid outlines never crossing a building)."""
     child_level, keys = units.children(key)
     if child_level == "grid":
         grids = plan.grids.loc[plan.grids.index.astype(str).isin(keys)]
@@ -293,19 +316,10 @@ def unit_document(plan: Plan, units: Units, figures: pd.DataFrame, key: str | No
         keep = None
     tolerance = display_tolerance(frame.geometry)
     shown = to_datum(display_geometry(frame, tolerance=tolerance, coverage=True, keep=keep), datum)
-    props = [_row(figures, k) for k in frame.index]
     feats = json.loads(shown.to_json(drop_id=True, ensure_ascii=False))["features"]
-    for feat, extra in zip(feats, props):
-        feat["properties"].update(extra)
-    extent = (plan.grids if key is None else units.units.loc[[key]]).total_bounds
-    totals = _row(figures, key or "")
-    box = gpd.GeoDataFrame(geometry=[shapely.box(*extent)], crs=plan.grids.crs)
-    return {"unit": None if key is None else {**_unit_text(units, key, lang), **totals},
-            "trail": [_unit_text(units, k, lang) for k in units.trail(key)],
-            "child_level": child_level,
-            "child_level_text": text("grids", lang) if child_level == "grid" else level_text(child_level, lang),
-            "totals": totals, "buildings": child_level == "grid",
-            "bounds": [round(float(v), 6) for v in to_datum(to_lonlat(box), datum).total_bounds],
+    for feat, k in zip(feats, frame.index):
+        feat["properties"].update(_row(figures, k))
+    return {**unit_summary(plan, units, figures, key, lang=lang, datum=datum),
             "children": {"type": "FeatureCollection", "features": feats}}
 
 
