@@ -20,7 +20,8 @@ in a subprocess on 127.0.0.1:
 - **load**: 50 clients × 30 s (keep-alive, seeded random choice; the loop of ``test_web_bench``) over
   the drill pages and their API: the top page and document, every street's, a sample of 200
   communities' pages, documents and buildings — p50/p95/p99, errors; twice: just after the start
-  (every page made on its first request in each worker) and again (a server up for a while).
+  (every page made on its first request in each worker) and again (a server up for a while); then both
+  passes by signed-in viewers on a server without ``PUBLIC_MAP`` (as ``test_signed_in_bench``).
 
 Results go to ``tests/benchmarks/results/drill.md`` (and ``drill.json``) after every size. Goals
 (reported, never asserted): first paint < 2 s and < 1 MB for either page, production start < 10 s,
@@ -156,15 +157,40 @@ def measure(households: int, *, folder: Path, workers: int, clients: int, second
             paths += [f"/plans/{name}/units/{code}", f"/api/plans/{name}/units/{code}",
                       f"/api/plans/{name}/units/{code}/buildings.geojson"]
         for phase in ("load", "load_warm"):  # just after the start, every page made on its first request; then again
-            load = _load(port, paths, clients=clients, seconds=seconds, seed=len(phase))
-            stats = _stats(load["records"])
-            row[phase] = {"clients": clients, "seconds": seconds, "paths": len(paths),
-                          "requests": stats["n"], "rps": round(stats["n"] / load["elapsed"], 1),
-                          "errors": stats["errors"], **{k: round(float(stats[k]), 1) for k in ("p50", "p95", "p99", "max")}}
-        row["load_avg"] = round(os.getloadavg()[0], 1)
+            row[phase] = _pass(port, paths, clients=clients, seconds=seconds, seed=len(phase))
     finally:
         stop(proc)
+    row.update(signed_in(plan_path, paths, folder=folder / f"signed-in{households}", clients=clients, seconds=seconds))
+    row["load_avg"] = round(os.getloadavg()[0], 1)
     return row
+
+
+def _pass(port: int, paths: list[str], *, clients: int, seconds: float, seed: int, headers=None) -> dict:
+    load = _load(port, paths, clients=clients, seconds=seconds, seed=seed, headers=headers)
+    stats = _stats(load["records"])
+    return {"clients": clients, "seconds": seconds, "paths": len(paths), "requests": stats["n"],
+            "rps": round(stats["n"] / load["elapsed"], 1), "errors": stats["errors"],
+            **{k: round(float(stats[k]), 1) for k in ("p50", "p95", "p99", "max")}}
+
+
+def signed_in(plan_path: Path, paths: list[str], *, folder: Path, clients: int, seconds: float) -> dict:
+    """The two load passes again for signed-in viewers (their own cache level, issue 19): the server of
+    ``test_signed_in_bench`` (``serve --production`` without ``PUBLIC_MAP``), each client signed in
+    through the login form."""
+    from app.auth import add_user
+    from tests.benchmarks.test_signed_in_bench import PASSWORD, _serve, _sign_in
+
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "users.sqlite"
+    add_user(db, "viewer", PASSWORD, role="viewer", replace=True)
+    proc, port, start = _serve(plan_path, db, public=False, log=folder / "server.log")
+    try:
+        headers = [_sign_in(port, "viewer") for _ in range(clients)]
+        return {"signed_in_start_s": round(start, 2),
+                **{f"signed_in_{phase}": _pass(port, paths, clients=clients, seconds=seconds, seed=len(phase),
+                                               headers=headers) for phase in ("load", "load_warm")}}
+    finally:
+        stop(proc)
 
 
 def write(rows: list[dict], *, sizes) -> None:
@@ -202,17 +228,21 @@ def write(rows: list[dict], *, sizes) -> None:
             f"| {com['paint_s']:.2f} ({r['largest_community_grids']}) | {com['bytes'] / mb:.2f} MB "
             f"({com['data_bytes'] / 1000:.0f} kB) |")
     lines += ["", "Load, 50 clients × 30 s: first just after the start (every page and document made on its first "
-              "request in each worker), then the same again (a server that has been up a while).", "",
+              "request in each worker), then the same again (a server that has been up a while); then the same two "
+              "passes by 50 viewers signed in through the login form, on a server without `PUBLIC_MAP` (their own "
+              "cache level, issue 19).", "",
               "| households | pass | paths | requests/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
               "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        for phase, label in (("load", "after the start"), ("load_warm", "again")):
+        for phase, label in (("load", "after the start"), ("load_warm", "again"),
+                             ("signed_in_load", "signed-in viewers, after the start"),
+                             ("signed_in_load_warm", "signed-in viewers, again")):
             ld = r[phase]
             lines.append(f"| {r['households']:,} | {label} | {ld['paths']} | {ld['rps']} | {ld['p50']} | {ld['p95']} "
                          f"| {ld['p99']} | {ld['max']} | {ld['errors']} |")
     lines += ["", "## Goals", ""]
     for r in rows:
-        top, com, ld, cold = r["top"], r["community"], r["load_warm"], r["load"]
+        top, com, ld, cold, viewers = r["top"], r["community"], r["load_warm"], r["load"], r["signed_in_load_warm"]
         checks = [
             ("first paint < 2 s", max(top["paint_s"], com["paint_s"]) < GOALS["paint_s"],
              f"top {top['paint_s']:.2f} s, community {com['paint_s']:.2f} s"),
@@ -221,7 +251,7 @@ def write(rows: list[dict], *, sizes) -> None:
             ("production start < 10 s", r["start_s"] < GOALS["start_s"], f"{r['start_s']} s"),
             ("50 clients × 30 s: 0 errors, p95 < 200 ms", ld["errors"] == 0 and ld["p95"] < GOALS["p95_ms"],
              f"{ld['errors']} errors, p95 {ld['p95']} ms (just after the start: {cold['errors']} errors, "
-             f"p95 {cold['p95']} ms)"),
+             f"p95 {cold['p95']} ms; signed-in viewers: {viewers['errors']} errors, p95 {viewers['p95']} ms)"),
         ]
         lines.append(f"- {r['households']:,} households ({r['grids']:,} grids): "
                      + "; ".join(f"{what}: {got} ({'met' if ok else 'NOT met'})" for what, ok, got in checks) + ".")
