@@ -13,7 +13,7 @@ import geo
 from app import create_app
 from maps.web.drill import plan_units, unit_document, unit_figures
 from tests.drillplans import HOUSEHOLDS, drill_plans
-from tests.test_app import signed_in
+from tests.test_app import signed_in, tiny_plan  # noqa: F401 - tiny_plan: the app tests' hand-made plan (a fixture)
 
 
 @pytest.fixture(scope="module")
@@ -210,3 +210,13 @@ def test_a_document_many_ask_for_at_once_is_made_once(plans, tmp_path):
     with pytest.raises(RuntimeError):
         cache.get(("broken",), fail)
     assert cache.get(("broken",), make).body == b"page" and cache.making == {}  # a failure blocks nobody
+
+
+def test_a_levels_layer_without_unit_columns_drills_by_position(tiny_plan):  # noqa: F811
+    """The hand-made plan of the app tests: zones 北片 (G1, G2) and 南片 (G3, G4), no ``unit_zone`` column."""
+    plan = tiny_plan
+    units = plan_units(plan)
+    assert units.levels == ("zone",)
+    north = units.by_code("3205080010011")
+    assert units.children(north) == ("grid", ["G1", "G2"]) and units.units.at[north, "name"] == "北片"
+    assert unit_figures(plan, units).at[north, "households"] == 22 + 24

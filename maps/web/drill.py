@@ -132,8 +132,19 @@ def _from_levels(plan: Plan, layer: gpd.GeoDataFrame) -> Units:
                              index=pd.Index((layer["level"].astype(str) + "/" + layer["unit_id"].astype(str)).to_numpy(),
                                             name="key"))
     last = names[-1]
-    grid_unit = f"{last}/" + _majority(plan.buildings, f"unit_{last}")
+    if f"unit_{last}" in plan.buildings.columns:
+        grid_unit = f"{last}/" + _majority(plan.buildings, f"unit_{last}")
+    else:  # a layer without the buildings' unit columns: the unit holding each grid
+        grid_unit = _holding(plan, units[units["level"] == last])
     return Units(tuple(names), units, grid_unit)
+
+
+def _holding(plan: Plan, units: gpd.GeoDataFrame) -> pd.Series:
+    """The key of the unit (of ``units``) holding each grid's representative point, by ``grid_id`` (str)."""
+    points = plan.grids.geometry.representative_point().to_numpy()
+    g, u = shapely.STRtree(units.geometry.to_numpy()).query(points, predicate="within")
+    found = pd.Series(units.index.to_numpy()[u], index=plan.grids.index.astype(str).to_numpy()[g])
+    return found[~found.index.duplicated()]
 
 
 def _union(polygons) -> shapely.Geometry:
@@ -188,10 +199,7 @@ def _from_boundaries(plan: Plan, bounds: gpd.GeoDataFrame) -> Units:
                               "name": [None if n is None or n != n else str(n) for n in bounds.get("name", [None] * len(ids))],
                               "parent": ""}, geometry=bounds.geometry.to_numpy(), crs=bounds.crs,
                              index=pd.Index("community/" + ids, name="key"))
-    points = plan.grids.geometry.representative_point().to_numpy()
-    g, u = shapely.STRtree(bounds.geometry.to_numpy()).query(points, predicate="within")
-    grid_unit = pd.Series(units.index.to_numpy()[u], index=plan.grids.index.astype(str).to_numpy()[g])
-    return Units(("community",), units, grid_unit[~grid_unit.index.duplicated()])
+    return Units(("community",), units, _holding(plan, units))
 
 
 def _grid_posts(plan: Plan) -> pd.DataFrame | None:
