@@ -23,16 +23,15 @@ function colour(p) {
   return p.balance >= 0.9 ? '#66bd63' : p.balance >= 0.75 ? '#fee08b' : '#f46d43';
 }
 
-function open(p) {
-  const url = p.level === 'grid' ? cfg.grid_url : cfg.unit_url;
-  window.location.href = url.replace('__CODE__', encodeURIComponent(p.code));
-}
+const href = (p) => (p.level === 'grid' ? cfg.grid_url : cfg.unit_url).replace('__CODE__', encodeURIComponent(p.code));
+function open(p) { window.location.href = href(p); }
 
 // The table's columns: heading, value to sort by, cell text.
 function columns(doc) {
   const grids = doc.child_level === 'grid';
   const cols = [
-    {head: grids ? w('grid') : w('drill_name'), key: (p) => (grids ? p.code : label(p)), text: (p) => esc(label(p)), num: false},
+    {head: grids ? w('grid') : w('drill_name'), key: (p) => (grids ? p.code : label(p)),
+     text: (p) => `<a href="${esc(href(p))}">${esc(label(p))}</a>`, num: false},  // a link: keyboard, new tab
     {head: w('households'), key: (p) => p.households, text: (p) => fmt.format(p.households)},
   ];
   if (grids) cols.push({head: w('status'), key: (p) => p.status_text, text: (p) => esc(p.status_text), num: false});
@@ -84,7 +83,7 @@ function drawTable(doc, layers) {
       const tr = document.createElement('tr');
       tr.dataset.code = p.code;
       tr.innerHTML = cols.map((col) => `<td class="${col.num === false ? '' : 'num'} ${col.cls ? col.cls(p) : ''}">${col.text(p)}</td>`).join('');
-      tr.addEventListener('click', () => open(p));
+      tr.addEventListener('click', (e) => { if (!e.target.closest('a')) open(p); });
       tr.addEventListener('mouseenter', () => layers[p.code]?.setStyle({weight: 4}));
       tr.addEventListener('mouseleave', () => layers[p.code]?.setStyle({weight: 1.5}));
       return tr;
