@@ -31,11 +31,16 @@ def init_app(app) -> None:
     app.add_template_global(has_units)
 
 
-def _units(name: str):
-    """Plan ``name`` as the visitor may see it, its version, its units (one copy per plan version:
-    who looks does not change them) and its figures (per access level); 404 for a plan without units."""
+def _plan_units(name: str):
+    """Plan ``name`` as the visitor may see it, its version and its units (``None`` without any): one
+    copy per plan version, as who looks does not change them."""
     p, version = _data.plan(name)
-    units = current_app.extensions["gridplan_cache"].get(("units", *version), lambda: plan_units(p))
+    return p, version, current_app.extensions["gridplan_cache"].get(("units", *version), lambda: plan_units(p))
+
+
+def _units(name: str):
+    """:func:`_plan_units` and the units' figures (per access level); 404 for a plan without units."""
+    p, version, units = _plan_units(name)
     if units is None:
         abort(404, description=f"{text('plan', lang())} “{name}”: {text('drill_no_units', lang())}")
     return p, version, units, cached(("unit-figures", *version), lambda: unit_figures(p, units))
@@ -43,8 +48,7 @@ def _units(name: str):
 
 def has_units(name: str) -> bool:
     """Whether plan ``name`` has units to drill down (for the links of other pages)."""
-    p, version = _data.plan(name)
-    return current_app.extensions["gridplan_cache"].get(("units", *version), lambda: plan_units(p)) is not None
+    return _plan_units(name)[2] is not None
 
 
 def _key_or_404(units, name: str, code: str | None):
@@ -69,12 +73,13 @@ def page(name: str, code: str | None):
         datum = basemap_datum(opts["basemap"])
         doc = unit_summary(p, units, figures, key, lang=language, datum=datum)
         fmap = drill_map(doc["bounds"], lang=language, **opts)
-        api = url_for("drill.document", name=name, code=code, datum=None if datum == "wgs84" else datum)
-        config = {"map": fmap.get_name(), "lang": language, "api": api,
+        shifted = None if datum == "wgs84" else datum  # the API's ?datum= (coordinates of the basemap's datum)
+        config = {"map": fmap.get_name(), "lang": language,
+                  "api": url_for("drill.document", name=name, code=code, datum=shifted),
                   "unit_url": url_for("drill.page", name=name, code="__CODE__"),
                   "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
-                  "buildings_url": url_for("drill.buildings", name=name, code=code,
-                                           datum=None if datum == "wgs84" else datum) if doc["buildings"] else None,
+                  "buildings_url": url_for("drill.buildings", name=name, code=code, datum=shifted)
+                  if doc["buildings"] else None,
                   "words": {k: text(k, language) for k in DRILL_KEYS}}
         return Payload.of(render_template("drill.html", name=name, doc=doc, config=config, lang=language,
                                           t=words(), **map_parts(fmap)))

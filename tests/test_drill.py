@@ -220,3 +220,12 @@ def test_a_levels_layer_without_unit_columns_drills_by_position(tiny_plan):  # n
     north = units.by_code("3205080010011")
     assert units.children(north) == ("grid", ["G1", "G2"]) and units.units.at[north, "name"] == "北片"
     assert unit_figures(plan, units).at[north, "households"] == 22 + 24
+
+
+def test_on_amap_tiles_the_drill_page_asks_for_gcj02(plans, tmp_path):
+    app = _app(plans["flat"], tmp_path, PUBLIC_MAP=True, OFFLINE=False, BASEMAP="amap")
+    client = app.test_client()
+    html = client.get("/plans/flat/units/").get_data(as_text=True)
+    assert "/api/plans/flat/units/?datum=gcj02" in html
+    wgs84, gcj02 = (client.get(f"/api/plans/flat/units/?datum={d}").get_json()["bounds"] for d in ("wgs84", "gcj02"))
+    assert 0.001 < gcj02[0] - wgs84[0] < 0.01  # GCJ-02 is shifted a few hundred metres east around Suzhou
