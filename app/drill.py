@@ -80,7 +80,8 @@ def page(name: str, code: str | None):
                   "grid_url": url_for("maps.grid_page", name=name, code="__CODE__"),
                   "buildings_url": url_for("drill.buildings", name=name, code=code, datum=shifted)
                   if doc["buildings"] else None,
-                  "words": {k: text(k, language) for k in DRILL_KEYS}}
+                  "words": {**{k: text(k, language) for k in DRILL_KEYS},
+                            **{f"flag_{k}": text(f"flag_{k}", language) for k in doc["totals"]["special"]}}}
         return Payload.of(render_template("drill.html", name=name, doc=doc, config=config, lang=language,
                                           t=words(), **map_parts(fmap)))
 

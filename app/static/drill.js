@@ -46,7 +46,9 @@ function columns(doc) {
                cls: (p) => (p.posts_missing > 0 ? 'gap' : '')});
   }
   if (Object.keys(doc.totals.special || {}).length) {
-    cols.push({head: w('special_households'), key: specialCount, text: (p) => String(specialCount(p))});
+    const flags = (p) => Object.entries(p.special || {}).map(([k, n]) => `${w(`flag_${k}`)} ${n}`).join(cfg.lang === 'zh' ? '、' : ', ');
+    cols.push({head: w('special_households'), key: specialCount,
+               text: (p) => `<span title="${esc(flags(p))}">${specialCount(p)}</span>`});
   }
   return cols;
 }
