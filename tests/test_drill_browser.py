@@ -11,7 +11,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 import geo
-from maps.web.drill import plan_units
+from maps.web.drill import plan_units, unit_figures
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
 from tests.drillplans import drill_plans
 
@@ -76,6 +76,8 @@ def test_drill_from_the_top_to_a_grid_and_back(page, server, city):
     first_code = rows.first.get_attribute("data-code")
     shown = [int(t.replace(",", "")) for t in page.locator("#drill-table tbody tr td:nth-child(2)").all_inner_texts()]
     assert shown == sorted(shown, reverse=True)
+    households = unit_figures(plan, units).loc[streets.index, "households"]
+    assert first_code == streets.at[households.idxmax(), "code"] and shown[0] == households.max()
     rows.first.click()
     page.wait_for_url(f"**/plans/levels/units/{first_code}")
     street = units.by_code(first_code)
