@@ -28,6 +28,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN, Level, parse_levels
 from partitioning.parallel import make_plan_parallel
 from partitioning.settings import PlanSettings, settings_error
 from partitioning.split import make_plan_split, needs_split
+from partitioning.towers import tower_subgrids
 
 __all__ = ["partition", "make_plan", "LevelSpec", "levels_from_spec"]
 
@@ -209,6 +210,11 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
         layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
             area.graph, area.cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
             seed=settings.seed, prefix=area.code_prefix, progress=progress)
+        subgrids, storeys = tower_subgrids(out, layers["grids_emergency"], out[EMERGENCY_COLUMN],
+                                           target=settings.emergency_target, tolerance=settings.tolerance,
+                                           cells=inputs.storeys)
+        if len(subgrids):
+            layers["subgrids"], layers["storeys"] = subgrids, storeys
     out["grid_code"] = grids["grid_code"].reindex(area.assignment).to_numpy()
     metrics, coverage = area.metrics, area.coverage
     timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
