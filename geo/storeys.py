@@ -12,8 +12,10 @@ Where the structure comes from, first found wins, building by building:
    spread evenly over the building's units, of a row without a floor over the unit's floors.
 2. ``attributes`` — the building's own ``units`` (or ``单元数``, ``n_units``) field.
 3. ``estimate`` — units along the footprint's long axis: the long side of its minimum rotated
-   rectangle ÷ :data:`UNIT_WIDTH` (15 m, a unit of two flats of about 90 m² a floor on either
-   side of one stair, the common Chinese slab block 板楼), rounded, at least 1.
+   rectangle ÷ :data:`UNIT_WIDTH`, rounded, at least 1. A unit of the common Chinese slab block
+   (板楼) has two flats a floor either side of one stair (一梯两户); at the household estimate's
+   120 m² of gross floor area a flat (:data:`geo.households.FLOOR_AREA_PER_HOUSEHOLD`) and a slab
+   :data:`SLAB_DEPTH` of 12 m, that is 2 × 120 ÷ 12 = 20 m of façade a unit.
 
 Floors come from the ledger's highest floor, else from the estimate of :func:`geo.households.floors`
 (``Floor``, ``floors``, ``levels``, ``building:levels``, height ÷ 3 m, else 2). Where the ledger does
@@ -43,15 +45,19 @@ import pandas as pd
 import shapely
 
 from geo.building_numbers import chinese_number
+from geo.households import FLOOR_AREA_PER_HOUSEHOLD
 from geo.households import floors as estimated_floors
 
-__all__ = ["UNIT_WIDTH", "UNIT_FIELDS", "Storeys", "room_floor", "unit_number", "spread", "ledger_cells",
+__all__ = ["UNIT_WIDTH", "SLAB_DEPTH", "UNIT_FIELDS", "Storeys", "room_floor", "unit_number", "spread", "ledger_cells",
            "building_storeys", "storeys_of", "unit_counts"]
 
 logger = logging.getLogger(__name__)
 
-#: Metres of façade along the long axis per unit (单元) when a building's units are estimated.
-UNIT_WIDTH = 15.0
+#: Depth of a slab block (m), front to back, for the unit estimate.
+SLAB_DEPTH = 12.0
+#: Metres of façade along the long axis per unit (单元) when a building's units are estimated: two
+#: flats a floor (一梯两户) of :data:`geo.households.FLOOR_AREA_PER_HOUSEHOLD` over :data:`SLAB_DEPTH`.
+UNIT_WIDTH = 2 * FLOOR_AREA_PER_HOUSEHOLD / SLAB_DEPTH
 #: Building fields giving the number of units, first found wins.
 UNIT_FIELDS = ("units", "n_units", "单元数")
 _ROOM = re.compile(r"(\d{3,})\s*(?:室|号|房)?\s*$")
@@ -190,7 +196,7 @@ def building_storeys(buildings: gpd.GeoDataFrame, *, cells: pd.DataFrame | None 
     --------
     >>> import geopandas as gpd
     >>> from shapely.geometry import box
-    >>> b = gpd.GeoDataFrame({"households": [108], "floors": [18]}, geometry=[box(0, 0, 45, 12)],
+    >>> b = gpd.GeoDataFrame({"households": [108], "floors": [18]}, geometry=[box(0, 0, 60, 12)],
     ...                      index=pd.Index(["T1"], name="building_id"), crs="EPSG:4549")
     >>> s = building_storeys(b)["T1"]
     >>> s.units, s.floors, s.source, s.total(), int(s.households[2, 17])
