@@ -10,7 +10,8 @@ Where the structure comes from, first found wins, building by building:
    (``3幢2单元301室``): unit ``2``, floor ``3`` (室号 ``301`` is room 01 of floor 3, ``1502`` room 02
    of floor 15; a room number below 100 gives no floor). Households of a row without a unit are
    spread evenly over the building's units, of a row without a floor over the unit's floors.
-2. ``attributes`` — the building's own ``units`` (or ``单元数``, ``n_units``) field.
+2. ``attributes`` — the building's own ``units`` (or ``单元数``) field, or ``n_units``: the highest
+   unit a ledger names (:func:`geo.load.prepare_buildings` writes it, so a plan keeps it).
 3. ``estimate`` — units along the footprint's long axis: the long side of its minimum rotated
    rectangle ÷ :data:`UNIT_WIDTH`, rounded, at least 1. A unit of the common Chinese slab block
    (板楼) has two flats a floor either side of one stair (一梯两户); at the household estimate's
