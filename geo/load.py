@@ -305,8 +305,9 @@ def _households_from_ledger(buildings, path, table, *, report: Report, key, coun
     out = buildings.assign(households=households.astype("int64"), households_source=source)
     if match.persons is not None:
         out["persons"] = match.persons.reindex(out.index, fill_value=0).astype("int64")
-    units = match.cells.dropna(subset=["unit"]).groupby("building_id")["unit"].max() if match.cells is not None else []
-    if len(units):  # the ledger's units (单元), for the staffing and the emergency layout (geo.storeys)
+    if match.cells is not None and match.cells["unit"].notna().any():
+        # the ledger's units (单元), for the staffing and the emergency layout (geo.storeys)
+        units = match.cells.dropna(subset=["unit"]).groupby("building_id")["unit"].max()
         out["n_units"] = units.reindex(out.index.astype(str)).to_numpy()
     for note in match.notes:
         report.note(note)
