@@ -32,9 +32,10 @@ import numpy as np
 import pandas as pd
 
 from geo.storeys import Storeys, building_storeys, storeys_of
+from partitioning.hierarchy import EMERGENCY_COLUMN
 
-__all__ = ["Block", "split_tower", "tower_subgrids", "subgrid_figures", "check_subgrids", "SUBGRID_COLUMNS",
-           "STOREY_COLUMNS"]
+__all__ = ["Block", "split_tower", "tower_subgrids", "refresh_subgrids", "subgrid_figures", "check_subgrids",
+           "SUBGRID_COLUMNS", "STOREY_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -232,6 +233,29 @@ def tower_subgrids(buildings: pd.DataFrame, emergency: pd.DataFrame, assignment:
                 figures["towers_split"], figures["n_subgrids"], 100 * (figures["share_within_tolerance"] or 0),
                 figures["crossing_units"])
     return subgrids, storeys
+
+
+def refresh_subgrids(layers: dict, buildings: pd.DataFrame, meta: dict, *, tolerance: float) -> dict:
+    """The plan's layers with the sub-grids drawn again from its (redrawn) emergency layout, after
+    an edit or an update; ``meta['emergency']['subgrids']`` updated in place.
+
+    A tower keeps its storeys (a ledger's units and floors) while its households are unchanged;
+    otherwise they are estimated again (:func:`geo.storeys.building_storeys`).
+    """
+    target = (meta.get("emergency") or {}).get("target")
+    if "grids_emergency" not in layers or target is None:
+        return layers
+    old = layers.get("storeys")
+    hh = buildings["households"]
+    known = {b: s for b, s in (storeys_of(old) if old is not None and len(old) else {}).items()
+             if b in hh.index and s.total() == int(hh[b])}
+    sub, storeys = tower_subgrids(buildings, layers["grids_emergency"], buildings[EMERGENCY_COLUMN],
+                                  target=float(target), tolerance=tolerance, known=known)
+    out = {k: v for k, v in layers.items() if k not in ("subgrids", "storeys")}
+    if len(sub):
+        out["subgrids"], out["storeys"] = sub, storeys
+    meta["emergency"] = {**meta["emergency"], "subgrids": subgrid_figures(sub, target=target, tolerance=tolerance)}
+    return out
 
 
 def subgrid_figures(subgrids: pd.DataFrame, *, target: float, tolerance: float) -> dict:

@@ -297,3 +297,22 @@ def test_grid_page_of_a_tower_in_a_browser(tower_plan, tmp_path):
             assert "全部网格均衡率" in header and "超大楼栋网格 1格 108户" in header
         finally:
             context.close()
+
+
+def test_an_update_redraws_the_sub_grids(tower_plan):
+    """New households for the tower: its ledger storeys no longer hold them, so they are spread again over
+    its units (the ledger's 3, kept in the plan as ``n_units``) and floors, and its sub-grids redrawn; a
+    walk-up's change keeps the tower's ledger storeys."""
+    from partitioning.update import update_plan
+
+    plan, _, _ = tower_plan
+    grown = update_plan(plan, households=pd.Series({"B00001": 120})).plan
+    assert check_plan(grown).ok
+    sub = grown.layers["subgrids"]
+    assert int(sub["households"].sum()) == 120 and set(grown.layers["storeys"]["source"]) == {"attributes"}
+    assert sub["unit_to"].max() == 3
+    assert grown.meta["emergency"]["subgrids"]["households"] == 120
+    walkup = update_plan(plan, households=pd.Series({"B00002": 6})).plan
+    assert check_plan(walkup).ok
+    assert walkup.layers["subgrids"]["subgrid_code"].tolist() == plan.layers["subgrids"]["subgrid_code"].tolist()
+    assert set(walkup.layers["storeys"]["source"]) == {"ledger"}
