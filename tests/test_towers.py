@@ -316,3 +316,23 @@ def test_an_update_redraws_the_sub_grids(tower_plan):
     assert check_plan(walkup).ok
     assert walkup.layers["subgrids"]["subgrid_code"].tolist() == plan.layers["subgrids"]["subgrid_code"].tolist()
     assert set(walkup.layers["storeys"]["source"]) == {"ledger"}
+
+
+def test_partition_and_check_print_the_towers_and_the_honest_figures(site, tmp_path):
+    import json
+
+    from tests.clirun import run
+
+    buildings, ledger = site
+    out = tmp_path / "site.gpkg"
+    code, text = run("partition", buildings, "--households", ledger, "--emergency-target", 18, "-o", out)
+    assert code == 0, text
+    assert "tower sub-grids:    1 tower(s) split by unit and floor into 6 emergency sub-grids (target 18), " \
+           "100.0% within tolerance, 0 across tiny units" in text
+    assert "all grids:          0.0% of all 2 grids within tolerance; 0.0% of households live in such a grid" in text
+    assert "oversize grids:     1 hold 108 households (84.4%; towers, one grid each)" in text
+    code, text = run("check", out)
+    assert code == 0 and "tower sub-grids:    1 tower(s)" in text, text
+    code, text = run("check", out, "--json")
+    report = json.loads(text)
+    assert report["subgrids"]["n_subgrids"] == 6 and report["metrics"]["oversize_households"] == 108
