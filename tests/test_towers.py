@@ -33,6 +33,7 @@ from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 from partitioning.towers import split_tower, subgrid_figures
 from tests.browser import ARTIFACTS, CHROMIUM_ARGS, chromium, chromium_path, serving
+from tests.test_browser import _sign_in
 
 X0, Y0 = 500_000.0, 3_460_000.0
 PRINTED = "2026-01-15"
@@ -278,11 +279,7 @@ def test_grid_page_of_a_tower_in_a_browser(tower_plan, tmp_path):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         page = context.new_page()
         try:
-            page.goto(f"{server}/login")
-            page.fill("input[name=username]", "viewer")
-            page.fill("input[name=password]", "correct-horse-1")
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{server}/")
+            _sign_in(page, server)  # as the viewer made above
             page.goto(f"{server}/plans/tower/grids/{code}")
             page.wait_for_load_state("networkidle")
             card = page.locator("#grid-card").inner_text()
