@@ -126,7 +126,9 @@ def split_tower(storeys: Storeys, *, target: float, tolerance: float) -> list[Bl
     tiny = per_unit < lo
     options = []  # per unit: {k: (value, cuts)}
     for u in range(units):
-        k_max = int(per_unit[u] // lo) + 1 if lo > 0 else m.shape[1]
+        # at most w = per_unit // lo blocks can be within the band, and a best split never has two
+        # out-of-band blocks side by side (merged, the share could only grow): at most 2w + 1 blocks
+        k_max = 2 * int(per_unit[u] // lo) + 1 if lo > 0 else m.shape[1]
         options.append(_floor_splits(m[u], k_max, target, lo, hi))
     # dp over units: state (units done, blocks used) -> (value, back-pointer)
     dp: list[dict] = [dict() for _ in range(units + 1)]

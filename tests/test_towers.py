@@ -196,7 +196,7 @@ def _brute_force_best(m: np.ndarray, target: float, tolerance: float) -> float:
     return max(np.mean([lo <= h <= hi for h in blocks]) for blocks in splits(0))
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.integers(1, 3).flatmap(lambda u: st.integers(1, 6).flatmap(
     lambda f: st.lists(st.lists(st.integers(0, 8), min_size=f, max_size=f), min_size=u, max_size=u))),
     st.integers(4, 40))
