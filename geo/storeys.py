@@ -49,7 +49,7 @@ from geo.building_numbers import chinese_number
 from geo.households import FLOOR_AREA_PER_HOUSEHOLD
 from geo.households import floors as estimated_floors
 
-__all__ = ["UNIT_WIDTH", "SLAB_DEPTH", "UNIT_FIELDS", "Storeys", "room_floor", "unit_number", "spread", "ledger_cells",
+__all__ = ["UNIT_WIDTH", "SLAB_DEPTH", "MAX_FLOORS", "MAX_UNITS", "UNIT_FIELDS", "Storeys", "room_floor", "unit_number", "spread", "ledger_cells",
            "building_storeys", "storeys_of", "unit_counts"]
 
 logger = logging.getLogger(__name__)
@@ -59,6 +59,9 @@ SLAB_DEPTH = 12.0
 #: Metres of façade along the long axis per unit (单元) when a building's units are estimated: two
 #: flats a floor (一梯两户) of :data:`geo.households.FLOOR_AREA_PER_HOUSEHOLD` over :data:`SLAB_DEPTH`.
 UNIT_WIDTH = 2 * FLOOR_AREA_PER_HOUSEHOLD / SLAB_DEPTH
+#: Floors and units past these are taken for typing errors in a ledger (a room 99901, a unit 300)
+#: and read as unknown: the tallest residential towers have about 100 floors.
+MAX_FLOORS, MAX_UNITS = 150, 60
 #: Building fields giving the number of units, first found wins.
 UNIT_FIELDS = ("units", "n_units", "单元数")
 _ROOM = re.compile(r"(\d{3,})\s*(?:室|号|房)?\s*$")
@@ -73,22 +76,23 @@ def _nfkc(value) -> str:
 
 
 def room_floor(room) -> int | None:
-    """The floor of a room number (室号): its digits but the last two (``301`` → 3), else ``None``."""
+    """The floor of a room number (室号): its digits but the last two (``301`` → 3), else ``None``
+    (also past :data:`MAX_FLOORS`)."""
     m = _ROOM.search(_nfkc(room))
     if not m:
         return None
     floor = int(m.group(1)) // 100
-    return floor if floor >= 1 else None
+    return floor if 1 <= floor <= MAX_FLOORS else None
 
 
 def unit_number(unit) -> int | None:
-    """A unit (单元) as a number: ``2``, ``2单元``, ``二单元``; ``None`` when there is none."""
+    """A unit (单元) as a number: ``2``, ``2单元``, ``二单元``; ``None`` when there is none (or past
+    :data:`MAX_UNITS`)."""
     text = _nfkc(unit).removeprefix("第").removesuffix("单元").strip()
     if not text:
         return None
-    if text.isdigit():
-        return int(text) or None
-    return chinese_number(text)
+    n = int(text) if text.isdigit() else chinese_number(text)
+    return n if n is not None and 1 <= n <= MAX_UNITS else None
 
 
 def spread(households: int, units: int, floors: int) -> np.ndarray:

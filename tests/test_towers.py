@@ -70,9 +70,10 @@ def tower_plan(site, tmp_path_factory):
 # --- units and floors ------------------------------------------------------------------------------
 
 def test_room_numbers_and_units_as_written():
-    assert [room_floor(r) for r in ("301", "0302", "1502室", "2-1-1803", "12", "", None)] == [3, 3, 15, 18, None,
-                                                                                              None, None]
-    assert [unit_number(u) for u in ("2", "2单元", "第三单元", "十二单元", "x", None)] == [2, 2, 3, 12, None, None]
+    assert [room_floor(r) for r in ("301", "0302", "1502室", "2-1-1803", "12", "", None, "99901")] == [
+        3, 3, 15, 18, None, None, None, None]  # a floor 999 is a typing error, not a floor
+    assert [unit_number(u) for u in ("2", "2单元", "第三单元", "十二单元", "x", None, "300")] == [2, 2, 3, 12, None,
+                                                                                                None, None]
 
 
 def test_gbk_ledger_gives_the_tower_its_units_and_floors(site):
