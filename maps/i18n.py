@@ -491,7 +491,7 @@ _TEXT.update({
     "subgrid_households": {"zh": "{n}户", "en": "{n} households"},
     "subgrid_sep": {"zh": " ", "en": ", "},
     "subgrid_across": {"zh": "跨单元(小单元合并)", "en": "across units (tiny units joined)"},
-    "subgrids_overleaf": {"zh": "{n}个, 见后页", "en": "{n}, listed overleaf"},
+    "subgrids_overleaf": {"zh": "应急分格({n}格)见下页", "en": "Emergency sub-grids ({n}) overleaf"},
     "posts": {"zh": "岗位配置", "en": "Posts"},
     "units_of_building": {"zh": "{n}个单元", "en": "{n} units"},
     "balance_all": {"zh": "全部网格均衡率", "en": "All grids balanced"},

@@ -201,8 +201,10 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
     lay = _grid_layout(sheet)
     mine = plan.buildings[plan.buildings["grid_id"] == grid_id]
     hh_total = int(mine["households"].sum())
+    n_sub = len(grid_subgrids(plan, grid_id))  # a tower's emergency sub-grids: said here, listed overleaf
     subtitle = " · ".join([f"{text('grid_code', lang)} {grid_code}", f"{text('households', lang)} {hh_total}",
-                           f"{text('buildings', lang)} {len(mine)}", f"{text('plan', lang)} {name}"])
+                           f"{text('buildings', lang)} {len(mine)}", f"{text('plan', lang)} {name}",
+                           *([text("subgrids_overleaf", lang).format(n=n_sub)] if n_sub else [])])
     ax, rect, denominator, window = _page(sheet, lay, plan, heading, subtitle, bounds, pad=pad,
                                           attribution=attribution, printed=printed, kicker=community)
     near_grids = grids.iloc[grids.sindex.query(window)]
@@ -262,9 +264,7 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
     needed = grid_posts(plan, grid_id, lang=lang)
     if needed:
         pairs.append((text("posts", lang), " · ".join(f"{p['role_text']} {p['count']}" for p in needed)))
-    n_sub = len(grid_subgrids(plan, grid_id))
-    if n_sub:
-        pairs.append((text("subgrids", lang), text("subgrids_overleaf", lang).format(n=n_sub)))
+
     qr_size = min(32 * sheet.s, pw * 0.34)
     used = _figure_lines(sheet, pax, 0, ph, text("figures", lang), pairs, size=body)
     if url:
