@@ -52,8 +52,9 @@ def grid_subgrids(plan: Plan, grid_id, *, lang: str = "zh") -> list:
 
 def grid_posts(plan: Plan, grid_id, *, lang: str = "zh") -> list:
     """The posts a grid needs under the plan's staffing template (``meta['staffing']``, else
-    :data:`DEFAULT_TEMPLATE`): ``role``, ``role_text``, ``count``, in the template's order; a
-    tower's grid gets a building leader per unit and volunteers per households."""
+    :data:`DEFAULT_TEMPLATE`): ``role``, ``role_text``, ``shows_as`` (the role maps show it as),
+    ``count``, in the template's order; a tower's grid gets a building leader per unit and
+    volunteers per households."""
     staffing = load_templates()
     try:
         template = get_template(staffing, (plan.meta.get("staffing") or {}).get("template") or DEFAULT_TEMPLATE)
@@ -63,7 +64,8 @@ def grid_posts(plan: Plan, grid_id, *, lang: str = "zh") -> list:
     buildings = plan.buildings[plan.buildings["grid_id"].astype(str) == gid]
     wanted = posts(buildings, plan.grids.loc[[grid_id]], template)["role"].value_counts(sort=False)
     key = "zh" if lang == "zh" else "en"
-    return [{"role": r, "role_text": str(staffing.roles[r].get(key, r)), "count": int(n)} for r, n in wanted.items()]
+    return [{"role": r, "role_text": str(staffing.roles[r].get(key, r)), "shows_as": str(staffing.roles[r]["shows_as"]),
+             "count": int(n)} for r, n in wanted.items()]
 
 
 def building_units(plan: Plan, grid_id) -> dict:

@@ -261,9 +261,14 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
              (text("persons", lang), "—" if persons is None or pd.isna(persons) else int(persons)),
              (text("status", lang), text(f"status_{grid['status']}", lang)),
              (text("target", lang), plan.meta.get("target", "—"))]
-    needed = grid_posts(plan, grid_id, lang=lang)
-    if needed:
-        pairs.append((text("posts", lang), " · ".join(f"{p['role_text']} {p['count']}" for p in needed)))
+    # the posts that grow with the grid (building leaders by unit, volunteers by households), on one
+    # line whatever the template: the web page lists every post
+    grow = {}
+    for p in grid_posts(plan, grid_id, lang=lang):
+        if p["shows_as"] in ("building_leader", "volunteer"):
+            grow[p["shows_as"]] = grow.get(p["shows_as"], 0) + p["count"]
+    if grow:
+        pairs.append((text("posts", lang), " · ".join(f"{text('role_' + r, lang)} {n}" for r, n in grow.items())))
 
     qr_size = min(32 * sheet.s, pw * 0.34)
     used = _figure_lines(sheet, pax, 0, ph, text("figures", lang), pairs, size=body)
