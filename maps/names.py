@@ -73,4 +73,3 @@ def building_labels(plan: Plan, building_ids, *, lang: str = "zh") -> dict:
 def join(words, lang: str = "zh") -> str:
     """A list as people write it: ``344、342`` in Chinese, ``344, 342`` in English."""
     return ("、" if lang == "zh" else ", ").join(map(str, words))
-
