@@ -9,7 +9,8 @@ Where the structure comes from, first found wins, building by building:
    and ``room`` of :data:`geo.headers.ALIASES`), or the same written into the address
    (``3幢2单元301室``): unit ``2``, floor ``3`` (室号 ``301`` is room 01 of floor 3, ``1502`` room 02
    of floor 15; a room number below 100 gives no floor). Households of a row without a unit are
-   spread evenly over the building's units, of a row without a floor over the unit's floors.
+   spread evenly over the building's units (its own ``units`` or the estimate when no row names
+   one), of a row without a floor over the unit's floors.
 2. ``attributes`` — the building's own ``units`` (or ``单元数``) field, or ``n_units``: the highest
    unit a ledger names (:func:`geo.load.prepare_buildings` writes it, so a plan keeps it).
 3. ``estimate`` — units along the footprint's long axis: the long side of its minimum rotated
@@ -218,8 +219,8 @@ def building_storeys(buildings: gpd.GeoDataFrame, *, cells: pd.DataFrame | None 
     out = {}
     for bid in buildings.index:
         rows = by_building.get(str(bid))
-        if rows is not None and rows["unit"].notna().any():
-            out[bid] = Storeys(_from_ledger(rows, int(n_floors[bid])), "ledger")
+        if rows is not None and (rows["unit"].notna().any() or rows["floor"].notna().any()):
+            out[bid] = Storeys(_from_ledger(rows, int(n_units[bid]), int(n_floors[bid])), "ledger")
         else:
             out[bid] = Storeys(spread(int(hh[bid]), int(n_units[bid]), int(n_floors[bid])), str(unit_source[bid]))
     return out
@@ -237,11 +238,11 @@ def storeys_of(table: pd.DataFrame) -> dict[str, Storeys]:
     return out
 
 
-def _from_ledger(rows: pd.DataFrame, default_floors: int) -> np.ndarray:
-    """A building's matrix from its ledger rows (see the module for rows without unit or floor)."""
-    units = int(rows["unit"].max())
-    known_floor = rows["floor"].dropna()
-    floors = int(known_floor.max()) if len(known_floor) else default_floors
+def _from_ledger(rows: pd.DataFrame, default_units: int, default_floors: int) -> np.ndarray:
+    """A building's matrix from its ledger rows: units and floors the rows name (else the building's
+    own or estimated ones), households spread evenly where a row names no unit or no floor."""
+    units = int(rows["unit"].max()) if rows["unit"].notna().any() else default_units
+    floors = int(rows["floor"].max()) if rows["floor"].notna().any() else default_floors
     m = np.zeros((units, floors), dtype=np.int64)
     placed = rows.dropna(subset=["unit", "floor"])
     np.add.at(m, (placed["unit"].astype(int).to_numpy() - 1, placed["floor"].astype(int).to_numpy() - 1),
@@ -249,7 +250,10 @@ def _from_ledger(rows: pd.DataFrame, default_floors: int) -> np.ndarray:
     no_floor = rows[rows["unit"].notna() & rows["floor"].isna()]
     for u, n in no_floor.groupby("unit")["households"].sum().items():
         m[int(u) - 1] += spread(int(n), 1, floors)[0]
-    no_unit = int(rows.loc[rows["unit"].isna(), "households"].sum())
-    if no_unit:
-        m += spread(no_unit, units, floors)
+    no_unit = rows[rows["unit"].isna() & rows["floor"].notna()]
+    for f, n in no_unit.groupby("floor")["households"].sum().items():
+        m[:, int(f) - 1] += spread(int(n), units, 1)[:, 0]
+    neither = int(rows.loc[rows["unit"].isna() & rows["floor"].isna(), "households"].sum())
+    if neither:
+        m += spread(neither, units, floors)
     return m

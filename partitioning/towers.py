@@ -314,6 +314,10 @@ def check_subgrids(plan, *, target: float, tolerance: float) -> tuple[list[str],
                 problems.append(f"sub-grid {r.subgrid_code}: spans units {u0}–{u1} of tower {bid}, which only "
                                 "whole tiny units may")
             cover[u0 - 1:u1, f0 - 1:f1] += 1
+            wanted = "ok" if lo <= int(r.households) <= target * (1 + tolerance) else "out_of_tolerance"
+            if str(r.status) != wanted:
+                problems.append(f"sub-grid {r.subgrid_code}: status {r.status}, but its {int(r.households)} "
+                                f"households make it {wanted}")
             if int(s.households[u0 - 1:u1, f0 - 1:f1].sum()) != int(r.households):
                 problems.append(f"sub-grid {r.subgrid_code}: households {int(r.households)} ≠ "
                                 f"{int(s.households[u0 - 1:u1, f0 - 1:f1].sum())} on its units and floors")

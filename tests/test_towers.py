@@ -98,6 +98,11 @@ def test_units_from_the_address_and_attributes(tmp_path):
     assert (s["A"].source, s["A"].units, s["A"].floors) == ("ledger", 4, 10)
     assert s["A"].households.sum(axis=1).tolist() == [20, 0, 0, 20]  # units 2 and 3 hold nobody in the ledger
     assert (s["B"].source, s["B"].units, s["B"].total()) == ("attributes", 2, 40)
+    # rooms without units: floors from the rooms, the households of a floor over the building's 2 units
+    cells = pd.DataFrame({"building_id": ["B"] * 40, "unit": pd.array([None] * 40, dtype="Int64"),
+                          "floor": pd.array([1 + i // 4 for i in range(40)], dtype="Int64"), "households": 1})
+    s = building_storeys(gdf, cells=cells)["B"]
+    assert (s.source, s.units, s.floors) == ("ledger", 2, 10) and (s.households == 2).all()
 
 
 # --- splitting a tower --------------------------------------------------------------------------------
@@ -132,6 +137,7 @@ def test_check_passes_and_catches_broken_sub_grids(tower_plan):
     broken.iloc[1, broken.columns.get_loc("floor_from")] = 9  # floor 9 of unit 1 in two sub-grids
     broken.iloc[2, broken.columns.get_loc("subgrid_code")] = broken.iloc[0]["subgrid_code"]
     broken.iloc[3, broken.columns.get_loc("unit_to")] = 3  # unit 2 floors 10–18 reaching into unit 3
+    broken.iloc[4, broken.columns.get_loc("status")] = "out_of_tolerance"
     tampered = geo.Plan(buildings=plan.buildings, grids=plan.grids, meta=plan.meta,
                         layers={**plan.layers, "subgrids": broken})
     text = "\n".join(check_plan(tampered).violations)
@@ -139,6 +145,7 @@ def test_check_passes_and_catches_broken_sub_grids(tower_plan):
     assert "households 18 ≠ 20" in text  # floors 9–18 of unit 1 hold 20
     assert "in several" in text
     assert "which only whole tiny units may" in text
+    assert "status out_of_tolerance, but its 18 households make it ok" in text
 
 
 def test_normal_layout_never_splits_a_building(tower_plan):
