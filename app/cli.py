@@ -192,7 +192,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
-    from partitioning.check import summary_lines
+    from partitioning.check import subgrid_lines, summary_lines
     from partitioning.pipeline import levels_from_spec
     from partitioning.pipeline import partition as make_partition
     from partitioning.settings import DEFAULT_GAP, PlanSettings
@@ -251,6 +251,8 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     if "grids_emergency" in plan.layers:
         click.echo(f"emergency layout:   {len(plan.layers['grids_emergency'])} grids (target {emergency_target}), "
                    "each inside one grid")
+        for line in subgrid_lines(metrics.get("subgrids")):
+            click.echo(line)
     for note in inputs.report.notes:
         click.echo(f"note: {note}", err=True)
     if "communities" in metrics:
@@ -276,7 +278,7 @@ def check(plan_path, as_json, verbose):
     """
     import geo
     from geo.errors import PlanCheckError
-    from partitioning.check import check_plan, summary_lines
+    from partitioning.check import check_plan, subgrid_lines, summary_lines
 
     plan = geo.read_plan(plan_path)
     result = check_plan(plan)
@@ -308,6 +310,8 @@ def check(plan_path, as_json, verbose):
                    f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                    + ("" if fig["outside_parent_m2"] is None else
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    for line in subgrid_lines(result.subgrids):
+        click.echo(line)
     if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:
