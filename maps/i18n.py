@@ -483,6 +483,7 @@ _TEXT.update({k: {"zh": zh, "en": en} for k, zh, en in (
 # Towers (docs/hierarchy.md): the emergency layout's sub-grids by unit and floor, the posts of a
 # grid, and the figures over all grids that count the towers (partitioning.metrics).
 _TEXT.update({
+    "subgrid_code": {"zh": "编码", "en": "Code"},
     "subgrids": {"zh": "应急分格(按单元、楼层)", "en": "Emergency sub-grids (by unit and floor)"},
     "subgrid_unit": {"zh": "{u}单元", "en": "Unit {u}"},
     "subgrid_units": {"zh": "{a}–{b}单元", "en": "Units {a}–{b}"},

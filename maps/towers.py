@@ -9,7 +9,6 @@ from __future__ import annotations
 from geo.errors import InputError
 from geo.plan import Plan
 from maps.i18n import text
-from partitioning.codes import short_code
 from partitioning.people.staffing import get_template, load_templates, posts, tower_units
 
 __all__ = ["subgrid_label", "grid_subgrids", "grid_posts", "building_units", "DEFAULT_TEMPLATE"]
@@ -36,16 +35,14 @@ def subgrid_label(row, *, lang: str = "zh") -> str:
 
 
 def grid_subgrids(plan: Plan, grid_id, *, lang: str = "zh") -> list:
-    """The emergency sub-grids of a grid's towers, in code order: ``code``, ``number`` (the code
-    people read), ``building_id``, ``label`` (:func:`subgrid_label`), ``households``, ``across``
-    (spans tiny units); empty without sub-grids. The grid page and the printed sheet both list these."""
+    """The emergency sub-grids of a grid's towers, in code order: ``code`` (the full
+    code, nested under the emergency grid's), ``building_id``, ``label`` (:func:`subgrid_label`),
+    ``households``, ``across`` (spans tiny units); empty without sub-grids. The grid page and the printed sheet both list these."""
     sub = plan.layers.get("subgrids")
     if sub is None or len(sub) == 0:
         return []
     rows = sub[sub["grid_id"].astype(str) == str(grid_id)].sort_values("subgrid_code")
-    prefix = plan.meta.get("code_prefix")
-    return [{"code": str(r["subgrid_code"]), "number": short_code(str(r["subgrid_code"]), prefix),
-             "building_id": str(r["building_id"]), "label": subgrid_label(r, lang=lang),
+    return [{"code": str(r["subgrid_code"]), "building_id": str(r["building_id"]), "label": subgrid_label(r, lang=lang),
              "households": int(r["households"]), "across": bool(r["crosses_units"])}
             for _, r in rows.iterrows()]
 

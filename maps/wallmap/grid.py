@@ -328,8 +328,8 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
                     len(sheet.fig.more_pages))
     subgrids = grid_subgrids(plan, grid_id, lang=lang)
     if subgrids:  # a tower's emergency sub-grids by unit and floor, on a page of their own
-        header = [text("number", lang), text("subgrids", lang)]
-        rows = [[g["number"], g["label"] + (f" · {text('subgrid_across', lang)}" if g["across"] else "")]
+        header = [text("subgrid_code", lang), text("subgrids", lang)]
+        rows = [[g["code"], g["label"] + (f" · {text('subgrid_across', lang)}" if g["across"] else "")]
                 for g in subgrids]
         sheet.fig.more_pages += tb.continuation_pages(
             plan, paper, landscape, lang, sheet.font, title=f"{heading} · {text('subgrids', lang)}",
