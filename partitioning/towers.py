@@ -17,7 +17,8 @@ number of blocks the best floor ranges, then over units the best combination, ma
 of blocks within ``target × (1 ± tolerance)`` (ties: the smallest mean squared deviation from the
 target). Sub-grid codes extend the emergency grid's code by two digits (more past 99), numbered
 unit by unit, floor by floor. Every household is in exactly one sub-grid: the blocks tile the
-building's units × floors.
+building's units × floors, less any unit without households (a ledger that names only unit 5 leaves
+units 1–4 empty), which needs no sub-grid.
 
 The plan keeps the sub-grids in its ``subgrids`` table and the split towers' households by unit and
 floor in its ``storeys`` table (``docs/plan-format.md``); :func:`check_subgrids` verifies them.
@@ -106,7 +107,8 @@ def split_tower(storeys: Storeys, *, target: float, tolerance: float) -> list[Bl
     Returns
     -------
     list of Block
-        In unit then floor order; they tile the units × floors, so their households add up to the tower's.
+        In unit then floor order; they tile the units × floors (less units without households), so
+        their households add up to the tower's.
 
     Examples
     --------
@@ -134,6 +136,9 @@ def split_tower(storeys: Storeys, *, target: float, tolerance: float) -> list[Bl
     dp: list[dict] = [dict() for _ in range(units + 1)]
     dp[0][0] = (0.0, None)
     for u in range(1, units + 1):
+        if per_unit[u - 1] == 0:  # a unit without households (a ledger naming only unit 5) needs no sub-grid
+            for n0, (v0, _) in dp[u - 1].items():
+                dp[u][n0] = (v0, ("skip", u - 1, n0, 0))
         for n0, (v0, _) in dp[u - 1].items():  # unit u on its own, in k blocks
             for k, (v, _cuts) in options[u - 1].items():
                 key = n0 + k
@@ -159,6 +164,9 @@ def split_tower(storeys: Storeys, *, target: float, tolerance: float) -> list[Bl
     blocks, u = [], units
     while u > 0:
         kind, first, n0, k = dp[u][n][1]
+        if kind == "skip":
+            u, n = first, n0
+            continue
         if kind == "run":
             blocks.append(Block(first + 1, u, 1, m.shape[1], int(per_unit[first:u].sum())))
             u, n = first, n0
@@ -329,7 +337,8 @@ def check_subgrids(plan, *, target: float, tolerance: float) -> tuple[list[str],
                 problems.append(f"sub-grid {r.subgrid_code}: emergency grid {r.emergency_grid_id} is not in the plan")
             if str(b.at[bid, "grid_id"]) != str(r.grid_id):
                 problems.append(f"sub-grid {r.subgrid_code}: grid {r.grid_id} is not tower {bid}'s ({b.at[bid, 'grid_id']})")
-        if (cover != 1).any():
-            problems.append(f"tower {bid}: {int((cover == 0).sum())} unit-floor(s) in no sub-grid and "
+        lost = (cover == 0) & (s.households > 0)  # a unit-floor without households may be in none
+        if lost.any() or (cover > 1).any():
+            problems.append(f"tower {bid}: {int(lost.sum())} unit-floor(s) with households in no sub-grid and "
                             f"{int((cover > 1).sum())} in several")
     return problems, subgrid_figures(sub, target=target, tolerance=tolerance)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import geo
@@ -193,6 +193,8 @@ def _brute_force_best(m: np.ndarray, target: float, tolerance: float) -> float:
         if u == len(m):
             yield []
             return
+        if per_unit[u] == 0:  # a unit without households may be left out
+            yield from splits(u + 1)
         for blocks in floor_splits(m[u]):
             for rest in splits(u + 1):
                 yield blocks + rest
@@ -204,14 +206,25 @@ def _brute_force_best(m: np.ndarray, target: float, tolerance: float) -> float:
     return max(np.mean([lo <= h <= hi for h in blocks]) for blocks in splits(0))
 
 
+def test_units_a_ledger_does_not_name_get_no_empty_sub_grid():
+    """A ledger naming only unit 5 (3 flats a floor, 18 floors) leaves units 1–4 empty: the tower's
+    sub-grids are unit 5's floor ranges, none of 0 households."""
+    m = np.zeros((5, 18), dtype=int)
+    m[4] = 3
+    blocks = split_tower(Storeys(m, "ledger"), target=25, tolerance=0.2)
+    assert {(b.unit_from, b.unit_to) for b in blocks} == {(5, 5)}
+    assert sum(b.households for b in blocks) == 54 and min(b.households for b in blocks) > 0
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, 3).flatmap(lambda u: st.integers(1, 6).flatmap(
     lambda f: st.lists(st.lists(st.integers(0, 8), min_size=f, max_size=f), min_size=u, max_size=u))),
     st.integers(4, 40))
 def test_split_properties(rows, target):
-    """Every household in exactly one block, blocks contiguous, no block across a non-tiny unit, and the
-    share within the band is the best the rules allow (brute force)."""
+    """Every household in exactly one block (a unit without households in none), blocks contiguous, no
+    block across a non-tiny unit, and the share within the band is the best the rules allow (brute force)."""
     m = np.array(rows)
+    assume(m.sum() > 0)
     blocks = split_tower(Storeys(m, "x"), target=target, tolerance=0.2)
     cover = np.zeros_like(m)
     for b in blocks:
@@ -221,7 +234,8 @@ def test_split_properties(rows, target):
         if b.crosses_units:
             assert (b.floor_from, b.floor_to) == (1, m.shape[1])
             assert (m[b.unit_from - 1:b.unit_to].sum(axis=1) < target * 0.8).all()
-    assert (cover == 1).all()
+    has = m.sum(axis=1) > 0
+    assert (cover[has] == 1).all() and (cover[~has] <= 1).all()
     share = np.mean([target * 0.8 <= b.households <= target * 1.2 for b in blocks])
     assert share == pytest.approx(_brute_force_best(m, target, 0.2))
 
