@@ -17,15 +17,17 @@ editing two communities of one plan never conflict; two in one community get the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import geo
 from app.store.changes import WHOLE_PLAN, plan_changes, rebase
 from geo.errors import GridplanError
+from partitioning.diff import diff_plans
 
 __all__ = ["VersionStore", "VersionConflict", "SessionConflict", "FILE_AUTHOR", "FIRST_COMMENT",
-           "OUTSIDE_COMMENT", "settle"]
+           "OUTSIDE_COMMENT", "settle", "diff_json"]
 
 #: Author and comment of a version recorded from the plan file itself.
 FILE_AUTHOR = "gridplan"
@@ -119,3 +121,8 @@ def settle(*, base, latest, since: Callable[[], list], parent: geo.Plan, new: ge
     if clash:
         raise VersionConflict(base, latest, clash)
     return rebase(load(latest), parent, new, make_graph=make_graph), mine
+
+
+def diff_json(parent: geo.Plan, new: geo.Plan) -> str:
+    """What a version changed against its parent, as stored (:func:`partitioning.diff.diff_plans`)."""
+    return json.dumps(diff_plans(parent, new).to_dict(), ensure_ascii=False, default=str)

@@ -7,8 +7,10 @@ Every layer of a plan is compared feature by feature (by its index: ``building_i
 own, as the PostGIS store keeps it in its own rows.
 
 **Communities.** A building's community is its ``unit_community`` (plans with a ``community``
-level), else the code of its grid without the last three digits (the grid's sequence number: the
-community's 12-digit code, or the ``--prefix``; see ``docs/tessellation.md``, "Grid codes"). A
+level), else the boundary (``boundaries`` layer, when it holds several) it lies in, else the code
+of its grid without the last three digits (the grid's sequence number: the community's 12-digit
+code, or the ``--prefix``; see ``docs/tessellation.md``, "Grid codes"). Grids never cross a
+community (levels and boundaries cut the contiguity graph). A
 version changes the communities of the buildings it changes (before and after) and of the grids
 it changes. A change to anything else — cells, households, people, boundaries, levels, or the
 plan's settings — changes the whole plan (:data:`WHOLE_PLAN`), which conflicts with every other
@@ -26,7 +28,7 @@ import pandas as pd
 import shapely
 
 import geo
-from partitioning.codes import new_ids
+from partitioning.codes import new_ids, next_codes
 
 __all__ = ["WHOLE_PLAN", "ASSIGNMENT", "PlanChanges", "plan_changes", "layer_changes", "rebase", "plan_layers",
            "building_communities"]
@@ -51,13 +53,19 @@ def plan_layers(plan: geo.Plan) -> dict:
             **{k: v for k, v in plan.layers.items() if v is not None}}
 
 
-def building_communities(plan: geo.Plan) -> pd.Series:
-    """The community of each building of ``plan`` (see the module's docstring)."""
-    b = plan.buildings
+def building_communities(plan: geo.Plan, ids) -> pd.Series:
+    """The community of each of the buildings ``ids`` of ``plan`` (see the module's docstring)."""
+    b = plan.buildings.loc[[i for i in ids if i in plan.buildings.index]]
     if "unit_community" in b.columns:
         return b["unit_community"].astype(str)
     codes = b["grid_code"] if "grid_code" in b.columns else b["grid_id"].map(plan.grids["grid_code"])
-    return codes.astype(str).str[:-3]
+    out = codes.astype(str).str[:-3]
+    bounds = plan.layers.get("boundaries")
+    if bounds is not None and len(bounds) > 1 and len(b):
+        point, bound = bounds.sindex.query(b.geometry.representative_point(), predicate="within")
+        first = ~pd.Index(point).duplicated()
+        out.iloc[point[first]] = [f"boundary {k}" for k in bounds.index[bound[first]]]
+    return out
 
 
 def _signatures(frame: pd.DataFrame, cols: list, *, geometry: bool) -> pd.Series:
@@ -155,17 +163,11 @@ def plan_changes(old: geo.Plan, new: geo.Plan) -> PlanChanges:
     if whole:
         return PlanChanges(layers, assignment, meta, frozenset({WHOLE_PLAN}))
     ids = set(layers["buildings"].put) | set(layers["buildings"].removed) | set(assignment.put) | set(assignment.removed)
+    touched = set(layers["grids"].put) | set(layers["grids"].removed)
     keys = set()
     for plan in (old, new):
-        community = building_communities(plan)
-        keys |= set(community[community.index.isin(ids)])
-        grids = layers["grids"]
-        touched = set(grids.put) | set(grids.removed)
-        members = plan.buildings["grid_id"].astype(str).isin(touched).to_numpy()
-        keys |= set(community[members])
-        if "unit_community" not in plan.buildings.columns:
-            codes = plan.grids["grid_code"].reindex([g for g in touched if g in plan.grids.index])
-            keys |= set(codes.astype(str).str[:-3])
+        members = plan.buildings.index[plan.buildings["grid_id"].astype(str).isin(touched).to_numpy()]
+        keys |= set(building_communities(plan, ids | set(members)))
     return PlanChanges(layers, assignment, meta, frozenset(keys))
 
 
@@ -183,7 +185,8 @@ def _renames(name: str, latest: pd.DataFrame | None, parent: pd.DataFrame | None
 def _merge_layer(latest, new, changes: LayerChanges, renames: dict):
     """``latest`` with the features ``changes`` put (from ``new``, renamed) and removed."""
     cols = list(dict.fromkeys([*latest.columns, *new.columns]))
-    kept = _aligned(latest.drop(index=[i for i in changes.put + changes.removed if i in latest.index]), cols, new)
+    dropped = [renames.get(i, i) for i in changes.put] + changes.removed
+    kept = _aligned(latest.drop(index=[i for i in dropped if i in latest.index]), cols, new)
     put = _aligned(new.loc[changes.put].rename(index=renames), cols, latest)
     out = pd.concat([kept[cols], put[cols]]) if len(put) else kept[cols]
     for col in cols:
@@ -196,11 +199,26 @@ def _merge_layer(latest, new, changes: LayerChanges, renames: dict):
     return out
 
 
+def _recode(grids: pd.DataFrame, *, added: list, theirs: pd.DataFrame) -> pd.DataFrame:
+    """``grids`` with the next free codes for the grids ``added`` whose code a grid of ``theirs`` (the
+    latest version) has under another id (both saves numbered a new grid after the same last one)."""
+    taken = set(theirs["grid_code"].astype(str))
+    clash = [g for g in added if g in grids.index and g not in theirs.index and str(grids.at[g, "grid_code"]) in taken]
+    if not clash:
+        return grids
+    codes = grids["grid_code"].astype(str)
+    fresh = next_codes([c for g, c in codes.items() if g not in clash], {g: codes[g][:-3] for g in clash}, clash)
+    grids = grids.copy()
+    grids.loc[clash, "grid_code"] = [fresh[g] for g in clash]
+    return grids
+
+
 def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, make_graph: Callable | None = None) -> geo.Plan:
     """``latest`` with the changes ``new`` made to ``parent`` (the two touch different communities).
 
     Grids and emergency grids ``new`` added under an id another save gave a grid since get the next
-    free ids; the plan's metrics are measured again on the merged assignment.
+    free ids, and grids it added under a code taken since the next free code of their community;
+    the plan's metrics are measured again on the merged assignment.
     """
     from partitioning.editing import edit_graph
     from partitioning.metrics import partition_metrics
@@ -226,7 +244,9 @@ def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, make_graph: Cal
             if name == "grids_emergency" and "parent_grid_id" in layer.columns:
                 layer["parent_grid_id"] = layer["parent_grid_id"].replace(renames.get("grids", {}))
         out[name] = _merge_layer(a[name], layer, ch, renames.get(name, {}))
-    grids = out["grids"].sort_values("grid_code")
+    grids = _recode(out["grids"], added=[renames.get("grids", {}).get(g, g) for g in c["grids"].index
+                                         if g not in b["grids"].index], theirs=a["grids"])
+    grids = grids.sort_values("grid_code")
     buildings = out["buildings"]
     buildings["grid_code"] = grids["grid_code"].reindex(buildings["grid_id"]).to_numpy()
     plan = geo.Plan(buildings=buildings, grids=grids, meta=dict(latest.meta),

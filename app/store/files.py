@@ -25,10 +25,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import geo
-from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, settle
+from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, diff_json, settle
 from app.store.changes import WHOLE_PLAN
 from geo.plan import atomic_path
-from partitioning.diff import diff_plans
 
 __all__ = ["FileStore"]
 
@@ -92,10 +91,6 @@ def _bytes_plan(data: bytes) -> geo.Plan:
         path = Path(tmp) / "plan.gpkg"
         path.write_bytes(data)
         return geo.read_plan(path)
-
-
-def _diff(parent: geo.Plan, new: geo.Plan) -> str:
-    return json.dumps(diff_plans(parent, new).to_dict(), ensure_ascii=False, default=str)
 
 
 class FileStore:
@@ -179,7 +174,7 @@ class FileStore:
             if latest is not None:
                 old = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?",
                                   (plan, latest)).fetchone()[0]
-                diff = _diff(_bytes_plan(_unpack(old)), _bytes_plan(data))
+                diff = diff_json(_bytes_plan(_unpack(old)), _bytes_plan(data))
                 logger.warning("plan %s: %s; recorded as version %d", plan, OUTSIDE_COMMENT, version)
             self._insert(con, plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT if latest else FIRST_COMMENT,
                          diff, data, [WHOLE_PLAN])
@@ -216,7 +211,7 @@ class FileStore:
                 since=lambda: [set(json.loads(r[0])) for r in con.execute(
                     "SELECT communities FROM versions WHERE plan = ? AND version > ?", (plan, base))])
             data = _plan_bytes(new)
-            diff = None if parent_plan is None and latest == base else _diff(parent if latest == base else load(latest), new)
+            diff = None if parent_plan is None and latest == base else diff_json(parent if latest == base else load(latest), new)
             version = latest + 1
             self._insert(con, plan, version, latest, author, comment, diff, data, sorted(communities))
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
