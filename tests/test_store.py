@@ -198,3 +198,65 @@ def test_postgis_schema_is_versioned(pg_server):
         PostgisStore(url)
     with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
         PostgisStore(url.replace("gridplan_", "no_such_database_"))
+
+
+def test_editors_of_two_communities_on_postgis_both_save_and_of_one_get_409(pg_server, tmp_path, ground):
+    """The editor's API with ``serve --db``: the plans the database holds are written for the app
+    (``write_plans``); two editors who start on one version and save moves in two communities both
+    get 201; two who then edit one community: the second to save gets 409, reloads and saves."""
+    from app import create_app
+    from app.store.postgis import PostgisStore, write_plans
+    from tests.test_editor_api import Editor
+
+    plan, graph, moves = ground
+    url = pg_server.database()
+    PostgisStore(url).add_plan("city", plan)
+    folder = tmp_path / "served"
+    assert write_plans(PostgisStore(url), folder) == [folder / "city.gpkg"]
+    app = create_app({"TESTING": True, "PLANS": [str(folder)], "USERS_DB": str(tmp_path / "users.sqlite"),
+                      "VERSIONS_DB": url})
+    (_, a), (_, b) = list(moves.items())[:2]
+    alice, bob = Editor(app, "editor", name="city"), Editor(app, "admin", name="city")
+    assert alice.state["base_version"] == bob.state["base_version"] == 1
+    alice.post("/edit/move", {"buildings": [a[0]], "to_grid": a[2]})
+    bob.post("/edit/move", {"buildings": [b[0]], "to_grid": b[2]})
+    assert alice.post("/versions", {"comment": "alice", "base_version": 1}, status=201)["version"] == 2
+    assert bob.post("/versions", {"comment": "bob", "base_version": 1}, status=201)["version"] == 3
+    assert bob.get("/edit")["base_version"] == 3 and not bob.get("/edit")["can_undo"]
+    served = geo.read_plan(folder / "city.gpkg")
+    assert served.buildings.at[a[0], "grid_id"] == a[2] and served.buildings.at[b[0], "grid_id"] == b[2]
+    alice.post("/edit/lock", {"grids": [b[2]]})  # both in bob's community, from version 3
+    bob.post("/edit/lock", {"grids": [b[1]]})
+    assert bob.post("/versions", {"comment": "bob again", "base_version": 3}, status=201)["version"] == 4
+    assert "not the latest" in alice.post("/versions", {"base_version": 3}, status=409)["error"]
+    assert alice.post("/edit/reload")["refused"] == []
+    assert alice.post("/versions", {"comment": "after reload", "base_version": 4}, status=201)["version"] == 5
+    assert [v["author"] for v in alice.get("/versions")["versions"]] == ["editor", "admin", "admin", "editor",
+                                                                         "gridplan"]
+    assert geo.read_plan(folder / "city.gpkg").grids.loc[[b[1], b[2]], "locked"].tolist() == [1, 1]
+
+
+def test_db_import_and_export_round_trip_the_figures(pg_server, city_plan_path, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    url = pg_server.database()
+    run = CliRunner().invoke
+    done = run(cli, ["db", "import", str(city_plan_path), "--db", url, "--name", "city"])
+    assert done.exit_code == 0 and "plan city: version 1" in done.output, done.output
+    out = tmp_path / "out" / "city.gpkg"
+    done = run(cli, ["db", "export", "city", "-o", str(out), "--db", url])
+    assert done.exit_code == 0, done.output
+    a, b = geo.read_plan(city_plan_path), geo.read_plan(out)
+    for x, y in zip(_figures(a), _figures(b)):
+        pd.testing.assert_frame_equal(pd.DataFrame(x), pd.DataFrame(y))
+    assert a.meta["metrics"] == b.meta["metrics"] and set(a.layers) == set(b.layers)
+    assert not any(plan_changes(a, b).layers.values())
+    assert [p.name for p in out.parent.iterdir()] == ["city.gpkg"]  # written atomically: no temporary left
+    assert "city: version 1 by gridplan" in run(cli, ["db", "list", "--db", url]).output
+    missing = run(cli, ["db", "export", "nope", "-o", str(tmp_path / "x.gpkg"), "--db", url])
+    assert missing.exit_code == 1 and "no plan 'nope' (plans: city)" in missing.output
+    assert "Traceback" not in missing.output and not (tmp_path / "x.gpkg").exists()
+    bad = run(cli, ["db", "export", "city", "-o", str(tmp_path / "x.txt"), "--db", url])
+    assert bad.exit_code != 0 and "name it *.gpkg" in bad.output

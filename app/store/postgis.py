@@ -46,7 +46,7 @@ from app.store.changes import ASSIGNMENT, WHOLE_PLAN, LayerChanges, plan_changes
 from geo.errors import GridplanError
 from geo.plan import atomic_path
 
-__all__ = ["PostgisStore", "SCHEMA_VERSION", "StoreError"]
+__all__ = ["PostgisStore", "SCHEMA_VERSION", "StoreError", "write_plans"]
 
 logger = logging.getLogger(__name__)
 
@@ -529,3 +529,25 @@ class PostgisStore:
             "ON CONFLICT (plan, username) DO UPDATE SET base = excluded.base, ops = excluded.ops, pos = excluded.pos, "
             "rev = sessions.rev + 1, updated = now() RETURNING rev",
             (plan, user, base, json.dumps(ops, ensure_ascii=False), pos)).fetchone()[0]
+
+
+def write_plans(store: PostgisStore, folder) -> list[Path]:
+    """The plan file of each plan of the database in ``folder`` (``NAME.gpkg``), as at its latest
+    version: written when missing or older, kept when up to date (what ``serve --db`` serves).
+
+    Raises
+    ------
+    StoreError
+        The database holds no plan.
+    """
+    folder = Path(folder)
+    names = store.plans()
+    if not names:
+        raise StoreError(f"{_safe(store.url)}: the database holds no plan; add one with `gridplan db import PLAN.gpkg`")
+    paths = []
+    for name in names:
+        path = folder / f"{name}.gpkg"
+        store.ensure(name, path)
+        paths.append(path)
+    logger.info("%d plan file(s) of the database in %s", len(paths), folder)
+    return paths
