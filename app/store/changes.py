@@ -20,10 +20,12 @@ save.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -43,6 +45,8 @@ ASSIGNMENT = ("grid_id", "grid_code")
 _GRID_LAYERS = ("grids", "grids_emergency")
 #: Metadata an edit recomputes or a writer stamps: not a change of the plan's settings.
 _VOLATILE_META = {"metrics", "edited", "written", "gridplan_version", "format_version"}
+#: Figures of grids by their buildings, per contiguity graph: a rebase measures the grids it changed only.
+_METRICS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: Prefix of the ids of new features of a layer, renamed when two saves made the same id.
 _ID_PREFIX = {"grids": "G", "grids_emergency": "E"}
 
@@ -109,12 +113,32 @@ def layer_changes(old: pd.DataFrame | None, new: pd.DataFrame | None, *, columns
         cols = [c for c in columns if c in cols]
     old, new = _aligned(old, cols, new), _aligned(new, cols, old)
     common = old.index.intersection(new.index)
-    a = _signatures(old.loc[common], cols, geometry=columns is None)
-    b = _signatures(new.loc[common], cols, geometry=columns is None)
-    changed = common[a.to_numpy() != b.to_numpy()]
+    differs = _differs(old.loc[common], new.loc[common], cols, geometry=columns is None)
     added = new.index.difference(old.index)
     removed = old.index.difference(new.index)
-    return LayerChanges(put=list(changed) + list(added), removed=list(removed))
+    return LayerChanges(put=list(common[differs]) + list(added), removed=list(removed))
+
+
+def _differs(old: pd.DataFrame, new: pd.DataFrame, cols: list, *, geometry: bool) -> np.ndarray:
+    """Which rows of two frames with the same index differ in ``cols`` (missing equals missing) or,
+    with ``geometry``, in their geometry (the same geometry object, as edits keep it, is equal)."""
+    name = new.geometry.name if isinstance(new, gpd.GeoDataFrame) else None
+    out = np.zeros(len(new), dtype=bool)
+    for c in cols:
+        if c == name:
+            continue
+        x, y = old[c], new[c]
+        try:
+            same = (x.to_numpy() == y.to_numpy()) | (x.isna().to_numpy() & y.isna().to_numpy())
+            out |= ~np.asarray(same, dtype=bool)
+        except (TypeError, ValueError):  # values that do not compare (lists, mixed types): as text
+            out |= x.astype(str).to_numpy() != y.astype(str).to_numpy()
+    if geometry and name is not None and isinstance(old, gpd.GeoDataFrame):
+        a, b = old.geometry.to_numpy(), new.geometry.to_numpy()
+        check = ~out & (np.fromiter(map(id, a), np.int64, len(a)) != np.fromiter(map(id, b), np.int64, len(b)))
+        if check.any():
+            out[check] = shapely.to_wkb(a[check]) != shapely.to_wkb(b[check])
+    return out
 
 
 def _aligned(frame: pd.DataFrame, cols: list, other: pd.DataFrame) -> pd.DataFrame:
@@ -142,8 +166,21 @@ def _building_columns(buildings: pd.DataFrame) -> list:
     return [c for c in buildings.columns if c not in ASSIGNMENT and c != buildings.geometry.name]
 
 
+#: The last plans compared, with what changed (a save compares the same two plans more than once).
+_LAST: list = []
+
+
 def plan_changes(old: geo.Plan, new: geo.Plan) -> PlanChanges:
     """What ``new`` changed against ``old`` (see the module's docstring)."""
+    for a, b, found in list(_LAST):
+        if a is old and b is new:
+            return found
+    found = _plan_changes(old, new)
+    _LAST[:] = [*_LAST[-3:], (old, new, found)]
+    return found
+
+
+def _plan_changes(old: geo.Plan, new: geo.Plan) -> PlanChanges:
     a, b = plan_layers(old), plan_layers(new)
     layers = {}
     for name in dict.fromkeys([*a, *b]):
@@ -254,7 +291,7 @@ def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, make_graph: Cal
     settings = PlanSettings.from_meta(plan.meta)
     graph = (make_graph or edit_graph)(plan)
     plan.meta["metrics"] = partition_metrics(graph, buildings["grid_id"].astype(str), target=settings.target,
-                                             tolerance=settings.tolerance)
+                                             tolerance=settings.tolerance, cache=_METRICS.setdefault(graph, {}))
     logger.info("saved on a later version: %d buildings and %d grids changed, %d grids renamed",
                 len(changes.layers["buildings"].put) + len(changes.assignment.put), len(changes.layers["grids"].put),
                 len(renames.get("grids", {})))
