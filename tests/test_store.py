@@ -260,3 +260,26 @@ def test_db_import_and_export_round_trip_the_figures(pg_server, city_plan_path, 
     assert "Traceback" not in missing.output and not (tmp_path / "x.gpkg").exists()
     bad = run(cli, ["db", "export", "city", "-o", str(tmp_path / "x.txt"), "--db", url])
     assert bad.exit_code != 0 and "name it *.gpkg" in bad.output
+
+
+def test_postgis_plan_file_follows_the_database(pg_server, plan_copy, ground, tmp_path):
+    """Another worker's (or machine's) copy of the plan file, older than the latest version, is
+    written again when read; a failed write of the file leaves the version saved and the file
+    written on the next read (logged, not an error of the save)."""
+    from app.store.postgis import PostgisStore
+
+    plan, graph, moves = ground
+    url = pg_server.database()
+    store = PostgisStore(url)
+    store.ensure("city", plan_copy)
+    other = tmp_path / "machine2" / "city.gpkg"
+    assert store.ensure("city", other) == 1 and other.exists()  # written from the database
+    base = store.load("city", 1)
+    move = next(iter(moves.values()))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the plan's folder should be")
+    assert store.save("city", _moved(base, graph, move), base=1, author="alice", parent_plan=base,
+                      path=blocker / "city.gpkg") == 2  # saved in the database: the file is a copy
+    assert geo.read_plan(other).buildings.at[move[0], "grid_id"] == move[1]
+    assert PostgisStore(url).ensure("city", other) == 2 and PostgisStore(url).latest("city") == 2
+    assert geo.read_plan(other).buildings.at[move[0], "grid_id"] == move[2]

@@ -14,14 +14,16 @@ parent, time, diff, the plan's metadata and layer layout, the communities change
 (plan, layer, feature id, version, order, removed, attributes as ``jsonb``, ``geom``);
 ``assignments``; ``sessions``.
 
-Saves of one plan take its ``plans`` row lock (``SELECT … FOR UPDATE``) for the check, the rows
-and the plan file: one transaction, all or nothing. Saves on an older version follow
+Saves of one plan take its ``plans`` row lock (``SELECT … FOR UPDATE``) for the check and the
+rows: one transaction, all or nothing. Saves on an older version follow
 :func:`app.store.base.settle` (conflicts per community).
 
 **The plan file.** The web app reads plans from GeoPackage files; with this store the file is a
-copy of the latest version, written beside a marker (``.NAME.gpkg.version``: version and SHA-256).
-A file older than the latest version (another worker or machine saved) is written again; a file
-whose bytes the marker does not know was changed outside the editor and becomes a new version.
+copy of the latest version, written beside a marker (``.NAME.gpkg.version``: version and SHA-256)
+after the save's commit, under a file lock (``.NAME.gpkg.lock``), never over a later version. A
+file older than the latest version (another worker or machine saved, or a write failed) is written
+again when next read; a file whose bytes the marker does not know was changed outside the editor
+and becomes a new version.
 """
 
 from __future__ import annotations
@@ -83,6 +85,20 @@ CREATE TABLE sessions (
 """,
 }
 _LOCK = 0x67726964  # advisory lock of the schema's creation and migration ("grid")
+
+
+@contextmanager
+def _file_lock(path: Path):
+    """An exclusive lock on the plan file's writes (``.NAME.gpkg.lock`` beside it), across processes."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(f".{path.name}.lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 class StoreError(GridplanError):
@@ -399,8 +415,6 @@ class PostgisStore:
     def ensure(self, plan: str, path) -> int:
         """The latest version of ``plan``, after reconciling it with the plan file ``path`` (see the
         module's docstring: the file is imported, written again, or recorded as changed outside)."""
-        from app.store.files import _file_digest
-
         path = Path(path)
         latest = self.latest(plan)
         if latest is None:
@@ -409,29 +423,45 @@ class PostgisStore:
             version = self.add_plan(plan, geo.read_plan(path))
             self._mark(path, plan, version)
             return version
-        mark = self._marked(path)
-        if path.exists() and mark.get("sha256") == _file_digest(path) and mark.get("plan") == plan:
-            if mark["version"] == latest:
-                return latest
-            with self._connection() as con:
-                return self._materialise(con, plan, self._latest(con, plan), path)
-        if not path.exists():
-            with self._connection() as con:
-                return self._materialise(con, plan, latest, path)
-        outside = geo.read_plan(path)
-        with self._write(plan) as con:
-            latest = self._latest(con, plan)
-            old = self._load(con, plan, latest)
-            found = plan_changes(old, outside)
-            if not (any(found.layers.values()) or found.assignment or found.meta):
-                self._mark(path, plan, latest)
-                return latest
-            version = latest + 1
-            logger.warning("plan %s: %s; recorded as version %d", plan, OUTSIDE_COMMENT, version)
-            self._insert(con, plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT, diff_json(old, outside), outside,
-                         [WHOLE_PLAN], old=old)
-        self._mark(path, plan, version)
+        if self._current(path, plan) == latest:
+            return latest
+        with _file_lock(path):  # one writer of the file at a time, in every process
+            current = self._current(path, plan)
+            if not path.exists() or current is not None:  # missing, or older than the latest
+                with self._connection() as con:
+                    latest = self._latest(con, plan)
+                    return latest if current == latest else self._materialise(con, plan, latest, path)
+            outside = geo.read_plan(path)
+            with self._write(plan) as con:
+                latest = self._latest(con, plan)
+                old = self._load(con, plan, latest)
+                found = plan_changes(old, outside)
+                version = latest
+                if any(found.layers.values()) or found.assignment or found.meta:
+                    version = latest + 1
+                    logger.warning("plan %s: %s; recorded as version %d", plan, OUTSIDE_COMMENT, version)
+                    self._insert(con, plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT, diff_json(old, outside),
+                                 outside, [WHOLE_PLAN], old=old)
+            self._mark(path, plan, version)
         return version
+
+    def _current(self, path: Path, plan: str) -> int | None:
+        """The version of ``plan`` the file ``path`` holds by its marker, None when the marker does not
+        know the file's bytes (or there is no file)."""
+        from app.store.files import _file_digest
+
+        mark = self._marked(path)
+        if mark.get("plan") == plan and path.exists() and mark.get("sha256") == _file_digest(path):
+            return mark["version"]
+        return None
+
+    def _write_file(self, plan: str, version: int, new: geo.Plan, path: Path) -> None:
+        """Write version ``version`` (``new``) to the plan file, unless it holds a later one already."""
+        with _file_lock(path):
+            current = self._current(path, plan)
+            if current is None or current < version:
+                geo.write_plan(new, path)
+                self._mark(path, plan, version)
 
     @staticmethod
     def _marker(path: Path) -> Path:
@@ -484,9 +514,12 @@ class PostgisStore:
             self._insert(con, plan, version, latest, author, comment, diff_json(old, new), new, sorted(communities),
                          old=old)
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
-            if path is not None:
-                geo.write_plan(new, path)
-                self._mark(Path(path), plan, version)
+        if path is not None:  # after the commit, so that other saves need not wait for it
+            try:
+                self._write_file(plan, version, new, Path(path))
+            except OSError as exc:  # the version is saved; the file is written again when next read
+                logger.error("plan %s: version %d saved, but writing %s failed (%s); it is written when next read",
+                             plan, version, path, exc)
         logger.info("plan %s: version %d saved by %s", plan, version, author)
         return version
 
