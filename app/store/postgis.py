@@ -456,10 +456,11 @@ class PostgisStore:
         return None
 
     def _write_file(self, plan: str, version: int, new: geo.Plan, path: Path) -> None:
-        """Write version ``version`` (``new``) to the plan file, unless it holds a later one already."""
+        """Write version ``version`` (``new``) to the plan file, unless it holds a later one already or a
+        later one was saved since (its save writes it: of saves at once, only the last writes the file)."""
         with _file_lock(path):
             current = self._current(path, plan)
-            if current is None or current < version:
+            if (current is None or current < version) and self.latest(plan) == version:
                 geo.write_plan(new, path)
                 self._mark(path, plan, version)
 
