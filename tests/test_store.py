@@ -283,3 +283,15 @@ def test_postgis_plan_file_follows_the_database(pg_server, plan_copy, ground, tm
     assert geo.read_plan(other).buildings.at[move[0], "grid_id"] == move[1]
     assert PostgisStore(url).ensure("city", other) == 2 and PostgisStore(url).latest("city") == 2
     assert geo.read_plan(other).buildings.at[move[0], "grid_id"] == move[2]
+
+
+def test_serve_needs_plans_or_a_database_that_holds_one(pg_server, tmp_path):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    none = CliRunner().invoke(cli, ["serve"])
+    assert none.exit_code == 2 and "--db postgresql://" in none.output
+    empty = CliRunner().invoke(cli, ["serve", "--db", pg_server.database(), "--db-folder", str(tmp_path / "served")])
+    assert empty.exit_code == 1 and "holds no plan" in empty.output and "gridplan db import" in empty.output
+    assert "Traceback" not in empty.output

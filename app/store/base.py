@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 import geo
-from app.store.changes import WHOLE_PLAN, plan_changes, rebase
+from app.store.changes import WHOLE_PLAN, PlanChanges, plan_changes, rebase
 from geo.errors import GridplanError
 from partitioning.diff import diff_plans
 
 __all__ = ["VersionStore", "VersionConflict", "SessionConflict", "FILE_AUTHOR", "FIRST_COMMENT",
-           "OUTSIDE_COMMENT", "settle", "diff_json"]
+           "OUTSIDE_COMMENT", "Settled", "settle", "diff_json"]
 
 #: Author and comment of a version recorded from the plan file itself.
 FILE_AUTHOR = "gridplan"
@@ -85,9 +86,26 @@ class VersionStore(Protocol):
         """Store a session read at revision ``rev``; returns its new revision (SessionConflict when stale)."""
 
 
+@dataclass
+class Settled:
+    """What a save stores: ``plan``, after the version whose plan is ``old``, and the communities
+    the save changed; ``changes`` are the plan's changes against ``old`` (measured when first asked)."""
+
+    plan: geo.Plan
+    old: geo.Plan
+    communities: frozenset
+    known: PlanChanges | None = None
+
+    @property
+    def changes(self) -> PlanChanges:
+        if self.known is None:
+            self.known = plan_changes(self.old, self.plan)
+        return self.known
+
+
 def settle(*, base, latest, since: Callable[[], list], parent: geo.Plan, new: geo.Plan,
-           load: Callable[[int], geo.Plan], make_graph: Callable | None = None) -> tuple[geo.Plan, frozenset]:
-    """The plan a save stores after ``latest``, and the communities it changes.
+           load: Callable[[int], geo.Plan], make_graph: Callable | None = None) -> Settled:
+    """What a save of ``new`` made from version ``base`` stores after version ``latest``.
 
     Parameters
     ----------
@@ -111,16 +129,19 @@ def settle(*, base, latest, since: Callable[[], list], parent: geo.Plan, new: ge
         ``base`` is not a version before the latest, or a version since changed a community the
         save changes (or the whole plan).
     """
-    mine = plan_changes(parent, new).communities
+    mine = plan_changes(parent, new)
     if latest == base:
-        return new, mine
+        return Settled(new, parent, mine.communities, mine)
     if not isinstance(base, int) or latest is None or not 1 <= base < latest:
         raise VersionConflict(base, latest)
     theirs = frozenset().union(*since())
-    clash = mine & theirs if WHOLE_PLAN not in mine | theirs else mine | theirs
+    ours = mine.communities
+    clash = ours & theirs if WHOLE_PLAN not in ours | theirs else ours | theirs
     if clash:
         raise VersionConflict(base, latest, clash)
-    return rebase(load(latest), parent, new, make_graph=make_graph), mine
+    old = load(latest)
+    merged = rebase(old, parent, new, changes=mine, make_graph=make_graph)
+    return Settled(merged, old, ours)
 
 
 def diff_json(parent: geo.Plan, new: geo.Plan) -> str:

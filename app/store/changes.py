@@ -166,21 +166,8 @@ def _building_columns(buildings: pd.DataFrame) -> list:
     return [c for c in buildings.columns if c not in ASSIGNMENT and c != buildings.geometry.name]
 
 
-#: The last plans compared, with what changed (a save compares the same two plans more than once).
-_LAST: list = []
-
-
 def plan_changes(old: geo.Plan, new: geo.Plan) -> PlanChanges:
     """What ``new`` changed against ``old`` (see the module's docstring)."""
-    for a, b, found in list(_LAST):
-        if a is old and b is new:
-            return found
-    found = _plan_changes(old, new)
-    _LAST[:] = [*_LAST[-3:], (old, new, found)]
-    return found
-
-
-def _plan_changes(old: geo.Plan, new: geo.Plan) -> PlanChanges:
     a, b = plan_layers(old), plan_layers(new)
     layers = {}
     for name in dict.fromkeys([*a, *b]):
@@ -250,7 +237,8 @@ def _recode(grids: pd.DataFrame, *, added: list, theirs: pd.DataFrame) -> pd.Dat
     return grids
 
 
-def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, make_graph: Callable | None = None) -> geo.Plan:
+def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, changes: PlanChanges | None = None,
+           make_graph: Callable | None = None) -> geo.Plan:
     """``latest`` with the changes ``new`` made to ``parent`` (the two touch different communities).
 
     Grids and emergency grids ``new`` added under an id another save gave a grid since get the next
@@ -261,7 +249,7 @@ def rebase(latest: geo.Plan, parent: geo.Plan, new: geo.Plan, *, make_graph: Cal
     from partitioning.metrics import partition_metrics
     from partitioning.settings import PlanSettings
 
-    changes = plan_changes(parent, new)
+    changes = changes or plan_changes(parent, new)
     a, b, c = plan_layers(latest), plan_layers(parent), plan_layers(new)
     renames = {n: _renames(n, a.get(n), b.get(n), c[n]) for n in _GRID_LAYERS if n in c}
     out = {}

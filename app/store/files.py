@@ -206,14 +206,14 @@ class FileStore:
             parent = parent_plan
             if parent is None:
                 parent = load(base) if isinstance(base, int) and 1 <= base <= (latest or 0) else new
-            new, communities = settle(
+            settled = settle(
                 base=base, latest=latest, parent=parent, new=new, make_graph=make_graph, load=load,
                 since=lambda: [set(json.loads(r[0])) for r in con.execute(
                     "SELECT communities FROM versions WHERE plan = ? AND version > ?", (plan, base))])
-            data = _plan_bytes(new)
-            diff = None if parent_plan is None and latest == base else diff_json(parent if latest == base else load(latest), new)
+            data = _plan_bytes(settled.plan)
+            diff = None if parent_plan is None and latest == base else diff_json(settled.old, settled.plan)
             version = latest + 1
-            self._insert(con, plan, version, latest, author, comment, diff, data, sorted(communities))
+            self._insert(con, plan, version, latest, author, comment, diff, data, sorted(settled.communities))
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
             if path is not None:
                 with atomic_path(path) as tmp:

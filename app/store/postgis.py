@@ -44,7 +44,7 @@ import shapely
 
 import geo
 from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, diff_json, settle
-from app.store.changes import ASSIGNMENT, WHOLE_PLAN, LayerChanges, plan_changes, plan_layers
+from app.store.changes import ASSIGNMENT, WHOLE_PLAN, LayerChanges, PlanChanges, plan_changes, plan_layers
 from geo.errors import GridplanError
 from geo.plan import atomic_path
 
@@ -359,8 +359,9 @@ class PostgisStore:
     # writing versions
 
     def _insert(self, con, plan: str, version: int, parent: int | None, author: str, comment: str, diff,
-                new: geo.Plan, communities, *, old: geo.Plan | None) -> None:
-        """Version ``version`` of ``plan``: ``new``'s rows that differ from ``old`` (all of them without)."""
+                new: geo.Plan, communities, *, old: geo.Plan | None, known: PlanChanges | None = None) -> None:
+        """Version ``version`` of ``plan``: ``new``'s rows that differ from ``old`` (all of them without;
+        ``known``: ``plan_changes(old, new)`` when the caller has it)."""
         layout = _layout(new)
         srid = con.execute("SELECT srid FROM plans WHERE plan = %s", (plan,)).fetchone()[0]
         con.execute("INSERT INTO versions (plan, version, parent, author, comment, diff, meta, layout, communities) "
@@ -372,7 +373,7 @@ class PostgisStore:
             changes = {n: LayerChanges(put=list(f.index)) for n, f in layers.items()}
             assignment = LayerChanges(put=list(new.buildings.index))
         else:
-            found = plan_changes(old, new)
+            found = known or plan_changes(old, new)
             changes, assignment = found.layers, found.assignment
         n_features = 0
         with con.cursor().copy("COPY features (plan, layer, fid, version, seq, removed, props, geom) "
@@ -441,7 +442,7 @@ class PostgisStore:
                     version = latest + 1
                     logger.warning("plan %s: %s; recorded as version %d", plan, OUTSIDE_COMMENT, version)
                     self._insert(con, plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT, diff_json(old, outside),
-                                 outside, [WHOLE_PLAN], old=old)
+                                 outside, [WHOLE_PLAN], old=old, known=found)
             self._mark(path, plan, version)
         return version
 
@@ -505,15 +506,14 @@ class PostgisStore:
             parent = parent_plan
             if parent is None:
                 parent = self._load(con, plan, base) if isinstance(base, int) and 1 <= base <= (latest or 0) else new
-            new, communities = settle(
+            settled = settle(
                 base=base, latest=latest, parent=parent, new=new, make_graph=make_graph,
                 load=lambda v: self._load(con, plan, v),
                 since=lambda: [set(r[0]) for r in con.execute(
                     "SELECT communities FROM versions WHERE plan = %s AND version > %s", (plan, base))])
-            old = parent if latest == base else self._load(con, plan, latest)
-            version = latest + 1
-            self._insert(con, plan, version, latest, author, comment, diff_json(old, new), new, sorted(communities),
-                         old=old)
+            new, version = settled.plan, latest + 1
+            self._insert(con, plan, version, latest, author, comment, diff_json(settled.old, new), new,
+                         sorted(settled.communities), old=settled.old, known=settled.changes)
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
         if path is not None:  # after the commit, so that other saves need not wait for it
             try:
