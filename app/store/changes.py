@@ -84,7 +84,7 @@ def _signatures(frame: pd.DataFrame, cols: list, *, geometry: bool) -> pd.Series
 @dataclass
 class LayerChanges:
     """Ids of a layer's features added or changed (``put``) and removed; ``whole``: the layer has no
-    unique index, or its columns changed, so only the whole layer compares."""
+    unique index (only the whole layer compares), or it is new or gone."""
 
     put: list = field(default_factory=list)
     removed: list = field(default_factory=list)
