@@ -436,8 +436,9 @@ def diff(old_path, new_path, match, as_json):
 
 @cli.command()
 @click.argument("plans", metavar="PLAN...", nargs=-1, type=click.Path())
-@click.option("--db", "db_url", envvar="GRIDPLAN_DB", help="Keep plans, versions and edit sessions in this PostgreSQL/"
-              "PostGIS database (postgresql://…, or $GRIDPLAN_DB) and serve its plans; see docs/deploy.md.")
+@click.option("--db", "db_url", envvar="GRIDPLAN_DB", help="Keep plans, versions, edit sessions, users and the audit "
+              "log in this PostgreSQL/PostGIS database (postgresql://…, or $GRIDPLAN_DB) and serve its plans; see "
+              "docs/deploy.md.")
 @click.option("--db-folder", type=click.Path(file_okay=False), default="gridplan-db", show_default=True,
               help="With --db: the folder of the plan files the web app reads, copies of the database's plans.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -476,7 +477,7 @@ def serve(plans, db_url, db_folder, host, port, basemap, tiles_url, tianditu_key
 
         write_plans(PostgisStore(db_url), db_folder)
         plans = (db_folder, *plans)
-        given["VERSIONS_DB"] = db_url
+        given.update(VERSIONS_DB=db_url, USERS_DB=db_url, JOBS_DIR=str(Path(db_folder) / ".jobs"))
     application = create_app({"PLANS": [str(p) for p in plans],
                               **{k: v for k, v in given.items() if v is not None}}, instance_config=True)
     mode = "production (gunicorn)" if production else "development (Flask)"

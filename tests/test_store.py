@@ -295,3 +295,36 @@ def test_serve_needs_plans_or_a_database_that_holds_one(pg_server, tmp_path):
     empty = CliRunner().invoke(cli, ["serve", "--db", pg_server.database(), "--db-folder", str(tmp_path / "served")])
     assert empty.exit_code == 1 and "holds no plan" in empty.output and "gridplan db import" in empty.output
     assert "Traceback" not in empty.output
+
+
+def test_users_and_the_audit_log_in_postgis(pg_server, plan_copy, tmp_path):
+    """``serve --db`` keeps the users and the audit log in the database too: a user added with
+    ``gridplan users add --db URL`` signs in, failed sign-ins lock the name, entries are logged."""
+    from click.testing import CliRunner
+
+    from app import create_app
+    from app.audit import read_audit
+    from app.auth import list_users
+    from app.cli import cli
+
+    url = pg_server.database()
+    added = CliRunner().invoke(cli, ["users", "add", "lin", "--role", "editor", "--db", url],
+                               input="correct-horse-1\ncorrect-horse-1\n")
+    assert added.exit_code == 0, added.output
+    app = create_app({"TESTING": True, "PLANS": [str(plan_copy)], "USERS_DB": url, "VERSIONS_DB": url,
+                      "JOBS_DIR": str(tmp_path / "jobs"), "LOGIN_ATTEMPTS": 2})
+
+    def sign_in(password):
+        client = app.test_client()
+        token = client.get("/login").get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+        return client, client.post("/login", data={"username": "lin", "password": password, "csrf_token": token})
+
+    client, resp = sign_in("correct-horse-1")
+    assert resp.status_code == 302 and client.get("/api/plans/city/edit").status_code == 200
+    assert [(u["username"], u["role"], u["locked_until"]) for u in list_users(url)] == [("lin", "editor", None)]
+    for _ in range(2):
+        assert sign_in("wrong-horse-99")[1].status_code != 302
+    assert sign_in("correct-horse-1")[1].status_code != 302  # locked for this address now
+    assert list_users(url)[0]["locked_until"] is not None
+    actions = [e["action"] for e in read_audit(url)]
+    assert actions.count("login") == 1 and actions.count("login_failed") >= 2

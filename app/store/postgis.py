@@ -12,7 +12,8 @@ Tables (schema version :data:`SCHEMA_VERSION`, in ``gridplan_schema``; made and 
 store opens the database, under an advisory lock): ``plans``; ``versions`` (author, comment,
 parent, time, diff, the plan's metadata and layer layout, the communities changed); ``features``
 (plan, layer, feature id, version, order, removed, attributes as ``jsonb``, ``geom``);
-``assignments``; ``sessions``.
+``assignments``; ``edit_sessions``. The users database of :mod:`app.auth` (``users``,
+``sessions``, ``login_failures``, ``audit_log``) may share the database (``serve --db``).
 
 Saves of one plan take its ``plans`` row lock (``SELECT … FOR UPDATE``) for the check and the
 rows: one transaction, all or nothing. Saves on an older version follow
@@ -78,7 +79,7 @@ CREATE TABLE assignments (
     plan text NOT NULL, version integer NOT NULL, building_id text NOT NULL, grid_id text NOT NULL, grid_code text,
     PRIMARY KEY (plan, building_id, version), FOREIGN KEY (plan, version) REFERENCES versions ON DELETE CASCADE
 );
-CREATE TABLE sessions (
+CREATE TABLE edit_sessions (
     plan text NOT NULL, username text NOT NULL, base integer NOT NULL, ops jsonb NOT NULL, pos integer NOT NULL,
     rev integer NOT NULL, updated timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (plan, username)
 );
@@ -538,7 +539,7 @@ class PostgisStore:
     def session(self, plan: str, user: str) -> dict | None:
         """The stored edit session of ``user`` on ``plan``: ``base``, ``ops``, ``pos``, ``rev``."""
         with self._connection() as con:
-            row = con.execute("SELECT base, ops, pos, rev FROM sessions WHERE plan = %s AND username = %s",
+            row = con.execute("SELECT base, ops, pos, rev FROM edit_sessions WHERE plan = %s AND username = %s",
                               (plan, user)).fetchone()
         return None if row is None else {"base": row[0], "ops": row[1], "pos": row[2], "rev": row[3]}
 
@@ -548,7 +549,7 @@ class PostgisStore:
 
         try:
             with self._connection() as con, con.transaction():
-                row = con.execute("SELECT rev FROM sessions WHERE plan = %s AND username = %s FOR UPDATE",
+                row = con.execute("SELECT rev FROM edit_sessions WHERE plan = %s AND username = %s FOR UPDATE",
                                   (plan, user)).fetchone()
                 if (row[0] if row else 0) != rev:
                     raise SessionConflict()
@@ -559,9 +560,9 @@ class PostgisStore:
     @staticmethod
     def _put_session(con, plan, user, *, base, ops, pos) -> int:
         return con.execute(
-            "INSERT INTO sessions (plan, username, base, ops, pos, rev) VALUES (%s, %s, %s, %s, %s, 1) "
+            "INSERT INTO edit_sessions (plan, username, base, ops, pos, rev) VALUES (%s, %s, %s, %s, %s, 1) "
             "ON CONFLICT (plan, username) DO UPDATE SET base = excluded.base, ops = excluded.ops, pos = excluded.pos, "
-            "rev = sessions.rev + 1, updated = now() RETURNING rev",
+            "rev = edit_sessions.rev + 1, updated = now() RETURNING rev",
             (plan, user, base, json.dumps(ops, ensure_ascii=False), pos)).fetchone()[0]
 
 
