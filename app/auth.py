@@ -1,7 +1,8 @@
 """Users, login, CSRF protection, what each role may see, and the audit log.
 
 Users live in an embedded SQLite database (``USERS_DB``, by default ``gridplan-users.sqlite``
-in the instance folder), created by ``gridplan users add``. Passwords are stored as werkzeug
+in the instance folder), created by ``gridplan users add``, or in PostgreSQL (``USERS_DB`` a
+``postgresql://`` URL, ``serve --db``; :mod:`app.store.sql`). Passwords are stored as werkzeug
 hashes (scrypt); sessions are Flask-Login's; every POST/PUT/PATCH/DELETE needs a CSRF token
 (Flask-WTF's ``CSRFProtect``). Failed sign-ins are throttled per name and address and per address
 (:func:`_fail`); sessions are server-side (table ``sessions``), so signing out or a password change

@@ -35,6 +35,7 @@ from app.store import (
     SessionConflict,
     VersionConflict,
     VersionStore,
+    is_database_url,
     open_store,
 )
 from geo.crs import to_datum
@@ -58,12 +59,13 @@ _GRID_COLUMNS = ["grid_code", "households", "n_buildings", "status"]
 
 def version_store() -> VersionStore:
     """The app's version store, opened on first use (``VERSIONS_DB``: a ``postgresql://`` URL or an
-    SQLite file, default beside ``USERS_DB``)."""
+    SQLite file; default beside ``USERS_DB``, or its database when that is a URL)."""
     ext = current_app.extensions
     with ext["gridplan_edit_lock"]:
         if ext.get("gridplan_versions") is None:
+            users = current_app.config["USERS_DB"]
             path = (current_app.config.get("VERSIONS_DB")
-                    or Path(current_app.config["USERS_DB"]).with_name("gridplan-versions.sqlite"))
+                    or (users if is_database_url(users) else Path(users).with_name("gridplan-versions.sqlite")))
             ext["gridplan_versions"] = open_store(path)
         return ext["gridplan_versions"]
 
