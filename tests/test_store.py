@@ -198,6 +198,9 @@ def test_postgis_schema_is_versioned(pg_server):
         PostgisStore(url)
     with pytest.raises(StoreError, match="cannot connect to PostgreSQL"):
         PostgisStore(url.replace("gridplan_", "no_such_database_"))
+    with pytest.raises(StoreError) as refused:  # a password never shows in a message
+        PostgisStore("postgresql://gridplan:s3cret@/nothing?host=/nonexistent")
+    assert "s3cret" not in str(refused.value) and "gridplan:***@" in str(refused.value)
 
 
 def test_editors_of_two_communities_on_postgis_both_save_and_of_one_get_409(pg_server, tmp_path, ground):

@@ -23,12 +23,24 @@ from app.store.base import (
 from app.store.session import EditSession
 
 __all__ = ["VersionStore", "VersionConflict", "SessionConflict", "EditSession", "FILE_AUTHOR", "FIRST_COMMENT",
-           "OUTSIDE_COMMENT", "open_store", "is_database_url"]
+           "OUTSIDE_COMMENT", "open_store", "is_database_url", "safe_url"]
 
 
 def is_database_url(where) -> bool:
     """Whether ``where`` names a PostgreSQL database rather than an SQLite file."""
     return str(where).startswith(("postgresql://", "postgres://"))
+
+
+def safe_url(where) -> str:
+    """``where`` as it may be shown or logged: a database URL without its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    if not is_database_url(where):
+        return str(where)
+    parts = urlsplit(str(where))
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts)
 
 
 def open_store(where) -> VersionStore:

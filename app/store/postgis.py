@@ -44,6 +44,7 @@ import pyproj
 import shapely
 
 import geo
+from app.store import safe_url
 from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, diff_json, settle
 from app.store.changes import ASSIGNMENT, WHOLE_PLAN, LayerChanges, PlanChanges, plan_changes, plan_layers
 from geo.errors import GridplanError
@@ -113,18 +114,8 @@ def _connect(url: str):
         return psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
     except psycopg.OperationalError as exc:
         detail = " ".join(str(exc).split())[:300]
-        raise StoreError(f"{_safe(url)}: cannot connect to PostgreSQL ({detail}); check the URL, that the server "
+        raise StoreError(f"{safe_url(url)}: cannot connect to PostgreSQL ({detail}); check the URL, that the server "
                          "runs and that the user may connect (see docs/deploy.md)") from exc
-
-
-def _safe(url: str) -> str:
-    """``url`` without its password, for messages and logs."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if parts.password:
-        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-    return urlunsplit(parts)
 
 
 def migrate(con) -> int:
@@ -287,7 +278,7 @@ class PostgisStore:
             migrate(con)
 
     def __repr__(self) -> str:
-        return f"PostgisStore({_safe(self.url)!r})"
+        return f"PostgisStore({safe_url(self.url)!r})"
 
     @contextmanager
     def _connection(self):
@@ -578,7 +569,7 @@ def write_plans(store: PostgisStore, folder) -> list[Path]:
     folder = Path(folder)
     names = store.plans()
     if not names:
-        raise StoreError(f"{_safe(store.url)}: the database holds no plan; add one with `gridplan db import PLAN.gpkg`")
+        raise StoreError(f"{safe_url(store.url)}: the database holds no plan; add one with `gridplan db import PLAN.gpkg`")
     paths = []
     for name in names:
         path = folder / f"{name}.gpkg"
