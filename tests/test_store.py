@@ -258,6 +258,15 @@ def test_db_import_and_export_round_trip_the_figures(pg_server, city_plan_path, 
     assert not any(plan_changes(a, b).layers.values())
     assert [p.name for p in out.parent.iterdir()] == ["city.gpkg"]  # written atomically: no temporary left
     assert "city: version 1 by gridplan" in run(cli, ["db", "list", "--db", url]).output
+    locked = tmp_path / "locked.gpkg"  # the plan changed elsewhere, imported again: a new version of the whole plan
+    geo.write_plan(editing.lock_grids(a, [a.grids.index[0]]).plan, locked)
+    done = run(cli, ["db", "import", str(locked), "--db", url, "--name", "city"])
+    assert done.exit_code == 0 and "plan city: version 2" in done.output, done.output
+    assert open_store(url).versions("city")[0]["communities"] == [WHOLE_PLAN]
+    assert run(cli, ["db", "export", "city", "-o", str(out), "--db", url, "--version", "1"]).exit_code == 0
+    assert "locked" not in geo.read_plan(out).grids.columns
+    assert run(cli, ["db", "export", "city", "-o", str(out), "--db", url]).exit_code == 0
+    assert geo.read_plan(out).grids["locked"].sum() == 1
     missing = run(cli, ["db", "export", "nope", "-o", str(tmp_path / "x.gpkg"), "--db", url])
     assert missing.exit_code == 1 and "no plan 'nope' (plans: city)" in missing.output
     assert "Traceback" not in missing.output and not (tmp_path / "x.gpkg").exists()
