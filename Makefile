@@ -12,9 +12,11 @@ PORT   ?= 5000
 .PHONY: demo test bench bench-scale system-deps venv vendor clean
 
 # Debian packages the project needs, installed when missing: CJK fonts for printed maps,
-# poppler-utils (pdftotext) for their tests, Chromium for the browser tests, npm (when the machine
-# has none) to vendor the web maps' browser assets for offline mode.
-DEBS := fonts-wqy-microhei fonts-noto-cjk poppler-utils chromium $(if $(shell command -v npm 2>/dev/null),,npm)
+# poppler-utils (pdftotext) for their tests, Chromium for the browser tests, PostgreSQL + PostGIS for
+# the tests of the PostGIS store (a throw-away server the tests start, tests/pgserver.py), npm (when
+# the machine has none) to vendor the web maps' browser assets for offline mode.
+DEBS := fonts-wqy-microhei fonts-noto-cjk poppler-utils chromium postgresql postgresql-15-postgis-3 \
+        $(if $(shell command -v npm 2>/dev/null),,npm)
 system-deps:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -40,11 +40,11 @@ SETTINGS = {
     "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
                           "(no names, phones or special households). Off: everyone signs in."),
     "USERS_DB": (None, "SQLite database of users and the audit log (default: gridplan-users.sqlite in the "
-                       "instance folder); made by `gridplan users add`."),
+                       "instance folder), or a postgresql:// URL (serve --db); made by `gridplan users add`."),
     "AUDIT_FLUSH_SECONDS": (1.0, "Seconds between writes of the audit log's queued entries (at most this much "
                                  "is lost when a worker is killed; see docs/security.md)."),
-    "VERSIONS_DB": (None, "SQLite database of plan versions made by the editor (default: gridplan-versions.sqlite "
-                           "beside USERS_DB)."),
+    "VERSIONS_DB": (None, "Where the editor keeps plan versions and sessions: an SQLite file (default: "
+                           "gridplan-versions.sqlite beside USERS_DB) or a postgresql:// URL (serve --db)."),
     "SECRET_KEY": (None, "Key signing the session cookies; random per start when not set (sessions then end "
                          "with a restart). Set it in instance/config.py for production."),
     "SESSION_COOKIE_SAMESITE": ("Lax", "SameSite attribute of the session cookie: Lax (other sites' forms "

@@ -178,6 +178,9 @@ def plan_figures(name: str, p: geo.Plan) -> dict:
     return {"name": name, "grids": len(p.grids), "buildings": len(p.buildings),
             "households": int(p.buildings["households"].sum()), "target": p.meta.get("target"),
             "tolerance": p.meta.get("tolerance"), "share_within_tolerance": m.get("share_within_tolerance"),
+            # over all grids and households, towers included (partitioning.metrics); None in older plans
+            **{k: m.get(k) for k in ("share_within_tolerance_all", "share_households_within", "oversize_grids",
+                                     "oversize_households")},
             "households_min": m.get("households_min"), "households_max": m.get("households_max"),
             "crs": p.meta.get("crs"), "written": p.meta.get("written"), **plan_layouts(p)}
 

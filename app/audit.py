@@ -22,6 +22,8 @@ import threading
 import time
 from datetime import datetime, timezone
 
+from app.store.sql import DATABASE_ERRORS
+
 __all__ = ["SCHEMA", "BATCH", "audit", "flush", "read_audit", "writer"]
 
 logger = logging.getLogger(__name__)
@@ -101,7 +103,7 @@ class _Writer:
                     with con:
                         con.executemany(_INSERT, rows)
                     written += len(rows)
-                except sqlite3.Error as exc:
+                except DATABASE_ERRORS as exc:
                     logger.warning("audit log %s: %d entries wait (%s)", db, len(rows), exc)
                     kept += [(db, r) for r in rows]
             self._pending = kept
@@ -110,8 +112,9 @@ class _Writer:
     def _connection(self, db: str) -> sqlite3.Connection:
         if db not in self._connections:
             from app.auth import connect  # inside: app.auth imports this module (its audit log)
+            from app.store import is_database_url
 
-            self._connections[db] = connect(db, check_same_thread=False)
+            self._connections[db] = connect(db, **({} if is_database_url(db) else {"check_same_thread": False}))
         return self._connections[db]
 
 

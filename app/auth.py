@@ -1,7 +1,8 @@
 """Users, login, CSRF protection, what each role may see, and the audit log.
 
 Users live in an embedded SQLite database (``USERS_DB``, by default ``gridplan-users.sqlite``
-in the instance folder), created by ``gridplan users add``. Passwords are stored as werkzeug
+in the instance folder), created by ``gridplan users add``, or in PostgreSQL (``USERS_DB`` a
+``postgresql://`` URL, ``serve --db``; :mod:`app.store.sql`). Passwords are stored as werkzeug
 hashes (scrypt); sessions are Flask-Login's; every POST/PUT/PATCH/DELETE needs a CSRF token
 (Flask-WTF's ``CSRFProtect``). Failed sign-ins are throttled per name and address and per address
 (:func:`_fail`); sessions are server-side (table ``sessions``), so signing out or a password change
@@ -99,7 +100,20 @@ _READY: set[str] = set()
 
 def connect(path, **kwargs) -> sqlite3.Connection:
     """Open (and create when missing) the users database at ``path``: WAL journal (readers do not
-    wait for the audit writer), 10 s busy timeout; the schema is made once per file and process."""
+    wait for the audit writer), 10 s busy timeout; the schema is made once per file and process.
+    A ``postgresql://`` URL opens that database instead (:mod:`app.store.sql`, ``serve --db``)."""
+    from app.store import is_database_url
+
+    if is_database_url(path):
+        from app.store.sql import connect as connect_pg
+
+        con = connect_pg(str(path))
+        if str(path) not in _READY:
+            with con:
+                con.execute("SELECT pg_advisory_xact_lock(1970)")  # workers starting at once make it once
+                con.executescript(_SCHEMA + AUDIT_SCHEMA)
+            _READY.add(str(path))
+        return con  # type: ignore[return-value]
     path = Path(path)
     key = str(path.resolve())
     if key not in _READY or not path.exists():
@@ -140,8 +154,10 @@ def add_user(path, username: str, password: str, *, role: str = "viewer", grids=
         exists = con.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
         if exists and not replace:
             raise InputError(f"user {username!r} exists; use --replace to change it")
-        con.execute("INSERT OR REPLACE INTO users (username, password_hash, role, grids, failed, locked_until, created) "
-                    "VALUES (?, ?, ?, ?, 0, NULL, ?)",
+        con.execute("INSERT INTO users (username, password_hash, role, grids, failed, locked_until, created) "
+                    "VALUES (?, ?, ?, ?, 0, NULL, ?) ON CONFLICT (username) DO UPDATE SET "
+                    "password_hash = excluded.password_hash, role = excluded.role, grids = excluded.grids, failed = 0, "
+                    "locked_until = NULL, created = excluded.created",
                     (username, generate_password_hash(password), role, ",".join(map(str, grids)),
                      _now().isoformat(timespec="seconds")))
         if exists and not check_password_hash(exists["password_hash"], password):
@@ -313,8 +329,8 @@ def _fail(con, keys) -> bool:
             # failures count within one window from the first; an old count starts again
             failed = con.execute(
                 "INSERT INTO login_failures (key, failed, since) VALUES (?1, 1, ?2) ON CONFLICT (key) DO UPDATE SET "
-                "failed = CASE WHEN since < ?3 THEN 1 ELSE failed + 1 END, "
-                "since = CASE WHEN since < ?3 THEN ?2 ELSE since END RETURNING failed",
+                "failed = CASE WHEN login_failures.since < ?3 THEN 1 ELSE login_failures.failed + 1 END, "
+                "since = CASE WHEN login_failures.since < ?3 THEN ?2 ELSE login_failures.since END RETURNING failed",
                 (key, now.isoformat(), (now - window).isoformat())).fetchone()[0]
             if failed >= limit:
                 con.execute("UPDATE login_failures SET failed = 0, since = ?, locked_until = ? WHERE key = ?",

@@ -192,7 +192,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
-    from partitioning.check import summary_lines
+    from partitioning.check import subgrid_lines, summary_lines
     from partitioning.pipeline import levels_from_spec
     from partitioning.pipeline import partition as make_partition
     from partitioning.settings import DEFAULT_GAP, PlanSettings
@@ -251,6 +251,8 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
     if "grids_emergency" in plan.layers:
         click.echo(f"emergency layout:   {len(plan.layers['grids_emergency'])} grids (target {emergency_target}), "
                    "each inside one grid")
+        for line in subgrid_lines(metrics.get("subgrids")):
+            click.echo(line)
     for note in inputs.report.notes:
         click.echo(f"note: {note}", err=True)
     if "communities" in metrics:
@@ -276,7 +278,7 @@ def check(plan_path, as_json, verbose):
     """
     import geo
     from geo.errors import PlanCheckError
-    from partitioning.check import check_plan, summary_lines
+    from partitioning.check import check_plan, subgrid_lines, summary_lines
 
     plan = geo.read_plan(plan_path)
     result = check_plan(plan)
@@ -308,6 +310,8 @@ def check(plan_path, as_json, verbose):
                    f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                    + ("" if fig["outside_parent_m2"] is None else
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    for line in subgrid_lines(result.subgrids):
+        click.echo(line)
     if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:
@@ -435,7 +439,12 @@ def diff(old_path, new_path, match, as_json):
 
 
 @cli.command()
-@click.argument("plans", metavar="PLAN...", nargs=-1, required=True, type=click.Path())
+@click.argument("plans", metavar="PLAN...", nargs=-1, type=click.Path())
+@click.option("--db", "db_url", envvar="GRIDPLAN_DB", help="Keep plans, versions, edit sessions, users and the audit "
+              "log in this PostgreSQL/PostGIS database (postgresql://…, or $GRIDPLAN_DB) and serve its plans; see "
+              "docs/deploy.md.")
+@click.option("--db-folder", type=click.Path(file_okay=False), default="gridplan-db", show_default=True,
+              help="With --db: the folder of the plan files the web app reads, copies of the database's plans.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=int, default=5000, show_default=True, help="Port to listen on.")
 @click.option("--basemap", type=click.Choice(["osm", "tianditu-vec", "tianditu-img", "amap", "intranet", "none"]),
@@ -450,7 +459,8 @@ def diff(old_path, new_path, match, as_json):
 @click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers; plans read before forking, pages made on first request).")
 @click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes [default: one per core, 2–8].")
 @click.option("--public", is_flag=True, help="Anonymous visitors see the maps: grids and counts only, no names (PUBLIC_MAP).")
-def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, online, offline, production, workers, public):
+def serve(plans, db_url, db_folder, host, port, basemap, tiles_url, tianditu_key, lang, online, offline, production,
+          workers, public):
     """Serve the maps of one or more plans (files or folders of *.gpkg).
 
     Offline by default: every script, style, font and icon comes from the app itself (vendored by
@@ -461,9 +471,17 @@ def serve(plans, host, port, basemap, tiles_url, tianditu_key, lang, online, off
 
     if online and offline:
         raise click.UsageError("choose --online or --offline (the default), not both")
+    if not plans and not db_url:
+        raise click.UsageError("give the plan files to serve, or --db postgresql://… to serve a database's plans")
     given = {"BASEMAP": basemap, "TILES_URL": tiles_url, "TIANDITU_KEY": tianditu_key,
              "DEFAULT_LANGUAGE": lang, "OFFLINE": False if online else True if offline else None,
              "PUBLIC_MAP": public or None}
+    if db_url:
+        from app.store.postgis import PostgisStore, write_plans
+
+        write_plans(PostgisStore(db_url), db_folder)
+        plans = (db_folder, *plans)
+        given.update(VERSIONS_DB=db_url, USERS_DB=db_url, JOBS_DIR=str(Path(db_folder) / ".jobs"))
     application = create_app({"PLANS": [str(p) for p in plans],
                               **{k: v for k, v in given.items() if v is not None}}, instance_config=True)
     mode = "production (gunicorn)" if production else "development (Flask)"
@@ -536,6 +554,12 @@ from app.cli_people import people, people_assign, people_import, users  # noqa: 
 
 cli.add_command(people)
 cli.add_command(users)
+
+# --- plans in PostgreSQL/PostGIS: import, export (docs/deploy.md) ------------------------------
+
+from app.cli_db import db  # noqa: E402  (registered below)
+
+cli.add_command(db)
 
 # --- a plan out: exports, wall maps, a web map file ---------------------------------------------
 

@@ -262,7 +262,9 @@ def users_add(username, role, grids, password, replace, db):
 
     path = _users_db(db)
     add_user(path, username, password, role=role, grids=grids, replace=replace)
-    click.echo(f"user {username} ({role}{': ' + ', '.join(grids) if grids else ''}) saved in {path}")
+    from app.store import safe_url
+
+    click.echo(f"user {username} ({role}{': ' + ', '.join(grids) if grids else ''}) saved in {safe_url(path)}")
 
 
 @users.command("list")

@@ -2,11 +2,13 @@
 
 Each user has one edit session per plan, a list of operations of :mod:`partitioning.editing`
 applied to a base version (undo and redo move a position in that list); sessions and versions live
-in the version store (:mod:`app.versions`, no Flask in it), an SQLite database in the instance
-folder (``gridplan-versions.sqlite``), so that every worker process of the server sees the same
-session and a restart loses nothing; each process keeps the plans the operations made in memory
-and replays only the operations it has not seen yet. A save whose base version is not the latest
-is refused with 409; the editor reloads the latest version and replays its operations.
+in the version store (:mod:`app.store`, no Flask in it): an SQLite database in the instance
+folder (``gridplan-versions.sqlite``) or PostgreSQL/PostGIS (``serve --db``), so that every worker
+process of the server sees the same session and a restart loses nothing; each process keeps the
+plans the operations made in memory and replays only the operations it has not seen yet. A save
+whose base version is not the latest is applied to the latest when the versions since changed
+other communities; otherwise it is refused with 409, and the editor reloads the latest version
+and replays its operations.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from flask_wtf.csrf import generate_csrf
 
 import geo
 from app import _data
-from app.versions import (
+from app.store import (
     FILE_AUTHOR,
     FIRST_COMMENT,
     OUTSIDE_COMMENT,
@@ -33,6 +35,8 @@ from app.versions import (
     SessionConflict,
     VersionConflict,
     VersionStore,
+    is_database_url,
+    open_store,
 )
 from geo.crs import to_datum
 from geo.errors import GridplanError
@@ -51,14 +55,18 @@ bp = Blueprint("editor", __name__, url_prefix="/api/plans/<name>")
 #: Roles that may edit plans.
 EDIT_ROLES = ("editor", "admin")
 _GRID_COLUMNS = ["grid_code", "households", "n_buildings", "status"]
+
+
 def version_store() -> VersionStore:
-    """The app's version store, opened on first use (``VERSIONS_DB``, default beside ``USERS_DB``)."""
+    """The app's version store, opened on first use (``VERSIONS_DB``: a ``postgresql://`` URL or an
+    SQLite file; default beside ``USERS_DB``, or its database when that is a URL)."""
     ext = current_app.extensions
     with ext["gridplan_edit_lock"]:
         if ext.get("gridplan_versions") is None:
+            users = current_app.config["USERS_DB"]
             path = (current_app.config.get("VERSIONS_DB")
-                    or Path(current_app.config["USERS_DB"]).with_name("gridplan-versions.sqlite"))
-            ext["gridplan_versions"] = VersionStore(path)
+                    or (users if is_database_url(users) else Path(users).with_name("gridplan-versions.sqlite")))
+            ext["gridplan_versions"] = open_store(path)
         return ext["gridplan_versions"]
 
 
@@ -442,8 +450,9 @@ def save(name: str):
         base = body.get("base_version", session.base)
         if base != session.base:
             abort(409, description=f"this edit session is based on version {session.base}, not {base}")
-        version = _commit(name, session.plan, base=base, parent=session.plans[0], comment=_comment(body))
-        _restart(name, version, session.plan)
+        version = _commit(name, session.plan, base=base, parent=session.plans[0], comment=_comment(body),
+                          make_graph=lambda _plan: session.contiguity())
+        _restart(name, version, session.plan if version == base + 1 else None)  # else saved on a later version
     return {"version": version, "plan": name}, 201
 
 
@@ -460,22 +469,23 @@ def restore(name: str, version: int):
         abort(404, description=f"plan {name}: no version {version}")
     parent = version_store().load(name, latest)
     new = _commit(name, old, base=base, parent=parent, comment=_comment(body, f"restored version {version}"))
-    _restart(name, new, old)
+    _restart(name, new, old if new == base + 1 else None)
     return {"version": new, "restored": version, "plan": name}, 201
 
 
-def _commit(name: str, plan: geo.Plan, *, base, parent, comment) -> int:
+def _commit(name: str, plan: geo.Plan, *, base, parent, comment, make_graph=None) -> int:
     if not isinstance(base, int):
         abort(400, description="base_version must be an integer")
     try:
         return version_store().save(name, plan, base=base, author=current_user.username, comment=str(comment),
-                             parent_plan=parent, path=_data.plan_path(name))
+                                    parent_plan=parent, path=_data.plan_path(name), make_graph=make_graph)
     except VersionConflict as exc:
         abort(409, description=str(exc))
 
 
-def _restart(name: str, version: int, plan: geo.Plan) -> None:
-    """After a save by this user: an empty session on the new version (stored by the save)."""
+def _restart(name: str, version: int, plan: geo.Plan | None) -> None:
+    """After a save by this user: an empty session on the new version (stored by the save; its plan
+    loaded from the store when ``plan`` is None)."""
     stored = version_store().session(name, current_user.username)
     current_app.extensions["gridplan_edit_sessions"][(current_user.username, name)] = _new_session(
         name, version, rev=stored["rev"], plan=plan)

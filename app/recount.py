@@ -38,8 +38,8 @@ from app.audit import audit
 from app.auth import words
 from app.editor import version_store
 from app.jobpages import form_options, job_folder, new_job, progress_config, require_planner, status_words
+from app.store import VersionConflict
 from app.uploads import ROUTE_CEILING, UploadRefused
-from app.versions import VersionConflict
 from app.views import map_options, map_parts
 from geo.crs import to_datum
 from maps.web.basemaps import basemap_datum

@@ -7,6 +7,7 @@ The public surface:
   GeoDataFrames already in memory (a notebook; see ``docs/api.md``);
 - :func:`load_barriers`, :func:`load_boundaries` — barrier lines and boundary polygons;
 - :func:`ledger_households` — a household ledger (台账) by building joined to the footprints;
+- :func:`building_storeys` — a building's units (单元), floors and households per unit and floor;
 - :class:`Plan`, :func:`read_plan`, :func:`write_plan` — the plan file;
 - :mod:`geo.errors` — the exceptions every part raises.
 """
@@ -23,6 +24,7 @@ from geo.load import (
                       prepare_buildings,
 )
 from geo.plan import Plan, read_plan, write_plan
+from geo.storeys import building_storeys
 
 __all__ = [
     "GridplanError",
@@ -34,6 +36,7 @@ __all__ = [
     "prepare_barriers",
     "prepare_boundaries",
     "ledger_households",
+    "building_storeys",
     "Plan",
     "read_plan",
     "write_plan",

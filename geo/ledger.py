@@ -49,6 +49,7 @@ from geo.building_numbers import chinese_number, clean_compound, compatible, spl
 from geo.csvfile import read_table
 from geo.errors import InputError, ValidationError, ids_text, rows_text
 from geo.headers import ALIASES, find_column, header_key
+from geo.storeys import ledger_cells
 
 __all__ = [
     "Ledger",
@@ -85,8 +86,8 @@ class Ledger:
         The building column.
     count : str or None
         The households column; ``None``: one row per household.
-    compound, unit, persons : str or None
-        The 小区, 单元 and persons columns, when there are.
+    compound, unit, persons, room : str or None
+        The 小区, 单元, persons and 室号 columns, when there are.
     first_line : int
         The line of the file holding the table's first row (2 under a header on line 1).
     """
@@ -99,6 +100,7 @@ class Ledger:
     unit: str | None = None
     persons: str | None = None
     first_line: int = 2
+    room: str | None = None
 
 
 def _whole_numbers(table: pd.DataFrame, column: str, path: str, what: str, first_line: int = 2) -> pd.Series:
@@ -157,7 +159,8 @@ def read_ledger(path, *, key: str | None = None, count: str | None = None, sheet
     count_col = find_column(table, "households", given=count, path=path)
     ledger = Ledger(table=table.reset_index(drop=True), path=path, key=key_col, count=count_col,
                     compound=find_column(table, "compound"), unit=find_column(table, "unit"),
-                    persons=find_column(table, "persons"), first_line=int(table.attrs.get("first_line", 2)))
+                    persons=find_column(table, "persons"), first_line=int(table.attrs.get("first_line", 2)),
+                    room=find_column(table, "room"))
     logger.info("%s: ledger of %d rows, building column %r, %s", path, len(table), key_col,
                 f"households column {count_col!r}" if count_col else "one household per row")
     return ledger
@@ -181,6 +184,9 @@ class LedgerMatch:
         What the buildings were matched on (a field, or ``building_id``).
     notes : list of str
         The summary and every problem, for the output.
+    cells : DataFrame or None
+        The matched rows' households by ``building_id``, ``unit`` and ``floor`` (from the 单元 and
+        室号 columns or the address: :func:`geo.storeys.ledger_cells`).
     """
 
     households: pd.Series
@@ -188,6 +194,7 @@ class LedgerMatch:
     rows: pd.DataFrame
     building_key: str
     notes: list = field(default_factory=list)
+    cells: pd.DataFrame | None = None
 
     def counts(self) -> dict:
         """Rows and households by status."""
@@ -367,7 +374,9 @@ def match_ledger(ledger: Ledger, buildings: pd.DataFrame, *, building_key: str |
         per_persons = persons[ok].groupby(rows.loc[ok, "building_id"]).sum().astype("int64")
         per_persons = per_persons.reindex(households.index)
     match = LedgerMatch(households=households.rename("households"), persons=per_persons, rows=rows,
-                        building_key=key_name)
+                        building_key=key_name,
+                        cells=ledger_cells(t, building=rows["building_id"].where(ok), households=rows["households"],
+                                           unit_col=ledger.unit, room_col=ledger.room, key_col=ledger.key))
     match.notes = _notes(match, ledger, n_buildings=len(buildings), others=others)
     for note in match.notes:
         logger.info(note)

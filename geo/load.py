@@ -58,6 +58,9 @@ class Inputs:
     ledger_rows : DataFrame or None
         With a ledger: each of its rows with its line, building and status
         (:attr:`geo.ledger.LedgerMatch.rows`).
+    storeys : DataFrame or None
+        With a ledger: its households by ``building_id``, ``unit`` and ``floor``
+        (:attr:`geo.ledger.LedgerMatch.cells`, read by :func:`geo.storeys.building_storeys`).
     report : Report
         Notes (repairs, overlaps, unmatched points) and figures.
     files : list of dict
@@ -70,6 +73,7 @@ class Inputs:
     households_method: str
     household_points: gpd.GeoDataFrame | None = None
     ledger_rows: pd.DataFrame | None = None
+    storeys: pd.DataFrame | None = None
     report: Report = field(default_factory=Report)
     files: list = field(default_factory=list)
 
@@ -217,7 +221,7 @@ def prepare_buildings(gdf: gpd.GeoDataFrame, *, id_field: str | None = None, crs
     buildings = validate_buildings(to_metric(raw, metric), path=source, report=report,
                                    drop_duplicates=drop_duplicates or households_field is None,
                                    osm=is_osm(source))
-    points = ledger_rows = None
+    points = ledger_rows = storeys = None
     hh_name = households_source or ("the household points" if isinstance(households, gpd.GeoDataFrame)
                                     else "the household ledger")
     if households_field is not None:
@@ -226,7 +230,7 @@ def prepare_buildings(gdf: gpd.GeoDataFrame, *, id_field: str | None = None, crs
         method, source_kind = f"field {households_field!r} of the buildings", "field"
     elif households is not None and not isinstance(households, gpd.GeoDataFrame):
         buildings = _rename_reserved(buildings)
-        buildings, method, ledger_rows = _households_from_ledger(
+        buildings, method, ledger_rows, storeys = _households_from_ledger(
             buildings, hh_name, households, report=report, key=ledger_key, count=ledger_count,
             building_key=building_key)
         source_kind = buildings.pop("households_source")
@@ -257,7 +261,7 @@ def prepare_buildings(gdf: gpd.GeoDataFrame, *, id_field: str | None = None, crs
     report.figures["households"] = int(buildings["households"].sum())
     logger.info("%d buildings, %d households (%s)", len(buildings), buildings["households"].sum(), method)
     return Inputs(buildings=buildings, crs=metric, source_crs=source_crs, households_method=method,
-                  household_points=points, ledger_rows=ledger_rows, report=report)
+                  household_points=points, ledger_rows=ledger_rows, storeys=storeys, report=report)
 
 
 def prepare_barriers(gdf: gpd.GeoDataFrame, crs_metric, *, crs=None, datum: str = "wgs84",
@@ -301,6 +305,10 @@ def _households_from_ledger(buildings, path, table, *, report: Report, key, coun
     out = buildings.assign(households=households.astype("int64"), households_source=source)
     if match.persons is not None:
         out["persons"] = match.persons.reindex(out.index, fill_value=0).astype("int64")
+    if match.cells is not None and match.cells["unit"].notna().any():
+        # the ledger's units (单元), for the staffing and the emergency layout (geo.storeys)
+        units = match.cells.dropna(subset=["unit"]).groupby("building_id")["unit"].max()
+        out["n_units"] = units.reindex(out.index.astype(str)).to_numpy()
     for note in match.notes:
         report.note(note)
     counts = match.counts()
@@ -309,7 +317,7 @@ def _households_from_ledger(buildings, path, table, *, report: Report, key, coun
     n_est = len(buildings) - len(match.households)
     method = (f"ledger {path}: {int(match.households.sum())} households in {len(match.households)} buildings; "
               f"{n_est} building(s) not in the ledger {how} ({int(estimate.drop(match.households.index).sum())} households)")
-    return out, method, match.rows
+    return out, method, match.rows, match.cells
 
 
 def load_barriers(path, crs_metric, *, layer=None, crs=None, datum: str = "wgs84") -> gpd.GeoDataFrame:

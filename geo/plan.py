@@ -31,7 +31,9 @@ logger = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 BUILDINGS, GRIDS, META = "buildings", "grids", "plan_meta"
 #: Optional layers a plan may carry, in the plan's metric CRS.
-OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "grids_emergency", "people")
+#: ``subgrids`` and ``storeys`` are tables without geometry (the emergency layout's tower blocks).
+OPTIONAL_LAYERS = ("cells", "households", "barriers", "boundaries", "levels", "grids_emergency", "people",
+                   "subgrids", "storeys")
 
 
 def gridplan_version() -> str:
@@ -153,8 +155,9 @@ def _to_layer(gdf: gpd.GeoDataFrame, index_name: str) -> gpd.GeoDataFrame:
     named = index_name is not None and gdf.index.name == index_name
     out = gdf.reset_index() if named else gdf.reset_index(drop=True)
     # GeoPackage has no object dtype: write mixed columns as text
+    geometry = out.geometry.name if isinstance(out, gpd.GeoDataFrame) else None
     for col in out.columns:
-        if col != out.geometry.name and out[col].dtype == object:
+        if col != geometry and out[col].dtype == object:
             out[col] = out[col].map(_text)
     return out
 
@@ -254,7 +257,8 @@ def read_plan(path) -> Plan:
             if name in layers:
                 gdf = pyogrio.read_dataframe(path, layer=name)
                 key = {"cells": "building_id", "households": "household_id",
-                       "boundaries": "boundary_id", "levels": "unit_key", "grids_emergency": "grid_id"}.get(name)
+                       "boundaries": "boundary_id", "levels": "unit_key", "grids_emergency": "grid_id",
+                       "subgrids": "subgrid_id"}.get(name)
                 extra[name] = gdf.set_index(key) if key in gdf.columns else gdf
     except PlanFileError:
         raise

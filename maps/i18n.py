@@ -24,7 +24,7 @@ _TEXT = {
     "plans": {"zh": "网格方案", "en": "Grid plans"},
     "plan": {"zh": "方案", "en": "Plan"},
     "target": {"zh": "每格目标户数", "en": "Target households per grid"},
-    "balance": {"zh": "均衡率", "en": "Balanced grids"},
+    "balance": {"zh": "均衡率(不含超大楼栋)", "en": "Balanced grids (oversize aside)"},
     "updated": {"zh": "更新时间", "en": "Last change"},
     "open_map": {"zh": "打开地图", "en": "Open map"},
     "not_found": {"zh": "未找到", "en": "Not found"},
@@ -503,3 +503,24 @@ _TEXT.update({k: {"zh": zh, "en": en} for k, zh, en in (
     ("ledger_status_ambiguous", "有歧义", "ambiguous"), ("ledger_status_duplicate", "重复行", "duplicate"),
     ("ledger_status_blank", "空行", "blank"),
 )})
+
+# Towers (docs/hierarchy.md): the emergency layout's sub-grids by unit and floor, the posts of a
+# grid, and the figures over all grids that count the towers (partitioning.metrics).
+_TEXT.update({
+    "subgrid_code": {"zh": "编码", "en": "Code"},
+    "subgrids": {"zh": "应急分格(按单元、楼层)", "en": "Emergency sub-grids (by unit and floor)"},
+    "subgrid_unit": {"zh": "{u}单元", "en": "Unit {u}"},
+    "subgrid_units": {"zh": "{a}–{b}单元", "en": "Units {a}–{b}"},
+    "subgrid_floor": {"zh": "{f}层", "en": "floor {f}"},
+    "subgrid_floors": {"zh": "{a}–{b}层", "en": "floors {a}–{b}"},
+    "subgrid_households": {"zh": "{n}户", "en": "{n} households"},
+    "subgrid_sep": {"zh": " ", "en": ", "},
+    "subgrid_across": {"zh": "跨单元(小单元合并)", "en": "across units (tiny units joined)"},
+    "subgrids_overleaf": {"zh": "应急分格({n}格)见下页", "en": "Emergency sub-grids ({n}) overleaf"},
+    "posts": {"zh": "岗位配置", "en": "Posts"},
+    "units_of_building": {"zh": "{n}个单元", "en": "{n} units"},
+    "balance_all": {"zh": "全部网格均衡率", "en": "All grids balanced"},
+    "households_balanced": {"zh": "住在均衡网格的户数", "en": "Households in balanced grids"},
+    "oversize_grids": {"zh": "超大楼栋网格", "en": "Oversize grids"},
+    "oversize_households": {"zh": "{n}格 {h}户", "en": "{n} grids, {h} households"},
+})

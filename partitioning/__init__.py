@@ -13,7 +13,8 @@ The public surface:
 - :func:`grid_graph`, :func:`plan_graph` — the graph grids are drawn on (contiguity and touching
   cells: grids in one piece), and a plan's own graph, which checking, updates and edits use;
 - :func:`check_plan` (:mod:`partitioning.check`) — every guarantee of a plan;
-- :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs.
+- :class:`Level`, :func:`update_plan`, :func:`diff_plans` — nested levels, minimal-change updates, diffs;
+- :func:`split_tower` (:mod:`partitioning.towers`) — a tower's emergency sub-grids by unit and floor.
 """
 
 from partitioning.area import AreaPlan, plan_area
@@ -27,6 +28,7 @@ from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+from partitioning.towers import split_tower
 from partitioning.update import update_plan
 
 __all__ = [
@@ -50,4 +52,5 @@ __all__ = [
     "Level",
     "update_plan",
     "diff_plans",
+    "split_tower",
 ]

@@ -18,8 +18,9 @@ from partitioning.hierarchy import check_hierarchy
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, study_area
+from partitioning.towers import check_subgrids
 
-__all__ = ["CheckResult", "check_plan", "summary_lines"]
+__all__ = ["CheckResult", "check_plan", "summary_lines", "subgrid_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,8 @@ class CheckResult:
     """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee.
 
     ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
-    ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``grids`` one entry per
+    ``metrics``, ``coverage``, ``levels``, ``emergency`` and ``subgrids`` (the towers split in the
+    emergency layout, :func:`partitioning.towers.check_subgrids`) the figures; ``grids`` one entry per
     grid (printed only with ``--verbose``).
     """
 
@@ -40,6 +42,7 @@ class CheckResult:
     grids: list = field(default_factory=list)
     levels: dict = field(default_factory=dict)
     emergency: dict | None = None
+    subgrids: dict | None = None
 
     @property
     def ok(self) -> bool:
@@ -55,7 +58,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
                 "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
-                "emergency": self.emergency}
+                "emergency": self.emergency, "subgrids": self.subgrids}
 
 
 def check_plan(plan: Plan) -> CheckResult:
@@ -111,10 +114,36 @@ def check_plan(plan: Plan) -> CheckResult:
                               + ids_text(cov["cut_buildings"]))
     hierarchy_problems, res.levels, res.emergency = check_hierarchy(plan, graph, area=area)
     res.violations.extend(hierarchy_problems)
+    if plan.layers.get("subgrids") is not None:
+        em_target = (plan.meta.get("emergency") or {}).get("target") or settings.target
+        sub_problems, res.subgrids = check_subgrids(plan, target=float(em_target), tolerance=settings.tolerance)
+        res.violations.extend(sub_problems)
     res.grids = [{"grid_id": str(g), "grid_code": str(r.grid_code), "households": int(r.households),
                   "n_buildings": int(r.n_buildings), "status": str(r.status)}
                  for g, r in grids.sort_values("grid_code").iterrows()]
     return res
+
+
+def _honest_lines(m: dict) -> list[str]:
+    """The figures over all grids and households, towers included (plans made before them lack them)."""
+    if m.get("share_within_tolerance_all") is None:
+        return []
+    share = m["oversize_households"] / m["households_total"] if m["households_total"] else 0.0
+    return [f"all grids:          {m['share_within_tolerance_all']:.1%} of all {m['n_grids']} grids within "
+            f"tolerance; {m['share_households_within']:.1%} of households live in such a grid",
+            f"oversize grids:     {m['oversize_grids']} hold {m['oversize_households']} households ({share:.1%}; "
+            "towers, one grid each)"]
+
+
+def subgrid_lines(figures: dict | None) -> list[str]:
+    """The line on the towers the emergency layout split (none without an emergency layout)."""
+    if not figures:
+        return []
+    share = figures["share_within_tolerance"]
+    return [f"tower sub-grids:    {figures['towers_split']} tower(s) split by unit and floor into "
+            f"{figures['n_subgrids']} emergency sub-grids (target {figures['target']:g})"
+            + (f", {share:.1%} within tolerance, {figures['crossing_units']} across tiny units" if share is not None
+               else "")]
 
 
 def summary_lines(metrics: dict, *, target: int) -> list[str]:
@@ -128,6 +157,7 @@ def summary_lines(metrics: dict, *, target: int) -> list[str]:
         f"within tolerance:   {m['share_within_tolerance']:.1%} of non-oversize grids "
         f"(worst deviation {m['worst_deviation']:.0%})",
         f"oversize/undersize: {m['oversize_grids']} / {m['undersize_grids']} grid(s)",
+        *_honest_lines(m),
         f"disconnected grids: {m['disconnected_grids']}   split buildings: {m['split_buildings']}",
     ]
     lines.append(f"compactness:        {m['mean_distance_m']:.0f} m household-weighted mean distance to "

@@ -199,19 +199,21 @@ def diff_plans(old: Plan, new: Plan, *, match: bool = False) -> PlanDiff:
     grids["buildings_before"] = before.size().reindex(ids)
     grids["buildings_after"] = after.size().reindex(ids)
     back = {v: k for k, v in rename.items()}
-    grids["new_id"] = [back.get(g, g) if g in set(b_key) else None for g in ids]
+    in_a, in_b = set(a), set(b_key)
+    grids["new_id"] = [back.get(g, g) if g in in_b else None for g in ids]
     grids["grid_code"] = [code_a.get(g) if g in code_a.index else code_b.get(back.get(g, g)) for g in ids]
     grids["number"] = [None if c is None or pd.isna(c) else short_code(c, prefix_a if g in code_a.index else prefix_b)
                        for g, c in zip(ids, grids["grid_code"])]
-    members_a = {g: set(m) for g, m in before.groups.items()}
-    members_b = {g: set(m) for g, m in after.groups.items()}
+    # a grid's buildings changed when one moved in or out, or was added to or removed from it
+    entered_or_left = (set(a[moved_ids]) | set(b_key[moved_ids]) | set(a[a.index.difference(b.index)])
+                       | set(b_key[b.index.difference(a.index)]))
     change = []
     for g in ids:
-        if g not in members_b:
+        if g not in in_b:
             change.append("removed")
-        elif g not in members_a:
+        elif g not in in_a:
             change.append("added")
-        elif members_a[g] != members_b[g]:
+        elif g in entered_or_left:
             change.append("changed")
         elif grids.at[g, "households_before"] != grids.at[g, "households_after"]:
             change.append("households")

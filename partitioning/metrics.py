@@ -213,6 +213,9 @@ def summarise_figures(grids: pd.DataFrame, totals: dict, *, target: float, toler
         "share_within_tolerance": int(within.sum()) / int(normal.sum()) if normal.any() else 1.0,
         "share_within_tolerance_reachable": (int((within & ~undersize).sum()) / int(reachable.sum())
                                              if reachable.any() else 1.0),
+        "share_within_tolerance_all": int(within.sum()) / len(hh) if len(hh) else 1.0,
+        "share_households_within": int(hh[within].sum()) / int(hh.sum()) if hh.sum() else 1.0,
+        "oversize_households": int(hh[~normal].sum()),
         "worst_deviation": max(deviations) if deviations else 0.0,
         "oversize_grids": int((~normal).sum()),
         "undersize_grids": int(undersize.sum()),
@@ -226,7 +229,7 @@ def summarise_figures(grids: pd.DataFrame, totals: dict, *, target: float, toler
         "runtime_s": None if runtime_s is None else float(runtime_s),
     }
     for key in ("households_median", "share_within_tolerance", "share_within_tolerance_reachable",
-                "worst_deviation", "mean_distance_m", "max_diameter_m"):
+                "share_within_tolerance_all", "share_households_within", "worst_deviation", "mean_distance_m", "max_diameter_m"):
         result[key] = round(float(result[key]), 4) if math.isfinite(result[key]) else None
     return result
 
@@ -258,6 +261,9 @@ def partition_metrics(graph: nx.Graph, assignment: pd.Series, *, target: int, to
         JSON-serialisable: ``n_grids``, ``n_buildings``, ``households_total``, ``households_min``,
         ``households_median``, ``households_max`` (per grid), ``share_within_tolerance`` (of the grids that
         are not oversize), ``share_within_tolerance_reachable`` (also leaving out undersize grids),
+        ``share_within_tolerance_all`` (of all grids, oversize ones counting as outside),
+        ``share_households_within`` (households living in a grid within tolerance, over all households),
+        ``oversize_households`` (households of the oversize grids),
         ``worst_deviation`` (largest ``|h − target| / target`` of a grid that is not oversize),
         ``oversize_grids`` (one building above the band), ``undersize_grids`` (below the band and a whole
         connected group once oversize buildings are set aside: it cannot grow), ``mean_distance_m``

@@ -28,6 +28,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN, Level, parse_levels
 from partitioning.parallel import make_plan_parallel
 from partitioning.settings import PlanSettings, settings_error
 from partitioning.split import make_plan_split, needs_split
+from partitioning.towers import subgrid_figures, tower_subgrids
 
 __all__ = ["partition", "make_plan", "LevelSpec", "levels_from_spec"]
 
@@ -192,7 +193,8 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     -------
     plan : geo.plan.Plan
     metrics : dict
-        The partition metrics and the coverage figures, with timings.
+        The partition metrics and the coverage figures, with timings; with an emergency layout,
+        ``subgrids``: the towers split into sub-grids (:func:`partitioning.towers.subgrid_figures`).
     """
     t0 = time.perf_counter()
     buildings = inputs.buildings
@@ -205,10 +207,17 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
         layers["levels"] = area.levels
     out["grid_id"] = area.assignment
     grids = area.grids
+    towers = None
     if settings.emergency_target is not None:
         layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
             area.graph, area.cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
             seed=settings.seed, prefix=area.code_prefix, progress=progress)
+        subgrids, storeys = tower_subgrids(out, layers["grids_emergency"], out[EMERGENCY_COLUMN],
+                                           target=settings.emergency_target, tolerance=settings.tolerance,
+                                           cells=inputs.storeys)
+        if len(subgrids):
+            layers["subgrids"], layers["storeys"] = subgrids, storeys
+        towers = subgrid_figures(subgrids, target=settings.emergency_target, tolerance=settings.tolerance)
     out["grid_code"] = grids["grid_code"].reindex(area.assignment).to_numpy()
     metrics, coverage = area.metrics, area.coverage
     timings = {**{key: round(area.timings[key], 3) for key in ("tessellation_s", "graph_s", "partition_s")},
@@ -216,8 +225,11 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     layers.update(input_layers(inputs, barriers=barriers, boundaries=area.boundaries))
     meta = plan_meta(inputs, settings, metrics=metrics, coverage=coverage, extra_files=extra_files, timings=timings)
     meta["code_prefix"] = area.code_prefix  # the prefix used: given, from the boundary, or none
+    if towers is not None:
+        meta["emergency"]["subgrids"] = towers
     plan = Plan(buildings=out, grids=grids, meta=meta, layers=layers)
     logger.info("plan: %d grids in %.2f s", len(grids), timings["total_s"])
-    return plan, {**metrics, "coverage": coverage, "timings": timings}
+    extra = {} if towers is None else {"subgrids": towers}
+    return plan, {**metrics, "coverage": coverage, "timings": timings, **extra}
 
 

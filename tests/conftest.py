@@ -108,3 +108,45 @@ def plan_file(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def _quiet_logs(caplog):
     caplog.set_level(logging.INFO)
+
+
+@pytest.fixture(scope="session")
+def city_plan_path(tmp_path_factory):
+    """A plan of a small synthetic city (``gridplan synth --households 20000``: 630 buildings, 356
+    grids in 8 communities, planned with its roads and community boundaries) made through the
+    command line (~8 s)."""
+    from click.testing import CliRunner
+
+    from app.cli import cli
+    from geo.synth import synth_city, write_city
+
+    folder = tmp_path_factory.mktemp("city")
+    city = write_city(synth_city(20000, seed=0, household_points=False), folder / "city.gpkg")
+    out = folder / "city-plan.gpkg"
+    result = CliRunner().invoke(cli, ["partition", str(city), "--layer", "buildings", "--id-field", "building_id",
+                                      "--households-field", "households", "--barriers", str(city), "--barriers-layer",
+                                      "roads", "--boundary", str(city), "--boundary-layer", "communities", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throw-away PostgreSQL + PostGIS server for the session (:mod:`tests.pgserver`); a failure,
+    never a skip, when it cannot start."""
+    from tests.pgserver import ServerUnavailable, TestServer
+
+    try:
+        server = TestServer()
+    except ServerUnavailable as exc:
+        pytest.fail(f"the test PostgreSQL/PostGIS server cannot start: {exc}", pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["files", "postgis"])
+def store_at(request, tmp_path):
+    """Where a version store lives, once per backend: an SQLite file, then a fresh PostGIS database."""
+    if request.param == "files":
+        return str(tmp_path / "versions.sqlite")
+    return request.getfixturevalue("pg_server").database()

@@ -207,9 +207,10 @@ def test_concurrent_saves_stale_refused_then_reloaded(app, moves):
 
 
 def test_a_failed_save_leaves_no_version_and_the_plan_file_as_it_was(plan_path, tmp_path):
-    from app.versions import VersionConflict, VersionStore
+    from app.store import VersionConflict
+    from app.store.files import FileStore
 
-    store = VersionStore(tmp_path / "versions.sqlite")
+    store = FileStore(tmp_path / "versions.sqlite")
     assert store.ensure("kunming", plan_path) == 1 and store.ensure("kunming", plan_path) == 1
     plan = store.load("kunming", 1)
     blocker = tmp_path / "not-a-folder"
@@ -325,9 +326,10 @@ def test_sessions_are_shared_by_worker_processes_and_survive_a_restart(app, move
 
 
 def test_a_stale_session_revision_is_refused(tmp_path):
-    from app.versions import SessionConflict, VersionStore
+    from app.store import SessionConflict
+    from app.store.files import FileStore
 
-    store = VersionStore(tmp_path / "versions.sqlite")
+    store = FileStore(tmp_path / "versions.sqlite")
     rev = store.put_session("p", "alice", base=1, ops=[], pos=0, rev=0)
     assert store.put_session("p", "alice", base=1, ops=[{"op": "lock", "args": {}}], pos=1, rev=rev) == rev + 1
     with pytest.raises(SessionConflict):
@@ -361,7 +363,7 @@ def test_versions_are_stored_compressed_and_a_first_release_store_still_opens(pl
     (raw GeoPackage bytes, no sha256 column) is migrated when opened and its versions still load."""
     import sqlite3
 
-    from app.versions import VersionStore
+    from app.store.files import FileStore
 
     raw = plan_path.read_bytes()
     db = tmp_path / "old.sqlite"
@@ -371,7 +373,7 @@ def test_versions_are_stored_compressed_and_a_first_release_store_still_opens(pl
                     "PRIMARY KEY (plan, version))")
         con.execute("INSERT INTO versions VALUES ('kunming', 1, NULL, 'gridplan', 'the plan file', "
                     "'2026-11-01T00:00:00+00:00', NULL, ?)", (raw,))
-    store = VersionStore(db)
+    store = FileStore(db)
     assert store.ensure("kunming", plan_path) == 1  # the same file: no new version
     old = store.load("kunming", 1)
     assert old.buildings["grid_id"].equals(geo.read_plan(plan_path).buildings["grid_id"])

@@ -13,6 +13,7 @@ from geo.names import building_names
 from geo.plan import Plan
 from maps import _sheet as sh
 from maps.i18n import text
+from maps.towers import grid_posts, grid_subgrids
 from maps.wallmap import _tables as tb
 from maps.wallmap._content import (
     _BUILDING_EDGE,
@@ -200,8 +201,10 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
     lay = _grid_layout(sheet)
     mine = plan.buildings[plan.buildings["grid_id"] == grid_id]
     hh_total = int(mine["households"].sum())
+    n_sub = len(grid_subgrids(plan, grid_id))  # a tower's emergency sub-grids: said here, listed overleaf
     subtitle = " · ".join([f"{text('grid_code', lang)} {grid_code}", f"{text('households', lang)} {hh_total}",
-                           f"{text('buildings', lang)} {len(mine)}", f"{text('plan', lang)} {name}"])
+                           f"{text('buildings', lang)} {len(mine)}", f"{text('plan', lang)} {name}",
+                           *([text("subgrids_overleaf", lang).format(n=n_sub)] if n_sub else [])])
     ax, rect, denominator, window = _page(sheet, lay, plan, heading, subtitle, bounds, pad=pad,
                                           attribution=attribution, printed=printed, kicker=community)
     near_grids = grids.iloc[grids.sindex.query(window)]
@@ -258,6 +261,15 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
              (text("persons", lang), "—" if persons is None or pd.isna(persons) else int(persons)),
              (text("status", lang), text(f"status_{grid['status']}", lang)),
              (text("target", lang), plan.meta.get("target", "—"))]
+    # the posts that grow with the grid (building leaders by unit, volunteers by households), on one
+    # line whatever the template: the web page lists every post
+    grow = {}
+    for p in grid_posts(plan, grid_id, lang=lang):
+        if p["shows_as"] in ("building_leader", "volunteer"):
+            grow[p["shows_as"]] = grow.get(p["shows_as"], 0) + p["count"]
+    if grow:
+        pairs.append((text("posts", lang), " · ".join(f"{text('role_' + r, lang)} {n}" for r, n in grow.items())))
+
     qr_size = min(32 * sheet.s, pw * 0.34)
     used = _figure_lines(sheet, pax, 0, ph, text("figures", lang), pairs, size=body)
     if url:
@@ -314,4 +326,13 @@ def _grid_figure(plan: Plan, grid_code: str, opts: SheetOptions, *, roster, url,
             align=align, attribution=attribution, printed=printed)
         logger.info("grid %s: %d building rows continue on %d more page(s)", grid_code, len(rest),
                     len(sheet.fig.more_pages))
+    subgrids = grid_subgrids(plan, grid_id, lang=lang)
+    if subgrids:  # a tower's emergency sub-grids by unit and floor, on a page of their own
+        header = [text("subgrid_code", lang), text("subgrids", lang)]
+        rows = [[g["code"], g["label"] + (f" · {text('subgrid_across', lang)}" if g["across"] else "")]
+                for g in subgrids]
+        sheet.fig.more_pages += tb.continuation_pages(
+            plan, paper, landscape, lang, sheet.font, title=f"{heading} · {text('subgrids', lang)}",
+            kicker=community, subtitle=subtitle, widths=tb.column_widths(header, rows, body, sheet.font),
+            header=header, rows=rows, size=body, align=["left", "left"], attribution=attribution, printed=printed)
     return sheet.fig

@@ -19,6 +19,7 @@ import pandas as pd
 from geo.names import building_names
 from geo.plan import Plan
 from maps.i18n import text
+from maps.towers import building_units, grid_posts, grid_subgrids
 from maps.web.colours import grid_adjacency
 from partitioning.codes import building_numbers, short_code
 from partitioning.people.staffing import grid_communities
@@ -190,12 +191,14 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         withheld are one entry; empty when the plan has no ``people`` layer), ``office`` (the
         community office: :func:`community_office`, or ``None``), ``neighbours`` (codes),
         ``units`` (the upper levels' units holding it: level, unit_code, name), ``emergency``
-        (codes of the emergency grids inside it),
+        (codes of the emergency grids inside it), ``subgrids`` (its towers' emergency sub-grids by
+        unit and floor: :func:`maps.towers.grid_subgrids`), ``posts`` (the posts it needs:
+        :func:`maps.towers.grid_posts`),
         ``number`` (the grid's number people read, :func:`partitioning.codes.short_code`),
         ``neighbour_numbers`` (number by neighbour code),
         ``buildings`` (in reading order, :func:`partitioning.codes.building_numbers`: ``no``, ``building_id``, ``name`` (name or address from
         the data, :func:`geo.names.building_names`, else ``None``), ``households``,
-        ``leaders``, ``special`` — counts of flagged households by flag), ``special`` (the grid's
+        ``units`` (单元 of a tower, else 1), ``leaders``, ``special`` — counts of flagged households by flag), ``special`` (the grid's
         counts of flagged households by flag).
     """
     grid = plan.grids.loc[grid_id]
@@ -209,6 +212,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     names = building_names(buildings)
     rows = []
     numbers = building_numbers(buildings.geometry)
+    units = building_units(plan, grid_id)
     for bid in numbers.sort_values(kind="stable").index:
         b = buildings.loc[bid]
         no = int(numbers[bid])
@@ -217,6 +221,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
             "no": no, "building_id": str(bid),
             "name": names[bid],
             "households": int(b["households"]),
+            "units": units.get(str(bid), 1),
             "leaders": _posts(list(leaders.itertuples()), lang),
             "special": {f[5:]: int(b[f]) for f in flags if not _blank(b[f]) and int(b[f]) > 0},
         })
@@ -234,6 +239,8 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
                               for n in adjacency.neighbors(grid_id)},
         "units": _units_of(plan, buildings),
         "emergency": _emergency_codes(plan, grid_id),
+        "subgrids": grid_subgrids(plan, grid_id, lang=lang),
+        "posts": grid_posts(plan, grid_id, lang=lang),
         "buildings": rows,
         "special": {k: n for k in dict.fromkeys(k for r in rows for k in r["special"])
                     if (n := sum(r["special"].get(k, 0) for r in rows))},

@@ -23,6 +23,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN
 from partitioning.metrics import partition_metrics
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import grid_polygons
+from partitioning.towers import refresh_subgrids
 
 __all__ = ["EditResult", "edit_graph"]
 
@@ -137,6 +138,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
             notices.append({"reason": "emergency_stale"})
         else:
             layers["grids_emergency"], buildings[EMERGENCY_COLUMN] = redrawn
+            layers = refresh_subgrids(layers, buildings, meta, tolerance=tolerance)
     meta["edited"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     logger.info("edit: %s (%d grids recomputed, %d removed)", note, len(alive), len(removed))
     return EditResult(Plan(buildings=buildings, grids=grids, meta=meta, layers=layers),

@@ -38,10 +38,12 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
 from geo.errors import CRSError, InputError
+from geo.storeys import unit_counts
 from partitioning.people.roles import ROLES
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
-           "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "PEOPLE_COLUMNS"]
+           "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "tower_units",
+           "PEOPLE_COLUMNS"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ TEMPLATES_PATH = Path(__file__).resolve().parent / "staffing_templates.toml"
 #: Columns of the plan's ``people`` layer written by :func:`assign`.
 PEOPLE_COLUMNS = ("person_id", "grid_id", "building_id", "role", "template_role", "role_label", "name", "phone",
                   "organisation", "home", "lon", "lat", "availability", "distance_m", "kept")
-_PER = ("grid", "building", "households")
+_PER = ("grid", "building", "unit", "households")
 _FORBIDDEN = 1e12
 
 
@@ -156,8 +158,11 @@ def posts(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict) -> pd.Da
     """One row per post the template asks of the plan: ``grid_id``, ``building_id`` (empty for a
     grid's post), ``role``.
 
-    Buildings without households get no building post; a per-households post asks for
-    ``max(min, ceil(households / count))`` people per grid.
+    Buildings without households get no building post; a per-unit post asks ``count`` people per
+    unit (单元, :func:`geo.storeys.unit_counts`) of a tower — a building that is an oversize grid of
+    its own, kept whole in normal times: three units, three building leaders — and ``count`` per
+    other building; a per-households post asks for ``max(min, ceil(households / count))`` people
+    per grid.
     """
     rows = []
     households = grids["households"].astype("int64")
@@ -168,13 +173,25 @@ def posts(buildings: pd.DataFrame, grids: pd.DataFrame, template: dict) -> pd.Da
             n = np.maximum(int(p.get("min", 0)), np.ceil(households / p["count"]).astype("int64"))
         else:
             b = buildings[buildings["households"] > 0]
-            rows.append(pd.DataFrame({"grid_id": np.repeat(b["grid_id"].astype(str).to_numpy(), p["count"]),
-                                      "building_id": np.repeat(b.index.astype(str).to_numpy(), p["count"]),
+            each = p["count"] * (tower_units(b, grids) if p["per"] == "unit" else 1)
+            rows.append(pd.DataFrame({"grid_id": np.repeat(b["grid_id"].astype(str).to_numpy(), each),
+                                      "building_id": np.repeat(b.index.astype(str).to_numpy(), each),
                                       "role": p["role"]}))
             continue
         rows.append(pd.DataFrame({"grid_id": np.repeat(grids.index.astype(str).to_numpy(), n.to_numpy()),
                                   "building_id": "", "role": p["role"]}))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["grid_id", "building_id", "role"])
+
+
+def tower_units(buildings: pd.DataFrame, grids: pd.DataFrame) -> np.ndarray:
+    """Units of each building in an oversize grid (a tower), 1 for the others."""
+    status = grids["status"].astype(str) if "status" in grids.columns else pd.Series(dtype=str)
+    status.index = status.index.astype(str)
+    tower = buildings["grid_id"].astype(str).map(status).eq("oversize").to_numpy()
+    units = np.ones(len(buildings), dtype=np.int64)
+    if tower.any():
+        units[tower] = unit_counts(buildings[tower])[0].to_numpy()
+    return units
 
 
 def grid_communities(buildings: pd.DataFrame, grids: pd.DataFrame, *, column: str = "community",

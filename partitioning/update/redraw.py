@@ -21,6 +21,7 @@ from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, nested_co
 from partitioning.metrics import partition_metrics
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
+from partitioning.towers import refresh_subgrids
 from partitioning.update.changes import apply_changes, resolve_locks
 from partitioning.update.repair import State, grid_status, place_added, reconnect, repair
 
@@ -188,6 +189,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
             layers["grids_emergency"], plan.buildings, out, grids, graph, cells, changed,
             target=int((meta.get("emergency") or {}).get("target") or max(1, target // 2)),
             tolerance=tolerance, seed=seed, prefix=meta.get("code_prefix"))
+        layers = refresh_subgrids(layers, out, meta, tolerance=tolerance)
 
     moves = _moves(old, out, demolished, added, state.reason)
     metrics = partition_metrics(graph, final, target=target, tolerance=tolerance)

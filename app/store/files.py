@@ -1,18 +1,14 @@
-"""Plan versions and edit sessions, stored in SQLite — the editor's memory, without Flask.
+"""The embedded version store: plan versions and edit sessions in SQLite, beside the plan files.
 
-A :class:`VersionStore` keeps, per plan, every saved **version**: the whole plan (its GeoPackage
-bytes, compressed), its author, comment, parent and the diff against its parent
-(:func:`partitioning.diff.diff_plans`); and each user's stored edit session (base version,
-operations, position, revision). A save is one SQLite transaction (``BEGIN IMMEDIATE``: one
-writer at a time) around the atomic rewrite of the plan file (:func:`geo.plan.atomic_path`): a
-failed save leaves neither a version nor a changed plan file. A plan file changed outside the
-editor (for example by ``gridplan update``) is recorded as a new version the next time the store
-reads it, so a session based on the old file cannot overwrite the change.
-
-An :class:`EditSession` is one user's operations of :mod:`partitioning.editing` on one plan and
-the plans they made (undo/redo move a position). The Flask routes are :mod:`app.editor`; this
-module lives in ``app/`` and not in ``geo/`` because it is the web editor's state (users,
-sessions, a database in the instance folder), not the plan file's format.
+A :class:`FileStore` keeps, per plan, every saved **version**: the whole plan (its GeoPackage
+bytes, compressed), its author, comment, parent, the diff against its parent
+(:func:`partitioning.diff.diff_plans`) and the communities it changed; and each user's stored edit
+session (base version, operations, position, revision). A save is one SQLite transaction (``BEGIN
+IMMEDIATE``: one writer at a time) around the atomic rewrite of the plan file
+(:func:`geo.plan.atomic_path`): a failed save leaves neither a version nor a changed plan file. A
+plan file changed outside the editor (for example by ``gridplan update``) is recorded as a new
+version the next time the store reads it, so a session based on the old file cannot overwrite the
+change. Saves based on an older version follow :func:`app.store.base.settle`.
 """
 
 from __future__ import annotations
@@ -25,42 +21,17 @@ import tempfile
 import zlib
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import geo
-from geo.errors import GridplanError
+from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, diff_json, settle
+from app.store.changes import WHOLE_PLAN
 from geo.plan import atomic_path
-from partitioning import editing
-from partitioning.diff import diff_plans
 
-__all__ = ["VersionStore", "VersionConflict", "SessionConflict", "EditSession", "FILE_AUTHOR", "FIRST_COMMENT",
-           "OUTSIDE_COMMENT"]
+__all__ = ["FileStore"]
 
 logger = logging.getLogger(__name__)
-
-#: Author and comment of a version recorded from the plan file itself.
-FILE_AUTHOR = "gridplan"
-FIRST_COMMENT = "the plan file"
-OUTSIDE_COMMENT = "the plan file was changed outside the editor"
-
-
-class VersionConflict(GridplanError):
-    """A save based on a version that is no longer the latest."""
-
-    def __init__(self, base: int, latest: int):
-        self.base, self.latest = base, latest
-        super().__init__(f"version {base} is not the latest ({latest} was saved since); reload the latest "
-                         "version and apply your changes again")
-
-
-class SessionConflict(GridplanError):
-    """An edit session changed by another request (another window or tab) since it was read."""
-
-    def __init__(self):
-        super().__init__("your edit session was changed in another window; reload the editor")
-
 
 # --- the version store -------------------------------------------------------------------------------
 
@@ -74,6 +45,8 @@ CREATE TABLE IF NOT EXISTS sessions (
     rev INTEGER NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (plan, user)
 );
 """
+#: Columns a store of an earlier release lacks, with what its rows get (see ``FileStore.__init__``).
+_ADDED = {"sha256": "TEXT", "communities": "TEXT"}
 
 #: SHA-256 of plan files by (path, size, modification time): a request costs a ``stat``.
 _DIGESTS: dict = {}
@@ -120,12 +93,8 @@ def _bytes_plan(data: bytes) -> geo.Plan:
         return geo.read_plan(path)
 
 
-def _diff(parent: geo.Plan, new: geo.Plan) -> str:
-    return json.dumps(diff_plans(parent, new).to_dict(), ensure_ascii=False, default=str)
-
-
-class VersionStore:
-    """Versions of plans, and the editors' sessions, in one SQLite database.
+class FileStore:
+    """Versions of plans, and the editors' sessions, in one SQLite database (whole plans per version).
 
     Parameters
     ----------
@@ -139,11 +108,16 @@ class VersionStore:
         with self._connect() as con:
             con.executescript(_SCHEMA)
             con.execute("PRAGMA journal_mode=WAL")  # readers never wait for a save
-            if "sha256" not in {r["name"] for r in con.execute("PRAGMA table_info(versions)")}:
-                con.execute("ALTER TABLE versions ADD COLUMN sha256 TEXT")  # a store of the first release
+            have = {r["name"] for r in con.execute("PRAGMA table_info(versions)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    con.execute(f"ALTER TABLE versions ADD COLUMN {column} {kind}")
+            if "sha256" not in have:  # a store of the first release
                 for plan, version, blob in con.execute("SELECT plan, version, snapshot FROM versions").fetchall():
                     con.execute("UPDATE versions SET sha256 = ? WHERE plan = ? AND version = ?",
                                 (_digest(_unpack(blob)), plan, version))
+            # versions of an earlier release changed, as far as anyone knows, the whole plan
+            con.execute("UPDATE versions SET communities = ? WHERE communities IS NULL", (json.dumps([WHOLE_PLAN]),))
 
     @contextmanager
     def _connect(self):
@@ -200,34 +174,46 @@ class VersionStore:
             if latest is not None:
                 old = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?",
                                   (plan, latest)).fetchone()[0]
-                diff = _diff(_bytes_plan(_unpack(old)), _bytes_plan(data))
+                diff = diff_json(_bytes_plan(_unpack(old)), _bytes_plan(data))
                 logger.warning("plan %s: %s; recorded as version %d", plan, OUTSIDE_COMMENT, version)
-            con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT if latest else FIRST_COMMENT,
-                         _now(), diff, _pack(data), _digest(data)))
+            self._insert(con, plan, version, latest, FILE_AUTHOR, OUTSIDE_COMMENT if latest else FIRST_COMMENT,
+                         diff, data, [WHOLE_PLAN])
         return version
 
     def save(self, plan: str, new: geo.Plan, *, base: int, author: str, comment: str = "",
-             parent_plan: geo.Plan | None = None, path=None) -> int:
-        """Store ``new`` as the version after ``base``, and write it to the plan file ``path``.
+             parent_plan: geo.Plan | None = None, path=None, make_graph: Callable | None = None) -> int:
+        """Store ``new`` as the version after the latest, made from ``base``, and write it to the plan
+        file ``path``.
 
         The author's edit session of the plan starts again, empty, on the new version (in the
-        same transaction).
+        same transaction). When versions were saved since ``base`` in other communities, ``new``'s
+        changes are applied to the latest version (:func:`app.store.base.settle`).
 
         Raises
         ------
         VersionConflict
-            When ``base`` is not the latest version.
+            When a version since ``base`` changed a community ``new`` changes.
         """
-        data = _plan_bytes(new)
-        diff = None if parent_plan is None else _diff(parent_plan, new)
         with self._write() as con:  # the check, the insert and the plan file: all or nothing
             latest = self._latest(con, plan)
-            if latest != base:
-                raise VersionConflict(base, latest)
-            version = base + 1
-            con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (plan, version, base, author, comment, _now(), diff, _pack(data), _digest(data)))
+            loaded: dict = {}
+
+            def load(v: int) -> geo.Plan:
+                if v not in loaded:
+                    loaded[v] = self._load(con, plan, v)
+                return loaded[v]
+
+            parent = parent_plan
+            if parent is None:
+                parent = load(base) if isinstance(base, int) and 1 <= base <= (latest or 0) else new
+            settled = settle(
+                base=base, latest=latest, parent=parent, new=new, make_graph=make_graph, load=load,
+                since=lambda: [set(json.loads(r[0])) for r in con.execute(
+                    "SELECT communities FROM versions WHERE plan = ? AND version > ?", (plan, base))])
+            data = _plan_bytes(settled.plan)
+            diff = None if parent_plan is None and latest == base else diff_json(settled.old, settled.plan)
+            version = latest + 1
+            self._insert(con, plan, version, latest, author, comment, diff, data, sorted(settled.communities))
             self._put_session(con, plan, author, base=version, ops=[], pos=0)
             if path is not None:
                 with atomic_path(path) as tmp:
@@ -235,18 +221,29 @@ class VersionStore:
         logger.info("plan %s: version %d saved by %s", plan, version, author)
         return version
 
+    @staticmethod
+    def _insert(con, plan, version, parent, author, comment, diff, data, communities) -> None:
+        con.execute("INSERT INTO versions (plan, version, parent, author, comment, created, diff, snapshot, sha256, "
+                    "communities) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (plan, version, parent, author, comment, _now(), diff, _pack(data), _digest(data),
+                     json.dumps(communities, ensure_ascii=False)))
+
     def versions(self, plan: str) -> list[dict]:
         """Every version of ``plan``, newest first: number, parent, author, comment, time, diff."""
         with self._connect() as con:
-            rows = con.execute("SELECT version, parent, author, comment, created, diff FROM versions "
+            rows = con.execute("SELECT version, parent, author, comment, created, diff, communities FROM versions "
                                "WHERE plan = ? ORDER BY version DESC", (plan,)).fetchall()
-        return [{**dict(r), "diff": json.loads(r["diff"]) if r["diff"] else None} for r in rows]
+        return [{**dict(r), "diff": json.loads(r["diff"]) if r["diff"] else None,
+                 "communities": json.loads(r["communities"])} for r in rows]
 
     def load(self, plan: str, version: int) -> geo.Plan:
         """The plan as it was at ``version``."""
         with self._connect() as con:
-            row = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?",
-                              (plan, version)).fetchone()
+            return self._load(con, plan, version)
+
+    @staticmethod
+    def _load(con, plan: str, version: int) -> geo.Plan:
+        row = con.execute("SELECT snapshot FROM versions WHERE plan = ? AND version = ?", (plan, version)).fetchone()
         if row is None:
             raise KeyError(version)
         return _bytes_plan(_unpack(row[0]))
@@ -285,70 +282,3 @@ class VersionStore:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-# --- edit sessions -----------------------------------------------------------------------------------
-
-@dataclass
-class EditSession:
-    """One user's edits of one plan: the operations and the plans they made.
-
-    ``plans[0]`` is version ``base`` as loaded; ``plans[i + 1]`` is what ``ops[i]`` made of
-    ``plans[i]``; ``plans[pos]`` is the current plan (undo lowers ``pos``, redo raises it, a new
-    operation drops the redo tail). ``rev`` is the revision of the stored session these match.
-    """
-
-    base: int
-    plans: list
-    make_graph: Callable = editing.edit_graph
-    ops: list = field(default_factory=list)
-    pos: int = 0
-    rev: int = 0
-    graph: object = None
-
-    @property
-    def plan(self) -> geo.Plan:
-        return self.plans[self.pos]
-
-    @property
-    def notices(self) -> list:
-        """The warnings of the operation that made the current plan (``EditResult.notices``)."""
-        return self.ops[self.pos - 1]["notices"] if self.pos else []
-
-    def contiguity(self):
-        """The contiguity graph of the plans (their buildings and cells never change)."""
-        if self.graph is None:
-            self.graph = self.make_graph(self.plans[0])
-        return self.graph
-
-    def apply(self, op: str, args: dict) -> editing.EditResult:
-        """Apply an operation to the current plan; the redo tail is dropped when it succeeds."""
-        result = self._run(op, args, self.plan)
-        del self.plans[self.pos + 1:], self.ops[self.pos:]
-        self._append(op, args, result)
-        return result
-
-    def _run(self, op: str, args: dict, plan: geo.Plan) -> editing.EditResult:
-        func, needs_graph = editing.OPERATIONS[op]
-        return func(plan, self.contiguity(), **args) if needs_graph else func(plan, **args)
-
-    def _append(self, op: str, args: dict, result: editing.EditResult) -> None:
-        self.plans.append(result.plan)
-        self.ops.append({"op": op, "args": args, "notices": result.notices})
-        self.pos = len(self.ops)
-
-    def sync(self, stored: dict) -> None:
-        """Catch up with the stored session (same base): keep the plans of the operations both
-        share, replay the others."""
-        same = 0
-        for mine, theirs in zip(self.ops, stored["ops"]):
-            if (mine["op"], mine["args"]) != (theirs["op"], theirs["args"]):
-                break
-            same += 1
-        del self.plans[same + 1:], self.ops[same:]
-        for o in stored["ops"][same:]:
-            self._append(o["op"], o["args"], self._run(o["op"], o["args"], self.plans[-1]))
-        self.pos, self.rev = stored["pos"], stored["rev"]
-
-    def stored(self) -> dict:
-        return {"base": self.base, "ops": self.ops, "pos": self.pos}
