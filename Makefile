@@ -52,9 +52,11 @@ demo: venv
 bench: venv $(BENCH_STAMP)
 	$(PY) -m pytest -q tests/benchmarks -p no:cacheprovider -o testpaths=tests/benchmarks -o norecursedirs='.*' -s
 
-# Scaling benchmark: synthetic cities of 10k–1.5M households (~8–12 min on 2 cores); not part of test/bench.
+# Scaling benchmark: synthetic cities of 10k–1.5M households (~8–12 min on 2 cores), then their drill-down
+# pages under serve --production (~6 min more); not part of test/bench.
 bench-scale: venv $(BENCH_STAMP)
 	$(PY) tests/benchmarks/scale.py
+	$(PY) tests/benchmarks/drill_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

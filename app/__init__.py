@@ -34,6 +34,8 @@ SETTINGS = {
                       "internet (intranet with TILES_URL, or none). False (--online): the scripts come from the "
                       "npm CDN and internet basemaps may be chosen."),
     "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
+    "CACHE_BYTES": (512 * 2**20, "Most bytes of rendered pages and GeoJSON documents (with their gzip) kept in memory "
+                                 "by each worker; the least recently used go first."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
     "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
                           "(no names, phones or special households). Off: everyone signs in."),
@@ -142,13 +144,14 @@ def create_app(test_config: dict | None = None, *, instance_config: bool | None 
     check_basemap(app.config["BASEMAP"], key=app.config["TIANDITU_KEY"], tiles_url=app.config["TILES_URL"],
                   offline=offline)
 
-    from app import _data, api, auth, editor, jobpages, newplan, recount, uploads, views
+    from app import _data, api, auth, drill, editor, jobpages, newplan, recount, uploads, views
 
     _data.init_app(app)
     uploads.init_app(app)  # before auth: the upload limit is checked before the CSRF check reads a body
     auth.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    drill.init_app(app)
     editor.init_app(app)
     jobpages.init_app(app)
     newplan.init_app(app)

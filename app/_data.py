@@ -1,8 +1,8 @@
 """Plans, cached documents and compressed responses shared by the pages and the API.
 
 A plan is read once per file version (path + modification time); every document made from it
-(a page, a GeoJSON) is kept in an LRU cache of ``CACHE_SIZE`` entries as its bytes, their gzip
-and an ETag, so a repeated request costs a dictionary look-up and a conditional GET a 304.
+(a page, a GeoJSON) is made on its first request and kept in an LRU cache of ``CACHE_SIZE`` entries and
+``CACHE_BYTES`` bytes as its bytes, their gzip and an ETag, so a repeated request costs a dictionary look-up and a conditional GET a 304.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 
 from flask import Response, abort, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -44,24 +44,51 @@ class Payload:
 
 
 class _LRU:
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), Lock()
+    """At most ``size`` entries and ``max_bytes`` bytes of documents (a :class:`Payload` counts its
+    bytes and their gzip; plans and other values count nothing), the least recently used going first."""
+
+    def __init__(self, size: int, max_bytes: int | None = None):
+        self.size, self.max_bytes, self.items, self.lock = size, max_bytes, OrderedDict(), Lock()
+        self.bytes = 0
+        self.making: dict = {}  # key → Event set when the thread making it is done
+
+    @staticmethod
+    def weight(value) -> int:
+        return len(value.body) + len(value.gz) if isinstance(value, Payload) else 0
 
     def get(self, key, make):
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        value = make()  # made outside the lock: two threads may make it once each, both correct
+            done = self.making.get(key)
+            if done is None:
+                self.making[key] = Event()
+        if done is not None:  # another thread is making it (a page many ask for at once is made once)
+            done.wait()
+            with self.lock:
+                if key in self.items:
+                    self.items.move_to_end(key)
+                    return self.items[key]
+            return self.get(key, make)  # that thread failed (or it went at once): make it here
+        try:
+            value = make()  # made outside the lock: other keys are served meanwhile
+        except BaseException:
+            with self.lock:
+                self.making.pop(key).set()
+            raise
         with self.lock:
             self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            self.bytes += self.weight(value)
+            while len(self.items) > self.size or (self.max_bytes is not None and self.bytes > self.max_bytes
+                                                  and len(self.items) > 1):
+                self.bytes -= self.weight(self.items.popitem(last=False)[1])
+            self.making.pop(key).set()
         return value
 
 
 def init_app(app) -> None:
-    app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]))
+    app.extensions["gridplan_cache"] = _LRU(int(app.config["CACHE_SIZE"]), int(app.config["CACHE_BYTES"]))
 
     @app.template_global()
     def switch_language_url() -> str:

@@ -456,7 +456,7 @@ def diff(old_path, new_path, match, as_json):
 @click.option("--online", is_flag=True, help="Load scripts, styles and icons from the npm CDN and allow internet "
               "basemaps (OFFLINE = False). By default the app serves them itself: no request leaves the server.")
 @click.option("--offline", is_flag=True, help="The default; accepted so that existing scripts keep working.")
-@click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers, pages pre-rendered).")
+@click.option("--production", is_flag=True, help="Serve with gunicorn (threaded workers; plans read before forking, pages made on first request).")
 @click.option("--workers", type=click.IntRange(min=1), help="gunicorn worker processes [default: one per core, 2–8].")
 @click.option("--public", is_flag=True, help="Anonymous visitors see the maps: grids and counts only, no names (PUBLIC_MAP).")
 def serve(plans, db_url, db_folder, host, port, basemap, tiles_url, tianditu_key, lang, online, offline, production,

@@ -1,10 +1,12 @@
-"""Production serving: gunicorn (threaded workers) with the pages pre-rendered before forking.
+"""Production serving: gunicorn (threaded workers) with the plans read before forking.
 
-``gridplan serve --production`` calls :func:`run_production`. The app is created and its plans'
-community maps and GeoJSON are rendered in the master process (``preload_app``), so every
-forked worker starts with them cached (for each level a visitor can have, see :func:`warm`);
-workers are ``gthread`` so a slow client does not hold a whole process. A stopping worker writes
-its queued audit entries (:mod:`app.audit`).
+``gridplan serve --production`` calls :func:`run_production`. The app is created and each plan is read
+(with its drill-down units) in the master process (:func:`preload`, gunicorn's ``preload_app``), so every
+forked worker starts with them and the server answers within seconds of starting whatever the plans'
+size; pages and documents are made on their first request and kept in each worker's cache, bounded
+by ``CACHE_SIZE`` and ``CACHE_BYTES`` (:mod:`app._data`). :func:`warm` pre-renders pages for
+whoever wants them made before the first visitor. Workers are ``gthread`` so a slow client does not
+hold a whole process. A stopping worker writes its queued audit entries (:mod:`app.audit`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 
 from flask import Flask
 
-__all__ = ["default_workers", "warm", "run_production"]
+__all__ = ["default_workers", "preload", "warm", "run_production"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,22 @@ def warm(app: Flask, *, languages=None, grids: bool = False, processes: int = 1)
     return n
 
 
+def preload(app: Flask) -> int:
+    """Read every plan served and its drill-down units into the app's cache (what does not depend
+    on who looks), nothing else: forked workers inherit them, and every page and document is made
+    on its first request. Returns the number of plans read."""
+    from app import _data
+    from app.drill import has_units
+
+    n = 0
+    with app.test_request_context():
+        for name in _data.readable_plans():
+            has_units(name)
+            n += 1
+    logger.info("read %d plan(s); pages are made on their first request", n)
+    return n
+
+
 def _flush_audit(server, worker) -> None:
     """gunicorn's ``worker_exit`` hook: a worker stopping writes its queued audit entries."""
     from app.audit import flush
@@ -135,5 +153,5 @@ def run_production(app: Flask, *, host: str = "127.0.0.1", port: int = 5000, wor
         def load(self):
             return app
 
-    warm(app, grids=True, processes=os.cpu_count() or 1)
+    preload(app)
     _Server().run()

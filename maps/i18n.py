@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "text", "EDITOR_KEYS"]
+__all__ = ["LANGUAGES", "DEFAULT_LANGUAGE", "text", "EDITOR_KEYS", "DRILL_KEYS"]
 
 DEFAULT_LANGUAGE = "zh"
 LANGUAGES = ("zh", "en")
@@ -341,6 +341,30 @@ _TEXT.update({
     "grid_table_follows": {"zh": "网格一览表见后页", "en": "Table of grids: see the following page(s)"},
     "per_community": {"zh": "各社区概况", "en": "Per community"},
 })
+
+# Drill-down pages (app/drill.py, app/static/drill.js; issue 16): the page's own words.
+_DRILL = {
+    "drill_title": {"zh": "分级总览", "en": "Overview by level"},
+    "drill_open": {"zh": "分级总览", "en": "By level"},
+    "drill_no_units": {"zh": "方案没有街道、社区等上级单元，请打开网格地图", "en": "the plan has no streets or "
+                       "communities to drill down; open its grid map"},
+    "drill_unit_not_found": {"zh": "未找到单元", "en": "no such unit"},
+    "drill_buildings_lowest": {"zh": "只提供最低一级单元（如社区）的楼栋", "en": "buildings are sent for the units of "
+                               "the last level (e.g. communities) only"},
+    "drill_name": {"zh": "名称", "en": "Name"},
+    "drill_grids": {"zh": "网格数", "en": "Grids"},
+    "drill_posts": {"zh": "岗位已配", "en": "Posts filled"},
+    "drill_gap": {"zh": "缺口", "en": "Gap"},
+    "drill_loading": {"zh": "加载中…", "en": "Loading…"},
+    "drill_failed": {"zh": "数据加载失败，请刷新页面", "en": "the data did not load; reload the page"},
+    "drill_sort": {"zh": "点击表头排序", "en": "Click a heading to sort"},
+    "drill_open_unit": {"zh": "点击地图或表格进入下一级", "en": "Click the map or the table to go one level down"},
+    "drill_open_grid": {"zh": "点击网格打开作战图", "en": "Click a grid to open its battle map"},
+    "drill_whole_plan": {"zh": "全域", "en": "Whole plan"},
+}
+_TEXT.update(_DRILL)
+#: The words the drill page's script shows, sent to it with the page.
+DRILL_KEYS = (*_DRILL, "households", "balance", "special_households", "status", "grid")
 
 # Names people read (issue 18): every special-household flag (partitioning.people.roster.SPECIAL_FLAGS,
 # geo.households.FLAG_COLUMNS and the common ones of household registers), the versions the plan
