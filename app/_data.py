@@ -201,6 +201,15 @@ def layout_or_404(p: geo.Plan, name: str) -> tuple[str, str | None]:
     return layout, level
 
 
+def datum_arg() -> str:
+    """The request's ``?datum=`` (``wgs84``, the default, or ``gcj02``: coordinates for a basemap in
+    China's datum); 400 for anything else."""
+    datum = request.args.get("datum", "wgs84")
+    if datum not in ("wgs84", "gcj02"):
+        abort(400, description=f"datum must be wgs84 or gcj02, not {datum!r}")
+    return datum
+
+
 def grid_id_or_404(p: geo.Plan, name: str, code: str):
 
     grid_id = find_grid(p, code)

@@ -22,13 +22,6 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 OPENAPI_PATH = Path(__file__).resolve().parent / "openapi.json"
 
 
-def _datum() -> str:
-    datum = request.args.get("datum", "wgs84")
-    if datum not in ("wgs84", "gcj02"):
-        abort(400, description=f"datum must be wgs84 or gcj02, not {datum!r}")
-    return datum
-
-
 @bp.get("/openapi.json")
 def openapi():
     payload = cached(("openapi", OPENAPI_PATH.stat().st_mtime_ns), lambda: Payload.of(OPENAPI_PATH.read_bytes()))
@@ -52,7 +45,7 @@ def plan(name: str):
 def grids_geojson(name: str):
 
     p, version = _data.plan(name)
-    (layout, level), datum, language = _data.layout_or_404(p, name), _datum(), lang()
+    (layout, level), datum, language = _data.layout_or_404(p, name), _data.datum_arg(), lang()
     payload = cached(("grids.geojson", *version, layout, level, datum, language), lambda: Payload.of(
         layer_geojson(p, "grids", lang=language, datum=datum, grids=layout_grids(p, layout=layout, level=level))))
     return send(payload, "application/geo+json")
@@ -62,7 +55,7 @@ def grids_geojson(name: str):
 def buildings_geojson(name: str):
 
     p, version = _data.plan(name)
-    datum = _datum()
+    datum = _data.datum_arg()
     payload = cached(("buildings.geojson", *version, datum),
                      lambda: Payload.of(layer_geojson(p, "buildings", datum=datum)))
     return send(payload, "application/geo+json")
@@ -81,7 +74,7 @@ def grid(name: str, code: str):
 def grid_buildings_geojson(name: str, code: str):
 
     p, version = _data.plan(name)
-    grid_id, datum = _data.grid_id_or_404(p, name, code), _datum()
+    grid_id, datum = _data.grid_id_or_404(p, name, code), _data.datum_arg()
     payload = cached(("grid-buildings.geojson", *version, grid_id, datum),
                      lambda: Payload.of(layer_geojson(p, "buildings", grid_id=grid_id, datum=datum)))
     return send(payload, "application/geo+json")

@@ -13,7 +13,6 @@ from flask import Blueprint, abort, current_app, render_template, url_for
 
 from app import _data
 from app._data import Payload, cached, lang, send, send_json
-from app.api import _datum
 from app.auth import words
 from app.views import map_options, map_parts
 from maps.i18n import DRILL_KEYS, text
@@ -95,7 +94,7 @@ def document(name: str, code: str | None):
     """The unit's children as GeoJSON with their figures, its breadcrumbs and totals
     (:func:`maps.web.drill.unit_document`)."""
     p, version, units, figures = _units(name)
-    key, datum, language = _key_or_404(units, name, code), _datum(), lang()
+    key, datum, language = _key_or_404(units, name, code), _data.datum_arg(), lang()
     return send_json(("units", *version, key, datum, language),
                      lambda: unit_document(p, units, figures, key, lang=language, datum=datum))
 
@@ -105,7 +104,7 @@ def buildings(name: str, code: str):
     """The buildings of a unit of the last level (a community): 404 for units above it, whose
     buildings would be too many for one page."""
     p, version, units, _ = _units(name)
-    key, datum = _key_or_404(units, name, code), _datum()
+    key, datum = _key_or_404(units, name, code), _data.datum_arg()
     if units.units.at[key, "level"] != units.levels[-1]:
         abort(404, description=f"{code}: {text('drill_buildings_lowest', lang())}")
     payload = cached(("unit-buildings", *version, key, datum),
