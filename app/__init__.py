@@ -36,6 +36,8 @@ SETTINGS = {
     "CACHE_SIZE": (8192, "Rendered pages and GeoJSON documents kept in memory by each worker."),
     "CACHE_BYTES": (512 * 2**20, "Most bytes of rendered pages and GeoJSON documents (with their gzip) kept in memory "
                                  "by each worker; the least recently used go first."),
+    "FLAT_MAP_MAX_GRIDS": (3000, "A plan of more grids than this that has streets or communities opens its map at "
+                                 "the drill-down page of its top level (the one-layer map of every grid: ?all=1)."),
     "SHEET_PAPER": ("A3", "Paper of the printed battle map downloaded from a grid's page."),
     "PUBLIC_MAP": (False, "Let anonymous visitors see the maps: grids, buildings and household counts only "
                           "(no names, phones or special households). Off: everyone signs in."),

@@ -23,6 +23,8 @@ from app.auth import access, visible_plan
 from app.language import lang
 from maps.i18n import LANGUAGES, text
 from maps.web.colours import grid_adjacency
+from maps.web.drill import Units
+from maps.web.drill import plan_units as _units_of
 from maps.web.queries import find_grid, plan_layouts
 
 __all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "plan_figures", "adjacency", "cached", "send", "send_json",
@@ -199,6 +201,18 @@ def layout_or_404(p: geo.Plan, name: str) -> tuple[str, str | None]:
     if layout not in choices["layouts"] or (level is not None and level not in choices["levels"]):
         abort(404, description=f"{text('plan', lang())} “{name}”: {layout} / {level}: {text('not_found', lang())}")
     return layout, level
+
+
+def plan_units(name: str) -> tuple[geo.Plan, tuple, Units | None]:
+    """Plan ``name`` as the visitor may see it, its version and its drill-down units (``None`` without
+    any, :func:`maps.web.drill.plan_units`): one copy per plan version, as who looks does not change them."""
+    p, version = plan(name)
+    return p, version, current_app.extensions["gridplan_cache"].get(("units", *version), lambda: _units_of(p))
+
+
+def has_units(name: str) -> bool:
+    """Whether plan ``name`` has units to drill down (for the links of other pages)."""
+    return plan_units(name)[2] is not None
 
 
 def datum_arg() -> str:

@@ -17,37 +17,25 @@ from app.auth import words
 from app.views import map_options, map_parts
 from maps.i18n import DRILL_KEYS, text
 from maps.web.basemaps import basemap_datum
-from maps.web.drill import drill_map, plan_units, unit_buildings, unit_document, unit_figures, unit_summary
+from maps.web.drill import drill_map, unit_buildings, unit_document, unit_figures, unit_summary
 from maps.web.geojson import layer_geojson
 
-__all__ = ["bp", "init_app", "has_units"]
+__all__ = ["bp", "init_app"]
 
 bp = Blueprint("drill", __name__)
 
 
 def init_app(app) -> None:
     app.register_blueprint(bp)
-    app.add_template_global(has_units)
-
-
-def _plan_units(name: str):
-    """Plan ``name`` as the visitor may see it, its version and its units (``None`` without any): one
-    copy per plan version, as who looks does not change them."""
-    p, version = _data.plan(name)
-    return p, version, current_app.extensions["gridplan_cache"].get(("units", *version), lambda: plan_units(p))
+    app.add_template_global(_data.has_units)
 
 
 def _units(name: str):
-    """:func:`_plan_units` and the units' figures (per access level); 404 for a plan without units."""
-    p, version, units = _plan_units(name)
+    """:func:`app._data.plan_units` and the units' figures (per access level); 404 for a plan without units."""
+    p, version, units = _data.plan_units(name)
     if units is None:
         abort(404, description=f"{text('plan', lang())} “{name}”: {text('drill_no_units', lang())}")
     return p, version, units, cached(("unit-figures", *version), lambda: unit_figures(p, units))
-
-
-def has_units(name: str) -> bool:
-    """Whether plan ``name`` has units to drill down (for the links of other pages)."""
-    return _plan_units(name)[2] is not None
 
 
 def _key_or_404(units, name: str, code: str | None):

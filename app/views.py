@@ -94,8 +94,11 @@ def index():
 
 @bp.get("/plans/<name>/")
 def plan_map(name: str):
-
-    p, version = _data.plan(name)
+    """Every grid of the plan on one map; a plan of more than ``FLAT_MAP_MAX_GRIDS`` grids that has
+    drill-down units opens at its top unit instead (``?all=1`` still draws every grid)."""
+    p, version, units = _data.plan_units(name)
+    if units is not None and len(p.grids) > current_app.config["FLAT_MAP_MAX_GRIDS"] and "all" not in request.args:
+        return redirect(url_for("drill.page", name=name, **request.args))
     language, choices = lang(), plan_layouts(p)
     layout, level = _data.layout_or_404(p, name)
 

@@ -116,12 +116,11 @@ def preload(app: Flask) -> int:
     on who looks), nothing else: forked workers inherit them, and every page and document is made
     on its first request. Returns the number of plans read."""
     from app import _data
-    from app.drill import has_units
 
     n = 0
     with app.test_request_context():
         for name in _data.readable_plans():
-            has_units(name)
+            _data.has_units(name)
             n += 1
     logger.info("read %d plan(s); pages are made on their first request", n)
     return n

@@ -229,3 +229,17 @@ def test_on_amap_tiles_the_drill_page_asks_for_gcj02(plans, tmp_path):
     assert "/api/plans/flat/units/?datum=gcj02" in html
     wgs84, gcj02 = (client.get(f"/api/plans/flat/units/?datum={d}").get_json()["bounds"] for d in ("wgs84", "gcj02"))
     assert 0.001 < gcj02[0] - wgs84[0] < 0.01  # GCJ-02 is shifted a few hundred metres east around Suzhou
+
+
+def test_a_big_plan_opens_at_its_drill_page_not_as_one_map_of_every_grid(plans, tmp_path):
+    """Above FLAT_MAP_MAX_GRIDS a plan with units opens at its top unit; ?all=1 still draws every grid
+    (the drill page links it), and at the limit the plan keeps its one map."""
+    levels = plans["levels"]
+    n = len(geo.read_plan(levels).grids)
+    big = _app(levels, tmp_path, PUBLIC_MAP=True, FLAT_MAP_MAX_GRIDS=n - 1).test_client()
+    moved = big.get("/plans/levels/?lang=en")
+    assert moved.status_code == 302 and moved.headers["Location"] == "/plans/levels/units/?lang=en"
+    assert big.get("/plans/levels/?all=1").status_code == 200
+    assert 'href="/plans/levels/?all=1"' in big.get("/plans/levels/units/").get_data(as_text=True)
+    small = _app(levels, tmp_path, PUBLIC_MAP=True, FLAT_MAP_MAX_GRIDS=n).test_client()
+    assert small.get("/plans/levels/").status_code == 200
