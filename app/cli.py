@@ -131,7 +131,8 @@ def _input_options(f):
 #: name these (``options`` of :func:`partitioning.settings.settings_error`), the command line its flags.
 _PARTITION_FLAGS = {"target": "--target", "n_grids": "--grids", "levels": "--levels",
                     "emergency_target": "--emergency-target", "boundaries": "--boundary", "workers": "--workers",
-                    "scheduler": "--scheduler", "max_buildings_per_part": "--max-buildings-per-part"}
+                    "scheduler": "--scheduler", "max_buildings_per_part": "--max-buildings-per-part",
+                    "group_field": "--group-field"}
 
 
 def _with_flags(function, *args, **kwargs):
@@ -159,6 +160,8 @@ def _with_flags(function, *args, **kwargs):
 @click.option("--boundary", type=click.Path(dir_okay=False),
               help="Boundary polygons (community, compound): grids never cross them and cover them.")
 @click.option("--boundary-layer", help="Layer of a multi-layer boundary file.")
+@click.option("--group-field", metavar="FIELD", help="Field of the buildings naming the compound (小区) or other "
+              "group each is in: grids never mix buildings of two groups (when no --boundary polygon says so).")
 @click.option("--gap", type=click.FloatRange(min=0), default=None,
               help="Buildings this close (m) are neighbours [default: the engine's, see docs].")
 @click.option("--prefix", "code_prefix", help="Administrative prefix of grid codes (county+street+community).")
@@ -188,7 +191,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
               levels_spec=None, emergency_target=None, workers=None, scheduler=None,
               max_buildings_per_part=None, force=False, encoding=None, sheet=None, ledger_key=None,
-              ledger_count=None, building_key=None, ledger_report=None):
+              ledger_count=None, building_key=None, ledger_report=None, group_field=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -228,7 +231,8 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         extra += spec.files
     settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
-                            levels=levels, level_name=level_name, emergency_target=emergency_target)
+                            levels=levels, level_name=level_name, emergency_target=emergency_target,
+                            group_field=group_field)
     # progress bars with -v; over the parts of a big file (minutes of work) on a terminal even without
     progress = True if logging.getLogger().level <= logging.INFO else None if sys.stderr.isatty() else False
     plan, metrics = _with_flags(make_partition, inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,

@@ -96,6 +96,7 @@ def check_plan(plan: Plan) -> CheckResult:
     settings = PlanSettings.from_meta(plan.meta)
     clean = assignment[~unassigned]
     res.violations.extend(validate_partition(graph, clean))
+    res.violations.extend(_mixed_groups(buildings, clean, settings.group_field))
     res.metrics = partition_metrics(graph, clean, target=settings.target, tolerance=settings.tolerance)
     area = study_area(buildings, boundary=boundaries)
     res.coverage = coverage_report(grids, buildings, clean, area=area)
@@ -115,6 +116,20 @@ def check_plan(plan: Plan) -> CheckResult:
                   "n_buildings": int(r.n_buildings), "status": str(r.status)}
                  for g, r in grids.sort_values("grid_code").iterrows()]
     return res
+
+
+def _mixed_groups(buildings, assignment, group_field) -> list[str]:
+    """Grids holding buildings of two groups of ``group_field`` (none without a group field)."""
+    if group_field is None:
+        return []
+    if group_field not in buildings.columns:
+        return [f"the plan was grouped by the buildings' field '{group_field}', which its buildings lack"]
+    values = buildings.loc[assignment.index, group_field]
+    values = values.where(values.notna(), None).astype(str).str.strip()
+    kinds = values.groupby(assignment).unique()
+    mixed = kinds[kinds.map(len) > 1]
+    return [f"{len(mixed)} grid(s) mix buildings of several '{group_field}' groups: "
+            + ids_text(f"{g} ({' / '.join(sorted(map(str, v)))})" for g, v in mixed.items())] if len(mixed) else []
 
 
 def summary_lines(metrics: dict, *, target: int) -> list[str]:

@@ -3,7 +3,8 @@
 Nodes are buildings (keyed by ``building_id``); an edge joins two buildings that touch or lie within
 ``gap`` metres of each other, unless the straight gap between them crosses a *major* barrier (trunk,
 primary and secondary roads, rivers, canals) or they lie in different *boundary units* (communities or
-compounds, a grid never crosses one).  Edges that cross a *minor* barrier (other roads, streams) are kept
+compounds, a grid never crosses one) or in different *groups* (the values of an attribute of the
+buildings, e.g. the compound a building is in when no polygon says so: ``group_field``).  Edges that cross a *minor* barrier (other roads, streams) are kept
 but marked, so that the partition engine crosses them only when it has to.
 
 Islands (groups of buildings with no edge to the rest of their boundary unit) are joined to the rest of
@@ -103,6 +104,31 @@ def _boundary_ids(buildings: gpd.GeoDataFrame, points: np.ndarray, boundaries: g
     return out
 
 
+def _group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
+    """The group of each building: its ``group_field`` value as text (None where it has none)."""
+    if group_field not in buildings.columns:
+        fields = [str(c) for c in buildings.columns if c != buildings.geometry.name]
+        raise InputError(f"the buildings have no field '{group_field}' to group them by; their fields are: "
+                         + (", ".join(fields) or "none"))
+    values = buildings[group_field]
+    out = np.full(len(values), None, dtype=object)
+    known = values.notna().to_numpy() & (values.astype(str).str.strip() != "").to_numpy()
+    out[known] = values[known].astype(str).str.strip().to_numpy()
+    if (~known).any():
+        logger.warning("%d buildings have no '%s' value; they form a group of their own",
+                       int((~known).sum()), group_field)
+    return out
+
+
+def _units(boundary: np.ndarray | None, group: np.ndarray | None) -> np.ndarray | None:
+    """The unit no edge leaves: the boundary unit and the group together."""
+    if group is None:
+        return boundary
+    if boundary is None:
+        return group
+    return np.array([f"{b}\x1f{g}" for b, g in zip(boundary, group)], dtype=object)
+
+
 def _crossings(lines: np.ndarray, barriers: gpd.GeoDataFrame | None) -> np.ndarray:
     """0/1/2 (none/minor/major) for each gap line: the worst barrier class it crosses."""
     level = np.zeros(len(lines), dtype=np.int8)
@@ -155,6 +181,7 @@ def build_contiguity_graph(
     barriers: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     join_islands: bool = True,
+    group_field: str | None = None,
 ) -> nx.Graph:
     """Build the graph of buildings that may share a grid.
 
@@ -175,23 +202,29 @@ def build_contiguity_graph(
     join_islands : bool, default True
         Join each group of buildings without a neighbour to the rest of its unit through the shortest
         edges (``bridge=True``; these may cross barriers but never a boundary).
+    group_field : str, optional
+        A field of the buildings naming the group each belongs to (e.g. its compound, 小区): no edge
+        joins two groups, as none joins two boundary units.  Buildings without a value form one group
+        of their own.
 
     Returns
     -------
     networkx.Graph
         Nodes: building ids (str) with ``households`` (int), ``x``, ``y`` (metres, a representative point
-        inside the footprint) and ``boundary_id`` (when boundaries are given).  Edges: ``length``
+        inside the footprint) and ``boundary_id`` (when boundaries are given) and ``group`` (with ``group_field``).  Edges: ``length``
         (footprint-to-footprint gap in metres), ``crosses`` (``"none"``, ``"minor"`` or ``"major"``),
         ``bridge`` (bool) and ``overlap`` (bool: the footprints overlap and must stay together).
         ``graph.graph`` holds ``gap``, ``crs``, ``islands`` (list of the joined groups, each a sorted list
-        of building ids) and ``n_components_before`` (connected components before joining).
+        of building ids), ``n_components_before`` (connected components before joining) and
+        ``group_field``.
 
     Raises
     ------
     geo.errors.CRSError
         If the buildings have no CRS or a geographic one.
     geo.errors.InputError
-        If ``households`` is missing, ids repeat or geometries are missing.
+        If ``households`` is missing, ids repeat, geometries are missing or ``group_field`` is not a
+        field of the buildings.
 
     Examples
     --------
@@ -219,7 +252,9 @@ def build_contiguity_graph(
         raise InputError("households must be whole numbers >= 0 for every building")
     households = households.astype(np.int64)
 
-    unit = _boundary_ids(buildings, points, boundaries) if boundaries is not None else None
+    boundary = _boundary_ids(buildings, points, boundaries) if boundaries is not None else None
+    group = _group_values(buildings, group_field) if group_field is not None else None
+    unit = _units(boundary, group)
     if barriers is not None:
         barriers = _same_crs(barriers, buildings, "barriers")
 
@@ -240,11 +275,14 @@ def build_contiguity_graph(
     if len(touching):
         overlap[touching] = shapely.area(shapely.intersection(geoms[i[touching]], geoms[j[touching]])) > 0
 
-    graph = nx.Graph(gap=float(gap), crs=buildings.crs.to_string(), islands=[], n_components_before=0)
+    graph = nx.Graph(gap=float(gap), crs=buildings.crs.to_string(), islands=[], n_components_before=0,
+                     group_field=group_field)
     for k in range(n):
         attrs = {"households": int(households[k]), "x": float(xy[k, 0]), "y": float(xy[k, 1])}
-        if unit is not None:
-            attrs["boundary_id"] = unit[k]
+        if boundary is not None:
+            attrs["boundary_id"] = boundary[k]
+        if group is not None:
+            attrs["group"] = group[k]
         graph.add_node(ids[k], **attrs)
     for a, b, d, c, o in zip(i.tolist(), j.tolist(), length.tolist(), level.tolist(), overlap.tolist()):
         graph.add_edge(ids[a], ids[b], length=d, crosses=CROSSING_LEVELS[c], bridge=False, overlap=o)
@@ -308,9 +346,9 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
 
 def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: float = DEFAULT_GAP,
                barriers: gpd.GeoDataFrame | None = None,
-               boundaries: gpd.GeoDataFrame | None = None) -> nx.Graph:
-    """The graph grids are drawn on: buildings within ``gap`` metres that no barrier or boundary
-    separates (:func:`build_contiguity_graph`), and whose cells touch
+               boundaries: gpd.GeoDataFrame | None = None, group_field: str | None = None) -> nx.Graph:
+    """The graph grids are drawn on: buildings within ``gap`` metres that no barrier, boundary or
+    group separates (:func:`build_contiguity_graph`), and whose cells touch
     (:func:`partitioning.tessellation.keep_adjacent_cells`).
 
     A partition of this graph into connected grids gives grid polygons in one piece each; a
@@ -325,20 +363,22 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
         The buildings' cells (:func:`partitioning.tessellation.tessellate`).
     gap : float, default :data:`partitioning.settings.DEFAULT_GAP`
     barriers, boundaries : geopandas.GeoDataFrame, optional
+    group_field : str, optional
         As for :func:`build_contiguity_graph`.
 
     Returns
     -------
     networkx.Graph
     """
-    graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries)
+    graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
+                                   group_field=group_field)
     return keep_adjacent_cells(graph, cells)
 
 
 def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
                cells: gpd.GeoDataFrame | None = None) -> nx.Graph:
     """The graph a plan was made on, rebuilt from the plan: its buildings and ``cells``, its
-    ``barriers`` and ``boundaries`` layers, and its own gap (:meth:`PlanSettings.from_meta`).
+    ``barriers`` and ``boundaries`` layers, its own gap and group field (:meth:`PlanSettings.from_meta`).
 
     Checking (:func:`partitioning.check.check_plan`), updating (:func:`partitioning.update.update_plan`)
     and editing (:mod:`partitioning.editing`) a plan all use this graph, so they follow the rules
@@ -368,9 +408,10 @@ def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
     boundaries = plan.layers.get("boundaries")
     if boundaries is not None:
         boundaries = boundaries.reset_index()
+    settings = PlanSettings.from_meta(plan.meta)
     return grid_graph(plan.buildings if buildings is None else buildings, cells,
-                      gap=PlanSettings.from_meta(plan.meta).gap, barriers=plan.layers.get("barriers"),
-                      boundaries=boundaries)
+                      gap=settings.gap, barriers=plan.layers.get("barriers"),
+                      boundaries=boundaries, group_field=settings.group_field)
 
 
 def subgraph(graph: nx.Graph, nodes) -> nx.Graph:

@@ -64,6 +64,9 @@ class PlanSettings:
         Name of the grids' own level (e.g. ``small``), stored in the metadata.
     emergency_target : int, optional
         Households per emergency grid: adds an emergency layout nested in the grids.
+    group_field : str, optional
+        A field of the buildings naming the group each is in (e.g. its compound, 小区): grids never
+        mix buildings of two groups (:func:`partitioning.graph.build_contiguity_graph`).
     """
 
     target: int = DEFAULT_TARGET
@@ -75,6 +78,7 @@ class PlanSettings:
     levels: tuple = ()
     level_name: str = "grid"
     emergency_target: int | None = None
+    group_field: str | None = None
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> PlanSettings:
@@ -102,6 +106,7 @@ class PlanSettings:
         emergency = meta.get("emergency") or {}
         prefix = meta.get("code_prefix")
         n_grids = meta.get("n_grids_requested")
+        group_field = meta.get("group_field")
         return cls(target=int(value("target", DEFAULT_TARGET)),
                    tolerance=float(value("tolerance", DEFAULT_TOLERANCE)),
                    n_grids=None if n_grids is None else int(n_grids),
@@ -109,7 +114,8 @@ class PlanSettings:
                    gap=float(value("gap_m", DEFAULT_GAP)),
                    code_prefix=None if prefix is None else str(prefix),
                    level_name=str(value("grid_level", "grid")),
-                   emergency_target=None if emergency.get("target") is None else int(emergency["target"]))
+                   emergency_target=None if emergency.get("target") is None else int(emergency["target"]),
+                   group_field=None if group_field is None else str(group_field))
 
     def band(self) -> tuple[float, float]:
         """The households a balanced grid holds: ``target × (1 ± tolerance)``."""
