@@ -312,6 +312,12 @@ def check(plan_path, as_json, verbose):
                    f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                    + ("" if fig["outside_parent_m2"] is None else
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    if result.undersize:
+        click.echo(f"undersize grids:    {len(result.undersize)} (why each cannot grow)")
+        for u in result.undersize[: None if verbose else 10]:
+            click.echo(f"  {u['grid_code']}: {u['households']} households, {u['detail']}")
+        if not verbose and len(result.undersize) > 10:
+            click.echo(f"  … (+{len(result.undersize) - 10} more: --verbose)")
     if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:

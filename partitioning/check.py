@@ -18,6 +18,7 @@ from partitioning.hierarchy import check_hierarchy
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, study_area
+from partitioning.undersize import undersize_reasons
 
 __all__ = ["CheckResult", "check_plan", "summary_lines"]
 
@@ -29,7 +30,8 @@ class CheckResult:
     """What ``check_plan`` found: ``violations`` empty means the plan keeps every guarantee.
 
     ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
-    ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``grids`` one entry per
+    ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``undersize`` why each
+    undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`); ``grids`` one entry per
     grid (printed only with ``--verbose``).
     """
 
@@ -40,6 +42,7 @@ class CheckResult:
     grids: list = field(default_factory=list)
     levels: dict = field(default_factory=dict)
     emergency: dict | None = None
+    undersize: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -55,7 +58,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
                 "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
-                "emergency": self.emergency}
+                "emergency": self.emergency, "undersize": self.undersize}
 
 
 def check_plan(plan: Plan) -> CheckResult:
@@ -97,6 +100,8 @@ def check_plan(plan: Plan) -> CheckResult:
     clean = assignment[~unassigned]
     res.violations.extend(validate_partition(graph, clean))
     res.violations.extend(_mixed_groups(buildings, clean, settings.group_field))
+    if not unassigned.any():
+        res.undersize = undersize_reasons(plan, graph)
     res.metrics = partition_metrics(graph, clean, target=settings.target, tolerance=settings.tolerance)
     area = study_area(buildings, boundary=boundaries)
     res.coverage = coverage_report(grids, buildings, clean, area=area)
@@ -124,9 +129,11 @@ def _mixed_groups(buildings, assignment, group_field) -> list[str]:
         return []
     if group_field not in buildings.columns:
         return [f"the plan was grouped by the buildings' field '{group_field}', which its buildings lack"]
-    values = buildings.loc[assignment.index, group_field]
+    values = buildings[group_field]
     values = values.where(values.notna(), None).astype(str).str.strip()
-    kinds = values.groupby(assignment).unique()
+    held = buildings["households"].groupby(values).transform("sum") > 0  # a group without households bars nobody
+    values = values[held].reindex(assignment.index).dropna()
+    kinds = values.groupby(assignment.reindex(values.index)).unique()
     mixed = kinds[kinds.map(len) > 1]
     return [f"{len(mixed)} grid(s) mix buildings of several '{group_field}' groups: "
             + ids_text(f"{g} ({' / '.join(sorted(map(str, v)))})" for g, v in mixed.items())] if len(mixed) else []

@@ -120,6 +120,12 @@ def _group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
     return out
 
 
+def _empty_groups(group: np.ndarray, households: np.ndarray) -> np.ndarray:
+    """Whether each building is in a group holding no households (offices, schools, roofs)."""
+    total = pd.Series(households).groupby(pd.Series(group).fillna("\0").to_numpy()).transform("sum")
+    return total.to_numpy() == 0
+
+
 def _units(boundary: np.ndarray | None, group: np.ndarray | None) -> np.ndarray | None:
     """The unit no edge leaves: the boundary unit and the group together."""
     if group is None:
@@ -204,8 +210,9 @@ def build_contiguity_graph(
         edges (``bridge=True``; these may cross barriers but never a boundary).
     group_field : str, optional
         A field of the buildings naming the group each belongs to (e.g. its compound, 小区): no edge
-        joins two groups, as none joins two boundary units.  Buildings without a value form one group
-        of their own.
+        joins two groups, as none joins two boundary units, except from a group holding no
+        households (an office park, a school), whose buildings may join a neighbouring grid rather
+        than make an empty one.  Buildings without a value form one group of their own.
 
     Returns
     -------
@@ -263,8 +270,11 @@ def build_contiguity_graph(
     i, j = tree.query(geoms, predicate="dwithin", distance=gap)
     keep = i < j
     i, j = i[keep], j[keep]
+    free = None if group is None else _empty_groups(group, households)
     if unit is not None:
         same = unit[i] == unit[j]
+        if free is not None:  # a group without households bars nobody: its buildings join a neighbour
+            same |= (free[i] | free[j]) & (True if boundary is None else boundary[i] == boundary[j])
         i, j = i[same], j[same]
     length = shapely.distance(geoms[i], geoms[j])
     level = _crossings(shapely.shortest_line(geoms[i], geoms[j]), barriers)
@@ -296,7 +306,34 @@ def build_contiguity_graph(
     )
     if join_islands and len(components) > 1:
         _join_islands(graph, ids, geoms, unit, components, barriers)
+    if join_islands and free is not None and free.any():
+        _join_empty_groups(graph, ids, geoms, boundary, free, barriers)
     return graph
+
+
+def _join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
+    """Bridge each component made only of groups without households to the nearest other building
+    of its boundary unit, so that it joins a grid rather than make an empty one."""
+    position = {bid: k for k, bid in enumerate(ids)}
+    for comp in list(nx.connected_components(graph)):
+        members = np.array(sorted(position[v] for v in comp))
+        if not free[members].all():
+            continue
+        others = np.setdiff1d(np.arange(len(ids)), members)
+        if boundary is not None:
+            others = others[boundary[others] == boundary[members[0]]]
+        if len(others) == 0:
+            continue
+        shapes = np.asarray(geoms)
+        d = shapely.distance(shapes[members][:, None], shapes[others][None, :])
+        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
+        u, v = members[a], others[b]
+        level = _crossings(shapely.shortest_line(geoms[[u]], geoms[[v]]), barriers)[0]
+        graph.add_edge(ids[u], ids[v], length=float(d[a, b]), crosses=CROSSING_LEVELS[level], bridge=True,
+                       overlap=False)
+        graph.graph["islands"].append(sorted(ids[members].tolist()))
+        logger.info("a group of %d building(s) without households bridged to building %s, %.0f m away",
+                    len(members), ids[v], float(d[a, b]))
 
 
 def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:

@@ -52,7 +52,11 @@ def kunming_plans(tmp_path_factory):
 
 
 def _mixed(plan):
-    return int((plan.buildings.groupby("grid_id")["community"].nunique() > 1).sum())
+    """Grids holding buildings of two compounds that hold households (a compound of offices or
+    roofs only bars nobody)."""
+    b = plan.buildings
+    held = b["households"].groupby(b["community"]).transform("sum") > 0
+    return int((b[held].groupby("grid_id")["community"].nunique() > 1).sum())
 
 
 def test_kunming_grids_keep_to_their_compound(kunming_plans):
@@ -80,3 +84,27 @@ def test_group_field_the_buildings_lack_names_the_file_and_fields(tmp_path):
     assert "kunming_panlong_buildings.geojson" in text and "'compound'" in text
     assert "community" in text and "--group-field" in text
     assert not (tmp_path / "x.gpkg").exists()
+
+
+def test_kunming_has_no_empty_grid_and_says_why_grids_are_undersize(kunming_plans):
+    """Offices, schools and roofs (45 of Kunming's buildings count 0 households) join a neighbouring
+    grid; a compound of offices only (金利园) joins one across its compound line."""
+    plan = geo.read_plan(kunming_plans["grouped"])
+    assert (plan.buildings["households"] == 0).sum() >= 40
+    assert plan.grids["households"].min() > 0
+    offices = plan.buildings[plan.buildings["community"] == "金利园"]
+    assert offices["households"].sum() == 0
+    (grid,) = offices["grid_id"].unique()
+    assert plan.grids.loc[grid, "households"] > 0
+    code, text = run("check", "--json", kunming_plans["grouped"])
+    assert code == 0, text
+    import json
+
+    undersize = json.loads(text[text.index("{"):])["undersize"]
+    assert len(undersize) == (plan.grids["status"] == "undersize").sum() > 0
+    assert {u["reason"] for u in undersize} <= {"oversize", "group"}
+    small = plan.buildings["households"].groupby(plan.buildings["community"]).sum()
+    for u in undersize:
+        if u["reason"] == "group":  # a compound too small for a grid, named with its households
+            name = u["detail"].split("'")[1]
+            assert small[name] == u["households"] < 40

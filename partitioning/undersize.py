@@ -1,0 +1,127 @@
+"""Why a grid is undersize: what keeps each grid below the band from growing, in words a planner
+can act on (:func:`undersize_reasons`, reported by ``gridplan check`` and its JSON).
+
+A grid is ``undersize`` when the buildings it could join are out of reach.  The reasons, checked in
+this order:
+
+``oversize``
+    it touches only oversize grids (towers): they stay alone, so the group behind them cannot grow;
+``group``
+    its compound (the plan's ``group_field``) holds fewer households than the band;
+``boundary``
+    its boundary unit (community, compound polygon) holds fewer households than the band;
+``barrier``
+    the way to the nearest other building crosses a barrier (named, with its class): the group is
+    enclosed by roads, rivers or railways;
+``isolated``
+    no other building lies within the plan's gap and no barrier is in the way (the data's edge, a
+    lone hamlet).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.plan import Plan
+from partitioning.settings import PlanSettings
+
+__all__ = ["UNDERSIZE_REASONS", "undersize_reasons"]
+
+logger = logging.getLogger(__name__)
+
+#: The ``reason`` codes of :func:`undersize_reasons`, in the order they are tested.
+UNDERSIZE_REASONS: tuple[str, ...] = ("oversize", "group", "boundary", "barrier", "isolated")
+
+
+def _unit_short(graph: nx.Graph, vs: list, attr: str, households: pd.Series, lo: float):
+    """The unit (``group`` or ``boundary_id``) all of ``vs`` share, and its households, when it holds
+    fewer than ``lo``; else None."""
+    values = {graph.nodes[v].get(attr) for v in vs}
+    if len(values) != 1 or None in values:
+        return None
+    value = values.pop()
+    total = int(sum(households[u] for u, a in graph.nodes(data=attr) if a == value))
+    return (value, total) if total < lo else None
+
+
+def _nearest_crossing(plan: Plan, vs: list):
+    """Distance to the nearest building outside ``vs`` and the barrier the way to it crosses
+    (a row of the barriers layer, or None)."""
+    b = plan.buildings
+    inside = b.index.isin(vs)
+    if inside.all():
+        return None, None
+    mine = shapely.union_all(b.geometry.values[inside])
+    others = b.geometry.values[~inside]
+    d = shapely.distance(mine, others)
+    k = int(np.argmin(d))
+    barriers = plan.layers.get("barriers")
+    if barriers is None or len(barriers) == 0:
+        return float(d[k]), None
+    line = shapely.shortest_line(mine, others[k])
+    hits = barriers.iloc[shapely.STRtree(barriers.geometry.values).query(line, predicate="crosses")]
+    if len(hits) == 0:
+        return float(d[k]), None
+    if "barrier_class" in hits.columns:
+        hits = hits.assign(_major=(hits["barrier_class"].astype(str) != "minor")).sort_values("_major", ascending=False)
+    return float(d[k]), hits.iloc[0]
+
+
+def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
+    """The reason each undersize grid (and each grid without households) of ``plan`` cannot grow.
+
+    Parameters
+    ----------
+    plan : geo.plan.Plan
+    graph : networkx.Graph
+        The plan's graph (:func:`partitioning.graph.plan_graph`).
+
+    Returns
+    -------
+    list of dict
+        One per such grid, in code order: ``grid_id``, ``grid_code``, ``households``, ``reason``
+        (one of :data:`UNDERSIZE_REASONS`) and ``detail`` (a sentence naming what is in the way:
+        the oversize grids' codes, the compound, the barrier's name and class).
+    """
+    settings = PlanSettings.from_meta(plan.meta)
+    lo, _ = settings.band()
+    grids, b = plan.grids, plan.buildings
+    households = b["households"]
+    picked = grids[(grids["status"] == "undersize") | (grids["households"] == 0)]
+    members = b.index.to_series().groupby(b["grid_id"]).apply(list)
+    codes = grids["grid_code"]
+    out = []
+    for gid, row in picked.sort_values("grid_code").iterrows():
+        vs = [v for v in members.get(gid, []) if v in graph]
+        around = {b.at[u, "grid_id"] for v in vs for u in graph[v]} - {gid}
+        heavy = sorted(str(codes[g]) for g in around if grids.at[g, "status"] == "oversize")
+        group = _unit_short(graph, vs, "group", households, lo)
+        boundary = _unit_short(graph, vs, "boundary_id", households, lo)
+        if heavy and len(heavy) == len(around):
+            reason, detail = "oversize", f"cut off by oversize grid(s) {', '.join(heavy)}"
+        elif group is not None:
+            reason = "group"
+            detail = f"its compound '{group[0]}' ({settings.group_field}) holds only {group[1]} households"
+        elif boundary is not None:
+            reason, detail = "boundary", f"its boundary unit {boundary[0]} holds only {boundary[1]} households"
+        else:
+            distance, barrier = _nearest_crossing(plan, vs)
+            if barrier is not None:
+                name = barrier.get("name")
+                name = "" if name is None or pd.isna(name) or not str(name).strip() else f" {str(name).strip()}"
+                cls = str(barrier.get("barrier_class", "major"))
+                kind = barrier.get("kind")
+                kind = "" if kind is None or pd.isna(kind) else f", {kind}"
+                reason, detail = "barrier", f"enclosed by barriers: the way to the nearest building ({distance:.0f} m) " \
+                                            f"crosses the {cls} barrier{name}{kind}"
+            else:
+                where = "" if distance is None else f" (the nearest other building is {distance:.0f} m away)"
+                reason, detail = "isolated", f"no neighbour within the plan's gap of {settings.gap:g} m{where}"
+        out.append({"grid_id": str(gid), "grid_code": str(row["grid_code"]), "households": int(row["households"]),
+                    "reason": reason, "detail": detail})
+    return out
