@@ -518,8 +518,11 @@ def demo(ctx, out_dir, host, port, no_serve):
               help="Households the city holds (at least this many, less than one building more).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same seed gives the same city.")
 @click.option("--no-household-points", is_flag=True, help="Leave out the households layer (one point per household).")
+@click.option("--mix", type=click.Choice(["default", "new_town", "village", "old_town"]), default="default",
+              show_default=True, help="Mix of compound kinds: towers-heavy new town, urban villages among "
+              "walk-ups, an old town of courtyards and lanes (docs/synth.md).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The city file (.gpkg).")
-def synth(n_households, seed, no_household_points, output):
+def synth(n_households, seed, no_household_points, output, mix="default"):
     """Generate a synthetic Chinese city for scale tests (see docs/synth.md).
 
     Layers buildings (with households), households, roads (main roads, minor roads, a river),
@@ -527,11 +530,11 @@ def synth(n_households, seed, no_household_points, output):
     `gridplan partition CITY --layer buildings --id-field building_id --households-field households
     --barriers CITY --barriers-layer roads --boundary CITY --boundary-layer communities --workers 2 -o plan.gpkg`.
     """
-    from geo.synth import synth_city, write_city
+    from geo.synth import MIXES, synth_city, write_city
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the city is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
-    city = synth_city(n_households, seed=seed, household_points=not no_household_points,
+    city = synth_city(n_households, seed=seed, params=MIXES[mix], household_points=not no_household_points,
                       progress=logging.getLogger().level <= logging.INFO)
     write_city(city, output)
     b = city.buildings
