@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from geo.errors import ids_text, plain
 from geo.plan import Plan
-from partitioning.graph import plan_graph
+from partitioning.graph import empty_groups, group_values, plan_graph
 from partitioning.hierarchy import check_hierarchy
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.settings import PlanSettings
@@ -127,12 +129,10 @@ def _mixed_groups(buildings, assignment, group_field) -> list[str]:
     """Grids holding buildings of two groups of ``group_field`` (none without a group field)."""
     if group_field is None:
         return []
-    if group_field not in buildings.columns:
-        return [f"the plan was grouped by the buildings' field '{group_field}', which its buildings lack"]
-    values = buildings[group_field]
-    values = values.where(values.notna(), None).astype(str).str.strip()
-    held = buildings["households"].groupby(values).transform("sum") > 0  # a group without households bars nobody
-    values = values[held].reindex(assignment.index).dropna()
+    group = group_values(buildings, group_field)
+    held = ~empty_groups(group, buildings["households"].to_numpy())  # a group without households bars nobody
+    values = pd.Series(group, index=buildings.index)[held].fillna("(none)")
+    values = values[values.index.isin(assignment.index)]
     kinds = values.groupby(assignment.reindex(values.index)).unique()
     mixed = kinds[kinds.map(len) > 1]
     return [f"{len(mixed)} grid(s) mix buildings of several '{group_field}' groups: "

@@ -17,8 +17,8 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    (:mod:`partitioning._refine`): balance first, then compactness and barrier crossings; ejection
    chains through neighbouring grids; recombination of the neighbourhood of each grid still outside
    the band (:mod:`partitioning._recombine`).
-   A last local search weighs the squared deviation from the target ten times more
-   (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
+   The second round of local search and ejection chains, after recombination, weighs the squared
+   deviation from the target ten times more (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
    oversize building) joins the neighbouring grid it shares the cheapest edge with, an oversize one
@@ -63,7 +63,7 @@ GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_toleran
 # sqrt(_CROSSING_WEIGHT) × gap.
 _BALANCE_WEIGHT = 0.05
 _CROSSING_WEIGHT = 0.1
-_POLISH_WEIGHT = 0.5  # the last pass: squared deviation weighs 10× (tighter balance, compactness −1 %)
+_POLISH_WEIGHT = 0.5  # the second round: squared deviation weighs 10× (tighter balance, compactness −1 %)
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
 
 
@@ -314,16 +314,16 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         adj[v].append((u, cc))
     weights = dict(target=t, tolerance=tolerance, balance_weight=_BALANCE_WEIGHT * gap**2,
                    crossing_weight=_CROSSING_WEIGHT * t * gap**2)
+    # the second round is the polish: the band excess still comes first, the deviation weighs more
+    polish = dict(weights, balance_weight=_POLISH_WEIGHT * gap**2)
     for step in range(2):
-        search = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **weights)
+        search = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **(weights if step == 0 else polish))
         search.run(rng)
         search.eject_chains()
         labels = search.run(rng)
         if step == 0:
             labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
-    # tighter balance: the band excess still comes first, then a heavier weight on the deviation
-    polish = dict(weights, balance_weight=_POLISH_WEIGHT * gap**2)
-    return LocalSearch(adj, sxy[nodes], sh[nodes], labels, **polish).run(rng)
+    return labels
 
 
 def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):

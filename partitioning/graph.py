@@ -4,8 +4,9 @@ Nodes are buildings (keyed by ``building_id``); an edge joins two buildings that
 ``gap`` metres of each other, unless the straight gap between them crosses a *major* barrier (trunk,
 primary and secondary roads, rivers, canals) or they lie in different *boundary units* (communities or
 compounds, a grid never crosses one) or in different *groups* (the values of an attribute of the
-buildings, e.g. the compound a building is in when no polygon says so: ``group_field``).  Edges that cross a *minor* barrier (other roads, streams) are kept
-but marked, so that the partition engine crosses them only when it has to.
+buildings, e.g. the compound a building is in when no polygon says so: ``group_field``).  Edges that
+cross a *minor* barrier (other roads, streams) are kept but marked, so that the partition engine crosses
+them only when it has to.
 
 Islands (groups of buildings with no edge to the rest of their boundary unit) are joined to the rest of
 the unit through the shortest possible edges (a minimum spanning tree over the groups, Borůvka/Kruskal);
@@ -34,7 +35,7 @@ from partitioning.settings import DEFAULT_GAP, PlanSettings
 from partitioning.tessellation import keep_adjacent_cells
 
 __all__ = ["CROSSING_LEVELS", "CROSSING_COST", "crossing_cost", "build_contiguity_graph", "grid_graph",
-           "plan_graph", "subgraph"]
+           "plan_graph", "subgraph", "group_values", "empty_groups"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,10 +105,17 @@ def _boundary_ids(buildings: gpd.GeoDataFrame, points: np.ndarray, boundaries: g
     return out
 
 
-def _group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
-    """The group of each building: its ``group_field`` value as text (None where it has none)."""
+def group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
+    """The group of each building: its ``group_field`` value as text (None where it has none).
+
+    Examples
+    --------
+    >>> b = pd.DataFrame({"compound": [" 北泰花园", None, "", 7]})
+    >>> group_values(b, "compound").tolist()
+    ['北泰花园', None, None, '7']
+    """
     if group_field not in buildings.columns:
-        fields = [str(c) for c in buildings.columns if c != buildings.geometry.name]
+        fields = [str(c) for c in buildings.columns if c != getattr(buildings, "_geometry_column_name", None)]
         raise InputError(f"the buildings have no field '{group_field}' to group them by; their fields are: "
                          + (", ".join(fields) or "none"))
     values = buildings[group_field]
@@ -120,8 +128,9 @@ def _group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
     return out
 
 
-def _empty_groups(group: np.ndarray, households: np.ndarray) -> np.ndarray:
-    """Whether each building is in a group holding no households (offices, schools, roofs)."""
+def empty_groups(group: np.ndarray, households: np.ndarray) -> np.ndarray:
+    """Whether each building is in a group holding no households (offices, schools, roofs): such a
+    group bars nobody (:func:`build_contiguity_graph`)."""
     total = pd.Series(households).groupby(pd.Series(group).fillna("\0").to_numpy()).transform("sum")
     return total.to_numpy() == 0
 
@@ -218,7 +227,8 @@ def build_contiguity_graph(
     -------
     networkx.Graph
         Nodes: building ids (str) with ``households`` (int), ``x``, ``y`` (metres, a representative point
-        inside the footprint) and ``boundary_id`` (when boundaries are given) and ``group`` (with ``group_field``).  Edges: ``length``
+        inside the footprint), ``boundary_id`` (when boundaries are given) and ``group`` (with
+        ``group_field``).  Edges: ``length``
         (footprint-to-footprint gap in metres), ``crosses`` (``"none"``, ``"minor"`` or ``"major"``),
         ``bridge`` (bool) and ``overlap`` (bool: the footprints overlap and must stay together).
         ``graph.graph`` holds ``gap``, ``crs``, ``islands`` (list of the joined groups, each a sorted list
@@ -260,7 +270,7 @@ def build_contiguity_graph(
     households = households.astype(np.int64)
 
     boundary = _boundary_ids(buildings, points, boundaries) if boundaries is not None else None
-    group = _group_values(buildings, group_field) if group_field is not None else None
+    group = group_values(buildings, group_field) if group_field is not None else None
     unit = _units(boundary, group)
     if barriers is not None:
         barriers = _same_crs(barriers, buildings, "barriers")
@@ -270,7 +280,7 @@ def build_contiguity_graph(
     i, j = tree.query(geoms, predicate="dwithin", distance=gap)
     keep = i < j
     i, j = i[keep], j[keep]
-    free = None if group is None else _empty_groups(group, households)
+    free = None if group is None else empty_groups(group, households)
     if unit is not None:
         same = unit[i] == unit[j]
         if free is not None:  # a group without households bars nobody: its buildings join a neighbour
