@@ -318,6 +318,10 @@ def check(plan_path, as_json, verbose):
             click.echo(f"  {u['grid_code']}: {u['households']} households, {u['detail']}")
         if not verbose and len(result.undersize) > 10:
             click.echo(f"  … (+{len(result.undersize) - 10} more: --verbose)")
+    if result.crossings:
+        click.echo(f"major crossings:    {len(result.crossings)} (each joins a block too small for a grid)")
+        for c in result.crossings[: None if verbose else 10]:
+            click.echo(f"  {c['grid_code']}: {c['detail']}")
     if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:

@@ -23,7 +23,7 @@ from partitioning.codes import code_prefix, grid_codes
 from partitioning.graph import grid_graph
 from partitioning.hierarchy import assign_units, emergency_layout, level_layer, nested_codes, partition_levels
 from partitioning.metrics import grid_figures, summarise_figures
-from partitioning.settings import PlanSettings, balance_target, settings_error
+from partitioning.settings import PlanSettings, balance_target, bridge_households, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
 __all__ = ["AreaPlan", "plan_area", "grids_frame", "emergency_grids", "input_layers", "plan_meta"]
@@ -149,7 +149,8 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     cells = tessellate(buildings, area=area, barriers=cell_barriers, progress=progress)
     t_tess = time.perf_counter()
     graph = grid_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries,
-                       group_field=settings.group_field)
+                       group_field=settings.group_field,
+                       bridge_households=bridge_households(balance_target(settings, int(buildings["households"].sum()))))
     t_graph = time.perf_counter()
     units = layer = None
     if levels:

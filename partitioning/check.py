@@ -20,7 +20,7 @@ from partitioning.hierarchy import check_hierarchy
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, study_area
-from partitioning.undersize import undersize_reasons
+from partitioning.undersize import major_crossings, undersize_reasons
 
 __all__ = ["CheckResult", "check_plan", "summary_lines"]
 
@@ -33,7 +33,8 @@ class CheckResult:
 
     ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
     ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``undersize`` why each
-    undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`); ``grids`` one entry per
+    undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`), ``crossings`` each
+    link across a major barrier inside a grid, by name (:func:`partitioning.undersize.major_crossings`); ``grids`` one entry per
     grid (printed only with ``--verbose``).
     """
 
@@ -45,6 +46,7 @@ class CheckResult:
     levels: dict = field(default_factory=dict)
     emergency: dict | None = None
     undersize: list = field(default_factory=list)
+    crossings: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -60,7 +62,7 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
                 "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
-                "emergency": self.emergency, "undersize": self.undersize}
+                "emergency": self.emergency, "undersize": self.undersize, "major_crossings": self.crossings}
 
 
 def check_plan(plan: Plan) -> CheckResult:
@@ -104,6 +106,7 @@ def check_plan(plan: Plan) -> CheckResult:
     res.violations.extend(_mixed_groups(buildings, clean, settings.group_field))
     if not unassigned.any():
         res.undersize = undersize_reasons(plan, graph)
+        res.crossings = major_crossings(plan, graph)
     res.metrics = partition_metrics(graph, clean, target=settings.target, tolerance=settings.tolerance)
     area = study_area(buildings, boundary=boundaries)
     res.coverage = coverage_report(grids, buildings, clean, area=area)

@@ -31,7 +31,7 @@ from scipy.spatial import Delaunay, QhullError
 
 from geo.errors import CRSError, InputError, PlanFileError
 from geo.plan import Plan
-from partitioning.settings import DEFAULT_GAP, PlanSettings
+from partitioning.settings import DEFAULT_GAP, PlanSettings, bridge_households
 from partitioning.tessellation import keep_adjacent_cells
 
 __all__ = ["CROSSING_LEVELS", "CROSSING_COST", "crossing_cost", "build_contiguity_graph", "grid_graph",
@@ -44,6 +44,9 @@ CROSSING_LEVELS: tuple[str, ...] = ("none", "minor", "major")
 #: What an edge inside a grid costs the engine and the repairs of an update, by its ``crosses``
 #: level: its position in :data:`CROSSING_LEVELS` (an unknown level costs as a major one).
 CROSSING_COST: dict[str, float] = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
+
+
+_MAJOR_LINK = 1e9  # added to the length of an island link across a major barrier: the last resort
 
 
 def crossing_cost(crosses: str | None) -> float:
@@ -197,6 +200,7 @@ def build_contiguity_graph(
     boundaries: gpd.GeoDataFrame | None = None,
     join_islands: bool = True,
     group_field: str | None = None,
+    bridge_households: float | None = None,
 ) -> nx.Graph:
     """Build the graph of buildings that may share a grid.
 
@@ -222,6 +226,10 @@ def build_contiguity_graph(
         joins two groups, as none joins two boundary units, except from a group holding no
         households (an office park, a school), whose buildings may join a neighbouring grid rather
         than make an empty one.  Buildings without a value form one group of their own.
+    bridge_households : float, optional
+        Two groups that both hold at least this many households are never joined by a link across a
+        major barrier: each can make grids of its own (:func:`partitioning.settings.bridge_households`:
+        the low end of the wide band, target × 0.6).  Without it, every island is joined.
 
     Returns
     -------
@@ -315,7 +323,7 @@ def build_contiguity_graph(
         n, graph.number_of_edges(), int((level == 1).sum()), int(overlap.sum()), len(components),
     )
     if join_islands and len(components) > 1:
-        _join_islands(graph, ids, geoms, unit, components, barriers)
+        _join_islands(graph, ids, geoms, unit, components, barriers, households, bridge_households)
     if join_islands and free is not None and free.any():
         _join_empty_groups(graph, ids, geoms, boundary, free, barriers)
     return graph
@@ -346,15 +354,19 @@ def _join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
                     len(members), ids[v], float(d[a, b]))
 
 
-def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
-    """Join the components of each boundary unit by a minimum spanning tree of shortest links."""
+def _join_islands(graph, ids, geoms, unit, components, barriers, households=None, bridge_households=None) -> None:
+    """Join the components of each boundary unit by a minimum spanning tree of shortest links, a link
+    across a major barrier only where no other joins the group; with ``bridge_households``, never a
+    link across a major barrier between two groups that both hold at least that many households."""
     position = {bid: k for k, bid in enumerate(ids)}
     comp = np.empty(len(ids), dtype=np.int64)
     for c, nodes in enumerate(components):
         comp[[position[v] for v in nodes]] = c
+    comp_h = np.bincount(comp, weights=households, minlength=len(components)) if households is not None else None
     units = np.zeros(len(ids), dtype=np.int64) if unit is None else pd.factorize(pd.Series(unit).fillna("\0"))[0]
     islands = []
     bridges = []  # (i, j, length)
+    kept_apart = 0
     for u in np.unique(units):
         members = np.flatnonzero(units == u)
         comps_here = np.unique(comp[members])
@@ -364,19 +376,31 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
         across = comp[a] != comp[b]
         a, b = a[across], b[across]
         d = shapely.distance(geoms[a], geoms[b])
+        major = _crossings(shapely.shortest_line(geoms[a], geoms[b]), barriers) == 2
         frame = pd.DataFrame({"ca": np.minimum(comp[a], comp[b]), "cb": np.maximum(comp[a], comp[b]),
-                              "a": a, "b": b, "d": d})
-        best = frame.sort_values(["d", "a", "b"], kind="stable").drop_duplicates(["ca", "cb"])
+                              "a": a, "b": b, "d": d, "major": major})
+        if bridge_households is not None and comp_h is not None:
+            both = np.minimum(comp_h[frame["ca"]], comp_h[frame["cb"]]) >= bridge_households
+            kept_apart += int(frame.loc[frame["major"] & both, ["ca", "cb"]].drop_duplicates().shape[0])
+            frame = frame[~(frame["major"] & both)]
+        best = frame.sort_values(["major", "d", "a", "b"], kind="stable").drop_duplicates(["ca", "cb"])
         meta = nx.Graph()
         meta.add_nodes_from(comps_here.tolist())
         for row in best.itertuples(index=False):
-            meta.add_edge(int(row.ca), int(row.cb), weight=float(row.d), a=int(row.a), b=int(row.b))
-        for _ca, _cb, data in nx.minimum_spanning_edges(meta, algorithm="kruskal", data=True):
-            bridges.append((data["a"], data["b"], data["weight"]))
-        largest = max(comps_here.tolist(), key=lambda c: (len(components[c]), -c))
-        islands += [sorted(components[c]) for c in comps_here.tolist() if c != largest]
-        if nx.number_connected_components(meta) > 1:  # cannot happen with a full triangulation
-            logger.warning("boundary unit %s stays split into %d groups", u, nx.number_connected_components(meta))
+            # a link across a major barrier only where no other joins the group (then the shortest)
+            meta.add_edge(int(row.ca), int(row.cb), weight=float(row.d) + (_MAJOR_LINK if row.major else 0.0),
+                          d=float(row.d), a=int(row.a), b=int(row.b))
+        tree = nx.Graph()
+        tree.add_nodes_from(comps_here.tolist())
+        for ca, cb, data in nx.minimum_spanning_edges(meta, algorithm="kruskal", data=True):
+            bridges.append((data["a"], data["b"], data["d"]))
+            tree.add_edge(ca, cb)
+        for joined in nx.connected_components(tree):
+            largest = max(joined, key=lambda c: (len(components[c]), -c))
+            islands += [sorted(components[c]) for c in sorted(joined) if c != largest]
+    if kept_apart:
+        logger.info("%d pair(s) of groups holding enough households for grids of their own are kept apart "
+                    "by a major barrier (not bridged)", kept_apart)
     if bridges:
         bi = np.array([t[0] for t in bridges])
         bj = np.array([t[1] for t in bridges])
@@ -393,7 +417,8 @@ def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
 
 def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: float = DEFAULT_GAP,
                barriers: gpd.GeoDataFrame | None = None,
-               boundaries: gpd.GeoDataFrame | None = None, group_field: str | None = None) -> nx.Graph:
+               boundaries: gpd.GeoDataFrame | None = None, group_field: str | None = None,
+               bridge_households: float | None = None) -> nx.Graph:
     """The graph grids are drawn on: buildings within ``gap`` metres that no barrier, boundary or
     group separates (:func:`build_contiguity_graph`), and whose cells touch
     (:func:`partitioning.tessellation.keep_adjacent_cells`).
@@ -410,7 +435,7 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
         The buildings' cells (:func:`partitioning.tessellation.tessellate`).
     gap : float, default :data:`partitioning.settings.DEFAULT_GAP`
     barriers, boundaries : geopandas.GeoDataFrame, optional
-    group_field : str, optional
+    group_field, bridge_households : optional
         As for :func:`build_contiguity_graph`.
 
     Returns
@@ -418,7 +443,7 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     networkx.Graph
     """
     graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
-                                   group_field=group_field)
+                                   group_field=group_field, bridge_households=bridge_households)
     return keep_adjacent_cells(graph, cells)
 
 
@@ -458,7 +483,8 @@ def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
     settings = PlanSettings.from_meta(plan.meta)
     return grid_graph(plan.buildings if buildings is None else buildings, cells,
                       gap=settings.gap, barriers=plan.layers.get("barriers"),
-                      boundaries=boundaries, group_field=settings.group_field)
+                      boundaries=boundaries, group_field=settings.group_field,
+                      bridge_households=bridge_households(settings.target))
 
 
 def subgraph(graph: nx.Graph, nodes) -> nx.Graph:

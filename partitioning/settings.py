@@ -25,7 +25,8 @@ from typing import Any
 
 from geo.errors import GridplanError
 
-__all__ = ["DEFAULT_TARGET", "DEFAULT_TOLERANCE", "DEFAULT_GAP", "PlanSettings", "balance_target", "settings_error"]
+__all__ = ["DEFAULT_TARGET", "DEFAULT_TOLERANCE", "DEFAULT_GAP", "WIDE_TOLERANCE", "PlanSettings", "balance_target",
+           "bridge_households", "settings_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ DEFAULT_TOLERANCE: float = 0.2
 #: lanes are 4–10 m wide: 25 m joins the buildings of one block while streets and rivers are
 #: separated by the barrier layer, not by distance.  It is the distance the benchmark of issue 3 used.
 DEFAULT_GAP: float = 25.0
+#: The wide band: a block enclosed by major barriers (main roads, rivers) holding at least
+#: target × (1 − WIDE_TOLERANCE) households makes grids of its own; a smaller one joins its
+#: neighbours across the shortest link (partitioning.graph.build_contiguity_graph).
+WIDE_TOLERANCE: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,19 @@ def balance_target(settings: PlanSettings, households: int) -> int:
     if settings.n_grids is None:
         return settings.target
     return max(1, round(households / settings.n_grids))
+
+
+def bridge_households(target: float) -> float:
+    """The households from which a block enclosed by major barriers makes grids of its own: the low
+    end of the wide band, ``target × (1 − WIDE_TOLERANCE)``, for the target a plan is balanced to
+    (:func:`balance_target`).
+
+    Examples
+    --------
+    >>> bridge_households(50)
+    30.0
+    """
+    return target * (1 - WIDE_TOLERANCE)
 
 
 def settings_error(cls: type[GridplanError], message: str, *options: str) -> GridplanError:

@@ -1,5 +1,5 @@
-"""Why a grid is undersize: what keeps each grid below the band from growing, in words a planner
-can act on (:func:`undersize_reasons`, reported by ``gridplan check`` and its JSON).
+"""Why a grid is undersize, and why a grid crosses a major barrier: in words a planner can act on
+(:func:`undersize_reasons` and :func:`major_crossings`, reported by ``gridplan check`` and its JSON).
 
 A grid is ``undersize`` when the buildings it could join are out of reach.  The reasons, checked in
 this order:
@@ -28,9 +28,9 @@ import pandas as pd
 import shapely
 
 from geo.plan import Plan
-from partitioning.settings import PlanSettings
+from partitioning.settings import PlanSettings, bridge_households
 
-__all__ = ["UNDERSIZE_REASONS", "undersize_reasons"]
+__all__ = ["UNDERSIZE_REASONS", "undersize_reasons", "major_crossings"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,15 @@ def _unit_short(graph: nx.Graph, vs: list, attr: str, households: pd.Series, lo:
     value = values.pop()
     total = int(sum(households[u] for u, a in graph.nodes(data=attr) if a == value))
     return (value, total) if total < lo else None
+
+
+def _barrier_words(barrier) -> str:
+    """``the major barrier NAME, KIND`` of a row of the barriers layer."""
+    name = barrier.get("name")
+    name = "" if name is None or pd.isna(name) or not str(name).strip() else f" {str(name).strip()}"
+    kind = barrier.get("kind")
+    kind = "" if kind is None or pd.isna(kind) else f", {kind}"
+    return f"the {barrier.get('barrier_class', 'major')} barrier{name}{kind}"
 
 
 def _nearest_crossing(plan: Plan, vs: list):
@@ -112,16 +121,56 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
         else:
             distance, barrier = _nearest_crossing(plan, vs)
             if barrier is not None:
-                name = barrier.get("name")
-                name = "" if name is None or pd.isna(name) or not str(name).strip() else f" {str(name).strip()}"
-                cls = str(barrier.get("barrier_class", "major"))
-                kind = barrier.get("kind")
-                kind = "" if kind is None or pd.isna(kind) else f", {kind}"
-                reason, detail = "barrier", f"enclosed by barriers: the way to the nearest building ({distance:.0f} m) " \
-                                            f"crosses the {cls} barrier{name}{kind}"
+                reason = "barrier"
+                detail = (f"enclosed by barriers: the way to the nearest building ({distance:.0f} m) crosses "
+                          + _barrier_words(barrier))
             else:
                 where = "" if distance is None else f" (the nearest other building is {distance:.0f} m away)"
                 reason, detail = "isolated", f"no neighbour within the plan's gap of {settings.gap:g} m{where}"
         out.append({"grid_id": str(gid), "grid_code": str(row["grid_code"]), "households": int(row["households"]),
                     "reason": reason, "detail": detail})
     return out
+
+
+def major_crossings(plan: Plan, graph: nx.Graph) -> list[dict]:
+    """Every grid holding a link across a major barrier, with the barrier's name and why: the link
+    joins a block too small for a grid of its own (below the wide band,
+    :func:`partitioning.settings.bridge_households`) to its neighbours.
+
+    Returns
+    -------
+    list of dict
+        One per link, in code order: ``grid_code``, ``barrier`` (its name, else its kind),
+        ``length_m``, ``block_households`` (the smaller of the two groups the link joins) and
+        ``detail``.
+    """
+    b = plan.buildings
+    grid_of = b["grid_id"]
+    limit = bridge_households(PlanSettings.from_meta(plan.meta).target)
+    links = [(u, v, d) for u, v, d in graph.edges(data=True)
+             if d.get("crosses") == "major" and grid_of.get(u) == grid_of.get(v)]
+    if not links:
+        return []
+    ordinary = nx.Graph()
+    ordinary.add_nodes_from(graph)
+    ordinary.add_edges_from((u, v) for u, v, d in graph.edges(data=True) if not d.get("bridge"))
+    barriers = plan.layers.get("barriers")
+    tree = None if barriers is None or len(barriers) == 0 else shapely.STRtree(barriers.geometry.values)
+    out = []
+    for u, v, d in links:
+        block = min(sum(graph.nodes[x]["households"] for x in nx.node_connected_component(ordinary, w)) for w in (u, v))
+        words = "a major barrier"
+        if tree is not None:
+            line = shapely.shortest_line(b.geometry[u], b.geometry[v])
+            hits = barriers.iloc[tree.query(line, predicate="crosses")]
+            if "barrier_class" in hits.columns:
+                hits = hits[hits["barrier_class"].astype(str) != "minor"]
+            if len(hits):
+                words = _barrier_words(hits.iloc[0])
+        code = str(plan.grids.at[grid_of[u], "grid_code"])
+        out.append({"grid_code": code, "barrier": words.split("barrier", 1)[-1].strip(" ,") or words,
+                    "length_m": round(float(d.get("length", 0.0)), 1), "block_households": int(block),
+                    "detail": f"crosses {words} ({d.get('length', 0.0):.0f} m): the block across holds "
+                              f"{int(block)} households"
+                              + (f", fewer than {limit:g}: too few for a grid of its own" if block < limit else "")})
+    return sorted(out, key=lambda r: r["grid_code"])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import geo
 from partitioning.graph import plan_graph
-from partitioning.undersize import UNDERSIZE_REASONS, undersize_reasons
+from partitioning.metrics import partition_metrics
+from partitioning.settings import bridge_households
+from partitioning.undersize import UNDERSIZE_REASONS, major_crossings, undersize_reasons
 from tests.clirun import run
 from tests.realdata import KOTKA
 
@@ -30,3 +32,12 @@ def test_kotka_undersize_grids_name_what_encloses_them(tmp_path):
             assert plan.grids.set_index("grid_code").loc[code_, "status"] == "oversize"
     code, text = run("check", out)
     assert code == 0 and f"undersize grids:    {len(reasons)}" in text
+    # a main road is crossed only to join a block too small for a grid, and the road is named
+    graph = plan_graph(plan)
+    crossings = major_crossings(plan, graph)
+    metrics = partition_metrics(graph, plan.buildings["grid_id"], target=50, tolerance=0.2)
+    assert len({c["grid_code"] for c in crossings}) == metrics["major_crossing_grids"] <= 2
+    for c in crossings:
+        assert c["block_households"] < bridge_households(50)
+        assert any(n in c["barrier"] for n in names), c
+        assert f"{c['grid_code']}: {c['detail']}" in text
