@@ -160,7 +160,7 @@ def major_crossings(plan: Plan, graph: nx.Graph) -> list[dict]:
     for u, v, d in links:
         block = min(sum(graph.nodes[x]["households"] for x in nx.node_connected_component(ordinary, w)) for w in (u, v))
         words = "a major barrier"
-        if tree is not None:
+        if tree is not None and barriers is not None:
             line = shapely.shortest_line(b.geometry[u], b.geometry[v])
             hits = barriers.iloc[tree.query(line, predicate="crosses")]
             if "barrier_class" in hits.columns:
