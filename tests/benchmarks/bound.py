@@ -11,7 +11,7 @@ grids out of the band when no partition of it into connected grids of whole buil
   piece of 61–79 households: one grid is too many households, two too few) — the *relaxation*, exact
   if households could be divided at will;
 - otherwise, on pieces of at most :data:`EXACT_MAX` buildings where the engine left a grid outside
-  the band, OR-Tools CP-SAT decides whether some ``k`` splits the piece into connected grids all within
+  the band and at most :data:`MAX_KS` numbers of grids fit the households, OR-Tools CP-SAT decides whether some ``k`` splits the piece into connected grids all within
   the band (``f = 0``) or proves that none does (``f = 1``); an undecided search (time limit) counts as
   ``f = 0``, which keeps the bound a bound;
 - larger pieces (and pieces left once the time budget is spent) get the relaxation only (``f = 0``
@@ -31,10 +31,12 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EXACT_MAX", "forced_out", "all_in_band"]
+__all__ = ["EXACT_MAX", "MAX_KS", "forced_out", "all_in_band"]
 
-#: Pieces of at most this many buildings are decided exactly (CP-SAT).
+#: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
 EXACT_MAX = 300
+#: ... when at most this many numbers of grids fit their households (each is one CP-SAT question).
+MAX_KS = 3
 
 
 def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) -> bool | None:
@@ -155,7 +157,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
             continue
         if all(lo <= grid_h[g] <= hi for g in {assignment[v] for v in piece}):
             continue  # the engine's own plan of the piece is within the band
-        if len(piece) > EXACT_MAX or time.perf_counter() > deadline:
+        if len(piece) > EXACT_MAX or len(ks) > MAX_KS or time.perf_counter() > deadline:
             counts["relaxed"] += 1
             continue
         sub = graph.subgraph(piece)

@@ -34,7 +34,7 @@ from geo.synth import MIXES, synth_city, write_city
 from partitioning.area import plan_area
 from partitioning.metrics import grid_figures, summarise_figures, validate_partition
 from partitioning.settings import PlanSettings
-from tests.benchmarks.bound import EXACT_MAX, forced_out
+from tests.benchmarks.bound import EXACT_MAX, MAX_KS, forced_out
 from tests.realdata import KOTKA, KUNMING, SUZHOU
 
 RESULTS = Path(__file__).parent / "results" / "corpus.md"
@@ -170,7 +170,8 @@ def _write():
         "gridplan), wall clock, CPU in brackets. *bound*: no plan with as many grids that are not oversize "
         "can have more of them within ±20 % — `1 − F / G`, F the grids forced out of the band by the pieces "
         f"of the graph (undersize pieces, pieces no number of grids fits, and pieces of at most {EXACT_MAX} "
-        "buildings CP-SAT proves cannot be split within the band); see `tests/benchmarks/bound.py` and "
+        f"buildings and {MAX_KS} fitting numbers of grids that CP-SAT proves cannot be split within the band, "
+        f"{EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area); see `tests/benchmarks/bound.py` and "
         "docs/partitioning.md.",
         "",
         head,
