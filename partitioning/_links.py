@@ -24,7 +24,6 @@ CROSSING_LEVELS: tuple[str, ...] = ("none", "minor", "major")
 _MAJOR_LINK = 1e9  # added to the length of an island link across a major barrier: the last resort
 
 
-
 def crossings(lines: np.ndarray, barriers: gpd.GeoDataFrame | None) -> np.ndarray:
     """0/1/2 (none/minor/major) for each gap line: the worst barrier class it crosses."""
     level = np.zeros(len(lines), dtype=np.int8)

@@ -34,7 +34,8 @@ class CheckResult:
     ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
     ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``undersize`` why each
     undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`), ``crossings`` each
-    link across a major barrier inside a grid, by name (:func:`partitioning.undersize.major_crossings`); ``grids`` one entry per
+    link across a major barrier inside a grid, by name (:func:`partitioning.undersize.major_crossings`);
+    ``grids`` one entry per
     grid (printed only with ``--verbose``).
     """
 
