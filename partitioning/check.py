@@ -35,8 +35,7 @@ class CheckResult:
     ``metrics``, ``coverage``, ``levels`` and ``emergency`` the figures; ``undersize`` why each
     undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`), ``crossings`` each
     link across a major barrier inside a grid, by name (:func:`partitioning.undersize.major_crossings`);
-    ``grids`` one entry per
-    grid (printed only with ``--verbose``).
+    ``grids`` one entry per grid (printed only with ``--verbose``).
     """
 
     violations: list[str] = field(default_factory=list)
