@@ -38,14 +38,14 @@ logger = logging.getLogger(__name__)
 UNDERSIZE_REASONS: tuple[str, ...] = ("oversize", "group", "boundary", "barrier", "isolated")
 
 
-def _unit_short(graph: nx.Graph, vs: list, attr: str, households: pd.Series, lo: float):
-    """The unit (``group`` or ``boundary_id``) all of ``vs`` share, and its households, when it holds
-    fewer than ``lo``; else None."""
+def _unit_short(graph: nx.Graph, vs: list, attr: str, totals: dict, lo: float):
+    """The unit (``group`` or ``boundary_id``) all of ``vs`` share, and its households (``totals``
+    by unit), when it holds fewer than ``lo``; else None."""
     values = {graph.nodes[v].get(attr) for v in vs}
     if len(values) != 1 or None in values:
         return None
     value = values.pop()
-    total = int(sum(households[u] for u, a in graph.nodes(data=attr) if a == value))
+    total = int(totals.get(value, 0))
     return (value, total) if total < lo else None
 
 
@@ -58,27 +58,44 @@ def _barrier_words(barrier) -> str:
     return f"the {barrier.get('barrier_class', 'major')} barrier{name}{kind}"
 
 
-def _nearest_crossing(plan: Plan, vs: list):
-    """Distance to the nearest building outside ``vs`` and the barrier the way to it crosses
-    (a row of the barriers layer, or None)."""
-    b = plan.buildings
-    inside = b.index.isin(vs)
-    if inside.all():
-        return None, None
-    mine = shapely.union_all(b.geometry.values[inside])
-    others = b.geometry.values[~inside]
-    d = shapely.distance(mine, others)
-    k = int(np.argmin(d))
-    barriers = plan.layers.get("barriers")
-    if barriers is None or len(barriers) == 0:
-        return float(d[k]), None
-    line = shapely.shortest_line(mine, others[k])
-    hits = barriers.iloc[shapely.STRtree(barriers.geometry.values).query(line, predicate="crosses")]
-    if len(hits) == 0:
-        return float(d[k]), None
-    if "barrier_class" in hits.columns:
-        hits = hits.assign(_major=(hits["barrier_class"].astype(str) != "minor")).sort_values("_major", ascending=False)
-    return float(d[k]), hits.iloc[0]
+class _Nearest:
+    """The nearest building outside a group, and the barrier the way to it crosses: the trees of the
+    plan's buildings and barriers, built once."""
+
+    def __init__(self, plan: Plan):
+        self.ids = plan.buildings.index
+        self.geoms = plan.buildings.geometry.values
+        self.tree = shapely.STRtree(self.geoms)
+        barriers = plan.layers.get("barriers")
+        self.barriers = barriers if barriers is not None and len(barriers) else None
+        self.barrier_tree = None if self.barriers is None else shapely.STRtree(self.barriers.geometry.values)
+
+    def __call__(self, vs: list):
+        """(distance in m, barrier row or None) from the buildings ``vs`` to the nearest other one
+        (None, None when there is none)."""
+        inside = self.ids.isin(vs)
+        if inside.all():
+            return None, None
+        mine = shapely.union_all(self.geoms[inside])
+        others = np.flatnonzero(~inside)
+        for reach in (100.0, 1000.0):  # look near first: a city holds many buildings
+            near = self.tree.query(mine, predicate="dwithin", distance=reach)
+            near = near[~inside[near]]
+            if len(near):
+                others = near
+                break
+        d = shapely.distance(mine, self.geoms[others])
+        k = others[int(np.argmin(d))]
+        if self.barriers is None or self.barrier_tree is None:
+            return float(d.min()), None
+        line = shapely.shortest_line(mine, self.geoms[k])
+        hits = self.barriers.iloc[self.barrier_tree.query(line, predicate="crosses")]
+        if len(hits) == 0:
+            return float(d.min()), None
+        if "barrier_class" in hits.columns:
+            hits = hits.assign(_major=hits["barrier_class"].astype(str) != "minor").sort_values("_major",
+                                                                                                ascending=False)
+        return float(d.min()), hits.iloc[0]
 
 
 def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
@@ -104,13 +121,17 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     picked = grids[(grids["status"] == "undersize") | (grids["households"] == 0)]
     members = b.index.to_series().groupby(b["grid_id"]).apply(list)
     codes = grids["grid_code"]
+    unit_households = {attr: pd.Series(households.to_numpy(), index=b.index).groupby(
+        pd.Series({v: graph.nodes[v].get(attr) for v in b.index if v in graph})).sum().to_dict()
+        for attr in ("group", "boundary_id")}
+    nearest = _Nearest(plan) if len(picked) else None
     out = []
     for gid, row in picked.sort_values("grid_code").iterrows():
         vs = [v for v in members.get(gid, []) if v in graph]
         around = {b.at[u, "grid_id"] for v in vs for u in graph[v]} - {gid}
         heavy = sorted(str(codes[g]) for g in around if grids.at[g, "status"] == "oversize")
-        group = _unit_short(graph, vs, "group", households, lo)
-        boundary = _unit_short(graph, vs, "boundary_id", households, lo)
+        group = _unit_short(graph, vs, "group", unit_households["group"], lo)
+        boundary = _unit_short(graph, vs, "boundary_id", unit_households["boundary_id"], lo)
         if heavy and len(heavy) == len(around):
             reason, detail = "oversize", f"cut off by oversize grid(s) {', '.join(heavy)}"
         elif group is not None:
@@ -119,7 +140,8 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
         elif boundary is not None:
             reason, detail = "boundary", f"its boundary unit {boundary[0]} holds only {boundary[1]} households"
         else:
-            distance, barrier = _nearest_crossing(plan, vs)
+            assert nearest is not None  # made when any grid is picked
+            distance, barrier = nearest(vs)
             if barrier is not None:
                 reason = "barrier"
                 detail = (f"enclosed by barriers: the way to the nearest building ({distance:.0f} m) crosses "
