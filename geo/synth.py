@@ -295,6 +295,27 @@ def synth_city(households: int, *, seed: int = 0, params: SynthParams | None = N
     return _assemble(frames, blocks, minor_roads, river, seed, params, households, household_points)
 
 
+def _join_empty_communities(communities: gpd.GeoDataFrame, b: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A community needs residents: one whose buildings hold no households (a superblock of schools
+    and offices, a river bank of public buildings) joins the nearest community that has some, as
+    such units (单位) belong to a neighbouring community; ``b``'s ``community_id`` follows."""
+    held = b.groupby("community_id")["households"].sum()
+    empty = [code for code in communities["code"] if held.get(code, 0) == 0]
+    if not empty or len(empty) == len(communities):
+        return communities
+    geoms = dict(zip(communities["code"], communities.geometry))
+    living = [code for code in communities["code"] if code not in empty]
+    for code in empty:
+        into = min(living, key=lambda other: (other[:9] != code[:9], shapely.distance(geoms[code], geoms[other]),
+                                              other))  # the same street first
+        b.loc[b["community_id"] == code, "community_id"] = into
+        geoms[into] = shapely.union_all([geoms[into], geoms[code]])
+        logger.info("community %s holds no households: joined to %s", code, into)
+    kept = communities[~communities["code"].isin(empty)].copy()
+    kept["geometry"] = [geoms[code] for code in kept["code"]]
+    return kept.reset_index(drop=True)
+
+
 def _assemble(frames, blocks, minor_roads, river, seed, params, households, household_points):
     ox, oy = ORIGIN
     b = pd.concat(frames, ignore_index=True)
@@ -329,7 +350,7 @@ def _assemble(frames, blocks, minor_roads, river, seed, params, households, hous
             code = f"{street_code[key]}{seq[key]:03d}"
             b.loc[b.index[centre_idx[mine]], "community_id"] = code
             comm_rows.append({"code": code, "street_id": street_code[key], "geometry": piece})
-    communities = gpd.GeoDataFrame(comm_rows, geometry="geometry", crs=CRS)
+    communities = _join_empty_communities(gpd.GeoDataFrame(comm_rows, geometry="geometry", crs=CRS), b)
     communities["name"] = _names(seed, len(communities), "社区")
     communities["geometry"] = shapely.transform(communities.geometry.to_numpy(), lambda c: c + (ox, oy))
     street_geoms = {}
