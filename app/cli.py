@@ -131,7 +131,8 @@ def _input_options(f):
 #: name these (``options`` of :func:`partitioning.settings.settings_error`), the command line its flags.
 _PARTITION_FLAGS = {"target": "--target", "n_grids": "--grids", "levels": "--levels",
                     "emergency_target": "--emergency-target", "boundaries": "--boundary", "workers": "--workers",
-                    "scheduler": "--scheduler", "max_buildings_per_part": "--max-buildings-per-part"}
+                    "scheduler": "--scheduler", "max_buildings_per_part": "--max-buildings-per-part",
+                    "group_field": "--group-field"}
 
 
 def _with_flags(function, *args, **kwargs):
@@ -159,6 +160,8 @@ def _with_flags(function, *args, **kwargs):
 @click.option("--boundary", type=click.Path(dir_okay=False),
               help="Boundary polygons (community, compound): grids never cross them and cover them.")
 @click.option("--boundary-layer", help="Layer of a multi-layer boundary file.")
+@click.option("--group-field", metavar="FIELD", help="Field of the buildings naming the compound (小区) or other "
+              "group each is in: grids never mix buildings of two groups (when no --boundary polygon says so).")
 @click.option("--gap", type=click.FloatRange(min=0), default=None,
               help="Buildings this close (m) are neighbours [default: the engine's, see docs].")
 @click.option("--prefix", "code_prefix", help="Administrative prefix of grid codes (county+street+community).")
@@ -188,7 +191,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
               barriers_layer, boundary, boundary_layer, gap, code_prefix, seed, output, as_json,
               levels_spec=None, emergency_target=None, workers=None, scheduler=None,
               max_buildings_per_part=None, force=False, encoding=None, sheet=None, ledger_key=None,
-              ledger_count=None, building_key=None, ledger_report=None):
+              ledger_count=None, building_key=None, ledger_report=None, group_field=None):
     """Partition BUILDINGS into grids of about --target households and write a plan."""
     import geo
     from geo.load import input_record
@@ -228,7 +231,8 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         extra += spec.files
     settings = PlanSettings(target=target, tolerance=tolerance, n_grids=n_grids, seed=seed,
                             gap=DEFAULT_GAP if gap is None else gap, code_prefix=code_prefix,
-                            levels=levels, level_name=level_name, emergency_target=emergency_target)
+                            levels=levels, level_name=level_name, emergency_target=emergency_target,
+                            group_field=group_field)
     # progress bars with -v; over the parts of a big file (minutes of work) on a terminal even without
     progress = True if logging.getLogger().level <= logging.INFO else None if sys.stderr.isatty() else False
     plan, metrics = _with_flags(make_partition, inputs, settings, barriers=barrier_gdf, boundaries=boundary_gdf,
@@ -312,6 +316,16 @@ def check(plan_path, as_json, verbose):
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
     for line in subgrid_lines(result.subgrids):
         click.echo(line)
+    if result.undersize:
+        click.echo(f"undersize grids:    {len(result.undersize)} (why each cannot grow)")
+        for u in result.undersize[: None if verbose else 10]:
+            click.echo(f"  {u['grid_code']}: {u['households']} households, {u['detail']}")
+        if not verbose and len(result.undersize) > 10:
+            click.echo(f"  … (+{len(result.undersize) - 10} more: --verbose)")
+    if result.crossings:
+        click.echo(f"major crossings:    {len(result.crossings)} (each joins a block too small for a grid)")
+        for c in result.crossings[: None if verbose else 10]:
+            click.echo(f"  {c['grid_code']}: {c['detail']}")
     if verbose:
         click.echo("grids (code: households, buildings, status):")
         for g in result.grids:
@@ -526,8 +540,11 @@ def demo(ctx, out_dir, host, port, no_serve):
               help="Households the city holds (at least this many, less than one building more).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed: the same seed gives the same city.")
 @click.option("--no-household-points", is_flag=True, help="Leave out the households layer (one point per household).")
+@click.option("--mix", type=click.Choice(["default", "new_town", "village", "old_town"]), default="default",
+              show_default=True, help="Mix of compound kinds: towers-heavy new town, urban villages among "
+              "walk-ups, an old town of courtyards and lanes (docs/synth.md).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The city file (.gpkg).")
-def synth(n_households, seed, no_household_points, output):
+def synth(n_households, seed, no_household_points, output, mix="default"):
     """Generate a synthetic Chinese city for scale tests (see docs/synth.md).
 
     Layers buildings (with households), households, roads (main roads, minor roads, a river),
@@ -535,11 +552,11 @@ def synth(n_households, seed, no_household_points, output):
     `gridplan partition CITY --layer buildings --id-field building_id --households-field households
     --barriers CITY --barriers-layer roads --boundary CITY --boundary-layer communities --workers 2 -o plan.gpkg`.
     """
-    from geo.synth import synth_city, write_city
+    from geo.synth import MIXES, synth_city, write_city
 
     if not output.lower().endswith(".gpkg"):
         raise click.BadParameter("the city is a GeoPackage: name it *.gpkg", param_hint="-o/--output")
-    city = synth_city(n_households, seed=seed, household_points=not no_household_points,
+    city = synth_city(n_households, seed=seed, params=MIXES[mix], household_points=not no_household_points,
                       progress=logging.getLogger().level <= logging.INFO)
     write_city(city, output)
     b = city.buildings

@@ -9,7 +9,12 @@ street (街道). Minor roads split a superblock into residential compounds (小�
 - ``tower``: high-rise towers of 18–33 floors, 1–3 units of 2 households per floor;
 - ``village``: an urban village (城中村) of dense low-rise houses 2–4 m apart, 2–6 floors, 1–2
   households per floor, in lanes;
-- ``public``: non-residential buildings (school, offices, market), 0 households.
+- ``public``: non-residential buildings (school, offices, market), 0 households;
+- ``courtyard``: an old town of courtyard houses (合院, 大杂院) of 1–2 floors on lanes, a north hall
+  and three wings around each yard, 5–10 households a courtyard (none by default; see :data:`MIXES`).
+
+:data:`MIXES` names mixes of these kinds for cities of different urban form (a new town of towers,
+urban villages among walk-ups, an old town), the synthetic areas of the corpus benchmark.
 
 Superblocks are filled from the centre outwards until the city holds the requested number of
 households (the last superblock may be filled only in part). Every superblock, lattice line and
@@ -31,15 +36,16 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._synth_kinds import BUILDING_KIND, FILL, rects
 from geo.errors import InputError
 from geo.plan import atomic_path
 
-__all__ = ["SynthParams", "SynthCity", "KINDS", "synth_city", "write_city"]
+__all__ = ["SynthParams", "SynthCity", "KINDS", "MIXES", "synth_city", "write_city"]
 
 logger = logging.getLogger(__name__)
 
 #: Compound kinds and the building kinds they hold.
-KINDS = ("walkup", "tower", "village", "public")
+KINDS = ("walkup", "tower", "village", "public", "courtyard")
 CRS = "EPSG:4549"
 #: Origin of the city's centre in EPSG:4549 (near Suzhou, 120.5°E 31.3°N).
 ORIGIN = (548_000.0, 3_463_000.0)
@@ -64,7 +70,7 @@ class SynthParams:
     street_blocks : int
         A street (街道) is ``street_blocks × street_blocks`` superblocks.
     kind_weights : tuple of float
-        Probability of a compound being ``walkup``, ``tower``, ``village``, ``public``.
+        Probability of a compound being ``walkup``, ``tower``, ``village``, ``public``, ``courtyard``.
     setback : float
         Buildings keep this distance from a main road's centre line.
     minor_setback : float
@@ -79,11 +85,25 @@ class SynthParams:
     block_jitter: float = 40.0
     primary_every: int = 3
     street_blocks: int = 3
-    kind_weights: tuple = (0.50, 0.20, 0.15, 0.15)
+    kind_weights: tuple = (0.50, 0.20, 0.15, 0.15, 0.0)
     setback: float = 12.0
     minor_setback: float = 8.0
     river: bool = True
     river_width: float = 40.0
+
+
+#: Mixes of compound kinds by name (``gridplan synth --mix``; figures and sources in docs/synth.md).
+MIXES: dict[str, SynthParams] = {
+    # the default mix: walk-up compounds with some towers, an urban village, schools and offices
+    "default": SynthParams(),
+    # a new town (新城) of high-rise compounds on large superblocks, walk-ups the exception
+    "new_town": SynthParams(block_size=(520.0, 460.0), kind_weights=(0.15, 0.65, 0.0, 0.20, 0.0)),
+    # urban villages (城中村) among walk-up compounds, few towers
+    "village": SynthParams(kind_weights=(0.45, 0.05, 0.40, 0.10, 0.0)),
+    # an old town (老城) of courtyard houses on lanes in small blocks, walk-up infill, canals
+    "old_town": SynthParams(block_size=(320.0, 280.0), block_jitter=25.0, river_width=20.0,
+                            kind_weights=(0.15, 0.0, 0.0, 0.10, 0.75)),
+}
 
 
 @dataclass
@@ -127,93 +147,6 @@ def _rng(seed: int, *key: int) -> np.random.Generator:
 
 def _line_pos(seed, stream, i, spacing, jitter):
     return i * spacing + _rng(seed, stream, i).uniform(-jitter, jitter)
-
-
-def _rects(cx, cy, w, h, angle, ox, oy):
-    """Rectangles centred at (cx, cy) of size w × h, rotated by ``angle`` about (ox, oy)."""
-    dx = np.array([-0.5, 0.5, 0.5, -0.5, -0.5])
-    dy = np.array([-0.5, -0.5, 0.5, 0.5, -0.5])
-    x = cx[:, None] + w[:, None] * dx
-    y = cy[:, None] + h[:, None] * dy
-    c, s = np.cos(angle), np.sin(angle)
-    xr = ox + (x - ox) * c - (y - oy) * s
-    yr = oy + (x - ox) * s + (y - oy) * c
-    return shapely.polygons(np.stack([xr, yr], axis=-1))
-
-
-def _walkup(rng, x0, y0, x1, y1):
-    """Rows of walk-ups: (cx, cy, w, h, floors, units, households)."""
-    rows = []
-    depth = 11.0
-    y = y0 + depth / 2
-    while y + depth / 2 <= y1:
-        floors_row = rng.integers(5, 8)
-        x = x0
-        while True:
-            units = int(rng.integers(2, 5))
-            length = units * rng.uniform(12.0, 14.0)
-            if x + length > x1:
-                break
-            floors = int(np.clip(floors_row + rng.integers(-1, 2), 5, 7))
-            rows.append((x + length / 2, y, length, depth, floors, units, floors * units * 2))
-            x += length + rng.uniform(8.0, 14.0)
-        # sunlight spacing: about 1.1 × the height of the row to the south
-        y += depth + 1.1 * 2.9 * floors_row + rng.uniform(-1.0, 2.0)
-    return rows
-
-
-def _tower(rng, x0, y0, x1, y1):
-    out = []
-    w, h = 26.0, 17.0
-    sx, sy = rng.uniform(42.0, 50.0), rng.uniform(52.0, 62.0)
-    for cy in np.arange(y0 + h / 2, y1 - h / 2 + 1e-9, sy):
-        for cx in np.arange(x0 + w / 2, x1 - w / 2 + 1e-9, sx):
-            if rng.random() < 0.08:  # open space, a clubhouse lawn
-                continue
-            floors, units = int(rng.integers(18, 34)), int(rng.integers(1, 4))
-            out.append((cx, cy, w if units > 1 else 18.0, h, floors, units, floors * units * 2))
-    return out
-
-
-def _village(rng, x0, y0, x1, y1):
-    out = []
-    lane_every = int(rng.integers(5, 8))
-    y, row = y0, 0
-    while True:
-        d = rng.uniform(10.0, 13.0)
-        if y + d > y1:
-            break
-        x, col = x0, 0
-        while True:
-            w = rng.uniform(8.0, 12.0)
-            if x + w > x1:
-                break
-            if rng.random() > 0.1:
-                floors = int(rng.integers(2, 7))
-                out.append((x + w / 2, y + d / 2, w, d, floors, 1, floors * int(rng.integers(1, 3))))
-            col += 1
-            x += w + (6.0 if col % lane_every == 0 else rng.uniform(2.0, 4.0))
-        row += 1
-        y += d + (6.0 if row % lane_every == 0 else rng.uniform(2.0, 4.0))
-    return out
-
-
-def _public(rng, x0, y0, x1, y1):
-    out = []
-    y = y0
-    while y < y1 - 20:
-        x = x0
-        d = rng.uniform(20.0, 40.0)
-        while x < x1 - 20:
-            w = rng.uniform(25.0, 70.0)
-            if x + w <= x1 and y + d <= y1 and rng.random() < 0.6:
-                out.append((x + w / 2, y + d / 2, w, d, int(rng.integers(2, 6)), 0, 0))
-            x += w + rng.uniform(15.0, 30.0)
-        y += d + rng.uniform(20.0, 35.0)
-    return out
-
-
-_FILL = {"walkup": _walkup, "tower": _tower, "village": _village, "public": _public}
 
 
 class _River:
@@ -265,20 +198,19 @@ def _block(seed, params, i, j, river):
             cy0 = ys[a] + (sb if a == 0 else ms)
             cy1 = ys[a + 1] - (sb if a == ny_ - 1 else ms)
             kind = KINDS[int(rng.choice(len(KINDS), p=params.kind_weights))]
-            rows = _FILL[kind](rng, cx0, cy0, cx1, cy1)
+            rows = FILL[kind](rng, cx0, cy0, cx1, cy1)
             if not rows:
                 continue
             arr = np.array(rows, dtype=float)
             angle = np.deg2rad(rng.uniform(-6.0, 6.0))
             ox, oy = (cx0 + cx1) / 2, (cy0 + cy1) / 2
-            geoms = _rects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], angle, ox, oy)
+            geoms = rects(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], angle, ox, oy)
             inside = shapely.within(geoms, shapely.box(cx0, cy0, cx1, cy1))
             if river is not None:
                 inside &= ~shapely.intersects(river.keep_out, geoms)
             frame = pd.DataFrame(arr[inside], columns=["cx", "cy", "w", "h", "floors", "units", "households"])
             frame["angle"], frame["ox"], frame["oy"] = angle, ox, oy
-            frame["kind"] = {"walkup": "walkup", "tower": "tower", "village": "village_house",
-                             "public": "public"}[kind]
+            frame["kind"] = BUILDING_KIND[kind]
             frame["compound"] = comp_no
             frame["geometry"] = geoms[inside]
             parts.append(frame)
@@ -363,6 +295,27 @@ def synth_city(households: int, *, seed: int = 0, params: SynthParams | None = N
     return _assemble(frames, blocks, minor_roads, river, seed, params, households, household_points)
 
 
+def _join_empty_communities(communities: gpd.GeoDataFrame, b: pd.DataFrame) -> gpd.GeoDataFrame:
+    """A community needs residents: one whose buildings hold no households (a superblock of schools
+    and offices, a river bank of public buildings) joins the nearest community that has some, as
+    such units (单位) belong to a neighbouring community; ``b``'s ``community_id`` follows."""
+    held = b.groupby("community_id")["households"].sum()
+    empty = [code for code in communities["code"] if held.get(code, 0) == 0]
+    if not empty or len(empty) == len(communities):
+        return communities
+    geoms = dict(zip(communities["code"], communities.geometry))
+    living = [code for code in communities["code"] if code not in empty]
+    for code in empty:
+        into = min(living, key=lambda other: (other[:9] != code[:9], shapely.distance(geoms[code], geoms[other]),
+                                              other))  # the same street first
+        b.loc[b["community_id"] == code, "community_id"] = into
+        geoms[into] = shapely.union_all([geoms[into], geoms[code]])
+        logger.info("community %s holds no households: joined to %s", code, into)
+    kept = communities[~communities["code"].isin(empty)].copy()
+    kept["geometry"] = [geoms[code] for code in kept["code"]]
+    return kept.reset_index(drop=True)
+
+
 def _assemble(frames, blocks, minor_roads, river, seed, params, households, household_points):
     ox, oy = ORIGIN
     b = pd.concat(frames, ignore_index=True)
@@ -397,7 +350,7 @@ def _assemble(frames, blocks, minor_roads, river, seed, params, households, hous
             code = f"{street_code[key]}{seq[key]:03d}"
             b.loc[b.index[centre_idx[mine]], "community_id"] = code
             comm_rows.append({"code": code, "street_id": street_code[key], "geometry": piece})
-    communities = gpd.GeoDataFrame(comm_rows, geometry="geometry", crs=CRS)
+    communities = _join_empty_communities(gpd.GeoDataFrame(comm_rows, geometry="geometry", crs=CRS), b)
     communities["name"] = _names(seed, len(communities), "社区")
     communities["geometry"] = shapely.transform(communities.geometry.to_numpy(), lambda c: c + (ox, oy))
     street_geoms = {}

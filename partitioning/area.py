@@ -23,7 +23,7 @@ from partitioning.codes import code_prefix, grid_codes
 from partitioning.graph import grid_graph
 from partitioning.hierarchy import assign_units, emergency_layout, level_layer, nested_codes, partition_levels
 from partitioning.metrics import grid_figures, summarise_figures
-from partitioning.settings import PlanSettings, balance_target, settings_error
+from partitioning.settings import PlanSettings, balance_target, bridge_households, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
 __all__ = ["AreaPlan", "plan_area", "grids_frame", "emergency_grids", "input_layers", "plan_meta"]
@@ -110,7 +110,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     buildings : GeoDataFrame
         Footprints indexed by ``building_id`` with ``households``, metric CRS.
     settings : PlanSettings
-        ``target``, ``tolerance``, ``n_grids``, ``gap`` and ``levels`` (given levels are
+        ``target``, ``tolerance``, ``n_grids``, ``gap``, ``group_field`` and ``levels`` (given levels are
         boundaries: no graph edge crosses them and the cells follow their outlines).
     boundaries, barriers : GeoDataFrame, optional
         Boundary polygons and barrier lines in the buildings' CRS.
@@ -148,7 +148,9 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
     area = study_area(buildings, boundary=boundaries)
     cells = tessellate(buildings, area=area, barriers=cell_barriers, progress=progress)
     t_tess = time.perf_counter()
-    graph = grid_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries)
+    graph = grid_graph(buildings, cells, gap=settings.gap, barriers=barriers, boundaries=boundaries,
+                       group_field=settings.group_field,
+                       bridge_households=bridge_households(balance_target(settings, int(buildings["households"].sum()))))
     t_graph = time.perf_counter()
     units = layer = None
     if levels:
@@ -203,6 +205,7 @@ def plan_meta(inputs: Inputs, settings: PlanSettings, *, metrics: dict, coverage
     return {
         "target": metrics["target"], "tolerance": settings.tolerance, "n_grids_requested": settings.n_grids,
         "seed": settings.seed, "gap_m": settings.gap, "code_prefix": settings.code_prefix,
+        "group_field": settings.group_field,
         "crs": inputs.crs.to_string(), "source_crs": inputs.source_crs,
         "households_method": inputs.households_method,
         "inputs": inputs.files + list(extra_files or []),

@@ -11,14 +11,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from geo.errors import ids_text, plain
 from geo.plan import Plan
-from partitioning.graph import plan_graph
+from partitioning.graph import empty_groups, group_values, plan_graph
 from partitioning.hierarchy import check_hierarchy
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, study_area
 from partitioning.towers import check_subgrids
+from partitioning.undersize import major_crossings, undersize_reasons
 
 __all__ = ["CheckResult", "check_plan", "summary_lines", "subgrid_lines"]
 
@@ -31,8 +34,10 @@ class CheckResult:
 
     ``totals()`` is the verdict and the plan's size (what ``gridplan check`` prints first);
     ``metrics``, ``coverage``, ``levels``, ``emergency`` and ``subgrids`` (the towers split in the
-    emergency layout, :func:`partitioning.towers.check_subgrids`) the figures; ``grids`` one entry per
-    grid (printed only with ``--verbose``).
+    emergency layout, :func:`partitioning.towers.check_subgrids`) the figures; ``undersize`` why each
+    undersize grid cannot grow (:func:`partitioning.undersize.undersize_reasons`), ``crossings`` each
+    link across a major barrier inside a grid, by name (:func:`partitioning.undersize.major_crossings`);
+    ``grids`` one entry per grid (printed only with ``--verbose``).
     """
 
     violations: list[str] = field(default_factory=list)
@@ -43,6 +48,8 @@ class CheckResult:
     levels: dict = field(default_factory=dict)
     emergency: dict | None = None
     subgrids: dict | None = None
+    undersize: list = field(default_factory=list)
+    crossings: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -58,7 +65,8 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "totals": self.totals(), "violations": self.violations, "metrics": self.metrics,
                 "coverage": self.coverage, "grids": self.grids, "levels": self.levels,
-                "emergency": self.emergency, "subgrids": self.subgrids}
+                "emergency": self.emergency, "subgrids": self.subgrids, "undersize": self.undersize,
+                "major_crossings": self.crossings}
 
 
 def check_plan(plan: Plan) -> CheckResult:
@@ -99,6 +107,10 @@ def check_plan(plan: Plan) -> CheckResult:
     settings = PlanSettings.from_meta(plan.meta)
     clean = assignment[~unassigned]
     res.violations.extend(validate_partition(graph, clean))
+    res.violations.extend(_mixed_groups(buildings, clean, settings.group_field))
+    if not unassigned.any():
+        res.undersize = undersize_reasons(plan, graph)
+        res.crossings = major_crossings(plan, graph)
     res.metrics = partition_metrics(graph, clean, target=settings.target, tolerance=settings.tolerance)
     area = study_area(buildings, boundary=boundaries)
     res.coverage = coverage_report(grids, buildings, clean, area=area)
@@ -144,6 +156,20 @@ def subgrid_lines(figures: dict | None) -> list[str]:
             f"{figures['n_subgrids']} emergency sub-grids (target {figures['target']:g})"
             + (f", {share:.1%} within tolerance, {figures['crossing_units']} across tiny units" if share is not None
                else "")]
+
+
+def _mixed_groups(buildings, assignment, group_field) -> list[str]:
+    """Grids holding buildings of two groups of ``group_field`` (none without a group field)."""
+    if group_field is None:
+        return []
+    group = group_values(buildings, group_field)
+    held = ~empty_groups(group, buildings["households"].to_numpy())  # a group without households bars nobody
+    values = pd.Series(group, index=buildings.index)[held].fillna("(none)")
+    values = values[values.index.isin(assignment.index)]
+    kinds = values.groupby(assignment.reindex(values.index)).unique()
+    mixed = kinds[kinds.map(len) > 1]
+    return [f"{len(mixed)} grid(s) mix buildings of several '{group_field}' groups: "
+            + ids_text(f"{g} ({' / '.join(sorted(map(str, v)))})" for g, v in mixed.items())] if len(mixed) else []
 
 
 def summary_lines(metrics: dict, *, target: int) -> list[str]:

@@ -17,6 +17,13 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    (:mod:`partitioning._refine`): balance first, then compactness and barrier crossings; ejection
    chains through neighbouring grids; recombination of the neighbourhood of each grid still outside
    the band (:mod:`partitioning._recombine`).
+   The second round of local search and ejection chains, after recombination, weighs the squared
+   deviation from the target ten times more (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
+   plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
+6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
+   oversize building) joins the neighbouring grid it shares the cheapest edge with, an oversize one
+   included: a grid leader with nobody to serve is worse than a tower's grid with a shed in it.  Only
+   a group of such buildings with no edge to any other grid stays alone.
 
 Every random choice draws from ``numpy.random.default_rng([seed, piece])``: the same graph and seed give
 the same plan.
@@ -56,6 +63,7 @@ GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_toleran
 # sqrt(_CROSSING_WEIGHT) × gap.
 _BALANCE_WEIGHT = 0.05
 _CROSSING_WEIGHT = 0.1
+_POLISH_WEIGHT = 0.5  # the second round: squared deviation weighs 10× (tighter balance, compactness −1 %)
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
 
 
@@ -282,6 +290,7 @@ def partition(
         mergeable += [next_label] if undersize_piece[p_no] and p not in behind_tower else []
         next_label += k
 
+    super_label = _merge_empty(super_label, grid_status, sh, ea, eb, ec, dist)
     label = super_label[group]
     if allow_cross_boundary:
         label = _merge_undersize(label, grid_status, mergeable, xy)
@@ -305,14 +314,49 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         adj[v].append((u, cc))
     weights = dict(target=t, tolerance=tolerance, balance_weight=_BALANCE_WEIGHT * gap**2,
                    crossing_weight=_CROSSING_WEIGHT * t * gap**2)
+    # the second round is the polish: the band excess still comes first, the deviation weighs more
+    polish = dict(weights, balance_weight=_POLISH_WEIGHT * gap**2)
     for step in range(2):
-        search = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **weights)
+        search = LocalSearch(adj, sxy[nodes], sh[nodes], labels, **(weights if step == 0 else polish))
         search.run(rng)
         search.eject_chains()
         labels = search.run(rng)
         if step == 0:
             labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
     return labels
+
+
+def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):
+    """Join every grid without households to a neighbouring grid: across the cheapest edge (least
+    crossing, then shortest), to a grid with households when one is adjacent.  Repeated until no empty
+    grid has a neighbour, so a chain of empty grids ends in a grid with households."""
+    label = label.copy()
+    while True:
+        grid_h = np.bincount(label, weights=sh, minlength=len(grid_status))
+        a, b = label[ea], label[eb]
+        across = a != b
+        if not across.any():
+            return label
+        # each empty grid's candidate neighbours, best first: has households, crossing, length, label
+        frm = np.r_[a[across], b[across]]
+        to = np.r_[b[across], a[across]]
+        cost, length = np.r_[ec[across], ec[across]], np.r_[dist[across], dist[across]]
+        empty = grid_h[frm] == 0
+        if not empty.any():
+            return label
+        frm, to, cost, length = frm[empty], to[empty], cost[empty], length[empty]
+        order = np.lexsort((to, length, cost, grid_h[to] == 0, frm))
+        first = np.unique(frm[order], return_index=True)[1]
+        merged = set()
+        for g, into in zip(frm[order][first].tolist(), to[order][first].tolist()):
+            if g in merged or into in merged:  # two empty grids pointing at each other: one at a time
+                continue
+            label[label == g] = into
+            grid_status[g] = "merged"
+            merged.add(g)
+            logger.info("a grid without households joined a neighbouring grid")
+        if not merged:
+            return label
 
 
 def _merge_undersize(label, grid_status, mergeable, xy):

@@ -3,8 +3,10 @@
 Nodes are buildings (keyed by ``building_id``); an edge joins two buildings that touch or lie within
 ``gap`` metres of each other, unless the straight gap between them crosses a *major* barrier (trunk,
 primary and secondary roads, rivers, canals) or they lie in different *boundary units* (communities or
-compounds, a grid never crosses one).  Edges that cross a *minor* barrier (other roads, streams) are kept
-but marked, so that the partition engine crosses them only when it has to.
+compounds, a grid never crosses one) or in different *groups* (the values of an attribute of the
+buildings, e.g. the compound a building is in when no polygon says so: ``group_field``).  Edges that
+cross a *minor* barrier (other roads, streams) are kept but marked, so that the partition engine crosses
+them only when it has to.
 
 Islands (groups of buildings with no edge to the rest of their boundary unit) are joined to the rest of
 the unit through the shortest possible edges (a minimum spanning tree over the groups, Borůvka/Kruskal);
@@ -25,20 +27,18 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import Delaunay, QhullError
 
 from geo.errors import CRSError, InputError, PlanFileError
 from geo.plan import Plan
-from partitioning.settings import DEFAULT_GAP, PlanSettings
+from partitioning._links import CROSSING_LEVELS, crossings, join_empty_groups, link_islands
+from partitioning.settings import DEFAULT_GAP, PlanSettings, bridge_households
 from partitioning.tessellation import keep_adjacent_cells
 
 __all__ = ["CROSSING_LEVELS", "CROSSING_COST", "crossing_cost", "build_contiguity_graph", "grid_graph",
-           "plan_graph", "subgraph"]
+           "plan_graph", "subgraph", "group_values", "empty_groups"]
 
 logger = logging.getLogger(__name__)
 
-#: Values of the ``crosses`` edge attribute, from harmless to worst.
-CROSSING_LEVELS: tuple[str, ...] = ("none", "minor", "major")
 #: What an edge inside a grid costs the engine and the repairs of an update, by its ``crosses``
 #: level: its position in :data:`CROSSING_LEVELS` (an unknown level costs as a major one).
 CROSSING_COST: dict[str, float] = {name: float(level) for level, name in enumerate(CROSSING_LEVELS)}
@@ -103,49 +103,43 @@ def _boundary_ids(buildings: gpd.GeoDataFrame, points: np.ndarray, boundaries: g
     return out
 
 
-def _crossings(lines: np.ndarray, barriers: gpd.GeoDataFrame | None) -> np.ndarray:
-    """0/1/2 (none/minor/major) for each gap line: the worst barrier class it crosses."""
-    level = np.zeros(len(lines), dtype=np.int8)
-    if barriers is None or len(barriers) == 0 or len(lines) == 0:
-        return level
-    if "barrier_class" in barriers.columns:
-        cls = np.where(barriers["barrier_class"].astype(str).str.lower().to_numpy() == "minor", 1, 2)
-    else:
-        logger.warning("barriers have no 'barrier_class' column: every barrier is treated as major")
-        cls = np.full(len(barriers), 2)
-    tree = shapely.STRtree(barriers.geometry.values)
-    # "crosses": a barrier that only touches a footprint (a road drawn along a wall) does not separate
-    # two buildings; a zero-length gap (shared wall) is never crossed.
-    line_idx, bar_idx = tree.query(lines, predicate="crosses")
-    np.maximum.at(level, line_idx, cls[bar_idx].astype(np.int8))
-    return level
+def group_values(buildings: gpd.GeoDataFrame, group_field: str) -> np.ndarray:
+    """The group of each building: its ``group_field`` value as text (None where it has none).
 
-
-def _bridge_candidates(geoms: np.ndarray, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of buildings (indices into ``geoms``) that are Delaunay neighbours through their vertices.
-
-    The Delaunay triangulation of all footprint vertices contains the Euclidean minimum spanning tree of
-    the vertices, hence (up to vertex-to-edge distances) the shortest link between any two groups.
+    Examples
+    --------
+    >>> b = pd.DataFrame({"compound": [" 北泰花园", None, "", 7]})
+    >>> group_values(b, "compound").tolist()
+    ['北泰花园', None, None, '7']
     """
-    coords, owner = shapely.get_coordinates(geoms[members], return_index=True)
-    # One owner per distinct vertex: buildings sharing a vertex touch, so they are in one group already.
-    coords, first = np.unique(np.round(coords - coords.mean(axis=0), 3), axis=0, return_index=True)
-    owner = owner[first]
-    if len(coords) < 3:
-        a, b = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    else:
-        try:
-            simplices = Delaunay(coords).simplices
-            a = np.concatenate([simplices[:, 0], simplices[:, 1], simplices[:, 2]])
-            b = np.concatenate([simplices[:, 1], simplices[:, 2], simplices[:, 0]])
-        except QhullError:  # all vertices on one line: consecutive ones are the nearest
-            a, b = np.arange(len(coords) - 1), np.arange(1, len(coords))
-    if len(coords) == 2:
-        a, b = np.array([0]), np.array([1])
-    oa, ob = owner[a], owner[b]
-    keep = oa != ob
-    pairs = np.unique(np.sort(np.column_stack([oa[keep], ob[keep]]), axis=1), axis=0)
-    return members[pairs[:, 0]], members[pairs[:, 1]]
+    if group_field not in buildings.columns:
+        fields = [str(c) for c in buildings.columns if c != getattr(buildings, "_geometry_column_name", None)]
+        raise InputError(f"the buildings have no field '{group_field}' to group them by; their fields are: "
+                         + (", ".join(fields) or "none"))
+    values = buildings[group_field]
+    out = np.full(len(values), None, dtype=object)
+    known = values.notna().to_numpy() & (values.astype(str).str.strip() != "").to_numpy()
+    out[known] = values[known].astype(str).str.strip().to_numpy()
+    if (~known).any():
+        logger.warning("%d buildings have no '%s' value; they form a group of their own",
+                       int((~known).sum()), group_field)
+    return out
+
+
+def empty_groups(group: np.ndarray, households: np.ndarray) -> np.ndarray:
+    """Whether each building is in a group holding no households (offices, schools, roofs): such a
+    group bars nobody (:func:`build_contiguity_graph`)."""
+    total = pd.Series(households).groupby(pd.Series(group).fillna("\0").to_numpy()).transform("sum")
+    return total.to_numpy() == 0
+
+
+def _units(boundary: np.ndarray | None, group: np.ndarray | None) -> np.ndarray | None:
+    """The unit no edge leaves: the boundary unit and the group together."""
+    if group is None:
+        return boundary
+    if boundary is None:
+        return group
+    return np.array([f"{b}\x1f{g}" for b, g in zip(boundary, group)], dtype=object)
 
 
 def build_contiguity_graph(
@@ -155,6 +149,8 @@ def build_contiguity_graph(
     barriers: gpd.GeoDataFrame | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     join_islands: bool = True,
+    group_field: str | None = None,
+    bridge_households: float | None = None,
 ) -> nx.Graph:
     """Build the graph of buildings that may share a grid.
 
@@ -175,23 +171,35 @@ def build_contiguity_graph(
     join_islands : bool, default True
         Join each group of buildings without a neighbour to the rest of its unit through the shortest
         edges (``bridge=True``; these may cross barriers but never a boundary).
+    group_field : str, optional
+        A field of the buildings naming the group each belongs to (e.g. its compound, 小区): no edge
+        joins two groups, as none joins two boundary units, except from a group holding no
+        households (an office park, a school), whose buildings may join a neighbouring grid rather
+        than make an empty one.  Buildings without a value form one group of their own.
+    bridge_households : float, optional
+        Two groups that both hold at least this many households are never joined by a link across a
+        major barrier: each can make grids of its own (:func:`partitioning.settings.bridge_households`:
+        the low end of the wide band, target × 0.6).  Without it, every island is joined.
 
     Returns
     -------
     networkx.Graph
         Nodes: building ids (str) with ``households`` (int), ``x``, ``y`` (metres, a representative point
-        inside the footprint) and ``boundary_id`` (when boundaries are given).  Edges: ``length``
+        inside the footprint), ``boundary_id`` (when boundaries are given) and ``group`` (with
+        ``group_field``).  Edges: ``length``
         (footprint-to-footprint gap in metres), ``crosses`` (``"none"``, ``"minor"`` or ``"major"``),
         ``bridge`` (bool) and ``overlap`` (bool: the footprints overlap and must stay together).
         ``graph.graph`` holds ``gap``, ``crs``, ``islands`` (list of the joined groups, each a sorted list
-        of building ids) and ``n_components_before`` (connected components before joining).
+        of building ids), ``n_components_before`` (connected components before joining) and
+        ``group_field``.
 
     Raises
     ------
     geo.errors.CRSError
         If the buildings have no CRS or a geographic one.
     geo.errors.InputError
-        If ``households`` is missing, ids repeat or geometries are missing.
+        If ``households`` is missing, ids repeat, geometries are missing or ``group_field`` is not a
+        field of the buildings.
 
     Examples
     --------
@@ -219,7 +227,9 @@ def build_contiguity_graph(
         raise InputError("households must be whole numbers >= 0 for every building")
     households = households.astype(np.int64)
 
-    unit = _boundary_ids(buildings, points, boundaries) if boundaries is not None else None
+    boundary = _boundary_ids(buildings, points, boundaries) if boundaries is not None else None
+    group = group_values(buildings, group_field) if group_field is not None else None
+    unit = _units(boundary, group)
     if barriers is not None:
         barriers = _same_crs(barriers, buildings, "barriers")
 
@@ -228,11 +238,14 @@ def build_contiguity_graph(
     i, j = tree.query(geoms, predicate="dwithin", distance=gap)
     keep = i < j
     i, j = i[keep], j[keep]
+    free = None if group is None else empty_groups(group, households)
     if unit is not None:
         same = unit[i] == unit[j]
+        if free is not None:  # a group without households bars nobody: its buildings join a neighbour
+            same |= (free[i] | free[j]) & (True if boundary is None else boundary[i] == boundary[j])
         i, j = i[same], j[same]
     length = shapely.distance(geoms[i], geoms[j])
-    level = _crossings(shapely.shortest_line(geoms[i], geoms[j]), barriers)
+    level = crossings(shapely.shortest_line(geoms[i], geoms[j]), barriers)
     ordinary = level < 2
     i, j, length, level = i[ordinary], j[ordinary], length[ordinary], level[ordinary]
     overlap = np.zeros(len(i), dtype=bool)
@@ -240,11 +253,14 @@ def build_contiguity_graph(
     if len(touching):
         overlap[touching] = shapely.area(shapely.intersection(geoms[i[touching]], geoms[j[touching]])) > 0
 
-    graph = nx.Graph(gap=float(gap), crs=buildings.crs.to_string(), islands=[], n_components_before=0)
+    graph = nx.Graph(gap=float(gap), crs=buildings.crs.to_string(), islands=[], n_components_before=0,
+                     group_field=group_field)
     for k in range(n):
         attrs = {"households": int(households[k]), "x": float(xy[k, 0]), "y": float(xy[k, 1])}
-        if unit is not None:
-            attrs["boundary_id"] = unit[k]
+        if boundary is not None:
+            attrs["boundary_id"] = boundary[k]
+        if group is not None:
+            attrs["group"] = group[k]
         graph.add_node(ids[k], **attrs)
     for a, b, d, c, o in zip(i.tolist(), j.tolist(), length.tolist(), level.tolist(), overlap.tolist()):
         graph.add_edge(ids[a], ids[b], length=d, crosses=CROSSING_LEVELS[c], bridge=False, overlap=o)
@@ -257,60 +273,18 @@ def build_contiguity_graph(
         n, graph.number_of_edges(), int((level == 1).sum()), int(overlap.sum()), len(components),
     )
     if join_islands and len(components) > 1:
-        _join_islands(graph, ids, geoms, unit, components, barriers)
+        link_islands(graph, ids, geoms, unit, components, barriers, households, bridge_households)
+    if join_islands and free is not None and free.any():
+        join_empty_groups(graph, ids, geoms, boundary, free, barriers)
     return graph
-
-
-def _join_islands(graph, ids, geoms, unit, components, barriers) -> None:
-    """Join the components of each boundary unit by a minimum spanning tree of shortest links."""
-    position = {bid: k for k, bid in enumerate(ids)}
-    comp = np.empty(len(ids), dtype=np.int64)
-    for c, nodes in enumerate(components):
-        comp[[position[v] for v in nodes]] = c
-    units = np.zeros(len(ids), dtype=np.int64) if unit is None else pd.factorize(pd.Series(unit).fillna("\0"))[0]
-    islands = []
-    bridges = []  # (i, j, length)
-    for u in np.unique(units):
-        members = np.flatnonzero(units == u)
-        comps_here = np.unique(comp[members])
-        if len(comps_here) < 2:
-            continue
-        a, b = _bridge_candidates(geoms, members)
-        across = comp[a] != comp[b]
-        a, b = a[across], b[across]
-        d = shapely.distance(geoms[a], geoms[b])
-        frame = pd.DataFrame({"ca": np.minimum(comp[a], comp[b]), "cb": np.maximum(comp[a], comp[b]),
-                              "a": a, "b": b, "d": d})
-        best = frame.sort_values(["d", "a", "b"], kind="stable").drop_duplicates(["ca", "cb"])
-        meta = nx.Graph()
-        meta.add_nodes_from(comps_here.tolist())
-        for row in best.itertuples(index=False):
-            meta.add_edge(int(row.ca), int(row.cb), weight=float(row.d), a=int(row.a), b=int(row.b))
-        for _ca, _cb, data in nx.minimum_spanning_edges(meta, algorithm="kruskal", data=True):
-            bridges.append((data["a"], data["b"], data["weight"]))
-        largest = max(comps_here.tolist(), key=lambda c: (len(components[c]), -c))
-        islands += [sorted(components[c]) for c in comps_here.tolist() if c != largest]
-        if nx.number_connected_components(meta) > 1:  # cannot happen with a full triangulation
-            logger.warning("boundary unit %s stays split into %d groups", u, nx.number_connected_components(meta))
-    if bridges:
-        bi = np.array([t[0] for t in bridges])
-        bj = np.array([t[1] for t in bridges])
-        level = _crossings(shapely.shortest_line(geoms[bi], geoms[bj]), barriers)
-        for (a, b, d), c in zip(bridges, level.tolist()):
-            graph.add_edge(ids[a], ids[b], length=float(d), crosses=CROSSING_LEVELS[c], bridge=True, overlap=False)
-    islands.sort(key=lambda group: group[0])
-    graph.graph["islands"] = islands
-    logger.info(
-        "joined %d island group(s) (%d buildings) through %d bridge edge(s) (%d across a barrier)",
-        len(islands), sum(map(len, islands)), len(bridges), int(np.count_nonzero(level)) if bridges else 0,
-    )
 
 
 def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: float = DEFAULT_GAP,
                barriers: gpd.GeoDataFrame | None = None,
-               boundaries: gpd.GeoDataFrame | None = None) -> nx.Graph:
-    """The graph grids are drawn on: buildings within ``gap`` metres that no barrier or boundary
-    separates (:func:`build_contiguity_graph`), and whose cells touch
+               boundaries: gpd.GeoDataFrame | None = None, group_field: str | None = None,
+               bridge_households: float | None = None) -> nx.Graph:
+    """The graph grids are drawn on: buildings within ``gap`` metres that no barrier, boundary or
+    group separates (:func:`build_contiguity_graph`), and whose cells touch
     (:func:`partitioning.tessellation.keep_adjacent_cells`).
 
     A partition of this graph into connected grids gives grid polygons in one piece each; a
@@ -325,20 +299,22 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
         The buildings' cells (:func:`partitioning.tessellation.tessellate`).
     gap : float, default :data:`partitioning.settings.DEFAULT_GAP`
     barriers, boundaries : geopandas.GeoDataFrame, optional
+    group_field, bridge_households : optional
         As for :func:`build_contiguity_graph`.
 
     Returns
     -------
     networkx.Graph
     """
-    graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries)
+    graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
+                                   group_field=group_field, bridge_households=bridge_households)
     return keep_adjacent_cells(graph, cells)
 
 
 def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
                cells: gpd.GeoDataFrame | None = None) -> nx.Graph:
     """The graph a plan was made on, rebuilt from the plan: its buildings and ``cells``, its
-    ``barriers`` and ``boundaries`` layers, and its own gap (:meth:`PlanSettings.from_meta`).
+    ``barriers`` and ``boundaries`` layers, its own gap and group field (:meth:`PlanSettings.from_meta`).
 
     Checking (:func:`partitioning.check.check_plan`), updating (:func:`partitioning.update.update_plan`)
     and editing (:mod:`partitioning.editing`) a plan all use this graph, so they follow the rules
@@ -368,9 +344,11 @@ def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,
     boundaries = plan.layers.get("boundaries")
     if boundaries is not None:
         boundaries = boundaries.reset_index()
+    settings = PlanSettings.from_meta(plan.meta)
     return grid_graph(plan.buildings if buildings is None else buildings, cells,
-                      gap=PlanSettings.from_meta(plan.meta).gap, barriers=plan.layers.get("barriers"),
-                      boundaries=boundaries)
+                      gap=settings.gap, barriers=plan.layers.get("barriers"),
+                      boundaries=boundaries, group_field=settings.group_field,
+                      bridge_households=bridge_households(settings.target))
 
 
 def subgraph(graph: nx.Graph, nodes) -> nx.Graph:

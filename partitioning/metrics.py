@@ -162,7 +162,8 @@ def grid_figures(graph: nx.Graph, assignment: pd.Series, *, target: float, toler
 
     def units(vs):
         return {unit_of.get(v, v) for v in vs}
-    oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(vs)) == 1}
+    # one unit holding households: sheds and shops (no households) joined to a tower keep it oversize
+    oversize = {g for g, vs in members.items() if hh[g] > hi and len(units(v for v in vs if households[v])) == 1}
     heavy = {v for g in oversize for v in members[g]}
     key: object = ("isolated", frozenset(heavy))
     if key not in cache:

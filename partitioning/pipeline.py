@@ -85,6 +85,7 @@ def partition(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     geo.errors.InfeasibleError
         For settings the chosen path cannot meet (e.g. a number of grids in a plan with levels).
     """
+    _check_group_field(inputs, settings)
     extra = list(extra_files)
     if boundaries is None and needs_split(len(inputs.buildings), max_buildings=max_buildings_per_part):
         return make_plan_split(inputs, settings, barriers=barriers, workers=2 if workers is None else workers,
@@ -100,6 +101,18 @@ def partition(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
                                   extra_files=extra, progress=progress)
     return make_plan(inputs, settings, barriers=barriers, boundaries=boundaries, extra_files=extra,
                      progress=progress)
+
+
+def _check_group_field(inputs: Inputs, settings: PlanSettings) -> None:
+    """Refuse a ``group_field`` the buildings lack, naming their file and their fields."""
+    field_name = settings.group_field
+    if field_name is None or field_name in inputs.buildings.columns:
+        return
+    source = next((f["path"] for f in inputs.files if f.get("role") == "buildings"), "the buildings")
+    fields = [str(c) for c in inputs.buildings.columns
+              if c not in (inputs.buildings.geometry.name, "households", "households_source")]
+    raise settings_error(InputError, f"{source}: the buildings have no field '{field_name}' to group them by "
+                         f"(their fields: {', '.join(fields) or 'none'}); name one of these", "group_field")
 
 
 @dataclass

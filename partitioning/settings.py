@@ -25,7 +25,8 @@ from typing import Any
 
 from geo.errors import GridplanError
 
-__all__ = ["DEFAULT_TARGET", "DEFAULT_TOLERANCE", "DEFAULT_GAP", "PlanSettings", "balance_target", "settings_error"]
+__all__ = ["DEFAULT_TARGET", "DEFAULT_TOLERANCE", "DEFAULT_GAP", "WIDE_TOLERANCE", "PlanSettings", "balance_target",
+           "bridge_households", "settings_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,10 @@ DEFAULT_TOLERANCE: float = 0.2
 #: lanes are 4–10 m wide: 25 m joins the buildings of one block while streets and rivers are
 #: separated by the barrier layer, not by distance.  It is the distance the benchmark of issue 3 used.
 DEFAULT_GAP: float = 25.0
+#: The wide band: a block enclosed by major barriers (main roads, rivers) holding at least
+#: target × (1 − WIDE_TOLERANCE) households makes grids of its own; a smaller one joins its
+#: neighbours across the shortest link (partitioning.graph.build_contiguity_graph).
+WIDE_TOLERANCE: float = 0.4
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class PlanSettings:
         Name of the grids' own level (e.g. ``small``), stored in the metadata.
     emergency_target : int, optional
         Households per emergency grid: adds an emergency layout nested in the grids.
+    group_field : str, optional
+        A field of the buildings naming the group each is in (e.g. its compound, 小区): grids never
+        mix buildings of two groups (:func:`partitioning.graph.build_contiguity_graph`).
     """
 
     target: int = DEFAULT_TARGET
@@ -75,6 +83,7 @@ class PlanSettings:
     levels: tuple = ()
     level_name: str = "grid"
     emergency_target: int | None = None
+    group_field: str | None = None
 
     @classmethod
     def from_meta(cls, meta: Mapping[str, Any]) -> PlanSettings:
@@ -102,6 +111,7 @@ class PlanSettings:
         emergency = meta.get("emergency") or {}
         prefix = meta.get("code_prefix")
         n_grids = meta.get("n_grids_requested")
+        group_field = meta.get("group_field")
         return cls(target=int(value("target", DEFAULT_TARGET)),
                    tolerance=float(value("tolerance", DEFAULT_TOLERANCE)),
                    n_grids=None if n_grids is None else int(n_grids),
@@ -109,7 +119,8 @@ class PlanSettings:
                    gap=float(value("gap_m", DEFAULT_GAP)),
                    code_prefix=None if prefix is None else str(prefix),
                    level_name=str(value("grid_level", "grid")),
-                   emergency_target=None if emergency.get("target") is None else int(emergency["target"]))
+                   emergency_target=None if emergency.get("target") is None else int(emergency["target"]),
+                   group_field=None if group_field is None else str(group_field))
 
     def band(self) -> tuple[float, float]:
         """The households a balanced grid holds: ``target × (1 ± tolerance)``."""
@@ -128,6 +139,19 @@ def balance_target(settings: PlanSettings, households: int) -> int:
     if settings.n_grids is None:
         return settings.target
     return max(1, round(households / settings.n_grids))
+
+
+def bridge_households(target: float) -> float:
+    """The households from which a block enclosed by major barriers makes grids of its own: the low
+    end of the wide band, ``target × (1 − WIDE_TOLERANCE)``, for the target a plan is balanced to
+    (:func:`balance_target`).
+
+    Examples
+    --------
+    >>> bridge_households(50)
+    30.0
+    """
+    return target * (1 - WIDE_TOLERANCE)
 
 
 def settings_error(cls: type[GridplanError], message: str, *options: str) -> GridplanError:

@@ -232,3 +232,20 @@ def test_a_plan_made_with_gap_0_is_edited_and_checked_on_its_own_graph(kunming_i
     with pytest.raises(EditError) as refused:
         move_buildings(plan, graph, [building], only_wide[0])
     assert refused.value.reason in ("not_touching", "falls_apart")
+
+
+def test_a_tower_with_its_sheds_stays_oversize_after_an_edit():
+    """The engine puts sheds without households into the tower's grid (no empty grids); the editor's
+    status of that grid is still oversize, not out of tolerance."""
+    import networkx as nx
+
+    from partitioning.editing.recompute import _status
+
+    g = nx.Graph()
+    g.add_node("tower", households=120)
+    g.add_node("shed", households=0)
+    g.add_node("house", households=10)
+    g.add_edge("tower", "shed", overlap=False)
+    g.add_edge("tower", "house", overlap=False)
+    assert _status(g, ["tower", "shed"], 120, 40, 60) == "oversize"
+    assert _status(g, ["tower", "house"], 130, 40, 60) == "out_of_tolerance"

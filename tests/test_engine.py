@@ -49,13 +49,18 @@ def _check_invariants(graph, result, *, target, tolerance):
     assert set(grids["status"]) <= set(GRID_STATUSES)
     for group in _must_link(graph):
         assert a[list(group)].nunique() == 1  # overlapping footprints never separated
-        if h[list(group)].sum() > hi:  # oversize: a grid of its own
+        if h[list(group)].sum() > hi:  # oversize: a grid of its own, with at most buildings of no households
             gid = a[next(iter(group))]
-            assert set(a.index[a == gid]) == group and grids.loc[gid, "status"] == "oversize"
+            others = set(a.index[a == gid]) - group
+            assert h[list(others)].sum() == 0 and grids.loc[gid, "status"] == "oversize"
     ok = grids["status"] == "ok"
     assert grids.loc[ok, "households"].between(lo, hi).all()
     assert not grids.loc[grids["status"] == "out_of_tolerance", "households"].between(lo, hi).any()
     assert (grids.loc[grids["status"] == "undersize", "households"] < lo).all()
+    # no empty grid, unless it is a whole connected group of buildings without households
+    for gid in grids.index[grids["households"] == 0]:
+        members = set(a.index[a == gid])
+        assert any(members == c for c in nx.connected_components(graph)), f"{gid} is empty but has neighbours"
     if "boundary_id" in next(iter(graph.nodes.values())):
         assert (pd.Series(dict(graph.nodes(data="boundary_id"))).groupby(a).nunique() == 1).all()
 
@@ -193,12 +198,14 @@ def test_nodes_without_coordinates_are_refused():
 
 
 @st.composite
-def random_graphs(draw):
-    """Nodes on a lattice (side 10 m), random households (some oversize), random lattice edges, a few
-    overlaps, an optional boundary down the middle that no edge crosses."""
+def random_graphs(draw, *, zeros=False):
+    """Nodes on a lattice (side 10 m), random households (some oversize; with ``zeros`` about a third
+    without households: shops, schools, sheds), random lattice edges, a few overlaps, an optional
+    boundary down the middle that no edge crosses."""
     cols = draw(st.integers(1, 6))
     rows = draw(st.integers(1, 5))
-    households = draw(st.lists(st.integers(0, 90), min_size=rows * cols, max_size=rows * cols))
+    count = st.one_of(st.just(0), st.integers(0, 90), st.integers(0, 90)) if zeros else st.integers(0, 90)
+    households = draw(st.lists(count, min_size=rows * cols, max_size=rows * cols))
     with_boundary = draw(st.booleans())
     g = nx.Graph(gap=25.0)
     for k, h in enumerate(households):
@@ -228,6 +235,36 @@ def test_invariants_on_random_graphs(graph, target, seed):
     again = partition(graph, target=target, tolerance=0.2, seed=seed)
     pd.testing.assert_series_equal(result.assignment, again.assignment)
     pd.testing.assert_frame_equal(result.grids, again.grids)
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graph=random_graphs(zeros=True), target=st.sampled_from([30, 50, 80]), seed=st.integers(0, 2**16))
+def test_no_empty_grid_on_random_graphs_with_non_residential_buildings(graph, target, seed):
+    """A grid of 0 households only where a whole connected group holds none; everywhere else buildings
+    without households join a neighbouring grid (an oversize one too)."""
+    result = partition(graph, target=target, tolerance=0.2, seed=seed)
+    _check_invariants(graph, result, target=target, tolerance=0.2)
+    a = result.assignment
+    for component in nx.connected_components(graph):
+        if sum(graph.nodes[v]["households"] for v in component) > 0:
+            empty = result.grids.index[result.grids["households"] == 0]
+            assert not a[list(component)].isin(empty).any()
+
+
+def test_sheds_behind_a_tower_join_it():
+    """::
+
+        a(20) - b(20) - T(200) - s(0) - t(0)
+
+    the sheds s, t are cut off by the tower T: they join its grid instead of making an empty one."""
+    g = _graph({"a": (20, 0, 0), "b": (20, 10, 0), "T": (200, 20, 0), "s": (0, 30, 0), "t": (0, 40, 0)},
+               [("a", "b"), ("b", "T"), ("T", "s"), ("s", "t")])
+    result = partition(g, target=50)
+    assert result.assignment["s"] == result.assignment["t"] == result.assignment["T"]
+    assert result.grids.loc[result.assignment["T"], "status"] == "oversize"
+    assert result.grids["households"].min() > 0
+    m = partition_metrics(g, result.assignment, target=50, tolerance=0.2)
+    assert m["oversize_grids"] == 1 and m["households_min"] == 40
 
 
 # --- real data -------------------------------------------------------------------------------------------
@@ -301,5 +338,8 @@ def test_kunming_compounds_are_never_merged(kunming_buildings):
         assert any(u in oversize_ids for v in members for u in g[v])
     assert validate_partition(g, merged.assignment, allow_cross_boundary=True) == []
     groups = {frozenset(group) for group in _must_link(g)}
-    for gid in merged.grids.index[merged.grids["status"] == "oversize"]:
-        assert frozenset(merged.assignment.index[merged.assignment == gid]) in groups  # still alone
+    hh = kunming_buildings["households"]
+    groups = {frozenset(v for v in group if hh[v] > 0) for group in groups}
+    for gid in merged.grids.index[merged.grids["status"] == "oversize"]:  # still alone, but for sheds
+        members = merged.assignment.index[merged.assignment == gid]
+        assert frozenset(members[hh[members].to_numpy() > 0]) in groups

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 
 from geo.errors import CRSError, InputError
@@ -199,3 +201,46 @@ def test_kunming_compounds_as_boundaries(kunming_buildings):
     for u, v in g.edges:
         assert g.nodes[u]["boundary_id"] == g.nodes[v]["boundary_id"]
     assert nx.number_connected_components(g) == len({d for _, d in g.nodes(data="boundary_id")})
+
+
+# --- major barriers: crossed only to join a block too small for a grid ------------------------------------
+
+
+@st.composite
+def blocks_between_roads(draw):
+    """Rows of touching 10 m buildings, 30 m apart (so rows are neighbours within the 25 m gap), with
+    main roads between some rows: each road encloses a block of rows."""
+    rows = draw(st.integers(2, 6))
+    cols = draw(st.integers(1, 4))
+    households = draw(st.lists(st.integers(0, 25), min_size=rows * cols, max_size=rows * cols))
+    roads = draw(st.lists(st.integers(0, rows - 2), min_size=1, max_size=rows - 1, unique=True))
+    geoms = [box(10 * c, 30 * r, 10 * c + 10, 30 * r + 10) for r in range(rows) for c in range(cols)]
+    buildings = gpd.GeoDataFrame({"households": households}, geometry=geoms, crs=32650,
+                                 index=pd.Index([f"b{k:02d}" for k in range(len(geoms))], name="building_id"))
+    lines = [LineString([(-50, 30 * r + 20), (10 * cols + 50, 30 * r + 20)]) for r in roads]
+    barriers = gpd.GeoDataFrame({"barrier_class": ["major"] * len(lines)}, geometry=lines, crs=32650)
+    return buildings, barriers
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(case=blocks_between_roads())
+def test_major_roads_are_crossed_only_to_join_a_block_too_small_for_a_grid(case):
+    buildings, barriers = case
+    g = build_contiguity_graph(buildings, barriers=barriers, bridge_households=30)
+    ordinary = nx.Graph()
+    ordinary.add_nodes_from(g)
+    ordinary.add_edges_from((u, v) for u, v, d in g.edges(data=True) if not d["bridge"])
+    block = {}
+    for comp in nx.connected_components(ordinary):
+        total = int(buildings.loc[sorted(comp), "households"].sum())
+        block.update(dict.fromkeys(comp, total))
+    for u, v, d in g.edges(data=True):
+        assert d["crosses"] != "major" or d["bridge"]  # no ordinary edge across a main road
+        if d["crosses"] == "major":
+            assert min(block[u], block[v]) < 30, "two blocks that can each make a grid were joined"
+    # every block below the wide band is joined to a neighbour (when there is one)
+    for comp in nx.connected_components(g):
+        small = [v for v in comp if block[v] < 30]
+        assert not small or len(comp) > len(small) or len(comp) == len(g)
+    # without the limit every block is joined, as before
+    assert nx.is_connected(build_contiguity_graph(buildings, barriers=barriers))

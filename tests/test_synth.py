@@ -130,3 +130,47 @@ def test_synth_command(tmp_path):
     import pyogrio
 
     assert {name for name, _ in pyogrio.list_layers(out)} == {"buildings", "roads", "streets", "communities"}
+
+
+@pytest.fixture(scope="module")
+def old_town():
+    from geo.synth import MIXES
+
+    return synth_city(4000, seed=2, params=MIXES["old_town"], household_points=False)
+
+
+def test_old_town_courtyards_follow_the_rules(old_town):
+    b = old_town.buildings
+    yards = b[b["kind"] == "courtyard_house"]
+    assert len(yards) > 0.8 * len(b)  # an old town: courtyard houses above all
+    assert yards["floors"].between(1, 2).all() and yards["households"].between(1, 5).all()
+    geoms = b.geometry.values
+    assert shapely.is_valid(geoms).all()
+    i, j = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    assert (i == j).all(), "buildings overlap"
+    # the wings of a courtyard stand a metre or two apart: an old town's grain is fine
+    _, dist = shapely.STRtree(geoms).query_nearest(geoms, exclusive=True, return_distance=True)
+    assert np.median(dist) < 3
+    per_yard = yards["households"].sum() / (yards["floors"].size / 3.9)  # about 3.9 buildings a courtyard
+    assert 4 <= per_yard <= 11
+
+
+def test_mixes_make_different_cities():
+    from geo.synth import MIXES
+
+    share = {}
+    for name in ("new_town", "village"):
+        b = synth_city(6000, seed=2, params=MIXES[name], household_points=False).buildings
+        share[name] = b.groupby("kind")["households"].sum() / b["households"].sum()
+    assert share["new_town"]["tower"] > 0.5  # most households live in towers
+    assert share["village"].get("village_house", 0) > 0.4 > share["village"].get("tower", 0)
+
+
+def test_synth_command_mix(tmp_path):
+    from app.cli import cli
+
+    out = tmp_path / "old.gpkg"
+    result = CliRunner().invoke(cli, ["synth", "--households", "4000", "--seed", "2", "--mix", "old_town", "--no-household-points",
+                                      "-o", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "courtyard_house" in result.output

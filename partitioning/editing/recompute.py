@@ -73,7 +73,9 @@ def edit_graph(plan: Plan) -> nx.Graph:
 
 
 def _status(graph: nx.Graph, members: list, households: int, lo: float, hi: float) -> str:
-    if households > hi and len(_overlap_partners(graph, members[:1])) >= len(members):
+    # one building (or overlapping group) holding households: sheds without households do not count
+    holding = [v for v in members if graph.nodes[v]["households"] > 0]
+    if households > hi and set(holding) <= _overlap_partners(graph, holding[:1]):
         return "oversize"
     inside = set(members)
     if households < lo and not any(u not in inside for v in members for u in graph[v]):

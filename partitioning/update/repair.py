@@ -81,8 +81,9 @@ class State:
         return max(0.0, self.lo - hh, hh - self.hi)
 
     def indivisible(self, g) -> bool:
-        """One building (or overlapping group) above the band: a grid of its own, never split."""
-        return self.hh(g) > self.hi and len({self.group[v] for v in self.members[g]}) == 1
+        """One building (or overlapping group) above the band: a grid of its own, never split (sheds
+        without households in its grid, as the engine puts them, do not count)."""
+        return self.hh(g) > self.hi and len({self.group[v] for v in self.members[g] if self.h[v]}) == 1
 
     def fixable(self, g) -> bool:
         """Outside the band, unlocked, divisible, and with a neighbour to trade with (a grid that is

@@ -1,0 +1,177 @@
+"""The bound of the corpus benchmark: the best share of grids within the band that any plan with the
+same number of grids could reach, given the groups that force a grid out of the band.
+
+The buildings a plan balances fall into *pieces*: the connected groups of the graph once oversize
+buildings are set aside (what :mod:`partitioning.engine` splits one by one).  A piece forces ``f``
+grids out of the band when no partition of it into connected grids of whole buildings has fewer:
+
+- ``f = 1`` when it holds fewer households than the band's low end (``undersize``: it cannot grow),
+  unless it holds none and touches another grid (it joins that grid);
+- ``f = 1`` when no number of grids ``k`` has ``k × low ≤ H ≤ k × high`` (with the ±20 % band, a
+  piece of 61–79 households: one grid is too many households, two too few) — the *relaxation*, exact
+  if households could be divided at will;
+- otherwise, on pieces of at most :data:`EXACT_MAX` buildings where the engine left a grid outside
+  the band and at most :data:`MAX_KS` numbers of grids fit the households, OR-Tools CP-SAT decides whether some ``k`` splits the piece into connected grids all within
+  the band (``f = 0``) or proves that none does (``f = 1``); an undecided search (time limit) counts as
+  ``f = 0``, which keeps the bound a bound;
+- larger pieces (and pieces left once the time budget is spent) get the relaxation only (``f = 0``
+  where it allows it): the bound is then optimistic, never too low.
+
+With ``F = Σ f`` over the pieces and ``G`` grids that are not oversize, no plan with ``G`` such
+grids has more than ``1 − F / G`` of them within the band: that is the **bound**.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+__all__ = ["EXACT_MAX", "MAX_KS", "forced_out", "all_in_band"]
+
+#: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
+EXACT_MAX = 300
+#: ... when at most this many numbers of grids fit their households (each is one CP-SAT question).
+MAX_KS = 3
+
+
+def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) -> bool | None:
+    """Whether ``piece`` splits into ``k`` connected grids of whole buildings, each holding ``lo`` to
+    ``hi`` households (overlapping footprints together); None when the search ran out of time.
+
+    Connectivity by single-commodity flows: each grid has one root; every other member needs a net
+    inflow of one unit of a flow that runs only on edges inside its grid.
+    """
+    from ortools.sat.python import cp_model
+
+    nodes = list(piece.nodes)
+    n = len(nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    h = [int(piece.nodes[v]["households"]) for v in nodes]
+    m = cp_model.CpModel()
+    x = [[m.new_bool_var("") for _ in range(k)] for _ in range(n)]
+    r = [[m.new_bool_var("") for _ in range(k)] for _ in range(n)]
+    for v in range(n):
+        m.add_exactly_one(x[v])
+    arcs = [(index[a], index[b]) for a, b in piece.edges] + [(index[b], index[a]) for a, b in piece.edges]
+    into: list[list] = [[] for _ in range(n)]
+    out: list[list] = [[] for _ in range(n)]
+    for g in range(k):
+        m.add_exactly_one(r[v][g] for v in range(n))
+        for v in range(n):
+            m.add_implication(r[v][g], x[v][g])
+        load = sum(h[v] * x[v][g] for v in range(n))
+        m.add(load >= lo)
+        m.add(load <= hi)
+        for v in range(n):
+            into[v], out[v] = [], []
+        for a, b in arcs:
+            f = m.new_int_var(0, n - 1, "")
+            m.add(f <= (n - 1) * x[a][g])
+            m.add(f <= (n - 1) * x[b][g])
+            out[a].append(f)
+            into[b].append(f)
+        for v in range(n):
+            m.add(sum(into[v]) - sum(out[v]) >= x[v][g] - n * r[v][g])
+    if k > 1:  # the grid of the first node is grid 0: fewer symmetric labellings
+        m.add(x[0][0] == 1)
+    for a, b, o in piece.edges(data="overlap"):
+        if o:
+            for g in range(k):
+                m.add(x[index[a]][g] == x[index[b]][g])
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = 0
+    status = solver.solve(m)
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return True
+    if status == cp_model.INFEASIBLE:
+        return False
+    return None
+
+
+def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
+    """The pieces (lists of nodes) once oversize buildings (and overlapping groups) are set aside."""
+    nodes = list(graph.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    linked = nx.Graph()
+    linked.add_nodes_from(nodes)
+    linked.add_edges_from((u, v) for u, v, o in graph.edges(data="overlap") if o)
+    heavy = set()
+    for comp in nx.connected_components(linked):
+        if sum(graph.nodes[v]["households"] for v in comp) > hi:
+            heavy |= comp
+    edges = [(index[u], index[v]) for u, v in graph.edges if u not in heavy and v not in heavy]
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    adjacency = csr_matrix((np.ones(len(edges)), (a, b)), shape=(len(nodes), len(nodes)))
+    _, label = connected_components(adjacency, directed=False)
+    groups: dict[int, list] = {}
+    for v, lab in zip(nodes, label.tolist()):
+        if v not in heavy:
+            groups.setdefault(lab, []).append(v)
+    return list(groups.values()), heavy
+
+
+def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
+               time_limit: float = 10.0, budget: float = float("inf")) -> dict:
+    """``F`` (grids forced out of the band) and how it was decided, for the bound ``1 − F / G``.
+
+    ``time_limit`` is CP-SAT's limit per question (a piece and a number of grids), ``budget`` the
+    seconds of all questions together: once spent, the remaining pieces get the relaxation.
+
+    Returns
+    -------
+    dict
+        ``forced`` (F), ``undersize`` (pieces below the band), ``gap`` (pieces no ``k`` fits),
+        ``exact_infeasible`` (proven by CP-SAT), ``exact_feasible``, ``undecided`` (time limit) and
+        ``relaxed`` (pieces too large for the exact model, counted by the relaxation).
+    """
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    ilo, ihi = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
+    pieces, _ = _pieces(graph, hi)
+    grid_h = {}
+    for v, g in assignment.items():
+        grid_h[g] = grid_h.get(g, 0) + int(graph.nodes[v]["households"])
+    deadline = time.perf_counter() + budget
+    counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
+                            "relaxed"), 0)
+    for piece in pieces:
+        total = sum(int(graph.nodes[v]["households"]) for v in piece)
+        members = set(piece)
+        if total == 0 and any(u not in members for v in piece for u in graph[v]):
+            continue  # buildings without households join a neighbouring grid
+        if total < lo:
+            counts["undersize"] += 1
+            counts["forced"] += 1
+            continue
+        ks = [k for k in range(max(1, math.ceil(total / hi)), math.floor(total / lo) + 1) if k <= len(piece)]
+        if not ks:
+            counts["gap"] += 1
+            counts["forced"] += 1
+            continue
+        if all(lo <= grid_h[g] <= hi for g in {assignment[v] for v in piece}):
+            continue  # the engine's own plan of the piece is within the band
+        if len(piece) > EXACT_MAX or len(ks) > MAX_KS or time.perf_counter() > deadline:
+            counts["relaxed"] += 1
+            continue
+        sub = graph.subgraph(piece)
+        answers = []
+        for k in ks:
+            answer = all_in_band(sub, k, ilo, ihi, time_limit)
+            answers.append(answer)
+            if answer:
+                break
+        if any(answers):
+            counts["exact_feasible"] += 1
+        elif all(a is False for a in answers):
+            counts["exact_infeasible"] += 1
+            counts["forced"] += 1
+        else:
+            counts["undecided"] += 1
+    return counts
