@@ -2,8 +2,8 @@
 
 In normal times a tower is never split: it is one grid (or joins neighbours when small enough), as
 every other building (``docs/hierarchy.md``: splitting it causes 管理断层 and multiplies building
-leaders). In an emergency the layout splits every emergency grid that is one building above the
-band into *sub-grids* (:func:`tower_subgrids`), each a contiguous block of the building's
+leaders). In an emergency the layout splits every emergency grid above the band whose households all
+live in one building (a tower, with any sheds of 0 households beside it) into *sub-grids* (:func:`tower_subgrids`), each a contiguous block of the building's
 structure (:class:`geo.storeys.Storeys`):
 
 - whole units first: a unit whose households fit the band is one block;
@@ -181,7 +181,7 @@ def split_tower(storeys: Storeys, *, target: float, tolerance: float) -> list[Bl
 def tower_subgrids(buildings: pd.DataFrame, emergency: pd.DataFrame, assignment: pd.Series, *, target: float,
                    tolerance: float, cells: pd.DataFrame | None = None,
                    known: dict[str, Storeys] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The sub-grids of every tower that is an emergency grid on its own above the band.
+    """The sub-grids of every tower that is an emergency grid on its own (sheds aside) above the band.
 
     Parameters
     ----------
@@ -206,8 +206,13 @@ def tower_subgrids(buildings: pd.DataFrame, emergency: pd.DataFrame, assignment:
         :data:`STOREY_COLUMNS` of the towers split.
     """
     hi = target * (1 + tolerance)
-    towers = emergency[(emergency["n_buildings"] == 1) & (emergency["households"] > hi)]
-    members = assignment[assignment.isin(towers.index)]
+    # a tower: an emergency grid above the band whose households all live in one building (sheds and
+    # shops of 0 households join a neighbouring grid, so a tower's grid may hold them too)
+    housed = assignment[buildings["households"].reindex(assignment.index).fillna(0).to_numpy() > 0]
+    per_grid = housed.value_counts()
+    towers = emergency[(emergency["households"] > hi)
+                       & emergency.index.isin(per_grid.index[per_grid.to_numpy() == 1])]
+    members = housed[housed.isin(towers.index)]
     building_of = pd.Series(members.index, index=members.to_numpy())
     todo = buildings.loc[building_of.reindex(towers.index).dropna().to_numpy()]
     known = dict(known or {})
