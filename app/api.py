@@ -67,7 +67,8 @@ def grid(name: str, code: str):
     p, version = _data.plan(name)
     grid_id, language = _data.grid_id_or_404(p, name, code), lang()
     return send_json(("grid", *version, grid_id, language),
-                     lambda: grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version)))
+                     lambda: grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version),
+                                       undersize=_data.undersize(p, version, grid_id)))
 
 
 @bp.get("/plans/<name>/grids/<code>/buildings.geojson")

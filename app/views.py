@@ -127,7 +127,8 @@ def grid_page(name: str, code: str):
     special = residents(p, grid_id)
 
     def make() -> Payload:
-        card = grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version))
+        card = grid_card(p, grid_id, lang=language, adjacency=_data.adjacency(p, version),
+                         undersize=_data.undersize(p, version, grid_id))
         fmap = grid_map(p, grid_id, lang=language, card=card, **map_options(),
                         grid_url=url_for("maps.grid_page", name=name, code="__CODE__"))
         return Payload.of(render_template(

@@ -524,3 +524,22 @@ _TEXT.update({
     "oversize_grids": {"zh": "超大楼栋网格", "en": "Oversize grids"},
     "oversize_households": {"zh": "{n}格 {h}户", "en": "{n} grids, {h} households"},
 })
+
+# Why a grid is undersize (partitioning.undersize): on its battle map, in words a planner can act on.
+_TEXT.update({
+    "undersize_why": {"zh": "户数不足原因", "en": "Why it is small"},
+    "undersize_oversize": {"zh": "四周只有超大楼栋网格 {codes}(超大楼栋单独成格),无楼栋可并入",
+                           "en": "cut off by the oversize grid(s) {codes} (towers stay alone): no building to join"},
+    "undersize_group": {"zh": "所在小区“{compound}”仅 {households} 户(网格不跨小区)",
+                        "en": "its compound “{compound}” holds only {households} households (grids never cross compounds)"},
+    "undersize_boundary": {"zh": "所在边界单元 {unit} 仅 {households} 户(网格不跨边界)",
+                           "en": "its boundary unit {unit} holds only {households} households (grids never cross it)"},
+    "undersize_barrier": {"zh": "被{barrier}隔开:到最近楼栋({distance_m} 米)须跨越它",
+                          "en": "enclosed: the way to the nearest building ({distance_m} m) crosses {barrier}"},
+    "undersize_isolated": {"zh": "{gap_m} 米内没有其他楼栋", "en": "no other building within {gap_m} m"},
+    "undersize_nearest": {"zh": ",最近的在 {distance_m} 米外", "en": "; the nearest is {distance_m} m away"},
+    "barrier_major": {"zh": "主要障碍(干道、河流、铁路)", "en": "a major barrier (main road, river, railway)"},
+    "barrier_minor": {"zh": "次要障碍", "en": "a minor barrier"},
+    "barrier_named": {"zh": "{name}", "en": "{name}"},
+    "barrier_kind": {"zh": "({kind})", "en": " ({kind})"},
+})

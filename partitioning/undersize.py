@@ -49,13 +49,20 @@ def _unit_short(graph: nx.Graph, vs: list, attr: str, totals: dict, lo: float):
     return (value, total) if total < lo else None
 
 
+def _barrier_params(barrier) -> dict:
+    """``name``, ``kind`` (None where the layer has none) and ``barrier_class`` of a row of the barriers layer."""
+    def value(key):
+        v = barrier.get(key)
+        return None if v is None or pd.isna(v) or not str(v).strip() else str(v).strip()
+    return {"name": value("name"), "kind": value("kind"), "barrier_class": value("barrier_class") or "major"}
+
+
 def _barrier_words(barrier) -> str:
     """``the major barrier NAME, KIND`` of a row of the barriers layer."""
-    name = barrier.get("name")
-    name = "" if name is None or pd.isna(name) or not str(name).strip() else f" {str(name).strip()}"
-    kind = barrier.get("kind")
-    kind = "" if kind is None or pd.isna(kind) else f", {kind}"
-    return f"the {barrier.get('barrier_class', 'major')} barrier{name}{kind}"
+    p = _barrier_params(barrier)
+    name = f" {p['name']}" if p["name"] else ""
+    kind = f", {p['kind']}" if p["kind"] else ""
+    return f"the {p['barrier_class']} barrier{name}{kind}"
 
 
 class _Nearest:
@@ -111,8 +118,11 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     -------
     list of dict
         One per such grid, in code order: ``grid_id``, ``grid_code``, ``households``, ``reason``
-        (one of :data:`UNDERSIZE_REASONS`) and ``detail`` (a sentence naming what is in the way:
-        the oversize grids' codes, the compound, the barrier's name and class).
+        (one of :data:`UNDERSIZE_REASONS`), ``detail`` (a sentence naming what is in the way:
+        the oversize grids' codes, the compound, the barrier's name and class) and ``params`` (the
+        same as values, for pages in other languages: ``codes``; ``compound``, ``field``,
+        ``households``; ``unit``, ``households``; ``distance_m``, ``name``, ``kind``,
+        ``barrier_class``; ``gap_m``, ``distance_m``).
     """
     settings = PlanSettings.from_meta(plan.meta)
     lo, _ = settings.band()
@@ -134,11 +144,14 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
         boundary = _unit_short(graph, vs, "boundary_id", unit_households["boundary_id"], lo)
         if heavy and len(heavy) == len(around):
             reason, detail = "oversize", f"cut off by oversize grid(s) {', '.join(heavy)}"
+            params: dict = {"codes": heavy}
         elif group is not None:
             reason = "group"
             detail = f"its compound '{group[0]}' ({settings.group_field}) holds only {group[1]} households"
+            params = {"compound": str(group[0]), "field": settings.group_field, "households": group[1]}
         elif boundary is not None:
             reason, detail = "boundary", f"its boundary unit {boundary[0]} holds only {boundary[1]} households"
+            params = {"unit": str(boundary[0]), "households": boundary[1]}
         else:
             assert nearest is not None  # made when any grid is picked
             distance, barrier = nearest(vs)
@@ -146,11 +159,13 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
                 reason = "barrier"
                 detail = (f"enclosed by barriers: the way to the nearest building ({distance:.0f} m) crosses "
                           + _barrier_words(barrier))
+                params = {"distance_m": round(distance), **_barrier_params(barrier)}
             else:
                 where = "" if distance is None else f" (the nearest other building is {distance:.0f} m away)"
                 reason, detail = "isolated", f"no neighbour within the plan's gap of {settings.gap:g} m{where}"
+                params = {"gap_m": settings.gap, "distance_m": None if distance is None else round(distance)}
         out.append({"grid_id": str(gid), "grid_code": str(row["grid_code"]), "households": int(row["households"]),
-                    "reason": reason, "detail": detail})
+                    "reason": reason, "detail": detail, "params": params})
     return out
 
 

@@ -41,3 +41,28 @@ def test_kotka_undersize_grids_name_what_encloses_them(tmp_path):
         assert c["block_households"] < bridge_households(50)
         assert any(n in c["barrier"] for n in names), c
         assert f"{c['grid_code']}: {c['detail']}" in text
+
+
+def test_the_battle_map_of_an_undersize_grid_says_why_in_the_visitors_language(tmp_path):
+    """Kotka with its roads: an undersize grid enclosed by a road names the road on its page (zh and en)
+    and in the API; a balanced grid's page says nothing of it."""
+    from app import create_app
+
+    out = tmp_path / "kotka.gpkg"
+    code, text = run("partition", KOTKA, "--barriers", KOTKA, "-o", out)
+    assert code == 0, text
+    plan = geo.read_plan(out)
+    reasons = undersize_reasons(plan, plan_graph(plan))
+    barrier = next(r for r in reasons if r["reason"] == "barrier" and r["params"]["name"])
+    client = create_app({"TESTING": True, "PLANS": [str(out)], "USERS_DB": str(tmp_path / "u.sqlite"),
+                         "BASEMAP": "none", "SECRET_KEY": "k", "PUBLIC_MAP": True}).test_client()
+    name = barrier["params"]["name"]
+    zh = client.get(f"/plans/kotka/grids/{barrier['grid_code']}").get_data(as_text=True)
+    assert "户数不足原因" in zh and f"被{name}" in zh and f"({barrier['params']['distance_m']} 米)" in zh
+    en = client.get(f"/plans/kotka/grids/{barrier['grid_code']}?lang=en").get_data(as_text=True)
+    assert "Why it is small" in en and f"crosses {name}" in en
+    card = client.get(f"/api/plans/kotka/grids/{barrier['grid_code']}?lang=en").get_json()
+    assert card["undersize_text"].startswith("enclosed: the way to the nearest building")
+    ok = plan.grids[plan.grids["status"] == "ok"]["grid_code"].iloc[0]
+    assert "户数不足原因" not in client.get(f"/plans/kotka/grids/{ok}").get_data(as_text=True)
+    assert client.get(f"/api/plans/kotka/grids/{ok}").get_json()["undersize_text"] is None

@@ -22,15 +22,53 @@ from maps.i18n import text
 from maps.towers import building_units, grid_posts, grid_subgrids
 from maps.web.colours import grid_adjacency
 from partitioning.codes import building_numbers, short_code
+from partitioning.graph import plan_graph
 from partitioning.people.staffing import grid_communities
+from partitioning.undersize import undersize_reasons
 
 __all__ = ["status_text", "flag_columns", "plan_layouts", "layout_grids", "find_grid", "plan_people",
-           "withhold_people", "person_text", "escalation_of", "community_office", "grid_card", "search_plan"]
+           "withhold_people", "person_text", "escalation_of", "community_office", "grid_card", "search_plan",
+           "undersize_text"]
 
 
 def status_text(status: str, lang: str) -> str:
     """A grid status (``ok``, ``over``…) in words."""
     return text(f"status_{status}", lang)
+
+
+def undersize_text(entry: dict, lang: str) -> str:
+    """Why a grid is undersize (an entry of :func:`partitioning.undersize.undersize_reasons`), in words.
+
+    >>> undersize_text({"reason": "barrier", "params": {"distance_m": 42, "name": "干将路", "kind": "primary",
+    ...                 "barrier_class": "major"}}, "zh")
+    '被干将路(primary)隔开:到最近楼栋(42 米)须跨越它'
+    >>> undersize_text({"reason": "oversize", "params": {"codes": ["056"]}}, "en")
+    'cut off by the oversize grid(s) 056 (towers stay alone): no building to join'
+    """
+    p = dict(entry["params"])
+    reason = entry["reason"]
+    if reason == "oversize":
+        p["codes"] = "、".join(p["codes"]) if lang == "zh" else ", ".join(p["codes"])
+    elif reason == "barrier":
+        words = (text("barrier_named", lang).format(name=p["name"]) if p.get("name")
+                 else text(f"barrier_{'minor' if p.get('barrier_class') == 'minor' else 'major'}", lang))
+        p["barrier"] = words + (text("barrier_kind", lang).format(kind=p["kind"]) if p.get("kind") else "")
+    elif reason == "isolated":
+        p["gap_m"] = f"{p['gap_m']:g}"
+        nearest = p.get("distance_m")
+        return (text("undersize_isolated", lang).format(**p)
+                + ("" if nearest is None else text("undersize_nearest", lang).format(distance_m=nearest)))
+    return text(f"undersize_{reason}", lang).format(**p)
+
+
+def _undersize_text(plan: Plan, grid_id, undersize: list | None, lang: str) -> str | None:
+    grid = plan.grids.loc[grid_id]
+    if grid["status"] != "undersize" and int(grid["households"]) > 0:
+        return None
+    if undersize is None:
+        undersize = undersize_reasons(plan, plan_graph(plan))
+    entry = next((e for e in undersize if e["grid_id"] == str(grid_id)), None)
+    return None if entry is None else undersize_text(entry, lang)
 
 
 def plan_layouts(plan: Plan) -> dict:
@@ -170,7 +208,8 @@ def flag_columns(buildings: pd.DataFrame) -> list:
     return [c for c in buildings.columns if c.startswith("flag_")]
 
 
-def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | None = None) -> dict:
+def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | None = None,
+              undersize: list | None = None) -> dict:
     """Everything a grid's page and its API entry show, in plain Python values.
 
     Parameters
@@ -181,12 +220,16 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
     lang : {"zh", "en"}
     adjacency : networkx.Graph, optional
         :func:`grid_adjacency` of ``plan.grids``, when the caller keeps it (it is the costly part).
+    undersize : list, optional
+        :func:`partitioning.undersize.undersize_reasons` of the plan, when the caller keeps it (made
+        here, with the plan's graph, only for a grid that is undersize or holds no households).
 
     Returns
     -------
     dict
         ``grid_id``, ``grid_code``, ``households``, ``n_buildings``, ``persons`` (or ``None``),
-        ``status``, ``status_text``, ``staff`` (people of the grid without a building: role,
+        ``status``, ``status_text``, ``undersize_text`` (why an undersize grid cannot grow, in
+        words: :func:`undersize_text`; else ``None``), ``staff`` (people of the grid without a building: role,
         role_text, name, phone, ``withheld`` and ``count`` — the posts of one role whose names are
         withheld are one entry; empty when the plan has no ``people`` layer), ``office`` (the
         community office: :func:`community_office`, or ``None``), ``neighbours`` (codes),
@@ -232,6 +275,7 @@ def grid_card(plan: Plan, grid_id, *, lang: str = "zh", adjacency: nx.Graph | No
         "households": int(grid["households"]), "n_buildings": int(grid["n_buildings"]),
         "persons": None if _blank(persons) else int(persons),
         "status": str(grid["status"]), "status_text": status_text(str(grid["status"]), lang),
+        "undersize_text": _undersize_text(plan, grid_id, undersize, lang),
         "staff": staff,
         "office": community_office(plan, grid_id),
         "neighbours": sorted(str(codes.loc[n]) for n in adjacency.neighbors(grid_id)),
