@@ -168,7 +168,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
             k = len(region)
             old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
                    _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
-            counts = sorted({2 * k, int(child[nodes].nunique())})
+            counts = sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})
             tried += 1
             best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, child_target=child_target,
                            parent_target=parent_target, tolerance=tolerance, seed=seed)
