@@ -30,7 +30,7 @@ from partitioning.hierarchy import (
     unit_column,
 )
 from partitioning.metrics import grid_figures, summarise_figures
-from partitioning.nested import nested_emergency
+from partitioning.nested import nested_emergency, nested_levels
 from partitioning.settings import PlanSettings, balance_target, bridge_households, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
@@ -170,6 +170,13 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
         units, assignment, info = partition_levels(
             graph, levels, {lv.name: assign_units(buildings, lv.boundaries) for lv in given},
             target=settings.target, tolerance=settings.tolerance, seed=seed, progress=progress)
+        if levels[-1].target is not None:  # the grids redrawn with the generated level above them
+            name, col = levels[-1].name, unit_column(levels[-1].name)
+            above = units[unit_column(levels[-2].name)] if len(levels) > 1 else None
+            units[col], status, assignment, info["grids"] = nested_levels(
+                graph, units[col], assignment, info[name]["status"], info["grids"], parent_target=levels[-1].target,
+                target=settings.target, tolerance=settings.tolerance, seed=seed, within=above, progress=progress)
+            info[name] = info[name].assign(status=status.reindex(info[name].index))
         units = units.reindex(buildings.index)
         status = info["grids"]["status"]
         layer = level_layer(cells, buildings, units, levels, info, prefix=prefix)

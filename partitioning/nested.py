@@ -35,7 +35,7 @@ from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
 from partitioning.hierarchy import emergency_layout
 
-__all__ = ["quotient_graph", "redraw_nested", "nested_emergency"]
+__all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +99,16 @@ def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: 
     return sorted(near)
 
 
-def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list[int], *, child_target, parent_target,
-            tolerance, seed):
-    """Best bottom-up redraw of one region: (figures, children, parents) or ``None``."""
+def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, int], *, child_target,
+            parent_target, tolerance, seed):
+    """Best bottom-up redraw of one region that beats ``old`` (parents, children within the band):
+    ``(figures, children, parents)`` or ``None``. ``counts``: numbers of children to try (``None``: the
+    engine's choice at ``child_target``); stops at a redraw with every unit within the band."""
     best = None
     for n in counts:
         try:
-            children = engine.partition(sub, n_grids=n, tolerance=tolerance, seed=seed).assignment
+            children = engine.partition(sub, target=child_target, n_grids=n, tolerance=tolerance,
+                                        seed=seed).assignment
             groups = engine.partition(quotient_graph(sub, children), n_grids=k, tolerance=tolerance,
                                       seed=seed).assignment
         except InfeasibleError:
@@ -113,8 +116,10 @@ def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list[int], *, child_ta
         parents = children.map(groups)
         key = (_within(hh.groupby(parents).sum(), parent_target, tolerance),
                _within(hh.groupby(children).sum(), child_target, tolerance))
-        if best is None or key > best[0]:
+        if key[0] >= old[0] and key[1] > old[1] and (best is None or key > best[0]):
             best = (key, children, parents)
+            if key == (k, children.nunique()):
+                break
     return best
 
 
@@ -154,6 +159,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     blocked = {str(b) for b in blocked}
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
     tried = redrawn = 0
+    failed: set = set()  # regions redrawn in vain: tried again only once they changed
     for rnd in range(_ROUNDS):
         ch = hh.groupby(child).sum()
         bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
@@ -166,13 +172,17 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
             region = _region(graph, parent, pid, blocked, within)
             nodes = parent.index[parent.isin(region).to_numpy()]
             k = len(region)
+            key = (tuple(region), frozenset(nodes))
+            if key in failed:
+                continue
             old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
                    _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
-            counts = sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})
+            counts = [None, *sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})]
             tried += 1
-            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, child_target=child_target,
+            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, child_target=child_target,
                            parent_target=parent_target, tolerance=tolerance, seed=seed)
-            if best is None or best[0][0] < old[0] or best[0][1] <= old[1]:
+            if best is None:
+                failed.add(key)
                 continue
             _, new_child, new_parent = best
             names = dict(zip(sorted(pd.unique(new_parent.to_numpy())), region))
@@ -231,20 +241,43 @@ def nested_emergency(graph: nx.Graph, assignment: pd.Series, status: pd.Series, 
     """
     emergency, info = emergency_layout(graph, assignment, target=emergency_target, tolerance=tolerance, seed=seed,
                                        progress=progress)
-    normal, child, _ = redraw_nested(graph, assignment, emergency, parent_target=target,
-                                     child_target=emergency_target, tolerance=tolerance, seed=seed,
-                                     blocked=status.index[status == "oversize"], within=within, progress=progress)
-    hh = pd.Series(dict(graph.nodes(data="households"))).reindex(child.index)
-    grouped = hh.groupby(normal)
-    redrawn = normal[child.str.contains("/r", regex=False)].unique()
-    status = _status(status[~status.index.isin(redrawn)], grouped.sum(), grouped.size(), target, tolerance)
-    order = pd.DataFrame({"parent": normal, "child": child}).drop_duplicates("child").sort_values("parent", kind="stable")
-    names = dict(zip(order["child"], (f"E{k + 1:04d}" for k in range(len(order)))))
-    emergency = child.map(names).rename("unit_id")
-    grouped = hh.groupby(emergency)
-    frame = pd.DataFrame({"parent_id": normal.groupby(emergency).first(), "households": grouped.sum(),
+    return _nested(graph, assignment, emergency, status, info, parent_target=target, child_target=emergency_target,
+                   tolerance=tolerance, seed=seed, within=within, id_format="E{:04d}", progress=progress)
+
+
+def nested_levels(graph: nx.Graph, parent: pd.Series, grids: pd.Series, status: pd.Series, info: pd.DataFrame, *,
+                  parent_target: int, target: int, tolerance: float, seed: int, within: pd.Series | None = None,
+                  progress: bool = False) -> tuple[pd.Series, pd.Series, pd.Series, pd.DataFrame]:
+    """The finest level of a plan with levels (the grids), redrawn with the level above it.
+
+    As :func:`nested_emergency`, with the units of the lowest generated level (of ``parent_target``
+    households, their engine ``status``) as the parents and the grids (``info``: the grids' frame of
+    :func:`partitioning.hierarchy.partition_within`) as the children; ``within`` is the level above
+    the parents. Returns the parents, their status, the grids (``G0001`` …) and the grids' frame.
+    """
+    return _nested(graph, parent, grids, status, info, parent_target=parent_target, child_target=target,
+                   tolerance=tolerance, seed=seed, within=within, id_format="G{:04d}", progress=progress)
+
+
+def _nested(graph, parent, child, status, info, *, parent_target, child_target, tolerance, seed, within, id_format,
+            progress):
+    """Redraw (:func:`redraw_nested`), then the parents' status, the children renumbered and their frame."""
+    new_parent, new_child, _ = redraw_nested(graph, parent, child, parent_target=parent_target,
+                                             child_target=child_target, tolerance=tolerance, seed=seed,
+                                             blocked=status.index[status == "oversize"], within=within,
+                                             progress=progress)
+    hh = pd.Series(dict(graph.nodes(data="households"))).reindex(new_child.index)
+    grouped = hh.groupby(new_parent)
+    redrawn = new_parent[new_child.str.contains("/r", regex=False)].unique()
+    status = _status(status[~status.index.isin(redrawn)], grouped.sum(), grouped.size(), parent_target, tolerance)
+    order = (pd.DataFrame({"parent": new_parent, "child": new_child}).drop_duplicates("child")
+             .sort_values("parent", kind="stable"))
+    names = dict(zip(order["child"], (id_format.format(k + 1) for k in range(len(order)))))
+    children = new_child.map(names).rename("unit_id")
+    grouped = hh.groupby(children)
+    frame = pd.DataFrame({"parent_id": new_parent.groupby(children).first(), "households": grouped.sum(),
                           "n_buildings": grouped.size()})
     kept = info["status"][info.index.isin(list(names))].rename(index=names)
-    frame["status"] = _status(kept, frame["households"], frame["n_buildings"], emergency_target, tolerance)
+    frame["status"] = _status(kept, frame["households"], frame["n_buildings"], child_target, tolerance)
     frame.index.name = "unit_id"
-    return normal.rename("grid_id"), status, emergency, frame
+    return new_parent.rename(parent.name), status, children, frame
