@@ -10,12 +10,18 @@ redraws them *locally*, both levels at once, where the finer one fails:
 1. For every parent (normal grid) holding a child (emergency grid) outside the band, take the
    *region* of that parent and the parents adjacent to it (never an ``oversize`` parent, never across
    a unit of ``within``).
-2. Redraw the region bottom-up: the engine splits its buildings into ``n`` children (``n`` = twice the
-   region's parents, and the number of children it holds now), then groups the children into the
-   region's number of parents by the engine run on the children's adjacency graph (nodes weighted by
-   households). Every parent is a union of whole children: nesting holds by construction.
+2. Redraw the region bottom-up: the engine splits its buildings into children (as many as it chooses
+   at the children's target; as many as the region's parents × the ratio of the targets; as many as
+   the region holds now), then groups the children into the region's number of parents by the engine
+   run on the children's adjacency graph (:func:`quotient_graph`). Every parent is a union of whole
+   children: nesting holds by construction.
 3. Keep the redraw only if the region has **no fewer parents within the band and more children within
-   the band** than before (parents first: the normal layout is never made worse). Two rounds.
+   the band** than before (parents first: the normal layout is never made worse); among the redraws
+   that pass, the most parents, then the most children, within the band. Two rounds; a region redrawn
+   in vain is tried again only once it has changed.
+
+The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
+the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
 
 The same seed gives the same layouts: regions are visited in sorted order and every engine run
 takes the seed.
@@ -148,7 +154,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     -------
     parent, child : pandas.Series
         The layouts after the redraws. A redrawn region's parents take the ids of the parents they
-        replace (as many); its children are named ``<parent id>/<n>`` (renumber them afterwards).
+        replace (as many); its children are named ``<parent id>/r<engine id>`` (renumber them afterwards).
     figures : dict
         ``regions_redrawn``, ``regions_tried`` and the children within the band before and after.
     """
