@@ -9,7 +9,7 @@ redraws them *locally*, both levels at once, where the finer one fails:
 
 1. For every parent (normal grid) holding a child (emergency grid) outside the band, take the
    *region* of that parent and the parents adjacent to it (never an ``oversize`` parent, never across
-   a unit of ``within``).
+   a unit of ``within``); in the second round, the parents up to two steps away.
 2. Redraw the region bottom-up: the engine splits its buildings into children (as many as it chooses
    at the children's target; as many as the region's parents × the ratio of the targets; as many as
    the region holds now), then groups the children into the region's number of parents by the engine
@@ -17,8 +17,8 @@ redraws them *locally*, both levels at once, where the finer one fails:
    children: nesting holds by construction.
 3. Keep the redraw only if the region has **no fewer parents within the band and more children within
    the band** than before (parents first: the normal layout is never made worse); among the redraws
-   that pass, the most parents, then the most children, within the band. Two rounds; a region redrawn
-   in vain is tried again only once it has changed.
+   that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
+   then two steps); a region redrawn in vain is tried again only once it has changed.
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
@@ -93,15 +93,17 @@ def _within(h: pd.Series, target: float, tolerance: float) -> int:
     return int(((h >= target * (1 - tolerance)) & (h <= target * (1 + tolerance))).sum())
 
 
-def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: pd.Series | None) -> list[str]:
-    """The parents adjacent to ``pid`` (and ``pid``), not blocked, in the same unit of ``within``."""
+def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: pd.Series | None,
+            hops: int = 1) -> list[str]:
+    """``pid`` and the parents up to ``hops`` steps from it, not blocked, in the same unit of ``within``."""
     members = parent.index[parent.to_numpy() == pid]
     near = {pid}
-    for v in members:
-        for w in graph.neighbors(v):
-            p = parent[w]
-            if p not in blocked and (within is None or within[w] == within[members[0]]):
-                near.add(p)
+    for _ in range(hops):
+        for v in parent.index[parent.isin(near).to_numpy()]:
+            for w in graph.neighbors(v):
+                p = parent[w]
+                if p not in blocked and (within is None or within[w] == within[members[0]]):
+                    near.add(p)
     return sorted(near)
 
 
@@ -175,7 +177,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
             members = parent.index[parent.to_numpy() == pid]
             if not len(members) or child[members].isin(bad).sum() == 0:
                 continue  # redrawn already, or its children fixed by a neighbour's redraw
-            region = _region(graph, parent, pid, blocked, within)
+            region = _region(graph, parent, pid, blocked, within, hops=rnd + 1)
             nodes = parent.index[parent.isin(region).to_numpy()]
             k = len(region)
             key = (tuple(region), frozenset(nodes))
