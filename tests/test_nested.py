@@ -14,9 +14,9 @@ from geo.load import Inputs
 from partitioning import engine
 from partitioning.check import check_plan
 from partitioning.graph import plan_graph
-from partitioning.hierarchy import emergency_layout
+from partitioning.hierarchy import Level, emergency_layout, partition_levels
 from partitioning.metrics import partition_metrics, validate_partition
-from partitioning.nested import nested_emergency, quotient_graph
+from partitioning.nested import nested_emergency, nested_levels, quotient_graph
 from partitioning.pipeline import make_plan
 from partitioning.settings import PlanSettings
 
@@ -88,7 +88,8 @@ def lattices(draw):
     return g
 
 
-@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(graph=lattices(), seed=st.integers(0, 2**16))
 def test_every_emergency_grid_nests_in_one_normal_grid(graph, seed):
     flat = engine.partition(graph, target=50, tolerance=0.2, seed=seed)
@@ -107,6 +108,27 @@ def test_every_emergency_grid_nests_in_one_normal_grid(graph, seed):
     towers = status.index[status == "oversize"]
     for t in flat.grids.index[flat.grids["status"] == "oversize"]:
         assert t in towers and set(normal.index[normal == t]) == set(flat.assignment.index[flat.assignment == t])
+
+
+@settings(max_examples=20, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(graph=lattices(), seed=st.integers(0, 2**16))
+def test_redrawn_grids_nest_in_their_units_and_units_in_theirs(graph, seed):
+    levels = [Level("block", target=300), Level("grid", target=100)]
+    units, grids, info = partition_levels(graph, levels, {}, target=25, tolerance=0.2, seed=seed)
+    parent, status, small, frame = nested_levels(graph, units["unit_grid"], grids, info["grid"]["status"],
+                                                 info["grids"], parent_target=100, target=25, tolerance=0.2,
+                                                 seed=seed, within=units["unit_block"])
+    hh = pd.Series(dict(graph.nodes(data="households")))
+    assert set(parent) == set(units["unit_grid"]) and set(status.index) == set(parent)
+    assert (small.groupby(small).apply(lambda s: parent[s.index].nunique()) == 1).all()
+    assert (parent.groupby(parent).apply(lambda s: units.loc[s.index, "unit_block"].nunique()) == 1).all()
+    assert (frame["households"] == hh.groupby(small).sum().reindex(frame.index)).all()
+    assert validate_partition(graph, parent) == [] and validate_partition(graph, small) == []
+    # the level above keeps its number of units and no fewer within the band
+    assert parent.nunique() == units["unit_grid"].nunique()
+    assert _within(graph, parent, 100)["share_within_tolerance"] >= _within(graph, units["unit_grid"], 100)[
+        "share_within_tolerance"]
 
 
 def test_quotient_graph_sums_households_and_keeps_the_cheapest_crossing():
