@@ -21,8 +21,16 @@ from geo.load import Inputs
 from partitioning import engine
 from partitioning.codes import code_prefix, grid_codes
 from partitioning.graph import grid_graph
-from partitioning.hierarchy import assign_units, emergency_layout, level_layer, nested_codes, partition_levels
+from partitioning.hierarchy import (
+    assign_units,
+    emergency_layout,
+    level_layer,
+    nested_codes,
+    partition_levels,
+    unit_column,
+)
 from partitioning.metrics import grid_figures, summarise_figures
+from partitioning.nested import nested_emergency, nested_levels
 from partitioning.settings import PlanSettings, balance_target, bridge_households, settings_error
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 
@@ -80,6 +88,10 @@ class AreaPlan:
         The administrative prefix of the codes (:func:`partitioning.codes.code_prefix`).
     figures, totals : pandas.DataFrame, dict
         The grids' figures and the totals the metrics summarise (:func:`partitioning.metrics.grid_figures`).
+    emergency : tuple or None
+        With ``settings.emergency_target``: the emergency grid of every building and the emergency
+        grids' frame (``parent_id``, ``households``, ``n_buildings``, ``status``), made with the normal
+        grids (:func:`partitioning.nested.nested_emergency`).
     """
 
     boundaries: gpd.GeoDataFrame | None
@@ -96,6 +108,7 @@ class AreaPlan:
     code_prefix: str | None = None
     figures: pd.DataFrame | None = None
     totals: dict | None = None
+    emergency: tuple[pd.Series, pd.DataFrame] | None = None
 
 
 def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries: gpd.GeoDataFrame | None = None,
@@ -157,6 +170,13 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
         units, assignment, info = partition_levels(
             graph, levels, {lv.name: assign_units(buildings, lv.boundaries) for lv in given},
             target=settings.target, tolerance=settings.tolerance, seed=seed, progress=progress)
+        if levels[-1].target is not None:  # the grids redrawn with the generated level above them
+            name, col = levels[-1].name, unit_column(levels[-1].name)
+            above = units[unit_column(levels[-2].name)] if len(levels) > 1 else None
+            units[col], status, assignment, info["grids"] = nested_levels(
+                graph, units[col], assignment, info[name]["status"], info["grids"], parent_target=levels[-1].target,
+                target=settings.target, tolerance=settings.tolerance, seed=seed, within=above, progress=progress)
+            info[name] = info[name].assign(status=status.reindex(info[name].index))
         units = units.reindex(buildings.index)
         status = info["grids"]["status"]
         layer = level_layer(cells, buildings, units, levels, info, prefix=prefix)
@@ -164,6 +184,15 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
         result = engine.partition(graph, target=settings.target, tolerance=settings.tolerance,
                            n_grids=settings.n_grids, seed=seed, progress=progress)
         assignment, status = result.assignment, result.grids["status"]
+    emergency = None
+    if settings.emergency_target is not None:
+        # both layouts redrawn together where the emergency grids are out of balance (docs/hierarchy.md)
+        within = units[unit_column(levels[-1].name)] if levels and units is not None else None
+        assignment, status, *em = nested_emergency(graph, assignment, status, target=settings.target,
+                                                   emergency_target=settings.emergency_target,
+                                                   tolerance=settings.tolerance, seed=seed, within=within,
+                                                   progress=progress)
+        emergency = (em[0].reindex(buildings.index), em[1])
     assignment = assignment.reindex(buildings.index)
     polygons = grid_polygons(cells, assignment)
     if levels:
@@ -184,7 +213,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
                "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     return AreaPlan(boundaries=boundaries, area=area, cells=cells, graph=graph, assignment=assignment, grids=grids,
                     units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings,
-                    code_prefix=prefix, figures=figures, totals=totals)
+                    code_prefix=prefix, figures=figures, totals=totals, emergency=emergency)
 
 
 def input_layers(inputs: Inputs, *, barriers, boundaries) -> dict:
@@ -242,15 +271,17 @@ def _with_outlines(barriers, given, crs):
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
 
 
-def emergency_grids(graph, cells, buildings, grids, *, target, tolerance, seed, prefix=None, progress=False):
-    """The ``grids_emergency`` layer: each normal grid split on its own into grids of about ``target``.
+def emergency_grids(graph, cells, buildings, grids, *, target, tolerance, seed, prefix=None, progress=False,
+                    layout=None):
+    """The ``grids_emergency`` layer: each normal grid split on its own into grids of about ``target``
+    (or the emergency grid of every building and their frame given as ``layout``, from :func:`plan_area`).
 
     Columns as the ``grids`` layer (``grid_code`` extends the normal grid's code) plus
     ``parent_grid_id``; indexed by ``grid_id`` (``E0001`` …); and the emergency grid of every
     building.
     """
-    assignment, info = emergency_layout(graph, buildings["grid_id"], target=target, tolerance=tolerance,
-                                        seed=seed, progress=progress)
+    assignment, info = layout or emergency_layout(graph, buildings["grid_id"], target=target, tolerance=tolerance,
+                                                  seed=seed, progress=progress)
     assignment = assignment.reindex(buildings.index)
     polygons = grid_polygons(cells, assignment)
     codes = nested_codes(polygons, prefix=prefix, parent_code=info["parent_id"].map(grids["grid_code"]))

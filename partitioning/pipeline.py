@@ -224,7 +224,7 @@ def make_plan(inputs: Inputs, settings: PlanSettings, *, barriers: gpd.GeoDataFr
     if settings.emergency_target is not None:
         layers["grids_emergency"], out[EMERGENCY_COLUMN] = emergency_grids(
             area.graph, area.cells, out, grids, target=settings.emergency_target, tolerance=settings.tolerance,
-            seed=settings.seed, prefix=area.code_prefix, progress=progress)
+            seed=settings.seed, prefix=area.code_prefix, progress=progress, layout=area.emergency)
         subgrids, storeys = tower_subgrids(out, layers["grids_emergency"], out[EMERGENCY_COLUMN],
                                            target=settings.emergency_target, tolerance=settings.tolerance,
                                            cells=inputs.storeys)
