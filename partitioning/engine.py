@@ -378,29 +378,31 @@ def _merge_undersize(label, grid_status, mergeable, xy):
 
 def _result(ids, households, xy, label, grid_status, t, tolerance) -> PartitionResult:
     """Number the grids north→south in rows, west→east in a row, and build the result."""
-    used = np.unique(label)
+    # sums per grid with numpy (called once per piece: thousands of times for nested layouts)
+    used, k = np.unique(label, return_inverse=True)
     w = np.maximum(households, 0.5)
-    frame = pd.DataFrame({"label": label, "h": households, "w": w, "wx": w * xy[:, 0], "wy": w * xy[:, 1]})
-    agg = frame.groupby("label").agg(households=("h", "sum"), n_buildings=("h", "size"),
-                                     w=("w", "sum"), wx=("wx", "sum"), wy=("wy", "sum"))
-    cx, cy = agg["wx"] / agg["w"], agg["wy"] / agg["w"]
+    hh_sum = np.bincount(k, weights=households, minlength=len(used))
+    n_buildings = np.bincount(k, minlength=len(used))
+    w_sum = np.bincount(k, weights=w, minlength=len(used))
+    cx = np.bincount(k, weights=w * xy[:, 0], minlength=len(used)) / w_sum
+    cy = np.bincount(k, weights=w * xy[:, 1], minlength=len(used)) / w_sum
     extent = max(np.ptp(xy[:, 0]) * np.ptp(xy[:, 1]), 1.0)
     row_height = max(math.sqrt(extent / len(used)), 1.0)
     row = np.floor((cy.max() - cy) / row_height)
-    order = np.lexsort((agg.index.to_numpy(), cx.to_numpy(), row.to_numpy()))
+    order = np.lexsort((used, cx, row))
     width = max(4, len(str(len(used))))
-    names = {int(agg.index[o]): f"G{rank + 1:0{width}d}" for rank, o in enumerate(order)}
+    names = {int(used[o]): f"G{rank + 1:0{width}d}" for rank, o in enumerate(order)}
     lo, hi = t * (1 - tolerance), t * (1 + tolerance)
     status = []
-    for g, hh in zip(agg.index, agg["households"]):
-        s = grid_status[g]
+    for g, hh in zip(used, hh_sum):
+        s = grid_status[int(g)]
         if s == "ok" and not lo <= hh <= hi:
             s = "out_of_tolerance"
         status.append(s)
     grids = pd.DataFrame(
-        {"households": agg["households"].astype("int64").to_numpy(),
-         "n_buildings": agg["n_buildings"].astype("int64").to_numpy(), "status": status},
-        index=pd.Index([names[int(g)] for g in agg.index], name="grid_id"),
+        {"households": np.rint(hh_sum).astype("int64"), "n_buildings": n_buildings.astype("int64"),
+         "status": status},
+        index=pd.Index([names[int(g)] for g in used], name="grid_id"),
     ).sort_index()
     assignment = pd.Series([names[int(g)] for g in label], index=pd.Index(ids, name="building_id"),
                            name="grid_id")
