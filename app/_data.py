@@ -27,7 +27,7 @@ from maps.web.drill import Units
 from maps.web.drill import plan_units as _units_of
 from maps.web.queries import find_grid, plan_layouts
 from partitioning.graph import plan_graph
-from partitioning.undersize import undersize_reasons
+from partitioning.undersize import needs_reason, undersize_reasons
 
 __all__ = ["Payload", "init_app", "lang", "plan_path", "plan", "plan_figures", "adjacency", "cached", "send", "send_json",
            "layout_or_404", "grid_id_or_404", "datum_arg", "plan_units", "has_units", "undersize"]
@@ -199,8 +199,7 @@ def undersize(p: geo.Plan, version: tuple, grid_id) -> list:
     """Why each undersize grid of the plan cannot grow (:func:`partitioning.undersize.undersize_reasons`,
     with the plan's graph), for the card of grid ``grid_id``: made once per version, when a page first
     shows an undersize grid (or one without households); empty for any other grid."""
-    grid = p.grids.loc[grid_id]
-    if grid["status"] != "undersize" and int(grid["households"]) > 0:
+    if not needs_reason(p.grids.loc[[grid_id]]).iloc[0]:
         return []
     return cached(("undersize", *version), lambda: undersize_reasons(p, plan_graph(p)))
 

@@ -30,7 +30,7 @@ import shapely
 from geo.plan import Plan
 from partitioning.settings import PlanSettings, bridge_households
 
-__all__ = ["UNDERSIZE_REASONS", "undersize_reasons", "major_crossings"]
+__all__ = ["UNDERSIZE_REASONS", "needs_reason", "undersize_reasons", "major_crossings"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +105,11 @@ class _Nearest:
         return float(d.min()), hits.iloc[0]
 
 
+def needs_reason(grids: pd.DataFrame) -> pd.Series:
+    """The grids :func:`undersize_reasons` explains, by grid: undersize, or holding no households."""
+    return (grids["status"] == "undersize") | (grids["households"] == 0)
+
+
 def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     """The reason each undersize grid (and each grid without households) of ``plan`` cannot grow.
 
@@ -128,7 +133,7 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     lo, _ = settings.band()
     grids, b = plan.grids, plan.buildings
     households = b["households"]
-    picked = grids[(grids["status"] == "undersize") | (grids["households"] == 0)]
+    picked = grids[needs_reason(grids)]
     members = b.index.to_series().groupby(b["grid_id"]).apply(list)
     codes = grids["grid_code"]
     unit_households = {attr: pd.Series(households.to_numpy(), index=b.index).groupby(

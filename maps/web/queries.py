@@ -24,7 +24,7 @@ from maps.web.colours import grid_adjacency
 from partitioning.codes import building_numbers, short_code
 from partitioning.graph import plan_graph
 from partitioning.people.staffing import grid_communities
-from partitioning.undersize import undersize_reasons
+from partitioning.undersize import needs_reason, undersize_reasons
 
 __all__ = ["status_text", "flag_columns", "plan_layouts", "layout_grids", "find_grid", "plan_people",
            "withhold_people", "person_text", "escalation_of", "community_office", "grid_card", "search_plan",
@@ -62,8 +62,7 @@ def undersize_text(entry: dict, lang: str) -> str:
 
 
 def _undersize_text(plan: Plan, grid_id, undersize: list | None, lang: str) -> str | None:
-    grid = plan.grids.loc[grid_id]
-    if grid["status"] != "undersize" and int(grid["households"]) > 0:
+    if not needs_reason(plan.grids.loc[[grid_id]]).iloc[0]:
         return None
     if undersize is None:
         undersize = undersize_reasons(plan, plan_graph(plan))
