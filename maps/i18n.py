@@ -528,7 +528,7 @@ _TEXT.update({
 # Why a grid is undersize (partitioning.undersize): on its battle map, in words a planner can act on.
 _TEXT.update({
     "undersize_why": {"zh": "户数不足原因", "en": "Why it is small"},
-    "undersize_oversize": {"zh": "四周只有超大楼栋网格 {codes}(超大楼栋单独成格),无楼栋可并入",
+    "undersize_oversize": {"zh": "被超大楼栋网格 {codes} 隔断(超大楼栋单独成格),无楼栋可并入",
                            "en": "cut off by the oversize grid(s) {codes} (towers stay alone): no building to join"},
     "undersize_group": {"zh": "所在小区“{compound}”仅 {households} 户(网格不跨小区)",
                         "en": "its compound “{compound}” holds only {households} households (grids never cross compounds)"},
