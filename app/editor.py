@@ -44,7 +44,9 @@ from maps.i18n import text
 from maps.names import building_labels, grid_number, grid_numbers, join
 from maps.web.colours import grid_colours
 from maps.web.geojson import layer_geojson, round_lonlat, to_lonlat
+from maps.web.queries import undersize_text
 from partitioning import editing
+from partitioning.undersize import undersize_reasons
 
 __all__ = ["bp", "init_app", "EDIT_ROLES", "may_edit", "require_editor"]
 
@@ -162,11 +164,18 @@ def _grid_columns(grids) -> list:
     return _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
 
 
-def _grid_rows(plan: geo.Plan) -> list[dict]:
-    """The grids' figures, each with the ``number`` people read (:func:`maps.names.grid_numbers`)."""
+def _grid_rows(plan: geo.Plan, graph=None) -> list[dict]:
+    """The grids' figures, each with the ``number`` people read (:func:`maps.names.grid_numbers`),
+    and, once the session has its graph, ``why`` an undersize grid cannot grow (as its grid page and
+    ``gridplan check`` say it, :func:`partitioning.undersize.undersize_reasons`)."""
 
-    frame = plan.grids[_grid_columns(plan.grids)].assign(number=grid_numbers(plan)).reset_index()
-    return json.loads(frame.to_json(orient="records", force_ascii=False))
+    frame = plan.grids[_grid_columns(plan.grids)].assign(number=grid_numbers(plan))
+    if graph is not None and (plan.grids["status"] == "undersize").any():
+        language = _data.lang()
+        why = {e["grid_id"]: undersize_text(e, language) for e in undersize_reasons(plan, graph)
+               if e["grid_id"] in frame.index and plan.grids.at[e["grid_id"], "status"] == "undersize"}
+        frame["why"] = frame.index.map(why)
+    return json.loads(frame.reset_index().to_json(orient="records", force_ascii=False))
 
 
 def _geojson_text(plan: geo.Plan, ids, *, colours: bool = False) -> str:
@@ -198,7 +207,7 @@ def _state(name: str, session: EditSession) -> dict:
             "operations": [{"op": o["op"], "args": o["args"]} for o in session.ops[:session.pos]],
             "warnings": [_say_notice(n, session.plan) for n in session.notices],
             "metrics": session.plan.meta.get("metrics"),
-            "grids": _grid_rows(session.plan), "csrf_token": generate_csrf()}
+            "grids": _grid_rows(session.plan, session.graph), "csrf_token": generate_csrf()}
 
 
 def _body() -> dict:
@@ -349,7 +358,10 @@ def _say_notice(notice: dict, plan: geo.Plan) -> str:
 
     language = _data.lang()
     fields = {**_named(notice, plan, language), "status": text(f"status_{notice.get('status')}", language)}
-    return text(f"warning_{notice['reason']}", language).format(**fields)
+    said = text(f"warning_{notice['reason']}", language).format(**fields)
+    if "why" in notice:  # an undersize grid: why it cannot grow, as its grid page says
+        said += text("warning_why", language).format(why=undersize_text(notice["why"], language))
+    return said
 
 
 def _refused(exc: GridplanError, plan: geo.Plan):

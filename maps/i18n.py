@@ -18,7 +18,7 @@ _TEXT = {
     "status": {"zh": "状态", "en": "Status"},
     "status_ok": {"zh": "均衡", "en": "balanced"},
     "status_oversize": {"zh": "超大楼栋(单独成格)", "en": "oversize building (own grid)"},
-    "status_undersize": {"zh": "偏小(被道路或边界隔开)", "en": "undersize (cut off by a barrier)"},
+    "status_undersize": {"zh": "偏小(无楼栋可并入)", "en": "undersize (nothing to join)"},
     "status_out_of_tolerance": {"zh": "超出容差", "en": "out of tolerance"},
     "map_title": {"zh": "网格作战图", "en": "Grid battle map"},
     "plans": {"zh": "网格方案", "en": "Grid plans"},
@@ -304,6 +304,7 @@ _TEXT.update({
 _TEXT.update({
     "warning_out_of_band": {"zh": "网格 {grid}：{households} 户，超出 {lo:g}–{hi:g}（{status}）",
                             "en": "grid {grid}: {households} households, outside {lo:g}–{hi:g} ({status})"},
+    "warning_why": {"zh": "；户数不足原因：{why}", "en": "; why it is small: {why}"},
     "warning_emergency_stale": {"zh": "应急网格是在此次修改之前划分的；请用 `gridplan update` 重新划分",
                                 "en": "the emergency layout was drawn before this edit; redraw it with "
                                       "`gridplan update`"},

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial.distance import pdist
 
-__all__ = ["partition_metrics", "grid_figures", "summarise_figures", "FIGURE_COLUMNS", "validate_partition"]
+__all__ = ["partition_metrics", "grid_figures", "summarise_figures", "figure_status", "FIGURE_COLUMNS", "validate_partition"]
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,18 @@ def grid_figures(graph: nx.Graph, assignment: pd.Series, *, target: float, toler
     totals = {"n_buildings": graph.number_of_nodes(), "households_total": sum(households.values()),
               "split_buildings": split, "unassigned_buildings": sum(1 for v in graph.nodes if v not in assigned)}
     return grids, totals
+
+
+def figure_status(grids: pd.DataFrame, *, target: float, tolerance: float) -> pd.Series:
+    """Each grid's ``status`` (:data:`partitioning.engine.GRID_STATUSES`) from its figures
+    (:func:`grid_figures`): ``oversize``, ``undersize``, else ``ok`` within the band and
+    ``out_of_tolerance`` outside it."""
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    hh = grids["households"]
+    status = np.where((hh >= lo) & (hh <= hi), "ok", "out_of_tolerance")
+    status = np.where(grids["undersize"].to_numpy(dtype=bool), "undersize", status)
+    status = np.where(grids["oversize"].to_numpy(dtype=bool), "oversize", status)
+    return pd.Series(status, index=grids.index, name="status")
 
 
 def summarise_figures(grids: pd.DataFrame, totals: dict, *, target: float, tolerance: float,

@@ -110,7 +110,7 @@ def needs_reason(grids: pd.DataFrame) -> pd.Series:
     return (grids["status"] == "undersize") | (grids["households"] == 0)
 
 
-def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
+def undersize_reasons(plan: Plan, graph: nx.Graph, grid_ids=None) -> list[dict]:
     """The reason each undersize grid (and each grid without households) of ``plan`` cannot grow.
 
     Parameters
@@ -118,6 +118,8 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     plan : geo.plan.Plan
     graph : networkx.Graph
         The plan's graph (:func:`partitioning.graph.plan_graph`).
+    grid_ids : iterable of str, optional
+        Explain only these grids (those an edit touched); default every grid that needs it.
 
     Returns
     -------
@@ -134,6 +136,8 @@ def undersize_reasons(plan: Plan, graph: nx.Graph) -> list[dict]:
     grids, b = plan.grids, plan.buildings
     households = b["households"]
     picked = grids[needs_reason(grids)]
+    if grid_ids is not None:
+        picked = picked[picked.index.isin(list(grid_ids))]
     members = b.index.to_series().groupby(b["grid_id"]).apply(list)
     codes = grids["grid_code"]
     unit_households = {attr: pd.Series(households.to_numpy(), index=b.index).groupby(

@@ -236,16 +236,29 @@ def test_a_plan_made_with_gap_0_is_edited_and_checked_on_its_own_graph(kunming_i
 
 def test_a_tower_with_its_sheds_stays_oversize_after_an_edit():
     """The engine puts sheds without households into the tower's grid (no empty grids); the editor's
-    status of that grid is still oversize, not out of tolerance."""
+    status of that grid (the metrics' rule, :func:`partitioning.metrics.figure_status`) is still
+    oversize, not out of tolerance; a house cut off by the tower alone is undersize, as the engine says."""
     import networkx as nx
+    import pandas as pd
 
-    from partitioning.editing.recompute import _status
+    from partitioning.metrics import figure_status, grid_figures
 
     g = nx.Graph()
-    g.add_node("tower", households=120)
-    g.add_node("shed", households=0)
-    g.add_node("house", households=10)
+    for i, (v, h) in enumerate([("tower", 120), ("shed", 0), ("house", 10), ("garden", 20)]):
+        g.add_node(v, households=h, x=10.0 * i, y=0.0)
     g.add_edge("tower", "shed", overlap=False)
     g.add_edge("tower", "house", overlap=False)
-    assert _status(g, ["tower", "shed"], 120, 40, 60) == "oversize"
-    assert _status(g, ["tower", "house"], 130, 40, 60) == "out_of_tolerance"
+    g.add_edge("tower", "garden", overlap=False)
+    g.add_edge("garden", "house", overlap=False)
+
+    def status(assignment):
+        figures, _ = grid_figures(g, pd.Series(assignment), target=50, tolerance=0.2)
+        return figure_status(figures, target=50, tolerance=0.2).to_dict()
+
+    # house and garden (30 households) are cut off by the tower: they cannot grow
+    assert status({"tower": "T", "shed": "T", "house": "H", "garden": "H"}) == {"T": "oversize", "H": "undersize"}
+    assert status({"tower": "T", "shed": "T", "house": "H", "garden": "G"}) == {
+        "T": "oversize", "H": "out_of_tolerance", "G": "out_of_tolerance"}  # either could grow
+    assert status({"tower": "T", "house": "T", "shed": "S", "garden": "G"})["T"] == "out_of_tolerance"
+    g.remove_edge("garden", "house")
+    assert status({"tower": "T", "shed": "T", "house": "H", "garden": "G"})["H"] == "undersize"

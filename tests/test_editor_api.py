@@ -460,3 +460,26 @@ def test_version_list_in_chinese_and_diff_names_grids_by_code(app, moves):
     assert all(m["to_number"] == short_code(ed.grid(a)["grid_code"]) for m in diff["moved"])
     restored = ed.post("/versions/1/restore", {"base_version": 2}, status=201)
     assert ed.get("/versions?lang=zh")["versions"][0]["comment"] == "恢复版本 1" and restored["version"] == 3
+
+
+def test_an_undersize_grid_says_why_it_cannot_grow(app, plan_path):
+    """Issue 14: what remains undersize is reported with its reason on the editor's warnings too, as
+    on its grid page and in ``gridplan check``; and an edit says a grid is undersize by the rule the
+    engine and check use (a grid cut off by towers, not only one with no neighbour at all)."""
+    from maps.web.queries import undersize_text
+    from partitioning.undersize import undersize_reasons
+
+    plan = geo.read_plan(plan_path)
+    reasons = undersize_reasons(plan, edit_graph(plan))
+    small = next(e for e in reasons if plan.grids.at[e["grid_id"], "status"] == "undersize")
+    ed = Editor(app)
+    state = ed.post("/edit/rerun", {"grids": [small["grid_id"]]})  # the engine redraws it as it was
+    row = ed.grid(small["grid_id"])
+    assert row["status"] == "undersize" and row["households"] == small["households"]
+    assert row["why"] == undersize_text(small, "zh") and small["reason"] in ("oversize", "barrier", "isolated")
+    warning = next(w for w in state["warnings"] if f"{small['households']} 户" in w)
+    assert warning.endswith("户数不足原因：" + undersize_text(small, "zh"))
+    english = ed.client.get("/api/plans/kunming/edit?lang=en").get_json()
+    assert any(w.endswith("why it is small: " + undersize_text(small, "en")) for w in english["warnings"])
+    result = editing.rerun_grids(plan, edit_graph(plan), [small["grid_id"]])
+    assert result.warnings[0].endswith(small["detail"]) and result.notices[0]["why"]["reason"] == small["reason"]

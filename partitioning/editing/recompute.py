@@ -17,13 +17,14 @@ from geo.plan import Plan
 from partitioning.area import emergency_grids
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.editing.messages import WARNINGS
-from partitioning.editing.rules import LOCKED, _band, _overlap_partners
+from partitioning.editing.rules import LOCKED, _band
 from partitioning.graph import plan_graph, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN
-from partitioning.metrics import partition_metrics
+from partitioning.metrics import figure_status, grid_figures, summarise_figures
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import grid_polygons
 from partitioning.towers import refresh_subgrids
+from partitioning.undersize import undersize_reasons
 
 __all__ = ["EditResult", "edit_graph"]
 
@@ -72,17 +73,6 @@ def edit_graph(plan: Plan) -> nx.Graph:
     return plan_graph(plan)
 
 
-def _status(graph: nx.Graph, members: list, households: int, lo: float, hi: float) -> str:
-    # one building (or overlapping group) holding households: sheds without households do not count
-    holding = [v for v in members if graph.nodes[v]["households"] > 0]
-    if households > hi and set(holding) <= _overlap_partners(graph, holding[:1]):
-        return "oversize"
-    inside = set(members)
-    if households < lo and not any(u not in inside for v in members for u in graph[v]):
-        return "undersize"  # a whole connected group: it cannot grow
-    return "ok" if lo <= households <= hi else "out_of_tolerance"
-
-
 def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes=None,
            note: str) -> EditResult:
     """A new plan with ``assignment``: the ``touched`` grids' polygons and figures recomputed."""
@@ -98,6 +88,9 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     mask = buildings["grid_id"].isin(alive).to_numpy()
     polygons = grid_polygons(cells.loc[buildings.index[mask]], buildings["grid_id"][mask]) if alive else None
     grids = plan.grids.drop(index=removed + alive, errors="ignore").copy()
+    figures, totals = grid_figures(graph, buildings["grid_id"], target=target, tolerance=tolerance,
+                                   cache=_METRICS_CACHE.setdefault(graph, {}))
+    status = figure_status(figures, target=target, tolerance=tolerance)  # as check and the engine say it
     notices = []
     rows = []
     for g in alive:
@@ -106,7 +99,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
         hh = int(part["households"].sum())
         row = {"grid_code": (codes or {}).get(g, plan.grids.at[g, "grid_code"] if g in plan.grids.index else g),
                "households": hh, "n_buildings": len(members),
-               "status": _status(graph, members, hh, lo, hi)}
+               "status": status[g]}
         if "persons" in grids.columns:
             row["persons"] = int(part["persons"].sum()) if "persons" in part else 0
         if LOCKED in grids.columns:
@@ -131,8 +124,7 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
     grids.index.name = "grid_id"
     buildings["grid_code"] = grids["grid_code"].reindex(buildings["grid_id"]).to_numpy()
     meta = dict(plan.meta)
-    meta["metrics"] = partition_metrics(graph, buildings["grid_id"], target=target, tolerance=tolerance,
-                                        cache=_METRICS_CACHE.setdefault(graph, {}))
+    meta["metrics"] = summarise_figures(figures, totals, target=target, tolerance=tolerance)
     layers = dict(plan.layers)
     if "grids_emergency" in layers:
         redrawn = _emergency(plan, graph, buildings, grids, alive + removed)
@@ -143,9 +135,23 @@ def _apply(plan: Plan, graph: nx.Graph, assignment: pd.Series, touched, *, codes
             layers = refresh_subgrids(layers, buildings, meta, tolerance=tolerance)
     meta["edited"] = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
     logger.info("edit: %s (%d grids recomputed, %d removed)", note, len(alive), len(removed))
-    return EditResult(Plan(buildings=buildings, grids=grids, meta=meta, layers=layers),
-                      changed=alive, removed=removed, notices=notices,
-                      warnings=[WARNINGS[n["reason"]].format(**n) for n in notices])
+    plan = Plan(buildings=buildings, grids=grids, meta=meta, layers=layers)
+    _explain(plan, graph, notices)
+    return EditResult(plan, changed=alive, removed=removed, notices=notices,
+                      warnings=[WARNINGS[n["reason"]].format(**n) + (f": {n['why']['detail']}" if "why" in n else "")
+                                for n in notices])
+
+
+def _explain(plan: Plan, graph: nx.Graph, notices: list) -> None:
+    """Give each notice of an undersize grid the reason it cannot grow
+    (``why``: an entry of :func:`partitioning.undersize.undersize_reasons`), as ``check`` gives it."""
+    asked = [n for n in notices if n.get("status") == "undersize"]
+    if not asked:
+        return
+    why = {e["grid_id"]: e for e in undersize_reasons(plan, graph, grid_ids=[n["grid"] for n in asked])}
+    for n in asked:
+        if n["grid"] in why:
+            n["why"] = why[n["grid"]]
 
 
 def _emergency(plan: Plan, graph: nx.Graph, buildings: gpd.GeoDataFrame, grids: gpd.GeoDataFrame, touched):

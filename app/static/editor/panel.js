@@ -114,7 +114,7 @@ export function renderGridSelection() {
       target: '_blank', rel: 'noopener', title: t('editor_open_grid'), text: r.number});
     return el('tr', {'data-grid': g, class: r.status !== 'ok' ? 'ed-flagged' : null},
       el('td', {}, link), el('td', {class: 'num ed-hh', text: r.households}),
-      el('td', {class: 'num', text: r.n_buildings}), el('td', {text: statusText(r.status)}),
+      el('td', {class: 'num', text: r.n_buildings}), el('td', {text: statusText(r.status), title: r.why || null}),
       el('td', {text: r.locked ? t('editor_yes') : t('editor_no')}));
   }));
   const allLocked = ed.selGrids.length && ed.selGrids.every((g) => (ed.rows.get(g) || {}).locked);
@@ -141,7 +141,8 @@ function renderWarnings() {
   for (const [id, r] of ed.rows) {
     if (r.status === 'ok') continue;
     items.push(el('li', {'data-grid': id},
-      el('a', {href: '#', text: `${r.number}: ${t('households')} ${r.households} · ${statusText(r.status)}`,
+      el('a', {href: '#', text: `${r.number}: ${t('households')} ${r.households} · ${statusText(r.status)}` +
+        (r.why ? ` · ${r.why}` : ''),
         onclick: (e) => { e.preventDefault(); focusGrid(id); }})));
   }
   $('ed-warnings').querySelector('summary').textContent = t('editor_warnings', {n: items.length});
