@@ -18,7 +18,7 @@ _TEXT = {
     "status": {"zh": "状态", "en": "Status"},
     "status_ok": {"zh": "均衡", "en": "balanced"},
     "status_oversize": {"zh": "超大楼栋(单独成格)", "en": "oversize building (own grid)"},
-    "status_undersize": {"zh": "偏小(无楼栋可并入)", "en": "undersize (nothing to join)"},
+    "status_undersize": {"zh": "偏小(无法扩大)", "en": "undersize (cannot grow)"},
     "status_out_of_tolerance": {"zh": "超出容差", "en": "out of tolerance"},
     "map_title": {"zh": "网格作战图", "en": "Grid battle map"},
     "plans": {"zh": "网格方案", "en": "Grid plans"},
