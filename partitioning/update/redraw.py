@@ -18,12 +18,12 @@ from partitioning.area import grids_frame
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.graph import plan_graph, subgraph
 from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, nested_codes, unit_column
-from partitioning.metrics import partition_metrics
+from partitioning.metrics import figure_status, grid_figures, summarise_figures
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
 from partitioning.towers import refresh_subgrids
 from partitioning.update.changes import apply_changes, resolve_locks
-from partitioning.update.repair import State, grid_status, place_added, reconnect, repair
+from partitioning.update.repair import State, place_added, reconnect, repair
 
 __all__ = ["MOVE_REASONS", "UpdateResult", "update_plan"]
 
@@ -160,7 +160,8 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
     final = pd.Series({v: ids.get(g, g) for v, g in state.assign.items()}).reindex(new.index)
     final.index.name = "building_id"
     parent = {ids.get(g, g): p for g, p in state.parent.items()}
-    status = {ids.get(g, g): s for g, s in grid_status(state).items()}
+    figures, totals = grid_figures(graph, final, target=target, tolerance=tolerance)
+    status = figure_status(figures, target=target, tolerance=tolerance)  # the engine's and check's rule
     out = new.copy()
     out["grid_id"] = final
     if parent_col:  # units follow the grid's parent unit (the lowest level determines the others)
@@ -178,7 +179,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
             prefix = meta.get("code_prefix")  # None: a plan from before partitioning.codes.code_prefix
             pcode = pd.Series(PLACEHOLDER if prefix is None else str(prefix), index=fresh_ids)
         codes.update(pd.Series(next_codes(grids_old["grid_code"].astype(str), pcode, fresh_ids, 3)))
-    grids = grids_frame(out, final, polygons, pd.Series(status), codes)
+    grids = grids_frame(out, final, polygons, status, codes)
     out["grid_code"] = grids["grid_code"].reindex(final).to_numpy()
     layers["cells"] = cells
     if "levels" in layers:
@@ -192,7 +193,7 @@ def update_plan(plan: Plan, *, households: pd.Series | None = None, buildings: g
         layers = refresh_subgrids(layers, out, meta, tolerance=tolerance)
 
     moves = _moves(old, out, demolished, added, state.reason)
-    metrics = partition_metrics(graph, final, target=target, tolerance=tolerance)
+    metrics = summarise_figures(figures, totals, target=target, tolerance=tolerance)
     area = study_area(out, boundary=boundaries)
     coverage = coverage_report(grids, out, final, area=area)
     existing = [v for v in old.index if v in out.index]

@@ -1,8 +1,8 @@
 """The repair stages of an update, on the assignment of buildings to grids (:class:`State`):
 placing added buildings (:func:`place_added`), reconnecting grids that fell apart
-(:func:`reconnect`), local ejection chains then neighbourhood re-partitions (:func:`repair`), and
-the grids' status at the end (:func:`grid_status`). The order and the rules are those of
-:mod:`partitioning.update`."""
+(:func:`reconnect`), local ejection chains then neighbourhood re-partitions (:func:`repair`). The
+order and the rules are those of :mod:`partitioning.update`; the grids' status at the end is the
+metrics' (:func:`partitioning.metrics.figure_status`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from partitioning._refine import LocalSearch
 from partitioning.engine import partition
 from partitioning.graph import crossing_cost, subgraph
 
-__all__ = ["State", "place_added", "reconnect", "repair", "grid_status"]
+__all__ = ["State", "place_added", "reconnect", "repair"]
 
 logger = logging.getLogger(__name__)
 
@@ -322,19 +322,3 @@ def repair(state: State, *, gap: float, seed: int, max_hops: int = 3, allow_glob
         stages["repartitions"] += 1
         logger.info("grid %s: re-partitioned %d grid(s) around it, %d building(s) moved", g, len(best[3]), best[1])
     return stages
-
-
-def grid_status(state: State) -> dict:
-    out = {}
-    for g in state.members:
-        hh = state.hh(g)
-        if state.indivisible(g):
-            out[g] = "oversize"
-        elif state.lo <= hh <= state.hi:
-            out[g] = "ok"
-        elif hh < state.lo and all(state.indivisible(o) for o in
-                                   {state.assign[u] for v in state.members[g] for u in state.graph[v]} - {g}):
-            out[g] = "undersize"  # cut off: no neighbour, or only buildings that are grids of their own
-        else:
-            out[g] = "out_of_tolerance"
-    return out
