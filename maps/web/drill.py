@@ -35,6 +35,7 @@ from maps.i18n import text
 from maps.web.geojson import display_geometry, to_lonlat
 from maps.web.queries import flag_columns, status_text
 from partitioning.codes import short_code
+from partitioning.units import grid_majority
 
 __all__ = ["UNIT_COLUMNS", "FIGURES", "Units", "plan_units", "unit_figures", "unit_summary", "unit_document",
            "unit_buildings", "drill_map", "level_text", "display_tolerance"]
@@ -108,15 +109,6 @@ def plan_units(plan: Plan) -> Units | None:
     return None
 
 
-def _majority(buildings: pd.DataFrame, column: str) -> pd.Series:
-    """The ``column`` value most of each grid's buildings have, by ``grid_id`` (str)."""
-    b = pd.DataFrame({"grid_id": buildings["grid_id"].astype(str), "unit": buildings[column]}).dropna()
-    b = b[b["unit"].astype(str) != ""]
-    counts = b.groupby(["grid_id", "unit"]).size().rename("n").reset_index()
-    top = counts.sort_values(["grid_id", "n", "unit"], ascending=[True, False, True]).drop_duplicates("grid_id")
-    return pd.Series(top["unit"].astype(str).to_numpy(), index=top["grid_id"].to_numpy())
-
-
 def _from_levels(plan: Plan, layer: gpd.GeoDataFrame) -> Units:
     names = list(dict.fromkeys(layer["level"].astype(str)))
     parents = []
@@ -133,7 +125,7 @@ def _from_levels(plan: Plan, layer: gpd.GeoDataFrame) -> Units:
                                             name="key"))
     last = names[-1]
     if f"unit_{last}" in plan.buildings.columns:
-        grid_unit = f"{last}/" + _majority(plan.buildings, f"unit_{last}")
+        grid_unit = f"{last}/" + grid_majority(plan.buildings, f"unit_{last}")
     else:  # a layer without the buildings' unit columns: the unit holding each grid
         grid_unit = _holding(plan, units[units["level"] == last])
     return Units(tuple(names), units, grid_unit)
@@ -161,7 +153,7 @@ def _from_columns(plan: Plan, cols: list) -> Units:
     children's (the grids' for the last level), its name its boundary's (``boundaries`` layer)."""
     grids = plan.grids
     gid = grids.index.astype(str)
-    of = {level: _majority(plan.buildings, col).reindex(gid).fillna("") for level, col in cols}
+    of = {level: grid_majority(plan.buildings, col).reindex(gid).fillna("") for level, col in cols}
     bounds = plan.layers.get("boundaries")
     named = {} if bounds is None else dict(zip(bounds.index.astype(str), bounds["name"]))
     rows: list = []

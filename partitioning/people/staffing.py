@@ -40,6 +40,7 @@ from scipy.spatial.distance import cdist
 from geo.errors import CRSError, InputError
 from geo.storeys import unit_counts
 from partitioning.people.roles import ROLES
+from partitioning.units import grid_majority
 
 __all__ = ["TEMPLATES_PATH", "Staffing", "Assignment", "load_templates", "role_aliases", "get_template", "posts",
            "assign", "import_roster", "roster_of", "gaps", "doubled_posts", "grid_communities", "tower_units",
@@ -196,12 +197,11 @@ def tower_units(buildings: pd.DataFrame, grids: pd.DataFrame) -> np.ndarray:
 
 def grid_communities(buildings: pd.DataFrame, grids: pd.DataFrame, *, column: str = "community",
                      default: str = "") -> pd.Series:
-    """Each grid's community: the most common ``column`` value of its buildings, else ``default``."""
+    """Each grid's community: the most common ``column`` value of its buildings
+    (:func:`partitioning.units.grid_majority`), else ``default``."""
     if column not in buildings.columns:
         return pd.Series(default, index=grids.index.astype(str), dtype=object)
-    b = buildings[[column, "grid_id"]].dropna()
-    top = b.groupby(b["grid_id"].astype(str))[column].agg(lambda s: s.value_counts().index[0]).astype(str)
-    return top.reindex(grids.index.astype(str)).fillna(default)
+    return grid_majority(buildings, column).reindex(grids.index.astype(str)).fillna(default)
 
 
 def _homes(roster: pd.DataFrame, buildings: gpd.GeoDataFrame) -> np.ndarray:
