@@ -8,8 +8,8 @@ The plan at version *n* is, for each feature, its row of the highest version ≤
 PostGIS columns, each geometry with the plan's SRID (``plans.srid``, the EPSG code of the plan's
 metric CRS; 0 with the CRS's WKT in ``plans.crs`` when it has none).
 
-Tables (schema version :data:`SCHEMA_VERSION`, in ``gridplan_schema``; made and migrated when a
-store opens the database, under an advisory lock): ``plans``; ``versions`` (author, comment,
+Tables (schema version :data:`app.store.pg_schema.SCHEMA_VERSION`, in ``gridplan_schema``; made and
+migrated when a store opens the database, under an advisory lock): ``plans``; ``versions`` (author, comment,
 parent, time, diff, the plan's metadata and layer layout, the communities changed); ``features``
 (plan, layer, feature id, version, order, removed, attributes as ``jsonb``, ``geom``);
 ``assignments``; ``edit_sessions``. The users database of :mod:`app.auth` (``users``,
@@ -37,56 +37,19 @@ from contextlib import contextmanager
 from datetime import timezone
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
 import pandas as pd
-import pyproj
-import shapely
 
 import geo
 from app.store import safe_url
 from app.store.base import FILE_AUTHOR, FIRST_COMMENT, OUTSIDE_COMMENT, SessionConflict, diff_json, settle
-from app.store.changes import ASSIGNMENT, WHOLE_PLAN, LayerChanges, PlanChanges, plan_changes, plan_layers
-from geo.errors import GridplanError
+from app.store.changes import WHOLE_PLAN, LayerChanges, PlanChanges, plan_changes, plan_layers
+from app.store.pg_rows import PlanRows, crs_srid, feature_rows, plan_layout
+from app.store.pg_schema import SCHEMA_VERSION, StoreError, connect, migrate
 from geo.plan import atomic_path
 
 __all__ = ["PostgisStore", "SCHEMA_VERSION", "StoreError", "write_plans"]
 
 logger = logging.getLogger(__name__)
-
-#: The schema this release writes; a store opened on an older one migrates it (:data:`_MIGRATIONS`).
-SCHEMA_VERSION = 1
-
-#: Statements that bring the schema from version ``n - 1`` to ``n``.
-_MIGRATIONS = {
-    1: """
-CREATE EXTENSION IF NOT EXISTS postgis;
-CREATE TABLE plans (
-    plan text PRIMARY KEY, srid integer NOT NULL, crs text NOT NULL, created timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE versions (
-    plan text NOT NULL REFERENCES plans ON DELETE CASCADE, version integer NOT NULL, parent integer,
-    author text NOT NULL, comment text NOT NULL DEFAULT '', created timestamptz NOT NULL DEFAULT now(),
-    diff jsonb, meta jsonb NOT NULL, layout jsonb NOT NULL, communities text[] NOT NULL,
-    PRIMARY KEY (plan, version)
-);
-CREATE TABLE features (
-    plan text NOT NULL, layer text NOT NULL, fid text NOT NULL, version integer NOT NULL, seq integer NOT NULL,
-    removed boolean NOT NULL DEFAULT false, props jsonb, geom geometry,
-    PRIMARY KEY (plan, layer, fid, version), FOREIGN KEY (plan, version) REFERENCES versions ON DELETE CASCADE
-);
-CREATE INDEX features_geom ON features USING gist (geom);
-CREATE TABLE assignments (
-    plan text NOT NULL, version integer NOT NULL, building_id text NOT NULL, grid_id text NOT NULL, grid_code text,
-    PRIMARY KEY (plan, building_id, version), FOREIGN KEY (plan, version) REFERENCES versions ON DELETE CASCADE
-);
-CREATE TABLE edit_sessions (
-    plan text NOT NULL, username text NOT NULL, base integer NOT NULL, ops jsonb NOT NULL, pos integer NOT NULL,
-    rev integer NOT NULL, updated timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (plan, username)
-);
-""",
-}
-_LOCK = 0x67726964  # advisory lock of the schema's creation and migration ("grid")
 
 
 @contextmanager
@@ -101,157 +64,6 @@ def _file_lock(path: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-class StoreError(GridplanError):
-    """The database cannot be used: unreachable, without PostGIS, or of a newer schema."""
-
-
-def _connect(url: str):
-    import psycopg
-
-    try:
-        return psycopg.connect(url, autocommit=True, options="-c TimeZone=UTC")
-    except psycopg.OperationalError as exc:
-        detail = " ".join(str(exc).split())[:300]
-        raise StoreError(f"{safe_url(url)}: cannot connect to PostgreSQL ({detail}); check the URL, that the server "
-                         "runs and that the user may connect (see docs/deploy.md)") from exc
-
-
-def migrate(con) -> int:
-    """Create or migrate the schema of the database on ``con`` to :data:`SCHEMA_VERSION`; returns
-    the version it was at (0 for an empty database)."""
-    import psycopg
-
-    with con.transaction():
-        con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-        con.execute("CREATE TABLE IF NOT EXISTS gridplan_schema (version integer NOT NULL)")
-        row = con.execute("SELECT version FROM gridplan_schema").fetchone()
-        was = 0 if row is None else row[0]
-        if was > SCHEMA_VERSION:
-            raise StoreError(f"the database's gridplan schema is version {was}, newer than this gridplan's "
-                             f"({SCHEMA_VERSION}); upgrade gridplan")
-        try:
-            for n in range(was + 1, SCHEMA_VERSION + 1):
-                con.execute(_MIGRATIONS[n])
-                logger.info("database schema: version %d", n)
-        except psycopg.errors.FeatureNotSupported as exc:
-            raise StoreError(f"PostGIS is not installed on the database server ({exc}); install "
-                             "postgresql-15-postgis-3 (see docs/deploy.md)") from exc
-        except psycopg.errors.UndefinedFile as exc:
-            raise StoreError(f"PostGIS is not installed on the database server ({exc}); install "
-                             "postgresql-15-postgis-3 (see docs/deploy.md)") from exc
-        if row is None:
-            con.execute("INSERT INTO gridplan_schema VALUES (%s)", (SCHEMA_VERSION,))
-        elif was < SCHEMA_VERSION:
-            con.execute("UPDATE gridplan_schema SET version = %s", (SCHEMA_VERSION,))
-    return was
-
-
-# --- plans as rows ----------------------------------------------------------------------------------
-
-def _srid(crs) -> tuple[int, str]:
-    crs = pyproj.CRS.from_user_input(crs)
-    epsg = crs.to_epsg()
-    return (epsg, f"EPSG:{epsg}") if epsg else (0, crs.to_wkt())
-
-
-def _layout(plan: geo.Plan) -> dict:
-    """Each layer's index, geometry column, columns in order with their dtypes, and the columns kept
-    in ``features.props`` (how to rebuild the frames)."""
-    out = {}
-    for name, frame in plan_layers(plan).items():
-        geometry = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
-        out[name] = {"index": frame.index.name, "index_dtype": str(frame.index.dtype),
-                     "range": isinstance(frame.index, pd.RangeIndex), "geometry": geometry,
-                     "order": [str(c) for c in frame.columns],
-                     "dtypes": {str(c): str(frame[c].dtype) for c in frame.columns if c != geometry},
-                     "props": [str(c) for c in frame.columns
-                               if c != geometry and not (name == "buildings" and c in ASSIGNMENT)]}
-    return out
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    return str(value)
-
-
-def _props(frame: pd.DataFrame, columns: list) -> list[str]:
-    """Each row's attributes as JSON text (missing values as null; floats exactly, as Python writes them)."""
-    if not columns:
-        return ["{}"] * len(frame)
-    part = pd.DataFrame(frame[columns]).astype(object)
-    records = part.where(part.notna(), None).to_dict(orient="records")
-    return [json.dumps(r, ensure_ascii=False, default=_jsonable) for r in records]
-
-
-def _rows(plan_name: str, version: int, name: str, frame: pd.DataFrame, layout: dict, ids, srid: int):
-    """The ``features`` rows of the features ``ids`` of layer ``name``."""
-    positions = frame.index.get_indexer(ids)
-    part = frame.iloc[positions]
-    props = _props(part, layout["props"])
-    if layout["geometry"]:
-        geoms = shapely.set_srid(part.geometry.to_numpy(), srid)
-        wkb = shapely.to_wkb(geoms, hex=True, include_srid=True)
-    else:
-        wkb = [None] * len(part)
-    for fid, seq, p, g in zip(part.index, positions, props, wkb):
-        yield plan_name, name, str(fid), version, int(seq), False, p, g
-
-
-def _cast(values, dtype: str):
-    """``values`` (a Series or Index) as ``dtype`` when they can be (integers only without missing values)."""
-    try:
-        target = pd.api.types.pandas_dtype(dtype)
-        if target.kind in "iub" and values.isna().any():
-            return values
-        return values.astype(target)
-    except (TypeError, ValueError):
-        return values  # left as read; a GeoPackage round trip treats it the same
-
-
-class _State:
-    """The rows of a plan at one version: per layer ``fid → (seq, props, wkb)``, and the assignment."""
-
-    def __init__(self):
-        self.version = 0
-        self.layers: dict[str, dict] = {}
-        self.assignment: dict[str, tuple] = {}
-
-    def apply(self, features, assignments, version: int) -> None:
-        for layer, fid, seq, removed, props, wkb in features:
-            rows = self.layers.setdefault(layer, {})
-            if removed:
-                rows.pop(fid, None)
-            else:
-                rows[fid] = (seq, props, wkb)
-        for building, grid, code in assignments:
-            self.assignment[building] = (grid, code)
-        self.version = version
-
-    def plan(self, meta: dict, layout: dict, crs: str) -> geo.Plan:
-        frames = {}
-        for name, spec in layout.items():
-            rows = sorted(self.layers.get(name, {}).items(), key=lambda kv: (kv[1][0], kv[0]))
-            ids = [fid for fid, _ in rows]
-            frame = pd.DataFrame.from_records([json.loads(r[1]) for _, r in rows], index=ids,
-                                              columns=spec["props"])
-            if name == "buildings":
-                grid = [self.assignment.get(b, (None, None)) for b in ids]
-                frame = frame.assign(grid_id=[g for g, _ in grid], grid_code=[c for _, c in grid])
-            frame = pd.DataFrame({c: _cast(frame[c], spec["dtypes"][c]) for c in spec["order"] if c in spec["dtypes"]},
-                                 index=frame.index)
-            frame.index = pd.RangeIndex(len(frame)) if spec["range"] else _cast(pd.Index(ids), spec["index_dtype"])
-            frame.index.name = spec["index"]
-            if spec["geometry"]:
-                geoms = shapely.from_wkb(np.array([bytes(r[2]) if r[2] is not None else None for _, r in rows],
-                                                  dtype=object))
-                frame.insert(spec["order"].index(spec["geometry"]), spec["geometry"], geoms)
-                frame = gpd.GeoDataFrame(frame, geometry=spec["geometry"], crs=crs)
-            frames[name] = frame
-        return geo.Plan(buildings=frames.pop("buildings"), grids=frames.pop("grids"), meta=dict(meta),
-                        layers=frames)
 
 
 # --- the store -----------------------------------------------------------------------------------------
@@ -272,7 +84,7 @@ class PostgisStore:
 
     def __init__(self, url: str):
         self.url = url
-        self._cache: dict[str, tuple[_State, dict]] = {}  # plan → rows at the latest version read, plans by version
+        self._cache: dict[str, tuple[PlanRows, dict]] = {}  # plan → rows at the latest version read, plans by version
         self._cache_lock = threading.Lock()
         with self._connection() as con:
             migrate(con)
@@ -283,7 +95,7 @@ class PostgisStore:
     @contextmanager
     def _connection(self):
         """A connection for one call (closed after it: nothing outlives a request or a forked worker)."""
-        with _connect(self.url) as con:
+        with connect(self.url) as con:
             yield con
 
     @contextmanager
@@ -324,7 +136,7 @@ class PostgisStore:
             if version in plans:
                 return plans[version]
         if state is None or state.version > version:
-            state, since = _State(), 0
+            state, since = PlanRows(), 0
         else:
             since = state.version
         features = con.execute(
@@ -336,7 +148,7 @@ class PostgisStore:
             "WHERE plan = %s AND version > %s AND version <= %s ORDER BY building_id, version DESC",
             (plan, since, version)).fetchall()
         crs = con.execute("SELECT crs FROM plans WHERE plan = %s", (plan,)).fetchone()[0]
-        fresh = _State()
+        fresh = PlanRows()
         fresh.layers = {k: dict(v) for k, v in state.layers.items()}
         fresh.assignment = dict(state.assignment)
         fresh.apply(features, assignments, version)
@@ -354,7 +166,7 @@ class PostgisStore:
                 new: geo.Plan, communities, *, old: geo.Plan | None, known: PlanChanges | None = None) -> None:
         """Version ``version`` of ``plan``: ``new``'s rows that differ from ``old`` (all of them without;
         ``known``: ``plan_changes(old, new)`` when the caller has it)."""
-        layout = _layout(new)
+        layout = plan_layout(new)
         srid = con.execute("SELECT srid FROM plans WHERE plan = %s", (plan,)).fetchone()[0]
         con.execute("INSERT INTO versions (plan, version, parent, author, comment, diff, meta, layout, communities) "
                     "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -373,7 +185,7 @@ class PostgisStore:
             for name, ch in changes.items():
                 if name in layers:
                     put = set(ch.put)
-                    for row in _rows(plan, version, name, layers[name], layout[name], ch.put, srid):
+                    for row in feature_rows(plan, version, name, layers[name], layout[name], ch.put, srid):
                         copy.write_row(row)
                         n_features += 1
                 else:
@@ -393,7 +205,7 @@ class PostgisStore:
     def add_plan(self, plan: str, new: geo.Plan, *, author: str = FILE_AUTHOR, comment: str = FIRST_COMMENT) -> int:
         """Store ``new`` as a plan of the database (version 1), or as a new version of the plan of that
         name (its changes against the latest; the whole plan changed). Returns the version."""
-        srid, crs = _srid(new.crs)
+        srid, crs = crs_srid(new.crs)
         with self._connection() as con, con.transaction():
             con.execute("INSERT INTO plans (plan, srid, crs) VALUES (%s, %s, %s) ON CONFLICT (plan) DO NOTHING",
                         (plan, srid, crs))

@@ -21,7 +21,7 @@ _NUMBERED = re.compile(r"\?(\d+)")
 def _errors() -> tuple:
     import psycopg
 
-    from app.store.postgis import StoreError
+    from app.store.pg_schema import StoreError
 
     return (sqlite3.Error, psycopg.Error, StoreError)
 
@@ -62,9 +62,9 @@ class PgConnection:
     """A PostgreSQL connection with the ``sqlite3.Connection`` methods the users database uses."""
 
     def __init__(self, url: str):
-        from app.store.postgis import _connect
+        from app.store.pg_schema import connect as pg_connect
 
-        self._con = _connect(url)
+        self._con = pg_connect(url)
         self._con.row_factory = _row_factory
         self._transactions: list = []
 
