@@ -40,6 +40,7 @@ from geo.errors import InfeasibleError
 from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
 from partitioning.hierarchy import emergency_layout
+from partitioning.nested_moves import move_buildings
 
 __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
 
@@ -168,6 +169,17 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
     tried = redrawn = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
+    moved_parents: set = set()
+    moved_children: set = set()
+
+    def move():
+        nonlocal parent, child
+        parent, child, f = move_buildings(graph, parent, child, parent_target=parent_target,
+                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
+                                          within=within)
+        moved_parents.update(f["changed_parents"])
+        moved_children.update(f["changed_children"])
+
     for rnd in range(_ROUNDS):
         ch = hh.groupby(child).sum()
         bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
@@ -200,11 +212,13 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         redrawn += done
         if not done:
             break
+    move()
     after = _within(hh.groupby(child).sum(), child_target, tolerance)
     logger.info("nested layouts: %d of %d region(s) redrawn; children within ±%.0f%%: %d → %d",
                 redrawn, tried, tolerance * 100, before, after)
     return parent, child, {"regions_redrawn": redrawn, "regions_tried": tried, "children_within_before": before,
-                           "children_within_after": after}
+                           "children_within_after": after, "moved_parents": moved_parents,
+                           "moved_children": moved_children}
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
@@ -270,14 +284,14 @@ def nested_levels(graph: nx.Graph, parent: pd.Series, grids: pd.Series, status: 
 def _nested(graph, parent, child, status, info, *, parent_target, child_target, tolerance, seed, within, id_format,
             progress):
     """Redraw (:func:`redraw_nested`), then the parents' status, the children renumbered and their frame."""
-    new_parent, new_child, _ = redraw_nested(graph, parent, child, parent_target=parent_target,
+    new_parent, new_child, figures = redraw_nested(graph, parent, child, parent_target=parent_target,
                                              child_target=child_target, tolerance=tolerance, seed=seed,
                                              blocked=status.index[status == "oversize"], within=within,
                                              progress=progress)
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(new_child.index)
     grouped = hh.groupby(new_parent)
-    redrawn = new_parent[new_child.str.contains("/r", regex=False)].unique()
-    status = _status(status[~status.index.isin(redrawn)], grouped.sum(), grouped.size(), parent_target, tolerance)
+    redrawn = {*new_parent[new_child.str.contains("/r", regex=False)].unique(), *figures["moved_parents"]}
+    status = _status(status[~status.index.isin(list(redrawn))], grouped.sum(), grouped.size(), parent_target, tolerance)
     order = (pd.DataFrame({"parent": new_parent, "child": new_child}).drop_duplicates("child")
              .sort_values("parent", kind="stable"))
     names = dict(zip(order["child"], (id_format.format(k + 1) for k in range(len(order)))))
@@ -285,7 +299,7 @@ def _nested(graph, parent, child, status, info, *, parent_target, child_target, 
     grouped = hh.groupby(children)
     frame = pd.DataFrame({"parent_id": new_parent.groupby(children).first(), "households": grouped.sum(),
                           "n_buildings": grouped.size()})
-    kept = info["status"][info.index.isin(list(names))].rename(index=names)
+    kept = info["status"][info.index.isin(list(set(names) - figures["moved_children"]))].rename(index=names)
     frame["status"] = _status(kept, frame["households"], frame["n_buildings"], child_target, tolerance)
     frame.index.name = "unit_id"
     return new_parent.rename(parent.name), status, children, frame
