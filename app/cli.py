@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from geo.errors import GridplanError, PlanFileError
+from geo.errors import GridplanError, PlanFileError, ids_text
 
 __all__ = ["main", "cli"]
 
@@ -314,6 +314,12 @@ def check(plan_path, as_json, verbose):
                    f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                    + ("" if fig["outside_parent_m2"] is None else
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    unfit = (result.emergency or {}).get("no_fitting_count") or []
+    if unfit:
+        click.echo(f"emergency grids: {len(unfit)} grid(s) hold a number of households that no number of emergency "
+                   f"grids of about {result.emergency['target']:g} within tolerance adds up to (one more grid would "
+                   "be too small, one fewer too large), so one of their emergency grids is outside the band "
+                   f"whatever the split: {ids_text(unfit)}")
     for line in subgrid_lines(result.subgrids):
         click.echo(line)
     if result.undersize:
