@@ -19,6 +19,8 @@ redraws them *locally*, both levels at once, where the finer one fails:
    the band** than before (parents first: the normal layout is never made worse); among the redraws
    that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
+4. Last, single buildings are moved (or swapped) between adjacent children where that puts more
+   children within the band and no parent out of it (:func:`partitioning.nested_moves.move_buildings`).
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").

@@ -12,6 +12,7 @@ from partitioning import engine
 from partitioning.hierarchy import emergency_layout
 from partitioning.metrics import partition_metrics, validate_partition
 from partitioning.nested_moves import move_buildings
+from tests.test_nested import lattices
 
 
 def _path(households, crosses=None):
@@ -50,24 +51,6 @@ def test_a_move_never_puts_a_normal_grid_out_of_its_band():
     assert f["moves"] == 0 and p.equals(parent)
 
 
-@st.composite
-def lattices(draw):
-    """A lattice of 4–8 × 3–6 buildings of 0–40 households; some edges missing, some across a road,
-    some joining overlapping buildings."""
-    cols, rows = draw(st.integers(4, 8)), draw(st.integers(3, 6))
-    households = draw(st.lists(st.integers(0, 40), min_size=rows * cols, max_size=rows * cols))
-    g = nx.Graph(gap=25.0)
-    for k, h in enumerate(households):
-        g.add_node(f"n{k:02d}", households=h, x=10.0 * (k % cols), y=10.0 * (k // cols))
-    for k in range(rows * cols):
-        for other, ok in ((k + 1, (k % cols) + 1 < cols), (k + cols, k // cols + 1 < rows)):
-            kind = draw(st.integers(0, 19))
-            if ok and kind < 17:
-                g.add_edge(f"n{k:02d}", f"n{other:02d}", overlap=kind == 0,
-                           crosses="minor" if kind in (1, 2) else "none")
-    return g
-
-
 def _outside(graph, assignment, target):
     """Grids outside the band, not counting the oversize ones (one building above it)."""
     m = partition_metrics(graph, assignment, target=target, tolerance=0.2)
@@ -77,7 +60,7 @@ def _outside(graph, assignment, target):
 
 @settings(max_examples=40, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(graph=lattices(), seed=st.integers(0, 2**16))
+@given(graph=lattices(roads=True), seed=st.integers(0, 2**16))
 def test_moves_keep_nesting_and_never_make_either_layout_worse(graph, seed):
     flat = engine.partition(graph, target=50, tolerance=0.2, seed=seed)
     emergency, _ = emergency_layout(graph, flat.assignment, target=25, tolerance=0.2, seed=seed)
