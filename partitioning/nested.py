@@ -161,7 +161,9 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         The layouts after the redraws. A redrawn region's parents take the ids of the parents they
         replace (as many); its children are named ``<parent id>/r<engine id>`` (renumber them afterwards).
     figures : dict
-        ``regions_redrawn``, ``regions_tried`` and the children within the band before and after.
+        ``regions_redrawn``, ``regions_tried``, the children within the band before and after, and of the
+        last pass of :func:`partitioning.nested_moves.move_buildings` its ``moves`` and the ids it changed
+        (``moved_parents``, ``moved_children``).
     """
     ids = pd.Index(list(graph.nodes), name="building_id")
     parent = parent.reindex(ids).astype(str).copy()
@@ -171,17 +173,6 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
     tried = redrawn = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
-    moved_parents: set = set()
-    moved_children: set = set()
-
-    def move():
-        nonlocal parent, child
-        parent, child, f = move_buildings(graph, parent, child, parent_target=parent_target,
-                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
-                                          within=within)
-        moved_parents.update(f["changed_parents"])
-        moved_children.update(f["changed_children"])
-
     for rnd in range(_ROUNDS):
         ch = hh.groupby(child).sum()
         bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
@@ -214,13 +205,15 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         redrawn += done
         if not done:
             break
-    move()
+    parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
+                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
+                                          within=within)
     after = _within(hh.groupby(child).sum(), child_target, tolerance)
     logger.info("nested layouts: %d of %d region(s) redrawn; children within ±%.0f%%: %d → %d",
                 redrawn, tried, tolerance * 100, before, after)
     return parent, child, {"regions_redrawn": redrawn, "regions_tried": tried, "children_within_before": before,
-                           "children_within_after": after, "moved_parents": moved_parents,
-                           "moved_children": moved_children}
+                           "children_within_after": after, "moves": moved["moves"],
+                           "moved_parents": moved["changed_parents"], "moved_children": moved["changed_children"]}
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
@@ -287,9 +280,9 @@ def _nested(graph, parent, child, status, info, *, parent_target, child_target, 
             progress):
     """Redraw (:func:`redraw_nested`), then the parents' status, the children renumbered and their frame."""
     new_parent, new_child, figures = redraw_nested(graph, parent, child, parent_target=parent_target,
-                                             child_target=child_target, tolerance=tolerance, seed=seed,
-                                             blocked=status.index[status == "oversize"], within=within,
-                                             progress=progress)
+                                                   child_target=child_target, tolerance=tolerance, seed=seed,
+                                                   blocked=status.index[status == "oversize"], within=within,
+                                                   progress=progress)
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(new_child.index)
     grouped = hh.groupby(new_parent)
     redrawn = {*new_parent[new_child.str.contains("/r", regex=False)].unique(), *figures["moved_parents"]}
