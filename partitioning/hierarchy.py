@@ -501,6 +501,11 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
                                          target=target, tolerance=tolerance, connected=d.get("target") is not None,
                                          parent=parent, parent_polys=parent_polys)
         summary[name]["given"] = d.get("target") is None
+        below = levels[k + 1].get("target") if k + 1 < len(levels) else meta.get("target")
+        if below:  # the units no count of the (generated) level below fits, as for the emergency grids
+            unfit = no_fitting_count(polys["households"][polys["status"] != "oversize"], float(below), tolerance)
+            summary[name].update(no_fitting_count=polys.loc[unfit.index, "unit_code"].astype(str).tolist(),
+                                 below_target=float(below))
         problems += p
     if levels:  # the grids nest in the lowest level
         grids = plan.grids.assign(parent_id=buildings.groupby("grid_id")[chain[-2]].first())
