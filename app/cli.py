@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from geo.errors import GridplanError, PlanFileError
+from geo.errors import GridplanError, PlanFileError, ids_text
 
 __all__ = ["main", "cli"]
 
@@ -314,6 +314,15 @@ def check(plan_path, as_json, verbose):
                    f"{'valid' if fig['coverage_ok'] else 'INVALID'}"
                    + ("" if fig["outside_parent_m2"] is None else
                       f", {fig['outside_parent_m2']:.1f} m² outside the parent units"))
+    for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
+        unfit = fig.get("no_fitting_count") or []
+        if unfit:
+            what = ("emergency grids", "grid(s)", "emergency grids") if name == "emergency" else (
+                f"level {name}", "unit(s)", "units of the level below")
+            target = fig["target"] if name == "emergency" else fig["below_target"]
+            click.echo(f"{what[0]}: {len(unfit)} {what[1]} hold a number of households that no number of {what[2]} "
+                       f"of about {target:g} within tolerance adds up to (one more would be too small, one fewer "
+                       f"too large), so in each one of its {what[2]} is outside the band whatever the split: {ids_text(unfit)}")
     for line in subgrid_lines(result.subgrids):
         click.echo(line)
     if result.undersize:

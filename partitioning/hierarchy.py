@@ -53,6 +53,7 @@ __all__ = [
     "unit_column",
     "check_hierarchy",
     "EMERGENCY_COLUMN",
+    "no_fitting_count",
 ]
 
 logger = logging.getLogger(__name__)
@@ -292,6 +293,26 @@ def emergency_layout(graph: nx.Graph, assignment: pd.Series, *, target: int, tol
                             id_format="E{:04d}", progress=progress)
 
 
+def no_fitting_count(households: pd.Series, target: float, tolerance: float) -> pd.Series:
+    """Parents whose households no number of children can share within the children's band.
+
+    A parent of ``h`` households fits ``k`` children of ``target`` ± ``tolerance`` when
+    ``k·lo ≤ h ≤ k·hi``; the engine picks such a ``k`` for every parent (62 → 3 × ~21). Where none
+    exists (35 at 25 ± 20%: one is above 30, two below 20) some child is outside the band whatever
+    the split. Returns those parents' households (a parent of one building is left out: a tower is
+    split by unit and floor instead).
+
+    Examples
+    --------
+    >>> no_fitting_count(pd.Series({"a": 35, "b": 62, "c": 50, "d": 15}), 25, 0.2).to_dict()
+    {'a': 35, 'd': 15}
+    """
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    h = households.to_numpy(dtype=float)
+    k = np.maximum(1, np.ceil(h / hi))  # the fewest children none of which is above the band
+    return households[(k * lo > h) & (h > 0)]
+
+
 def _width(parent: pd.Series | None, n: int, minimum: int) -> int:
     largest = parent.value_counts().max() if parent is not None and len(parent) else n
     return max(minimum, len(str(int(largest))))
@@ -480,6 +501,11 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
                                          target=target, tolerance=tolerance, connected=d.get("target") is not None,
                                          parent=parent, parent_polys=parent_polys)
         summary[name]["given"] = d.get("target") is None
+        below = levels[k + 1].get("target") if k + 1 < len(levels) else meta.get("target")
+        if below:  # the units no count of the (generated) level below fits, as for the emergency grids
+            unfit = no_fitting_count(polys["households"][polys["status"] != "oversize"], float(below), tolerance)
+            summary[name].update(no_fitting_count=polys.loc[unfit.index, "unit_code"].astype(str).tolist(),
+                                 below_target=float(below))
         problems += p
     if levels:  # the grids nest in the lowest level
         grids = plan.grids.assign(parent_id=buildings.groupby("grid_id")[chain[-2]].first())
@@ -496,5 +522,8 @@ def check_hierarchy(plan, graph: nx.Graph, *, area) -> tuple[list[str], dict, di
                                      buildings[EMERGENCY_COLUMN], buildings, graph, area=area, target=target,
                                      tolerance=tolerance, connected=True, parent=buildings["grid_id"],
                                      parent_polys=plan.grids.geometry)
+        grids = plan.grids[plan.grids["status"] != "oversize"]
+        unfit = no_fitting_count(grids["households"], target, tolerance)
+        emergency["no_fitting_count"] = grids.loc[unfit.index, "grid_code"].astype(str).tolist()
         problems += p
     return problems, summary, emergency

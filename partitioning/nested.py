@@ -19,6 +19,8 @@ redraws them *locally*, both levels at once, where the finer one fails:
    the band** than before (parents first: the normal layout is never made worse); among the redraws
    that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
+4. Last, single buildings are moved (or swapped) between adjacent children where that puts more
+   children within the band and no parent out of it (:func:`partitioning.nested_moves.move_buildings`).
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
@@ -40,6 +42,7 @@ from geo.errors import InfeasibleError
 from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
 from partitioning.hierarchy import emergency_layout
+from partitioning.nested_moves import move_buildings
 
 __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
 
@@ -158,7 +161,9 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         The layouts after the redraws. A redrawn region's parents take the ids of the parents they
         replace (as many); its children are named ``<parent id>/r<engine id>`` (renumber them afterwards).
     figures : dict
-        ``regions_redrawn``, ``regions_tried`` and the children within the band before and after.
+        ``regions_redrawn``, ``regions_tried``, the children within the band before and after, and of the
+        last pass of :func:`partitioning.nested_moves.move_buildings` its ``moves`` and the ids it changed
+        (``moved_parents``, ``moved_children``).
     """
     ids = pd.Index(list(graph.nodes), name="building_id")
     parent = parent.reindex(ids).astype(str).copy()
@@ -200,11 +205,15 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         redrawn += done
         if not done:
             break
+    parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
+                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
+                                          within=within)
     after = _within(hh.groupby(child).sum(), child_target, tolerance)
     logger.info("nested layouts: %d of %d region(s) redrawn; children within ±%.0f%%: %d → %d",
                 redrawn, tried, tolerance * 100, before, after)
     return parent, child, {"regions_redrawn": redrawn, "regions_tried": tried, "children_within_before": before,
-                           "children_within_after": after}
+                           "children_within_after": after, "moves": moved["moves"],
+                           "moved_parents": moved["changed_parents"], "moved_children": moved["changed_children"]}
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
@@ -270,14 +279,14 @@ def nested_levels(graph: nx.Graph, parent: pd.Series, grids: pd.Series, status: 
 def _nested(graph, parent, child, status, info, *, parent_target, child_target, tolerance, seed, within, id_format,
             progress):
     """Redraw (:func:`redraw_nested`), then the parents' status, the children renumbered and their frame."""
-    new_parent, new_child, _ = redraw_nested(graph, parent, child, parent_target=parent_target,
-                                             child_target=child_target, tolerance=tolerance, seed=seed,
-                                             blocked=status.index[status == "oversize"], within=within,
-                                             progress=progress)
+    new_parent, new_child, figures = redraw_nested(graph, parent, child, parent_target=parent_target,
+                                                   child_target=child_target, tolerance=tolerance, seed=seed,
+                                                   blocked=status.index[status == "oversize"], within=within,
+                                                   progress=progress)
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(new_child.index)
     grouped = hh.groupby(new_parent)
-    redrawn = new_parent[new_child.str.contains("/r", regex=False)].unique()
-    status = _status(status[~status.index.isin(redrawn)], grouped.sum(), grouped.size(), parent_target, tolerance)
+    redrawn = {*new_parent[new_child.str.contains("/r", regex=False)].unique(), *figures["moved_parents"]}
+    status = _status(status[~status.index.isin(list(redrawn))], grouped.sum(), grouped.size(), parent_target, tolerance)
     order = (pd.DataFrame({"parent": new_parent, "child": new_child}).drop_duplicates("child")
              .sort_values("parent", kind="stable"))
     names = dict(zip(order["child"], (id_format.format(k + 1) for k in range(len(order)))))
@@ -285,7 +294,7 @@ def _nested(graph, parent, child, status, info, *, parent_target, child_target, 
     grouped = hh.groupby(children)
     frame = pd.DataFrame({"parent_id": new_parent.groupby(children).first(), "households": grouped.sum(),
                           "n_buildings": grouped.size()})
-    kept = info["status"][info.index.isin(list(names))].rename(index=names)
+    kept = info["status"][info.index.isin(list(set(names) - figures["moved_children"]))].rename(index=names)
     frame["status"] = _status(kept, frame["households"], frame["n_buildings"], child_target, tolerance)
     frame.index.name = "unit_id"
     return new_parent.rename(parent.name), status, children, frame

@@ -87,6 +87,8 @@ def test_generated_levels_nest_on_a_lattice():
     assert result.ok, result.violations
     assert result.levels["block"]["n_grids"] == 3 and result.levels["block"]["outside_parent_m2"] is None
     assert result.emergency["outside_parent_m2"] < 1e-6
+    # every grid of 40 fits two emergency grids of 20, every block a whole number of grids of 40
+    assert result.emergency["no_fitting_count"] == [] and result.levels["block"]["no_fitting_count"] == []
 
 
 def test_check_finds_broken_nesting():

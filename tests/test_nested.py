@@ -65,6 +65,10 @@ def test_suzhou_emergency_better_and_normal_not_worse(suzhou_part, suzhou_plan):
     result = check_plan(suzhou_plan)
     assert result.violations == [] and result.emergency["outside_parent_m2"] < 1.0
     assert result.metrics["split_buildings"] == 0
+    # the grids whose households no number of emergency grids of 20–30 adds up to are named
+    grids = suzhou_plan.grids[suzhou_plan.grids["status"] != "oversize"]
+    fits = grids["households"].map(lambda h: any(20 * k <= h <= 30 * k for k in range(1, 10)))
+    assert sorted(result.emergency["no_fitting_count"]) == sorted(grids.loc[~fits, "grid_code"])
 
 
 def test_suzhou_same_seed_same_layouts(suzhou_part, suzhou_plan):
@@ -74,8 +78,9 @@ def test_suzhou_same_seed_same_layouts(suzhou_part, suzhou_plan):
 
 
 @st.composite
-def lattices(draw):
-    """A lattice of 4–8 × 3–6 buildings, 10 m apart, of 0–40 households, some edges missing."""
+def lattices(draw, roads: bool = False):
+    """A lattice of 4–8 × 3–6 buildings, 10 m apart, of 0–40 households, some edges missing; with
+    ``roads``, some edges across a minor road and some joining overlapping buildings."""
     cols, rows = draw(st.integers(4, 8)), draw(st.integers(3, 6))
     households = draw(st.lists(st.integers(0, 40), min_size=rows * cols, max_size=rows * cols))
     g = nx.Graph(gap=25.0)
@@ -84,7 +89,9 @@ def lattices(draw):
     for k in range(rows * cols):
         for other, ok in ((k + 1, (k % cols) + 1 < cols), (k + cols, k // cols + 1 < rows)):
             if ok and draw(st.integers(0, 9)) < 8:
-                g.add_edge(f"n{k:02d}", f"n{other:02d}", overlap=False, crosses="none")
+                kind = draw(st.integers(0, 9)) if roads else 9
+                g.add_edge(f"n{k:02d}", f"n{other:02d}", overlap=kind == 0,
+                           crosses="minor" if kind in (1, 2) else "none")
     return g
 
 
