@@ -317,12 +317,12 @@ def check(plan_path, as_json, verbose):
     for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
         unfit = fig.get("no_fitting_count") or []
         if unfit:
-            what = ("emergency grids", "grid(s)", "emergency grids") if name == "emergency" else (
-                f"level {name}", "unit(s)", "units of the level below")
+            parents, children = (("normal grid(s)", "emergency grids") if name == "emergency"
+                                 else (f"unit(s) of level {name}", "units of the level below"))
             target = fig["target"] if name == "emergency" else fig["below_target"]
-            click.echo(f"{what[0]}: {len(unfit)} {what[1]} hold a number of households that no number of {what[2]} "
-                       f"of about {target:g} within tolerance adds up to (one more would be too small, one fewer "
-                       f"too large), so in each one of its {what[2]} is outside the band whatever the split: {ids_text(unfit)}")
+            click.echo(f"{name}: {len(unfit)} {parents} hold more households than some number of {children} of "
+                       f"about {target:g} can take and fewer than one more needs, so one of their {children} is "
+                       f"outside the band whatever the split: {ids_text(unfit)}")
     for line in subgrid_lines(result.subgrids):
         click.echo(line)
     if result.undersize:

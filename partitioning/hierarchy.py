@@ -299,18 +299,18 @@ def no_fitting_count(households: pd.Series, target: float, tolerance: float) -> 
     A parent of ``h`` households fits ``k`` children of ``target`` ± ``tolerance`` when
     ``k·lo ≤ h ≤ k·hi``; the engine picks such a ``k`` for every parent (62 → 3 × ~21). Where none
     exists (35 at 25 ± 20%: one is above 30, two below 20) some child is outside the band whatever
-    the split. Returns those parents' households (a parent of one building is left out: a tower is
-    split by unit and floor instead).
+    the split. Returns those parents' households. A parent below the band (fewer households than one
+    child needs) is left out: it is small, not awkward, and reported as undersize where it cannot grow.
 
     Examples
     --------
     >>> no_fitting_count(pd.Series({"a": 35, "b": 62, "c": 50, "d": 15}), 25, 0.2).to_dict()
-    {'a': 35, 'd': 15}
+    {'a': 35}
     """
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     h = households.to_numpy(dtype=float)
     k = np.maximum(1, np.ceil(h / hi))  # the fewest children none of which is above the band
-    return households[(k * lo > h) & (h > 0)]
+    return households[(k * lo > h) & (h >= lo)]
 
 
 def _width(parent: pd.Series | None, n: int, minimum: int) -> int:
