@@ -233,6 +233,38 @@ class LocalSearch:
                 break
         return fixed
 
+    def tighten(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
+        """Tighter balance once the band is reached: make the moves that keep the balance excess and
+        lower the total deviation Σ|H − t| (the best by the secondary objective first), until none is
+        left; return the labels.  A move that only trades compactness is left to :meth:`run`."""
+        n = len(self.lab)
+        lab, t = self.lab, self.t
+        for _ in range(max_passes):
+            moved = 0
+            for v in rng.permutation(n).tolist():
+                a = lab[v]
+                h = self.h[v]
+                if h == 0 or len(self.members[a]) == 1:
+                    continue
+                best = None
+                for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
+                    d_dev = (abs(self.H[a] - h - t) + abs(self.H[b] + h - t)
+                             - abs(self.H[a] - t) - abs(self.H[b] - t))
+                    if d_dev > -_EPS:
+                        continue
+                    d_ex, d_sec = self._delta(v, a, b)
+                    if d_ex > _EPS:
+                        continue
+                    key = (round(d_ex, 9), round(d_dev, 9), d_sec)
+                    if best is None or key < best[0]:
+                        best = (key, b)
+                if best is not None and self._stays_connected(v, a):
+                    self._move(v, a, best[1])
+                    moved += 1
+            if not moved:
+                break
+        return np.asarray(lab, dtype=np.int64)
+
     def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
         """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""
         n = len(self.lab)
