@@ -22,8 +22,8 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
    Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves that lower Σ|h − target|
    without adding band excess, and a final local search restores compactness under the same order.
-   Small splits (at most ``_TRY_BOTH_K`` units into at most ``_FEW_GRIDS`` grids) are run from
-   ``_STARTS`` seeds and the best kept: band excess, grids outside the band, then Σ|h − target|.
+   Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
+   grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
    oversize building) joins the neighbouring grid it shares the cheapest edge with, an oversize one
    included: a grid leader with nobody to serve is worse than a tower's grid with a shed in it.  Only
@@ -68,8 +68,6 @@ GRID_STATUSES: tuple[str, ...] = ("ok", "oversize", "undersize", "out_of_toleran
 _BALANCE_WEIGHT = 0.05
 _CROSSING_WEIGHT = 0.1
 _POLISH_WEIGHT = 0.5  # the second round: squared deviation weighs 10× (tighter balance, compactness −1 %)
-_STARTS = 4  # seeded runs of a small split (at most _TRY_BOTH_K units, _FEW_GRIDS grids): the best is kept
-_FEW_GRIDS = 8
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
 
 
@@ -279,20 +277,18 @@ def partition(
         if len(nodes) > _TRY_BOTH_K:  # a large piece does not depend much on k: take the first
             choices[p_no] = choices[p_no][:1]
         best: tuple | None = None
-        starts = _STARTS if len(nodes) <= _TRY_BOTH_K else 1
         for k in choices[p_no]:
-            for start in range(starts if 1 < k <= _FEW_GRIDS else 1):
-                if k == 1:
-                    labels = np.zeros(len(nodes), dtype=np.int64)
-                else:
-                    labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no, start)
-                grid_h = np.bincount(labels, weights=sh[nodes])
-                outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
-                # the band first (excess, grids outside), then the total deviation from the target
-                rank = (round(float(outside.sum()), 9), int((outside > 0).sum()),
-                        round(float(np.abs(grid_h - t).sum()), 9))
-                if best is None or rank < best[0]:
-                    best = (rank, k, labels)
+            if k == 1:
+                labels = np.zeros(len(nodes), dtype=np.int64)
+            else:
+                labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
+            grid_h = np.bincount(labels, weights=sh[nodes])
+            outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
+            # the band first (excess, grids outside), then the total deviation from the target
+            rank = (round(float(outside.sum()), 9), int((outside > 0).sum()),
+                    round(float(np.abs(grid_h - t).sum()), 9))
+            if best is None or rank < best[0]:
+                best = (rank, k, labels)
         assert best is not None  # every piece has at least one number of grids to try
         _, k, labels = best
         super_label[nodes] = next_label + labels
@@ -307,10 +303,9 @@ def partition(
     return _result(ids, households, xy, label, grid_status, t, tolerance)
 
 
-def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no, start=0):
-    """Labels ``0 .. k-1`` of the super nodes ``nodes`` of one connected piece (``start``: which of
-    the seeded runs)."""
-    rng = np.random.default_rng([seed, p_no] if start == 0 else [seed, p_no, start])
+def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no):
+    """Labels ``0 .. k-1`` of the super nodes ``nodes`` of one connected piece."""
+    rng = np.random.default_rng([seed, p_no])
     local = np.full(len(sh), -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
     inside = (local[ea] >= 0) & (local[eb] >= 0)
