@@ -20,8 +20,10 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    The second round of local search and ejection chains, after recombination, weighs the squared
    deviation from the target ten times more (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
-   Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves that lower Σ|h − target|
-   without adding band excess, and a final local search restores compactness under the same order.
+   Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves and
+   :meth:`~partitioning._refine.LocalSearch.swap` the exchanges of two boundary buildings that lower
+   Σ|h − target| without adding band excess, and a final local search restores compactness under the
+   same order.
    Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
    grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
@@ -331,6 +333,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
             labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
     # tighter balance (issue 14): moves that lower Σ|h − t| without leaving the band, then compactness again
     search.tighten(rng)
+    search.swap()
     return search.run(rng)
 
 
