@@ -43,6 +43,22 @@ EXACT_MAX = 300
 MAX_KS = 3
 
 
+def _connected(m, member, root, arcs) -> None:
+    """Constraints making the members of one grid connected: every member other than the grid's root
+    needs a net inflow of one unit of a flow that runs only on arcs inside the grid."""
+    n = len(member)
+    into: list[list] = [[] for _ in range(n)]
+    out: list[list] = [[] for _ in range(n)]
+    for a, b in arcs:
+        f = m.new_int_var(0, n - 1, "")
+        m.add(f <= (n - 1) * member[a])
+        m.add(f <= (n - 1) * member[b])
+        out[a].append(f)
+        into[b].append(f)
+    for v in range(n):
+        m.add(sum(into[v]) - sum(out[v]) >= member[v] - n * root[v])
+
+
 def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) -> bool | None:
     """Whether ``piece`` splits into ``k`` connected grids of whole buildings, each holding ``lo`` to
     ``hi`` households (overlapping footprints together); None when the search ran out of time.
@@ -62,8 +78,6 @@ def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) ->
     for v in range(n):
         m.add_exactly_one(x[v])
     arcs = [(index[a], index[b]) for a, b in piece.edges] + [(index[b], index[a]) for a, b in piece.edges]
-    into: list[list] = [[] for _ in range(n)]
-    out: list[list] = [[] for _ in range(n)]
     for g in range(k):
         m.add_exactly_one(r[v][g] for v in range(n))
         for v in range(n):
@@ -71,16 +85,7 @@ def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) ->
         load = sum(h[v] * x[v][g] for v in range(n))
         m.add(load >= lo)
         m.add(load <= hi)
-        for v in range(n):
-            into[v], out[v] = [], []
-        for a, b in arcs:
-            f = m.new_int_var(0, n - 1, "")
-            m.add(f <= (n - 1) * x[a][g])
-            m.add(f <= (n - 1) * x[b][g])
-            out[a].append(f)
-            into[b].append(f)
-        for v in range(n):
-            m.add(sum(into[v]) - sum(out[v]) >= x[v][g] - n * r[v][g])
+        _connected(m, [x[v][g] for v in range(n)], [r[v][g] for v in range(n)], arcs)
     if k > 1:  # the grid of the first node is grid 0: fewer symmetric labellings
         m.add(x[0][0] == 1)
     for a, b, o in piece.edges(data="overlap"):
@@ -131,21 +136,16 @@ def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit:
         for v in range(n):
             m.add_implication(r[v][g], x[v][g])
             m.add_implication(x[v][g], used[g])
-        into: list[list] = [[] for _ in range(n)]
-        out: list[list] = [[] for _ in range(n)]
-        for a, b in arcs:
-            f = m.new_int_var(0, n - 1, "")
-            m.add(f <= (n - 1) * x[a][g])
-            m.add(f <= (n - 1) * x[b][g])
-            out[a].append(f)
-            into[b].append(f)
-        for v in range(n):
-            m.add(sum(into[v]) - sum(out[v]) >= x[v][g] - n * r[v][g])
+        _connected(m, [x[v][g] for v in range(n)], [r[v][g] for v in range(n)], arcs)
         load = sum(h[v] * x[v][g] for v in range(n))
         o = m.new_bool_var("")
         m.add(load >= lo).only_enforce_if([used[g], o.Not()])
         m.add(load <= hi).only_enforce_if(o.Not())
         outside.append(o)
+    for a, b, o in piece.edges(data="overlap"):
+        if o:
+            for g in range(kmax):
+                m.add(x[index[a]][g] == x[index[b]][g])
     if at_least_one:  # the cheaper question first: can every grid be within the band?
         m.add(sum(outside) == 0)
     else:
