@@ -289,7 +289,9 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
 
     A partition of this graph into connected grids gives grid polygons in one piece each; a
     partition of the bare contiguity graph does not (a grid can hold two buildings whose cells a
-    third building's cell separates).
+    third building's cell separates).  A group of buildings without households that is left with no
+    edge is bridged to the nearest building holding households in its boundary unit (listed in
+    ``graph.graph["islands"]``), so that it joins a grid instead of making one of 0 households.
 
     Parameters
     ----------
