@@ -70,14 +70,15 @@ def _bridge_candidates(geoms: np.ndarray, members: np.ndarray) -> tuple[np.ndarr
 
 
 def join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
-    """Bridge each component made only of groups without households to the nearest other building
-    of its boundary unit, so that it joins a grid rather than make an empty one."""
+    """Bridge each component made only of ``free`` buildings (groups without households) to the
+    nearest building of its boundary unit that is not free, so that it joins a grid rather than
+    make an empty one."""
     position = {bid: k for k, bid in enumerate(ids)}
     for comp in list(nx.connected_components(graph)):
         members = np.array(sorted(position[v] for v in comp))
         if not free[members].all():
             continue
-        others = np.setdiff1d(np.arange(len(ids)), members)
+        others = np.flatnonzero(~free)
         if boundary is not None:
             others = others[boundary[others] == boundary[members[0]]]
         if len(others) == 0:

@@ -233,6 +233,87 @@ class LocalSearch:
                 break
         return fixed
 
+    def tighten(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
+        """Tighter balance once the band is reached: make the moves that keep the balance excess and
+        lower the total deviation Σ|H − t| (the best by the secondary objective first), until none is
+        left; return the labels.  A move that only trades compactness is left to :meth:`run`."""
+        n = len(self.lab)
+        lab, t = self.lab, self.t
+        for _ in range(max_passes):
+            moved = 0
+            for v in rng.permutation(n).tolist():
+                a = lab[v]
+                h = self.h[v]
+                if h == 0 or len(self.members[a]) == 1:
+                    continue
+                best = None
+                for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
+                    d_dev = (abs(self.H[a] - h - t) + abs(self.H[b] + h - t)
+                             - abs(self.H[a] - t) - abs(self.H[b] - t))
+                    if d_dev > -_EPS:
+                        continue
+                    d_ex, d_sec = self._delta(v, a, b)
+                    if d_ex > _EPS:
+                        continue
+                    key = (round(d_ex, 9), round(d_dev, 9), d_sec)
+                    if best is None or key < best[0]:
+                        best = (key, b)
+                if best is not None and self._stays_connected(v, a):
+                    self._move(v, a, best[1])
+                    moved += 1
+            if not moved:
+                break
+        return np.asarray(lab, dtype=np.int64)
+
+    def _connected_after(self, g, out, into):
+        """Whether part ``g`` without node ``out`` and with node ``into`` is connected."""
+        members = (self.members[g] - {out}) | {into}
+        start = into
+        seen = {start}
+        stack = [start]
+        while stack:
+            u = stack.pop()
+            for z, _ in self.adj[u]:
+                if z not in seen and z in members:
+                    seen.add(z)
+                    stack.append(z)
+        return len(seen) == len(members)
+
+    def swap(self, *, max_rounds: int = 10) -> int:
+        """Tighter balance by exchanges: a boundary node of part ``A`` and one of a neighbouring part
+        ``B`` trade places when that lowers Σ|H − t| without adding band excess and both parts stay
+        connected (a single move cannot when both parts are near the target but one node too
+        coarse).  Returns the swaps made."""
+        lab, t = self.lab, self.t
+        made = 0
+        for _ in range(max_rounds):
+            pairs = sorted({(min(lab[v], lab[u]), max(lab[v], lab[u])) for v in range(len(lab))
+                            for u, _ in self.adj[v] if lab[u] != lab[v]})
+            changed = False
+            for a, b in pairs:
+                side_a = sorted({v for v in self.members[a] for u, _ in self.adj[v] if lab[u] == b})
+                side_b = sorted({v for v in self.members[b] for u, _ in self.adj[v] if lab[u] == a})
+                Ha, Hb = self.H[a], self.H[b]
+                before = abs(Ha - t) + abs(Hb - t)
+                ex_before = self._excess(Ha) + self._excess(Hb)
+                options = []
+                for u in side_a:
+                    for v in side_b:
+                        d = self.h[v] - self.h[u]
+                        gain = before - abs(Ha + d - t) - abs(Hb - d - t)
+                        if gain > _EPS and self._excess(Ha + d) + self._excess(Hb - d) <= ex_before + _EPS:
+                            options.append((-gain, u, v))
+                for _, u, v in sorted(options):
+                    if self._connected_after(a, u, v) and self._connected_after(b, v, u):
+                        self._move(u, a, b)
+                        self._move(v, b, a)
+                        made += 1
+                        changed = True
+                        break
+            if not changed:
+                break
+        return made
+
     def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
         """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""
         n = len(self.lab)

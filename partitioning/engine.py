@@ -20,6 +20,12 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    The second round of local search and ejection chains, after recombination, weighs the squared
    deviation from the target ten times more (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
+   Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves and
+   :meth:`~partitioning._refine.LocalSearch.swap` the exchanges of two boundary buildings that lower
+   Σ|h − target| without adding band excess, and a final local search restores compactness under the
+   same order.
+   Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
+   grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
    oversize building) joins the neighbouring grid it shares the cheapest edge with, an oversize one
    included: a grid leader with nobody to serve is worse than a tower's grid with a shed in it.  Only
@@ -280,7 +286,9 @@ def partition(
                 labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
             grid_h = np.bincount(labels, weights=sh[nodes])
             outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
-            rank = (round(float(outside.sum()), 9), int((outside > 0).sum()))
+            # the band first (excess, grids outside), then the total deviation from the target
+            rank = (round(float(outside.sum()), 9), int((outside > 0).sum()),
+                    round(float(np.abs(grid_h - t).sum()), 9))
             if best is None or rank < best[0]:
                 best = (rank, k, labels)
         assert best is not None  # every piece has at least one number of grids to try
@@ -323,7 +331,10 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         labels = search.run(rng)
         if step == 0:
             labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
-    return labels
+    # tighter balance (issue 14): moves that lower Σ|h − t| without leaving the band, then compactness again
+    search.tighten(rng)
+    search.swap()
+    return search.run(rng)
 
 
 def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):

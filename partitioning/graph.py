@@ -289,7 +289,9 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
 
     A partition of this graph into connected grids gives grid polygons in one piece each; a
     partition of the bare contiguity graph does not (a grid can hold two buildings whose cells a
-    third building's cell separates).
+    third building's cell separates).  A group of buildings without households that is left with no
+    edge is bridged to the nearest building holding households in its boundary unit (listed in
+    ``graph.graph["islands"]``), so that it joins a grid instead of making one of 0 households.
 
     Parameters
     ----------
@@ -308,7 +310,31 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     """
     graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
                                    group_field=group_field, bridge_households=bridge_households)
-    return keep_adjacent_cells(graph, cells)
+    graph = keep_adjacent_cells(graph, cells)
+    _join_empty_components(graph, buildings, barriers)
+    return graph
+
+
+def _join_empty_components(graph: nx.Graph, buildings: gpd.GeoDataFrame,
+                           barriers: gpd.GeoDataFrame | None) -> None:
+    """Bridge every connected component without households (a shed whose cell touches no other
+    building's cell once the edges between cells that do not touch are dropped) to the nearest
+    building holding households in its boundary unit: it joins that grid instead of making a grid
+    of 0 households (issue 14)."""
+    ids = buildings.index.to_numpy()
+    position = {bid: k for k, bid in enumerate(ids)}
+    free = np.zeros(len(ids), dtype=bool)
+    for comp in nx.connected_components(graph):
+        if all(graph.nodes[v]["households"] == 0 for v in comp):
+            free[[position[v] for v in comp]] = True
+    if not free.any() or free.all():
+        return
+    boundary = None
+    if any("boundary_id" in d for _, d in graph.nodes(data=True)):
+        boundary = np.array([graph.nodes[v].get("boundary_id") for v in ids], dtype=object)
+    if barriers is not None:
+        barriers = _same_crs(barriers, buildings, "barriers")
+    join_empty_groups(graph, ids, buildings.geometry.to_numpy(), boundary, free, barriers)
 
 
 def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,

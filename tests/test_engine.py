@@ -343,3 +343,15 @@ def test_kunming_compounds_are_never_merged(kunming_buildings):
     for gid in merged.grids.index[merged.grids["status"] == "oversize"]:  # still alone, but for sheds
         members = merged.assignment.index[merged.assignment == gid]
         assert frozenset(members[hh[members].to_numpy() > 0]) in groups
+
+
+def test_kotka_has_no_grid_of_zero_households(kotka_buildings, kotka_barriers):
+    """Issue 14: in Kotka a shed (w424098795) whose cell touches no other building's cell was a grid
+    of 0 households; it now joins the grid of the nearest building through a bridge edge."""
+    from partitioning.area import plan_area
+    from partitioning.settings import PlanSettings
+
+    area = plan_area(kotka_buildings, settings=PlanSettings(target=50, tolerance=0.2), barriers=kotka_barriers)
+    assert area.grids["households"].min() > 0
+    assert validate_partition(area.graph, area.assignment) == []
+    assert ["w424098795"] in area.graph.graph["islands"]

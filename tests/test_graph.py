@@ -244,3 +244,35 @@ def test_major_roads_are_crossed_only_to_join_a_block_too_small_for_a_grid(case)
         assert not small or len(comp) > len(small) or len(comp) == len(g)
     # without the limit every block is joined, as before
     assert nx.is_connected(build_contiguity_graph(buildings, barriers=barriers))
+
+
+@st.composite
+def sheds_apart(draw):
+    """A row of 10 m houses and sheds (0 households) whose cells are their own footprints: houses
+    side by side share a wall (their cells touch), a gap of 2–6 m (within the graph's gap) leaves
+    their cells apart, so that edge is dropped and a shed can end up with no edge at all."""
+    n = draw(st.integers(3, 9))
+    households = draw(st.lists(st.sampled_from([0, 0, 12, 30, 45]), min_size=n, max_size=n))
+    if not any(households):
+        households[draw(st.integers(0, n - 1))] = 30
+    gaps = draw(st.lists(st.sampled_from([0.0, 2.0, 6.0]), min_size=n - 1, max_size=n - 1))
+    x, geoms = 0.0, []
+    for k in range(n):
+        geoms.append(box(x, 0, x + 10, 10))
+        x += 10 + (gaps[k] if k < n - 1 else 0)
+    return _buildings(geoms, households=households)
+
+
+@settings(max_examples=40, deadline=None, database=None, derandomize=True)
+@given(buildings=sheds_apart())
+def test_no_group_without_households_is_left_without_a_link(buildings):
+    """Issue 14: a shed whose cell touches no other cell would be a grid of 0 households; the grid
+    graph bridges it to the nearest building holding households, and the engine puts it in that grid."""
+    from partitioning.engine import partition
+    from partitioning.graph import grid_graph
+
+    g = grid_graph(buildings, buildings[["geometry"]])
+    for comp in nx.connected_components(g):
+        assert buildings.loc[sorted(comp), "households"].sum() > 0
+    result = partition(g, target=50, tolerance=0.2)
+    assert (result.grids["households"] > 0).all()

@@ -14,6 +14,10 @@ grids out of the band when no partition of it into connected grids of whole buil
   the band and at most :data:`MAX_KS` numbers of grids fit the households, OR-Tools CP-SAT decides whether some ``k`` splits the piece into connected grids all within
   the band (``f = 0``) or proves that none does (``f = 1``); an undecided search (time limit) counts as
   ``f = 0``, which keeps the bound a bound;
+- pieces of at most :data:`EXACT_MAX` buildings where more than :data:`MAX_KS` numbers of grids fit
+  get one CP-SAT model for every ``k`` (:func:`fewest_outside`): ``f`` is its proven lower bound on
+  the grids outside the band, or 1 when it proves no ``k`` puts every grid in the band (coarse
+  pieces of walk-up units and towers: 36-household nodes cannot always pack into 40–60);
 - larger pieces (and pieces left once the time budget is spent) get the relaxation only (``f = 0``
   where it allows it): the bound is then optimistic, never too low.
 
@@ -31,12 +35,28 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EXACT_MAX", "MAX_KS", "forced_out", "all_in_band"]
+__all__ = ["EXACT_MAX", "MAX_KS", "forced_out", "all_in_band", "fewest_outside"]
 
 #: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
 EXACT_MAX = 300
 #: ... when at most this many numbers of grids fit their households (each is one CP-SAT question).
 MAX_KS = 3
+
+
+def _connected(m, member, root, arcs) -> None:
+    """Constraints making the members of one grid connected: every member other than the grid's root
+    needs a net inflow of one unit of a flow that runs only on arcs inside the grid."""
+    n = len(member)
+    into: list[list] = [[] for _ in range(n)]
+    out: list[list] = [[] for _ in range(n)]
+    for a, b in arcs:
+        f = m.new_int_var(0, n - 1, "")
+        m.add(f <= (n - 1) * member[a])
+        m.add(f <= (n - 1) * member[b])
+        out[a].append(f)
+        into[b].append(f)
+    for v in range(n):
+        m.add(sum(into[v]) - sum(out[v]) >= member[v] - n * root[v])
 
 
 def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) -> bool | None:
@@ -58,8 +78,6 @@ def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) ->
     for v in range(n):
         m.add_exactly_one(x[v])
     arcs = [(index[a], index[b]) for a, b in piece.edges] + [(index[b], index[a]) for a, b in piece.edges]
-    into: list[list] = [[] for _ in range(n)]
-    out: list[list] = [[] for _ in range(n)]
     for g in range(k):
         m.add_exactly_one(r[v][g] for v in range(n))
         for v in range(n):
@@ -67,16 +85,7 @@ def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) ->
         load = sum(h[v] * x[v][g] for v in range(n))
         m.add(load >= lo)
         m.add(load <= hi)
-        for v in range(n):
-            into[v], out[v] = [], []
-        for a, b in arcs:
-            f = m.new_int_var(0, n - 1, "")
-            m.add(f <= (n - 1) * x[a][g])
-            m.add(f <= (n - 1) * x[b][g])
-            out[a].append(f)
-            into[b].append(f)
-        for v in range(n):
-            m.add(sum(into[v]) - sum(out[v]) >= x[v][g] - n * r[v][g])
+        _connected(m, [x[v][g] for v in range(n)], [r[v][g] for v in range(n)], arcs)
     if k > 1:  # the grid of the first node is grid 0: fewer symmetric labellings
         m.add(x[0][0] == 1)
     for a, b, o in piece.edges(data="overlap"):
@@ -93,6 +102,66 @@ def all_in_band(piece: nx.Graph, k: int, lo: int, hi: int, time_limit: float) ->
     if status == cp_model.INFEASIBLE:
         return False
     return None
+
+
+def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit: float, *,
+                   at_least_one: bool = False) -> int:
+    """A proven lower bound on the grids outside ``lo``–``hi`` of any split of ``piece`` into
+    ``k ∈ ks`` connected grids of whole buildings (CP-SAT's objective bound, or its optimum).
+
+    One model for every ``k``: ``max(ks)`` grid slots, the first ``k`` used; each used slot has one
+    root and the connectivity flows of :func:`all_in_band`; the objective counts the used slots
+    outside the band.
+    """
+    from ortools.sat.python import cp_model
+
+    nodes = list(piece.nodes)
+    n, kmax = len(nodes), max(ks)
+    index = {v: i for i, v in enumerate(nodes)}
+    h = [int(piece.nodes[v]["households"]) for v in nodes]
+    m = cp_model.CpModel()
+    used = [m.new_bool_var("") for _ in range(kmax)]
+    for g in range(1, kmax):
+        m.add_implication(used[g], used[g - 1])
+    m.add(sum(used) >= min(ks))
+    x = [[m.new_bool_var("") for _ in range(kmax)] for _ in range(n)]
+    r = [[m.new_bool_var("") for _ in range(kmax)] for _ in range(n)]
+    for v in range(n):
+        m.add_exactly_one(x[v])
+    arcs = [(index[a], index[b]) for a, b in piece.edges] + [(index[b], index[a]) for a, b in piece.edges]
+    outside = []
+    # with ``at_least_one`` the answer is 1 (proven: no k puts every grid in the band) or 0
+    for g in range(kmax):
+        m.add(sum(r[v][g] for v in range(n)) == used[g])
+        for v in range(n):
+            m.add_implication(r[v][g], x[v][g])
+            m.add_implication(x[v][g], used[g])
+        _connected(m, [x[v][g] for v in range(n)], [r[v][g] for v in range(n)], arcs)
+        load = sum(h[v] * x[v][g] for v in range(n))
+        o = m.new_bool_var("")
+        m.add(load >= lo).only_enforce_if([used[g], o.Not()])
+        m.add(load <= hi).only_enforce_if(o.Not())
+        outside.append(o)
+    for a, b, o in piece.edges(data="overlap"):
+        if o:
+            for g in range(kmax):
+                m.add(x[index[a]][g] == x[index[b]][g])
+    if at_least_one:  # the cheaper question first: can every grid be within the band?
+        m.add(sum(outside) == 0)
+    else:
+        m.minimize(sum(outside))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = time_limit
+    solver.parameters.num_workers = 2
+    solver.parameters.random_seed = 0
+    status = solver.solve(m)
+    if status == cp_model.OPTIMAL:
+        return int(round(solver.objective_value))
+    if status == cp_model.INFEASIBLE:  # only with at_least_one: no k puts every grid in the band
+        return 1 if at_least_one else 0
+    if at_least_one:
+        return 0
+    return max(0, math.ceil(solver.best_objective_bound - 1e-6))
 
 
 def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
@@ -129,8 +198,10 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     -------
     dict
         ``forced`` (F), ``undersize`` (pieces below the band), ``gap`` (pieces no ``k`` fits),
-        ``exact_infeasible`` (proven by CP-SAT), ``exact_feasible``, ``undecided`` (time limit) and
-        ``relaxed`` (pieces too large for the exact model, counted by the relaxation).
+        ``exact_infeasible`` (proven by CP-SAT), ``exact_feasible``, ``undecided`` (time limit),
+        ``many_k_forced`` (grids proven outside by :func:`fewest_outside` on pieces where more than
+        :data:`MAX_KS` numbers of grids fit) and ``relaxed`` (pieces too large for the exact model, or
+        where the proof found nothing, counted by the relaxation).
     """
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     ilo, ihi = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
@@ -140,7 +211,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         grid_h[g] = grid_h.get(g, 0) + int(graph.nodes[v]["households"])
     deadline = time.perf_counter() + budget
     counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
-                            "relaxed"), 0)
+                            "many_k_forced", "relaxed"), 0)
     for piece in pieces:
         total = sum(int(graph.nodes[v]["households"]) for v in piece)
         members = set(piece)
@@ -157,10 +228,17 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
             continue
         if all(lo <= grid_h[g] <= hi for g in {assignment[v] for v in piece}):
             continue  # the engine's own plan of the piece is within the band
-        if len(piece) > EXACT_MAX or len(ks) > MAX_KS or time.perf_counter() > deadline:
+        if len(piece) > EXACT_MAX or time.perf_counter() > deadline:
             counts["relaxed"] += 1
             continue
         sub = graph.subgraph(piece)
+        if len(ks) > MAX_KS:  # one model for every k: a lower bound on the grids outside the band
+            f = fewest_outside(sub, ks, ilo, ihi, time_limit)
+            if f == 0:
+                f = fewest_outside(sub, ks, ilo, ihi, time_limit, at_least_one=True)
+            counts["many_k_forced" if f else "relaxed"] += f or 1
+            counts["forced"] += f
+            continue
         answers = []
         for k in ks:
             answer = all_in_band(sub, k, ilo, ihi, time_limit)

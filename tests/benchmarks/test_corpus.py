@@ -170,8 +170,10 @@ def _write():
         "gridplan), wall clock, CPU in brackets. *bound*: no plan with as many grids that are not oversize "
         "can have more of them within ±20 % — `1 − F / G`, F the grids forced out of the band by the pieces "
         f"of the graph (undersize pieces, pieces no number of grids fits, and pieces of at most {EXACT_MAX} "
-        f"buildings and {MAX_KS} fitting numbers of grids that CP-SAT proves cannot be split within the band, "
-        f"{EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area); see `tests/benchmarks/bound.py` and "
+        f"buildings: with at most {MAX_KS} fitting numbers of grids, those CP-SAT proves cannot be split within "
+        "the band; with more, CP-SAT's proven lower bound on the grids outside the band over every number of "
+        f"grids, *many k forced*; {EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area); see "
+        "`tests/benchmarks/bound.py` and "
         "docs/partitioning.md.",
         "",
         head,
