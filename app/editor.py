@@ -152,13 +152,6 @@ def _persist(name: str, session: EditSession) -> None:
         abort(409, description=str(exc))
 
 
-def _datum() -> str:
-    datum = request.args.get("datum", "wgs84")
-    if datum not in ("wgs84", "gcj02"):
-        abort(400, description=f"datum must be wgs84 or gcj02, not {datum!r}")
-    return datum
-
-
 def _grid_columns(grids) -> list:
     """The grid figures the editor sends (``locked`` once a grid has been locked)."""
     return _GRID_COLUMNS + [c for c in ("locked",) if c in grids.columns]
@@ -184,7 +177,7 @@ def _geojson_text(plan: geo.Plan, ids, *, colours: bool = False) -> str:
     neighbour different), so that the page need not work them out (1.6 s for 7,400 grids)."""
 
     grids = plan.grids.loc[list(ids)]
-    frame = to_datum(round_lonlat(to_lonlat(grids[_grid_columns(grids) + [grids.geometry.name]])), _datum())
+    frame = to_datum(round_lonlat(to_lonlat(grids[_grid_columns(grids) + [grids.geometry.name]])), _data.datum_arg())
     if colours:
         frame["colour"] = frame.index.map(grid_colours(plan.grids))
     return frame.to_json(drop_id=False, ensure_ascii=False, to_wgs84=False)
@@ -414,7 +407,7 @@ def edit_buildings(name: str):
 
     require_editor()
     with _user_session(name) as session:
-        return _send_geojson(layer_geojson(session.plan, "buildings", datum=_datum()))
+        return _send_geojson(layer_geojson(session.plan, "buildings", datum=_data.datum_arg()))
 
 
 @bp.get("/edit/targets")
