@@ -74,25 +74,29 @@ def join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
     nearest building of its boundary unit that is not free, so that it joins a grid rather than
     make an empty one."""
     position = {bid: k for k, bid in enumerate(ids)}
+    shapes = np.asarray(geoms)
+    held = np.flatnonzero(~free)
+    trees: dict = {}  # boundary unit → (its buildings that are not free, their tree), made once
     for comp in list(nx.connected_components(graph)):
         members = np.array(sorted(position[v] for v in comp))
         if not free[members].all():
             continue
-        others = np.flatnonzero(~free)
-        if boundary is not None:
-            others = others[boundary[others] == boundary[members[0]]]
-        if len(others) == 0:
+        key = None if boundary is None else boundary[members[0]]
+        if key not in trees:
+            others = held if boundary is None else held[boundary[held] == key]
+            trees[key] = (others, shapely.STRtree(shapes[others]) if len(others) else None)
+        others, tree = trees[key]
+        if tree is None:
             continue
-        shapes = np.asarray(geoms)
-        d = shapely.distance(shapes[members][:, None], shapes[others][None, :])
-        a, b = np.unravel_index(int(np.argmin(d)), d.shape)
-        u, v = members[a], others[b]
+        m, o = tree.query_nearest(shapes[members], all_matches=True)
+        d = shapely.distance(shapes[members[m]], shapes[others[o]])
+        best = np.lexsort((o, m, d))[0]  # the nearest pair; ties to the first member, then the first other
+        u, v, gap = members[m[best]], others[o[best]], float(d[best])
         level = crossings(shapely.shortest_line(geoms[[u]], geoms[[v]]), barriers)[0]
-        graph.add_edge(ids[u], ids[v], length=float(d[a, b]), crosses=CROSSING_LEVELS[level], bridge=True,
-                       overlap=False)
+        graph.add_edge(ids[u], ids[v], length=gap, crosses=CROSSING_LEVELS[level], bridge=True, overlap=False)
         graph.graph["islands"].append(sorted(ids[members].tolist()))
         logger.info("a group of %d building(s) without households bridged to building %s, %.0f m away",
-                    len(members), ids[v], float(d[a, b]))
+                    len(members), ids[v], gap)
 
 
 def link_islands(graph, ids, geoms, unit, components, barriers, households=None, bridge_households=None) -> None:
