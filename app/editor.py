@@ -163,11 +163,11 @@ def _grid_rows(plan: geo.Plan, graph=None) -> list[dict]:
     ``gridplan check`` say it, :func:`partitioning.undersize.undersize_reasons`)."""
 
     frame = plan.grids[_grid_columns(plan.grids)].assign(number=grid_numbers(plan))
-    if graph is not None and (plan.grids["status"] == "undersize").any():
+    small = plan.grids.index[plan.grids["status"] == "undersize"]
+    if graph is not None and len(small):
         language = _data.lang()
-        why = {e["grid_id"]: undersize_text(e, language) for e in undersize_reasons(plan, graph)
-               if e["grid_id"] in frame.index and plan.grids.at[e["grid_id"], "status"] == "undersize"}
-        frame["why"] = frame.index.map(why)
+        frame["why"] = frame.index.map({e["grid_id"]: undersize_text(e, language)
+                                        for e in undersize_reasons(plan, graph, grid_ids=small)})
     return json.loads(frame.reset_index().to_json(orient="records", force_ascii=False))
 
 

@@ -138,12 +138,14 @@ def undersize_reasons(plan: Plan, graph: nx.Graph, grid_ids=None) -> list[dict]:
     picked = grids[needs_reason(grids)]
     if grid_ids is not None:
         picked = picked[picked.index.isin(list(grid_ids))]
+    if picked.empty:  # the sums below walk every building: nothing to explain, nothing to walk
+        return []
     members = b.index.to_series().groupby(b["grid_id"]).apply(list)
     codes = grids["grid_code"]
     unit_households = {attr: pd.Series(households.to_numpy(), index=b.index).groupby(
         pd.Series({v: graph.nodes[v].get(attr) for v in b.index if v in graph})).sum().to_dict()
         for attr in ("group", "boundary_id")}
-    nearest = _Nearest(plan) if len(picked) else None
+    nearest = _Nearest(plan)
     out = []
     for gid, row in picked.sort_values("grid_code").iterrows():
         vs = [v for v in members.get(gid, []) if v in graph]
@@ -162,7 +164,6 @@ def undersize_reasons(plan: Plan, graph: nx.Graph, grid_ids=None) -> list[dict]:
             reason, detail = "boundary", f"its boundary unit {boundary[0]} holds only {boundary[1]} households"
             params = {"unit": str(boundary[0]), "households": boundary[1]}
         else:
-            assert nearest is not None  # made when any grid is picked
             distance, barrier = nearest(vs)
             if barrier is not None:
                 reason = "barrier"
