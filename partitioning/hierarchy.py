@@ -54,6 +54,7 @@ __all__ = [
     "check_hierarchy",
     "EMERGENCY_COLUMN",
     "no_fitting_count",
+    "count_status",
 ]
 
 logger = logging.getLogger(__name__)
@@ -291,6 +292,21 @@ def emergency_layout(graph: nx.Graph, assignment: pd.Series, *, target: int, tol
     """
     return partition_within(graph, assignment, target=target, tolerance=tolerance, seed=seed,
                             id_format="E{:04d}", progress=progress)
+
+
+def count_status(households, n_buildings, target: float, tolerance: float) -> np.ndarray:
+    """The ``status`` of units redrawn after the engine (by a nested redraw or an update), from their
+    households and number of buildings: ``ok`` within ``target × (1 ± tolerance)``, ``oversize`` for
+    one building above it, else ``out_of_tolerance``.
+
+    Examples
+    --------
+    >>> count_status(np.array([25, 40, 40, 10]), np.array([3, 1, 2, 2]), 25, 0.2).tolist()
+    ['ok', 'oversize', 'out_of_tolerance', 'out_of_tolerance']
+    """
+    h, n = np.asarray(households), np.asarray(n_buildings)
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    return np.where((h >= lo) & (h <= hi), "ok", np.where((n == 1) & (h > hi), "oversize", "out_of_tolerance"))
 
 
 def no_fitting_count(households: pd.Series, target: float, tolerance: float) -> pd.Series:

@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from geo.errors import InfeasibleError
 from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
-from partitioning.hierarchy import emergency_layout
+from partitioning.hierarchy import count_status, emergency_layout
 from partitioning.nested_moves import move_buildings
 
 __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
@@ -218,9 +218,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
     """``status`` of every unit: kept where the unit is unchanged (in ``old``), else from its households."""
-    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
-    fresh = pd.Series(np.where((h >= lo) & (h <= hi), "ok",
-                               np.where((n == 1) & (h > hi), "oversize", "out_of_tolerance")), index=h.index)
+    fresh = pd.Series(count_status(h.to_numpy(), n.reindex(h.index).to_numpy(), target, tolerance), index=h.index)
     return old.reindex(h.index).fillna(fresh).astype(str)
 
 

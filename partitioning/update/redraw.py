@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
@@ -17,7 +16,7 @@ from geo.plan import Plan
 from partitioning.area import grids_frame
 from partitioning.codes import PLACEHOLDER, new_ids, next_codes
 from partitioning.graph import plan_graph, subgraph
-from partitioning.hierarchy import EMERGENCY_COLUMN, emergency_layout, nested_codes, unit_column
+from partitioning.hierarchy import EMERGENCY_COLUMN, count_status, emergency_layout, nested_codes, unit_column
 from partitioning.metrics import figure_status, grid_figures, summarise_figures
 from partitioning.settings import PlanSettings
 from partitioning.tessellation import coverage_report, grid_polygons, study_area, tessellate
@@ -257,10 +256,7 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
         frame["n_buildings"] = grouped.size().reindex(polys.index).astype("int64")
         frame["level"] = name
         if d.get("target"):
-            lo, hi = d["target"] * (1 - tolerance), d["target"] * (1 + tolerance)
-            single = frame["n_buildings"] == 1
-            frame["status"] = np.where(frame["households"].between(lo, hi), "ok",
-                                       np.where(single & (frame["households"] > hi), "oversize", "out_of_tolerance"))
+            frame["status"] = count_status(frame["households"], frame["n_buildings"], d["target"], tolerance)
         frames.append(gpd.GeoDataFrame(frame.reset_index(), geometry=polys.geometry.to_numpy(), crs=cells.crs))
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=cells.crs)
     out.index = pd.Index(out["level"] + "/" + out["unit_id"], name="unit_key")
