@@ -94,15 +94,21 @@ class LocalSearch:
     def _inertia(W, Sx, Sy, Sq):
         return Sq - (Sx * Sx + Sy * Sy) / W if W > 0 else 0.0
 
+    def _outside(self, hh):
+        return 1 if hh < self.lo - _EPS or hh > self.hi + _EPS else 0
+
     def _delta(self, v, a, b):
-        """(Δ excess, Δ secondary objective) of moving node ``v`` from part ``a`` to part ``b``."""
+        """(Δ excess, Δ parts outside the band, Δ secondary objective) of moving node ``v`` from part
+        ``a`` to part ``b``."""
         h = self.h[v]
         Ha, Hb = self.H[a], self.H[b]
         lo, hi = self.lo, self.hi
         d_ex = (max(0.0, lo - Ha + h, Ha - h - hi) + max(0.0, lo - Hb - h, Hb + h - hi)
                 - max(0.0, lo - Ha, Ha - hi) - max(0.0, lo - Hb, Hb - hi))
         if d_ex > _EPS:  # worse balance: rejected whatever the rest
-            return d_ex, 0.0
+            return d_ex, 0, 0.0
+        out = self._outside
+        d_out = out(Ha - h) + out(Hb + h) - out(Ha) - out(Hb)
         w, x, y = self.w[v], self.x[v], self.y[v]
         q = w * (x * x + y * y)
         ia = self._inertia(self.W[a], self.Sx[a], self.Sy[a], self.Sq[a])
@@ -119,7 +125,7 @@ class LocalSearch:
                     d_cross += c
                 elif lab[u] == a:
                     d_cross -= c
-        return d_ex, (ia2 + ib2 - ia - ib) + self.beta * d_bal + self.lam * d_cross
+        return d_ex, d_out, (ia2 + ib2 - ia - ib) + self.beta * d_bal + self.lam * d_cross
 
     def _stays_connected(self, v, a):
         """Whether part ``a`` without ``v`` is still connected."""
@@ -252,10 +258,10 @@ class LocalSearch:
                              - abs(self.H[a] - t) - abs(self.H[b] - t))
                     if d_dev > -_EPS:
                         continue
-                    d_ex, d_sec = self._delta(v, a, b)
-                    if d_ex > _EPS:
+                    d_ex, d_out, d_sec = self._delta(v, a, b)
+                    if d_ex > _EPS or (d_ex > -_EPS and d_out > 0):
                         continue
-                    key = (round(d_ex, 9), round(d_dev, 9), d_sec)
+                    key = (round(d_ex, 9), d_out, round(d_dev, 9), d_sec)
                     if best is None or key < best[0]:
                         best = (key, b)
                 if best is not None and self._stays_connected(v, a):
@@ -326,9 +332,9 @@ class LocalSearch:
                     continue
                 best = None
                 for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
-                    d_ex, d_sec = self._delta(v, a, b)
-                    if d_ex < -_EPS or (d_ex <= _EPS and d_sec < -_EPS):
-                        key = (round(d_ex, 9), d_sec)
+                    d_ex, d_out, d_sec = self._delta(v, a, b)
+                    if d_ex < -_EPS or (d_ex <= _EPS and (d_out, d_sec) < (0, -_EPS)):
+                        key = (round(d_ex, 9), d_out, d_sec)
                         if best is None or key < best[0]:
                             best = (key, b)
                 if best is not None and self._stays_connected(v, a):

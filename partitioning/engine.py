@@ -51,6 +51,7 @@ from tqdm.auto import tqdm
 
 from geo.errors import InfeasibleError, InputError
 from partitioning._bisect import recursive_bisection
+from partitioning._exact import repair
 from partitioning._recombine import recombine
 from partitioning._refine import LocalSearch
 from partitioning.graph import crossing_cost
@@ -334,7 +335,10 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     # tighter balance (issue 14): moves that lower Σ|h − t| without leaving the band, then compactness again
     search.tighten(rng)
     search.swap()
-    return search.run(rng)
+    labels = search.run(rng)
+    # coarse buildings: an exact re-split of the region of each grid still outside the band
+    return repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
+                  crossing_weight=weights["crossing_weight"])
 
 
 def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):

@@ -1,0 +1,154 @@
+"""Exact re-split of coarse regions: set partitioning over every connected group of buildings.
+
+Where buildings are coarse (walk-up units of 20–40 households, tower units of 36), moving one building
+at a time cannot find the packing that puts one more grid in the band: the local search and the
+recombination stop at plans with a few grids just outside it.  Such a region has few connected groups
+of buildings small enough to be a grid, so all of them can be listed (ESU, Wernicke 2006: every
+connected induced subgraph once, grown from its smallest node) and the best choice of ``k`` of them
+covering every building once is a small integer programme (set partitioning, solved by HiGHS through
+:func:`scipy.optimize.milp`).  Its objective follows the engine's order: fewest grids outside the band,
+then least band excess, then least Σ|h − t|, then compactness and barrier edges inside grids.
+
+The region of each grid outside the band is its neighbourhood of grids (the whole piece when it is
+small enough); the new split replaces it only when it has fewer grids outside the band, or as many and
+less excess.  Regions whose groups are too many to list (fine-grained buildings, where the moves work
+well) are left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+__all__ = ["connected_sets", "exact_split", "repair"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_SETS = 4_000  # a region with more candidate grids than this is left to the moves
+
+
+def connected_sets(adj, households, cap, limit=_MAX_SETS):
+    """Every connected set of nodes holding at most ``cap`` households, each once (ESU), as sorted
+    lists; ``None`` when there are more than ``limit``.
+
+    ``adj`` lists each node's neighbours (``(node, crossing cost)`` pairs, as for
+    :class:`partitioning._refine.LocalSearch`).
+
+    Examples
+    --------
+    >>> adj = [[(1, 0)], [(0, 0), (2, 0)], [(1, 0)]]          # a path 0 – 1 – 2
+    >>> sorted(connected_sets(adj, [20, 30, 20], cap=50))
+    [[0], [0, 1], [1], [1, 2], [2]]
+    """
+    nbrs = [{u for u, _ in a} for a in adj]
+    h = [int(v) for v in households]
+    found: list[list[int]] = []
+
+    def extend(sub, closed, ext, weight, root):
+        found.append(sorted(sub))
+        if len(found) > limit:
+            raise OverflowError
+        ext = list(ext)
+        while ext:
+            w = ext.pop()
+            if weight + h[w] > cap:
+                continue
+            more = {u for u in nbrs[w] if u > root and u not in closed}
+            extend(sub + [w], closed | nbrs[w], set(ext) | more, weight + h[w], root)
+
+    try:
+        for root in range(len(adj)):
+            if h[root] <= cap:
+                extend([root], nbrs[root] | {root}, {u for u in nbrs[root] if u > root}, h[root], root)
+    except OverflowError:
+        return None
+    return found
+
+
+def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
+    """(outside, excess, |h − t|, compactness) of every candidate grid."""
+    h = np.asarray(households, dtype=float)
+    w = np.maximum(h, 0.5)
+    costs = np.zeros((len(sets), 4))
+    for j, s in enumerate(sets):
+        hh = h[s].sum()
+        ws = w[s]
+        px, py = xy[s, 0], xy[s, 1]
+        total = ws.sum()
+        inertia = float((ws * (px * px + py * py)).sum() - ((ws * px).sum() ** 2 + (ws * py).sum() ** 2) / total)
+        members = set(s)
+        crossing = sum(c for v in s for u, c in adj[v] if c and u > v and u in members)
+        excess = max(0.0, lo - hh, hh - hi)
+        costs[j] = (excess > 1e-9, excess, abs(hh - target), max(inertia, 0.0) + crossing_weight * crossing)
+    return costs
+
+
+def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, time_limit=2.0):
+    """The best split of a connected region into ``k`` connected grids, by the engine's order; labels
+    ``0 .. k-1`` or ``None`` when the region's groups are too many to list or no split was proven
+    optimal in ``time_limit`` seconds.
+
+    A grid may hold at most ``target × (1 + tolerance)`` households plus the region's largest
+    building: a grid above the band by more than one building is never needed.
+    """
+    from scipy.optimize import LinearConstraint, milp
+    from scipy.sparse import csc_matrix
+
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    h = np.asarray(households)
+    sets = connected_sets(adj, h, hi + float(h.max()))
+    if sets is None:
+        return None
+    costs = _set_costs(sets, adj, np.asarray(xy, dtype=float), h, target=target, lo=lo, hi=hi,
+                       crossing_weight=crossing_weight)
+    n, m = len(adj), len(sets)
+    rows = np.concatenate([np.asarray(s) for s in sets])
+    cols = np.repeat(np.arange(m), [len(s) for s in sets])
+    cover = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
+    constraints = [LinearConstraint(cover, 1, 1), LinearConstraint(np.ones((1, m)), k, k)]
+    options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": False}
+    # lexicographic, in two integer stages: (grids outside, excess), then (Σ|h − t|, compactness)
+    excess_scale = float(k * costs[:, 1].max() + 1)
+    first = milp(costs[:, 0] * excess_scale + costs[:, 1], constraints=constraints, integrality=np.ones(m),
+                 bounds=(0, 1), options=options)
+    if first.status != 0:
+        return None
+    best_band = float(first.fun)
+    band = LinearConstraint((costs[:, 0] * excess_scale + costs[:, 1])[None, :], -np.inf, best_band + 1e-6)
+    second_cost = costs[:, 2] + costs[:, 3] / (k * float(costs[:, 3].max()) + 1.0)
+    second = milp(second_cost, constraints=constraints + [band], integrality=np.ones(m), bounds=(0, 1),
+                  options=options)
+    chosen = second.x if second.status == 0 else first.x
+    labels = np.full(n, -1, dtype=np.int64)
+    for g, j in enumerate(np.flatnonzero(chosen > 0.5).tolist()):
+        labels[sets[j]] = g
+    return labels if (labels >= 0).all() else None
+
+
+def _band_cost(labels, households, lo, hi):
+    grid_h = np.bincount(labels, weights=households)
+    excess = np.maximum(0.0, np.maximum(lo - grid_h, grid_h - hi))
+    return int((excess > 1e-9).sum()), round(float(excess.sum()), 9)
+
+
+def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
+    """Re-split a piece exactly (:func:`exact_split`) when some of its grids are outside the band and its
+    candidate grids can be listed; the new split is kept only when it has fewer grids outside the
+    band, or as many and less excess.  Returns the labels."""
+    labels = np.asarray(labels, dtype=np.int64)
+    h = np.asarray(households)
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    before = _band_cost(labels, h, lo, hi)
+    if before[0] == 0:
+        return labels
+    new = exact_split(adj, xy, h, int(labels.max()) + 1, target=target, tolerance=tolerance,
+                      crossing_weight=crossing_weight)
+    if new is None:
+        return labels
+    after = _band_cost(new, h, lo, hi)
+    if after >= before:
+        return labels
+    logger.debug("exact re-split of %d building(s) into %d grids: %d → %d grid(s) outside the band",
+                 len(labels), int(labels.max()) + 1, before[0], after[0])
+    return new
