@@ -127,6 +127,11 @@ class LocalSearch:
                     d_cross -= c
         return d_ex, d_out, (ia2 + ib2 - ia - ib) + self.beta * d_bal + self.lam * d_cross
 
+    def _d_dev(self, v, a, b):
+        """Δ Σ|H − t| of moving node ``v`` from part ``a`` to part ``b``."""
+        h, t = self.h[v], self.t
+        return abs(self.H[a] - h - t) + abs(self.H[b] + h - t) - abs(self.H[a] - t) - abs(self.H[b] - t)
+
     def _stays_connected(self, v, a):
         """Whether part ``a`` without ``v`` is still connected."""
         lab = self.lab
@@ -244,18 +249,16 @@ class LocalSearch:
         lower the total deviation Σ|H − t| (the best by the secondary objective first), until none is
         left; return the labels.  A move that only trades compactness is left to :meth:`run`."""
         n = len(self.lab)
-        lab, t = self.lab, self.t
+        lab = self.lab
         for _ in range(max_passes):
             moved = 0
             for v in rng.permutation(n).tolist():
                 a = lab[v]
-                h = self.h[v]
-                if h == 0 or len(self.members[a]) == 1:
+                if self.h[v] == 0 or len(self.members[a]) == 1:
                     continue
                 best = None
                 for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
-                    d_dev = (abs(self.H[a] - h - t) + abs(self.H[b] + h - t)
-                             - abs(self.H[a] - t) - abs(self.H[b] - t))
+                    d_dev = self._d_dev(v, a, b)
                     if d_dev > -_EPS:
                         continue
                     d_ex, d_out, d_sec = self._delta(v, a, b)
@@ -320,8 +323,11 @@ class LocalSearch:
                 break
         return made
 
-    def run(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
-        """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels."""
+    def run(self, rng: np.random.Generator, *, max_passes: int = 30, hold_deviation: bool = False) -> np.ndarray:
+        """Make improving moves until none is left (or ``max_passes`` sweeps); return the labels.
+
+        With ``hold_deviation`` a move must not raise Σ|H − t| either: compactness is restored after
+        :meth:`tighten` and :meth:`swap` only where it costs no balance."""
         n = len(self.lab)
         lab = self.lab
         for _ in range(max_passes):
@@ -332,6 +338,8 @@ class LocalSearch:
                     continue
                 best = None
                 for b in sorted({lab[u] for u, _ in self.adj[v]} - {a}):
+                    if hold_deviation and self._d_dev(v, a, b) > _EPS:
+                        continue
                     d_ex, d_out, d_sec = self._delta(v, a, b)
                     if d_ex < -_EPS or (d_ex <= _EPS and (d_out, d_sec) < (0, -_EPS)):
                         key = (round(d_ex, 9), d_out, d_sec)

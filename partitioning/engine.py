@@ -335,7 +335,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     # tighter balance (issue 14): moves that lower Σ|h − t| without leaving the band, then compactness again
     search.tighten(rng)
     search.swap()
-    labels = search.run(rng)
+    labels = search.run(rng, hold_deviation=True)
     # coarse buildings: an exact re-split of the region of each grid still outside the band
     return repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                   crossing_weight=weights["crossing_weight"])
