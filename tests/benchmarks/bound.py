@@ -18,6 +18,9 @@ grids out of the band when no partition of it into connected grids of whole buil
   get one CP-SAT model for every ``k`` (:func:`fewest_outside`): ``f`` is its proven lower bound on
   the grids outside the band, or 1 when it proves no ``k`` puts every grid in the band (coarse
   pieces of walk-up units and towers: 36-household nodes cannot always pack into 40–60);
+- before those CP-SAT questions, a piece whose connected groups within the band can all be listed
+  (at most :data:`PACKING_MAX_SETS`: coarse walk-up and tower units) gets the *packing bound*
+  (:func:`packing_bound`), exact where it says 0 and a proven lower bound above, without CP-SAT;
 - larger pieces (and pieces left once the time budget is spent) get the relaxation only (``f = 0``
   where it allows it): the bound is then optimistic, never too low.
 
@@ -35,12 +38,15 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EXACT_MAX", "MAX_KS", "forced_out", "all_in_band", "fewest_outside"]
+__all__ = ["EXACT_MAX", "MAX_KS", "PACKING_MAX_SETS", "forced_out", "all_in_band", "fewest_outside",
+           "packing_bound"]
 
 #: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
 EXACT_MAX = 300
 #: ... when at most this many numbers of grids fit their households (each is one CP-SAT question).
 MAX_KS = 3
+#: Pieces with at most this many connected groups within the band get the packing bound.
+PACKING_MAX_SETS = 20_000
 
 
 def _connected(m, member, root, arcs) -> None:
@@ -164,6 +170,66 @@ def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit:
     return max(0, math.ceil(solver.best_objective_bound - 1e-6))
 
 
+def packing_bound(piece: nx.Graph, lo: int, hi: int) -> int | None:
+    """A proven lower bound on the grids outside ``lo``–``hi`` of any split of ``piece`` into connected
+    grids (any number of them); ``None`` when its connected groups within the band are more than
+    :data:`PACKING_MAX_SETS`.
+
+    In any split, the grids within the band are disjoint connected groups of ``lo`` to ``hi``
+    households (a *packing*); the buildings left over, ``R``, are covered by the grids outside the
+    band, each connected, so there are at least as many of those as ``R`` has connected parts — at
+    least ``|R| − |E(R)|`` (a graph has at least as many parts as nodes minus edges), and at least one
+    when ``R`` is not empty.  The integer programme (HiGHS, :func:`scipy.optimize.milp`) chooses the
+    packing that makes this smallest; 0 means some split puts every grid in the band.
+    """
+    from scipy.optimize import LinearConstraint, milp
+    from scipy.sparse import coo_matrix, hstack, identity, vstack
+
+    from partitioning._exact import connected_sets
+
+    nodes = list(piece.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
+    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    found = connected_sets(adj, h, hi, limit=PACKING_MAX_SETS)
+    if found is None:
+        return None
+    sets = [s for s in found if h[s].sum() >= lo]
+    edges = [(index[a], index[b]) for a, b in piece.edges if a != b]
+    n, m, e = len(nodes), len(sets), len(edges)
+    # variables: x (a group is a grid), u (a building is left over), w (an edge between two left over), c
+    members = np.array([v for s in sets for v in s], dtype=np.int64)
+    cover = coo_matrix((np.ones(len(members)), (members, np.repeat(np.arange(m), [len(s) for s in sets]))),
+                       shape=(n, m))
+    rows = [hstack([cover, identity(n), coo_matrix((n, e + 1))])]  # Σ x + u = 1
+    lo_b, hi_b = [np.ones(n)], [np.ones(n)]
+    if e:
+        a, b = np.array(edges).T
+        k = np.arange(e)
+        for end in (a, b):  # w ≤ u_end
+            u_part = coo_matrix((-np.ones(e), (k, end)), shape=(e, n))
+            rows.append(hstack([coo_matrix((e, m)), u_part, identity(e), coo_matrix((e, 1))]))
+            lo_b.append(np.full(e, -np.inf))
+            hi_b.append(np.zeros(e))
+    # c ≥ Σ u − Σ w and c ≥ u_v
+    rows.append(hstack([coo_matrix((1, m)), coo_matrix(np.ones((1, n))), coo_matrix(-np.ones((1, e))),
+                        coo_matrix(-np.ones((1, 1)))]))
+    lo_b.append(np.full(1, -np.inf))
+    hi_b.append(np.zeros(1))
+    rows.append(hstack([coo_matrix((n, m)), identity(n), coo_matrix((n, e)), coo_matrix(-np.ones((n, 1)))]))
+    lo_b.append(np.full(n, -np.inf))
+    hi_b.append(np.zeros(n))
+    cost = np.zeros(m + n + e + 1)
+    cost[-1] = 1.0
+    integrality = np.r_[np.ones(m + n), np.zeros(e), 1]
+    result = milp(cost, constraints=LinearConstraint(vstack(rows).tocsc(), np.concatenate(lo_b), np.concatenate(hi_b)),
+                  integrality=integrality, bounds=(0, np.r_[np.ones(m + n + e), n]),
+                  options={"mip_rel_gap": 0.0, "presolve": False, "time_limit": 60.0})
+    if result.status != 0:
+        return None
+    return int(round(result.fun))
+
+
 def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
     """The pieces (lists of nodes) once oversize buildings (and overlapping groups) are set aside."""
     nodes = list(graph.nodes)
@@ -200,7 +266,8 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         ``forced`` (F), ``undersize`` (pieces below the band), ``gap`` (pieces no ``k`` fits),
         ``exact_infeasible`` (proven by CP-SAT), ``exact_feasible``, ``undecided`` (time limit),
         ``many_k_forced`` (grids proven outside by :func:`fewest_outside` on pieces where more than
-        :data:`MAX_KS` numbers of grids fit) and ``relaxed`` (pieces too large for the exact model, or
+        :data:`MAX_KS` numbers of grids fit), ``packing_forced`` (grids proven outside by
+        :func:`packing_bound`) and ``relaxed`` (pieces too large for the exact model, or
         where the proof found nothing, counted by the relaxation).
     """
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
@@ -211,7 +278,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         grid_h[g] = grid_h.get(g, 0) + int(graph.nodes[v]["households"])
     deadline = time.perf_counter() + budget
     counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
-                            "many_k_forced", "relaxed"), 0)
+                            "many_k_forced", "packing_forced", "relaxed"), 0)
     for piece in pieces:
         total = sum(int(graph.nodes[v]["households"]) for v in piece)
         members = set(piece)
@@ -232,6 +299,14 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
             counts["relaxed"] += 1
             continue
         sub = graph.subgraph(piece)
+        f = packing_bound(sub, ilo, ihi)
+        if f is not None:
+            if f:
+                counts["packing_forced"] += f
+                counts["forced"] += f
+            else:
+                counts["exact_feasible"] += 1
+            continue
         if len(ks) > MAX_KS:  # one model for every k: a lower bound on the grids outside the band
             f = fewest_outside(sub, ks, ilo, ihi, time_limit)
             if f == 0:

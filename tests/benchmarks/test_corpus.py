@@ -34,7 +34,7 @@ from geo.synth import MIXES, synth_city, write_city
 from partitioning.area import plan_area
 from partitioning.metrics import grid_figures, summarise_figures, validate_partition
 from partitioning.settings import PlanSettings
-from tests.benchmarks.bound import EXACT_MAX, MAX_KS, forced_out
+from tests.benchmarks.bound import EXACT_MAX, MAX_KS, PACKING_MAX_SETS, forced_out
 from tests.realdata import KOTKA, KUNMING, SUZHOU
 
 RESULTS = Path(__file__).parent / "results" / "corpus.md"
@@ -172,7 +172,9 @@ def _write():
         f"of the graph (undersize pieces, pieces no number of grids fits, and pieces of at most {EXACT_MAX} "
         f"buildings: with at most {MAX_KS} fitting numbers of grids, those CP-SAT proves cannot be split within "
         "the band; with more, CP-SAT's proven lower bound on the grids outside the band over every number of "
-        f"grids, *many k forced*; {EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area); see "
+        f"grids, *many k forced*; {EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area; before those, where "
+        f"at most {PACKING_MAX_SETS:,} connected groups of buildings fit the band, the *packing* bound: the "
+        "parts a packing of such groups leaves over, fewest over every packing); see "
         "`tests/benchmarks/bound.py` and "
         "docs/partitioning.md.",
         "",
@@ -218,9 +220,37 @@ def test_bound_on_a_piece_the_band_cannot_hold():
         return g
 
     pytest.importorskip("ortools")
+    from tests.benchmarks.bound import all_in_band
+
     three = row([30, 30, 30])
-    assert forced_out(three, pd.Series(["a", "a", "b"], index=list(three.nodes)), target=50,
-                      tolerance=0.2)["exact_infeasible"] == 1
+    out = forced_out(three, pd.Series(["a", "a", "b"], index=list(three.nodes)), target=50, tolerance=0.2)
+    assert out["forced"] == 1 and out["packing_forced"] == 1
+    assert all_in_band(three, 2, 40, 60, 5.0) is False  # CP-SAT, for pieces too fine for the packing
     four = row([25, 25, 25, 25])
     out = forced_out(four, pd.Series(["a", "a", "a", "b"], index=list(four.nodes)), target=50, tolerance=0.2)
     assert out["forced"] == 0 and out["exact_feasible"] == 1
+
+
+def test_packing_bound_counts_the_left_over_parts():
+    """::
+
+        a(36) - b(24) - c(36) - d(24)      every grid within the band: {a, b} {c, d}      → 0
+        a(36) - b(45) - c(36)              {b} leaves a and c apart (2), one grid of 117 → 1
+        a(30) - b(30) - c(30)              nothing fits 40–60 but single grids or all   → 1
+    """
+    import networkx as nx
+
+    from tests.benchmarks.bound import packing_bound
+
+    def row(hh):
+        g = nx.path_graph([f"b{k}" for k in range(len(hh))])
+        for v, h in zip(g.nodes, hh):
+            g.nodes[v]["households"] = h
+        return g
+
+    assert packing_bound(row([36, 24, 36, 24]), 40, 60) == 0
+    assert packing_bound(row([36, 45, 36]), 40, 60) == 1
+    assert packing_bound(row([30, 30, 30]), 40, 60) == 1
+    star = nx.star_graph(3)  # a centre of 45 with three leaves of 36: any plan has a grid outside
+    nx.set_node_attributes(star, {0: 45, 1: 36, 2: 36, 3: 36}, "households")
+    assert packing_bound(star, 40, 60) == 1
