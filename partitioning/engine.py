@@ -22,8 +22,10 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
    Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves and
    :meth:`~partitioning._refine.LocalSearch.swap` the exchanges of two boundary buildings that lower
-   Σ|h − target| without adding band excess, and a final local search restores compactness under the
-   same order.
+   Σ|h − target| without adding band excess, and a final local search restores compactness where that
+   does not raise Σ|h − target|.  Between moves as good on the band excess, the one leaving fewer grids
+   outside the band is made.  A piece of coarse buildings that still has grids outside the band is
+   re-split exactly when its candidate grids can be listed (:mod:`partitioning._exact`).
    Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
    grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
