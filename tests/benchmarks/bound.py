@@ -170,6 +170,73 @@ def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit:
     return max(0, math.ceil(solver.best_objective_bound - 1e-6))
 
 
+def _band_sets(piece: nx.Graph, lo: int, hi: int):
+    """(node index, every connected group of ``lo``–``hi`` households as index lists), or None past
+    :data:`PACKING_MAX_SETS` groups."""
+    from partitioning._exact import connected_sets
+
+    nodes = list(piece.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
+    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    found = connected_sets(adj, h, hi, limit=PACKING_MAX_SETS)
+    if found is None:
+        return None
+    return index, [s for s in found if h[s].sum() >= lo]
+
+
+def most_in_band(piece: nx.Graph, lo: int, hi: int) -> int | None:
+    """The most grids within ``lo``–``hi`` any split of ``piece`` can have, whatever its number of
+    grids: the largest set of disjoint connected groups of ``lo``–``hi`` households (HiGHS); None past
+    :data:`PACKING_MAX_SETS` groups."""
+    from scipy.optimize import LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    listed = _band_sets(piece, lo, hi)
+    if listed is None:
+        return None
+    index, sets = listed
+    if not sets:
+        return 0
+    members = np.array([v for s in sets for v in s], dtype=np.int64)
+    cover = coo_matrix((np.ones(len(members)), (members, np.repeat(np.arange(len(sets)), [len(s) for s in sets]))),
+                       shape=(len(index), len(sets))).tocsc()
+    result = milp(-np.ones(len(sets)), constraints=LinearConstraint(cover, 0, 1), integrality=np.ones(len(sets)),
+                  bounds=(0, 1), options={"mip_rel_gap": 0.0, "presolve": False, "time_limit": 60.0})
+    return int(round(-result.fun)) if result.status == 0 else None
+
+
+def in_band_bound(pieces: list[tuple[int, int, int, int | None]], grids: int, lo: float, hi: float) -> int | None:
+    """The most grids within the band of any plan with ``grids`` grids in all (none oversize), given
+    each piece as ``(households, buildings, f, p)``: ``f`` grids proven outside for every number of
+    grids, ``p`` the most grids within the band (None: not known).  A piece without households may
+    also make no grid of its own (its buildings join a neighbouring grid), or several.
+
+    A piece split into ``k`` grids has at most ``min(k − f, p, ⌊H / lo⌋, buildings)`` of them within
+    the band, and ``k − 1`` if all ``k`` would need ``k·lo ≤ H ≤ k·hi`` and do not have it; the
+    numbers of grids of the pieces add up to ``grids`` (a max-plus knapsack over the pieces).  None
+    when the pieces cannot make ``grids`` grids.
+
+    Examples
+    --------
+    >>> in_band_bound([(100, 4, 0, None), (90, 3, 1, None)], 4, 40, 60)   # 2 + 1 (90 in 2: one out)
+    3
+    """
+    best = np.full(grids + 1, -np.inf)
+    best[0] = 0.0
+    for total, n, f, p in pieces:
+        kmax = min(n, grids)
+        k = np.arange(1, kmax + 1)
+        ub = np.minimum.reduce([k - f, np.full(kmax, p if p is not None else kmax), np.full(kmax, total // lo),
+                                np.full(kmax, n)]).astype(float)
+        ub = np.where((ub >= k) & ~((k * lo <= total) & (total <= k * hi)), k - 1, ub)
+        new = best.copy() if total == 0 else np.full(grids + 1, -np.inf)
+        for kk, u in zip(k.tolist(), np.maximum(ub, 0).tolist()):
+            new[kk:] = np.maximum(new[kk:], best[:-kk] + u)
+        best = new
+    return None if not np.isfinite(best[grids]) else int(best[grids])
+
+
 def packing_bound(piece: nx.Graph, lo: int, hi: int) -> int | None:
     """A proven lower bound on the grids outside ``lo``–``hi`` of any split of ``piece`` into connected
     grids (any number of them); ``None`` when its connected groups within the band are more than
@@ -185,16 +252,11 @@ def packing_bound(piece: nx.Graph, lo: int, hi: int) -> int | None:
     from scipy.optimize import LinearConstraint, milp
     from scipy.sparse import coo_matrix, hstack, identity, vstack
 
-    from partitioning._exact import connected_sets
-
-    nodes = list(piece.nodes)
-    index = {v: i for i, v in enumerate(nodes)}
-    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
-    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
-    found = connected_sets(adj, h, hi, limit=PACKING_MAX_SETS)
-    if found is None:
+    listed = _band_sets(piece, lo, hi)
+    if listed is None:
         return None
-    sets = [s for s in found if h[s].sum() >= lo]
+    index, sets = listed
+    nodes = list(piece.nodes)
     edges = [(index[a], index[b]) for a, b in piece.edges if a != b]
     n, m, e = len(nodes), len(sets), len(edges)
     # variables: x (a group is a grid), u (a building is left over), w (an edge between two left over), c
@@ -254,11 +316,14 @@ def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
 
 
 def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
-               time_limit: float = 10.0, budget: float = float("inf")) -> dict:
+               time_limit: float = 10.0, budget: float = float("inf"), grids: int | None = None) -> dict:
     """``F`` (grids forced out of the band) and how it was decided, for the bound ``1 − F / G``.
 
     ``time_limit`` is CP-SAT's limit per question (a piece and a number of grids), ``budget`` the
-    seconds of all questions together: once spent, the remaining pieces get the relaxation.
+    seconds of all questions together: once spent, the remaining pieces get the relaxation.  With
+    ``grids`` (G, the plan's grids that are not oversize), also the most grids within the band of any
+    plan with G such grids (:func:`in_band_bound`, with :func:`most_in_band` on the pieces the
+    packing bound was computed for).
 
     Returns
     -------
@@ -268,7 +333,8 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         ``many_k_forced`` (grids proven outside by :func:`fewest_outside` on pieces where more than
         :data:`MAX_KS` numbers of grids fit), ``packing_forced`` (grids proven outside by
         :func:`packing_bound`) and ``relaxed`` (pieces too large for the exact model, or
-        where the proof found nothing, counted by the relaxation).
+        where the proof found nothing, counted by the relaxation); with ``grids``, ``in_band_max``
+        (None when it could not be computed).
     """
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     ilo, ihi = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
@@ -279,52 +345,53 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     deadline = time.perf_counter() + budget
     counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
                             "many_k_forced", "packing_forced", "relaxed"), 0)
+    records = []  # (households, buildings, f, most within the band) of every piece that makes grids
     for piece in pieces:
         total = sum(int(graph.nodes[v]["households"]) for v in piece)
         members = set(piece)
         if total == 0 and any(u not in members for v in piece for u in graph[v]):
-            continue  # buildings without households join a neighbouring grid
-        if total < lo:
-            counts["undersize"] += 1
-            counts["forced"] += 1
+            records.append((0, len(piece), 0, 0))  # buildings without households may join a neighbouring grid
             continue
-        ks = [k for k in range(max(1, math.ceil(total / hi)), math.floor(total / lo) + 1) if k <= len(piece)]
-        if not ks:
-            counts["gap"] += 1
-            counts["forced"] += 1
-            continue
-        if all(lo <= grid_h[g] <= hi for g in {assignment[v] for v in piece}):
-            continue  # the engine's own plan of the piece is within the band
-        if len(piece) > EXACT_MAX or time.perf_counter() > deadline:
-            counts["relaxed"] += 1
-            continue
-        sub = graph.subgraph(piece)
-        f = packing_bound(sub, ilo, ihi)
-        if f is not None:
-            if f:
-                counts["packing_forced"] += f
-                counts["forced"] += f
-            else:
-                counts["exact_feasible"] += 1
-            continue
-        if len(ks) > MAX_KS:  # one model for every k: a lower bound on the grids outside the band
-            f = fewest_outside(sub, ks, ilo, ihi, time_limit)
-            if f == 0:
-                f = fewest_outside(sub, ks, ilo, ihi, time_limit, at_least_one=True)
-            counts["many_k_forced" if f else "relaxed"] += f or 1
-            counts["forced"] += f
-            continue
-        answers = []
-        for k in ks:
-            answer = all_in_band(sub, k, ilo, ihi, time_limit)
-            answers.append(answer)
-            if answer:
-                break
-        if any(answers):
-            counts["exact_feasible"] += 1
-        elif all(a is False for a in answers):
-            counts["exact_infeasible"] += 1
-            counts["forced"] += 1
-        else:
-            counts["undecided"] += 1
+        f, most, kind = _piece_forced(graph, piece, total, assignment, grid_h, lo, hi, ilo, ihi,
+                                      time_limit, time.perf_counter() > deadline, grids is not None)
+        if kind:
+            counts[kind] += f if kind in ("many_k_forced", "packing_forced") else 1
+        counts["forced"] += f
+        records.append((total, len(piece), f, most))
+    if grids is not None:
+        counts["in_band_max"] = in_band_bound(records, grids, lo, hi)
     return counts
+
+
+def _piece_forced(graph, piece, total, assignment, grid_h, lo, hi, ilo, ihi, time_limit, late, want_most):
+    """(f, most grids within the band or None, the count it goes to or None) of one piece."""
+    if total < lo:
+        return 1, 0, "undersize"
+    ks = [k for k in range(max(1, math.ceil(total / hi)), math.floor(total / lo) + 1) if k <= len(piece)]
+    if not ks:
+        return 1, None, "gap"
+    if all(lo <= grid_h[g] <= hi for g in {assignment[v] for v in piece}):
+        return 0, None, None  # the engine's own plan of the piece is within the band
+    if len(piece) > EXACT_MAX or late:
+        return 0, None, "relaxed"
+    sub = graph.subgraph(piece)
+    f = packing_bound(sub, ilo, ihi)
+    if f is not None:
+        most = most_in_band(sub, ilo, ihi) if want_most and f else None
+        return f, most, "packing_forced" if f else "exact_feasible"
+    if len(ks) > MAX_KS:  # one model for every k: a lower bound on the grids outside the band
+        f = fewest_outside(sub, ks, ilo, ihi, time_limit)
+        if f == 0:
+            f = fewest_outside(sub, ks, ilo, ihi, time_limit, at_least_one=True)
+        return f, None, "many_k_forced" if f else "relaxed"
+    answers = []
+    for k in ks:
+        answer = all_in_band(sub, k, ilo, ihi, time_limit)
+        answers.append(answer)
+        if answer:
+            break
+    if any(answers):
+        return 0, None, "exact_feasible"
+    if all(a is False for a in answers):
+        return 1, None, "exact_infeasible"
+    return 0, None, "undecided"

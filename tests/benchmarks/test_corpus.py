@@ -132,9 +132,11 @@ def test_corpus(name, tmp_path_factory):
     metis = _figures(graph, metis_assignment, time.perf_counter() - start, time.process_time() - cpu)
     start = time.perf_counter()
     forced = forced_out(graph, assignment, target=TARGET, tolerance=TOLERANCE, time_limit=EXACT_LIMIT,
-                        budget=EXACT_BUDGET)
+                        budget=EXACT_BUDGET, grids=gp["n_normal"])
     bound_s = time.perf_counter() - start
     bound = 1 - forced["forced"] / max(gp["n_normal"], 1)
+    if forced["in_band_max"] is not None:  # the knapsack over the pieces: never above 1 − F / G
+        bound = min(bound, forced["in_band_max"] / max(gp["n_normal"], 1))
     households = int(buildings["households"].sum())
     ROWS[name] = [gp, metis, metis_note, bound, forced, bound_s, len(buildings), households,
                   area.timings["tessellation_s"]]
@@ -174,7 +176,10 @@ def _write():
         "the band; with more, CP-SAT's proven lower bound on the grids outside the band over every number of "
         f"grids, *many k forced*; {EXACT_LIMIT:g} s a question, {EXACT_BUDGET:g} s an area; before those, where "
         f"at most {PACKING_MAX_SETS:,} connected groups of buildings fit the band, the *packing* bound: the "
-        "parts a packing of such groups leaves over, fewest over every packing); see "
+        "parts a packing of such groups leaves over, fewest over every packing). Then the grids are shared "
+        "among the pieces (a knapsack: a piece of k grids has at most k − f within the band, no more than "
+        "its largest packing of such groups) and the bound is the most grids within the band over every "
+        "sharing of the G grids, divided by G; see "
         "`tests/benchmarks/bound.py` and "
         "docs/partitioning.md.",
         "",
@@ -194,8 +199,9 @@ def _write():
                 f"{m['households_min']} | {m['oversize_grids']} / {m['undersize_grids']} | "
                 f"{m['major_grids']} / {m['minor_grids']} | {m['mean_distance_m']:.0f} | "
                 f"{m['runtime_s']:.2f} ({m['cpu_s']:.2f}) |")
-        parts = [f"{k.replace('_', ' ')} {v}" for k, v in forced.items() if k != "forced" and v]
-        notes.append(f"- {TITLES[name]}: F = {forced['forced']} ({', '.join(parts) or 'none'}); bound in "
+        parts = [f"{k.replace('_', ' ')} {v}" for k, v in forced.items() if k not in ("forced", "in_band_max") and v]
+        notes.append(f"- {TITLES[name]}: F = {forced['forced']} ({', '.join(parts) or 'none'}); at most "
+                     f"{forced['in_band_max']} of {gp['n_normal']} grids within the band; bound in "
                      f"{bound_s:.1f} s; cells {tess_s:.2f} s (not in *time*); METIS "
                      f"{metis['disconnected_grids']} disconnected part(s), {metis['violations']} violation(s)"
                      + (f", {metis_note}" if metis_note else "") + "; gridplan's CPU "
@@ -240,7 +246,7 @@ def test_packing_bound_counts_the_left_over_parts():
     """
     import networkx as nx
 
-    from tests.benchmarks.bound import packing_bound
+    from tests.benchmarks.bound import in_band_bound, most_in_band, packing_bound
 
     def row(hh):
         g = nx.path_graph([f"b{k}" for k in range(len(hh))])
@@ -254,3 +260,9 @@ def test_packing_bound_counts_the_left_over_parts():
     star = nx.star_graph(3)  # a centre of 45 with three leaves of 36: any plan has a grid outside
     nx.set_node_attributes(star, {0: 45, 1: 36, 2: 36, 3: 36}, "households")
     assert packing_bound(star, 40, 60) == 1
+    assert most_in_band(star, 40, 60) == 1 and most_in_band(row([36, 24, 36, 24]), 40, 60) == 2
+    # the star (f = 1, at most 1 within the band) and a row of 4 × 25: with 3 grids in all, the best
+    # is 1 + 1 (star in one grid, row in two of 50); with 4, the star's 1 + the row's 2
+    pieces = [(153, 4, 1, 1), (100, 4, 0, None)]
+    assert in_band_bound(pieces, 3, 40, 60) == 2 and in_band_bound(pieces, 4, 40, 60) == 3
+    assert in_band_bound(pieces, 9, 40, 60) is None  # 8 buildings cannot make 9 grids
