@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import geo
 from geo.synth import MIXES, synth_city, write_city
@@ -36,6 +38,7 @@ from partitioning.metrics import grid_figures, summarise_figures, validate_parti
 from partitioning.settings import PlanSettings
 from tests.benchmarks.bound import EXACT_MAX, MAX_KS, PACKING_MAX_SETS, forced_out
 from tests.realdata import KOTKA, KUNMING, SUZHOU
+from tests.test_exact import coarse_pieces
 
 RESULTS = Path(__file__).parent / "results" / "corpus.md"
 TARGET, TOLERANCE = 50, 0.2
@@ -266,3 +269,32 @@ def test_packing_bound_counts_the_left_over_parts():
     pieces = [(153, 4, 1, 1), (100, 4, 0, None)]
     assert in_band_bound(pieces, 3, 40, 60) == 2 and in_band_bound(pieces, 4, 40, 60) == 3
     assert in_band_bound(pieces, 9, 40, 60) is None  # 8 buildings cannot make 9 grids
+
+
+def _random_plan_and_bound(piece, seed):
+    import networkx as nx
+
+    from partitioning.engine import partition
+
+    adj, xy, h = piece
+    g = nx.Graph(gap=25.0)
+    for v in range(len(adj)):
+        g.add_node(f"b{v}", households=int(h[v]), x=float(xy[v, 0]), y=float(xy[v, 1]))
+    g.add_edges_from((f"b{v}", f"b{u}", {"crosses": "minor" if c else "none", "overlap": False})
+                     for v, nbrs in enumerate(adj) for u, c in nbrs if u > v)
+    result = partition(g, target=50, tolerance=0.2, seed=seed)
+    normal = result.grids[result.grids["status"] != "oversize"]
+    forced = forced_out(g, result.assignment, target=50, tolerance=0.2, time_limit=2.0, grids=len(normal))
+    return normal, forced
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(piece=coarse_pieces(), seed=st.integers(0, 2**16))
+def test_no_plan_beats_the_bound_on_random_coarse_pieces(piece, seed):
+    """The engine's plan of a random coarse piece never has more grids within the band than the
+    bound allows (``1 − F / G`` and the knapsack's ``in_band_max``): a bound that fails is no bound."""
+    pytest.importorskip("ortools")
+    normal, forced = _random_plan_and_bound(piece, seed)
+    within = int(normal["households"].between(40, 60).sum())
+    assert within <= len(normal) - forced["forced"]
+    assert forced["in_band_max"] is not None and within <= forced["in_band_max"] <= len(normal) - forced["forced"]
