@@ -338,7 +338,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     search.tighten(rng)
     search.swap()
     labels = search.run(rng, hold_deviation=True)
-    # coarse buildings: an exact re-split of the region of each grid still outside the band
+    # coarse buildings: an exact re-split of the piece when grids are still outside the band
     return repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                   crossing_weight=weights["crossing_weight"])
 

@@ -219,7 +219,7 @@ def in_band_bound(pieces: list[tuple[int, int, int, int | None]], grids: int, lo
 
     Examples
     --------
-    >>> in_band_bound([(100, 4, 0, None), (90, 3, 1, None)], 4, 40, 60)   # 2 + 1 (90 in 2: one out)
+    >>> in_band_bound([(100, 4, 0, None), (90, 3, 1, None)], 4, 40, 60)   # 2 + (2 − f)
     3
     """
     best = np.full(grids + 1, -np.inf)
