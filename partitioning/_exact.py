@@ -27,7 +27,9 @@ __all__ = ["connected_sets", "exact_split", "repair"]
 
 logger = logging.getLogger(__name__)
 
-_MAX_SETS = 4_000  # a region with more candidate grids than this is left to the moves
+_MAX_SETS = 2_500  # a piece with more candidate grids than this is left to the moves
+_COARSE = 2.0  # a piece is coarse when it has at most this many buildings a grid on average
+_SEARCH_SETS = 60  # with at most this many candidate grids, a depth-first search instead of HiGHS
 
 
 def connected_sets(adj, households, cap, limit=_MAX_SETS):
@@ -107,6 +109,8 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, t
     costs = _set_costs(sets, adj, np.asarray(xy, dtype=float), h, target=target, lo=lo, hi=hi,
                        crossing_weight=crossing_weight)
     n, m = len(adj), len(sets)
+    if m <= _SEARCH_SETS:
+        return _search(sets, costs, n, k)
     rows = np.concatenate([np.asarray(s) for s in sets])
     cols = np.repeat(np.arange(m), [len(s) for s in sets])
     cover = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
@@ -130,6 +134,51 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, t
     return labels if (labels >= 0).all() else None
 
 
+def _search(sets, costs, n, k):
+    """Depth-first search over the candidate grids holding the first building not yet covered: the
+    split by the same order as the integer programme (few candidates: faster than building it)."""
+    by_first: list[list[int]] = [[] for _ in range(n)]
+    for j, s in enumerate(sets):
+        by_first[s[0]].append(j)
+    best: list = [None, None]
+    covered = [False] * n
+    chosen: list[int] = []
+
+    def total():
+        c = costs[chosen]
+        return (c[:, 0].sum(), round(float(c[:, 1].sum()), 9), round(float(c[:, 2].sum()), 9), float(c[:, 3].sum()))
+
+    def grow(first):
+        while first < n and covered[first]:
+            first += 1
+        if first == n:
+            if len(chosen) == k:
+                cost = total()
+                if best[0] is None or cost < best[0]:
+                    best[0], best[1] = cost, list(chosen)
+            return
+        if len(chosen) == k:
+            return
+        for j in by_first[first]:
+            if any(covered[v] for v in sets[j]):
+                continue
+            for v in sets[j]:
+                covered[v] = True
+            chosen.append(j)
+            grow(first + 1)
+            chosen.pop()
+            for v in sets[j]:
+                covered[v] = False
+
+    grow(0)
+    if best[1] is None:
+        return None
+    labels = np.full(n, -1, dtype=np.int64)
+    for g, j in enumerate(best[1]):
+        labels[sets[j]] = g
+    return labels
+
+
 def _band_cost(labels, households, lo, hi):
     grid_h = np.bincount(labels, weights=households)
     excess = np.maximum(0.0, np.maximum(lo - grid_h, grid_h - hi))
@@ -142,17 +191,17 @@ def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
     band, or as many and less excess.  Returns the labels."""
     labels = np.asarray(labels, dtype=np.int64)
     h = np.asarray(households)
+    k = int(labels.max()) + 1
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     before = _band_cost(labels, h, lo, hi)
-    if before[0] == 0:
+    if before[0] == 0 or not k < len(labels) <= _COARSE * k:  # in the band, one building a grid, or fine
         return labels
-    new = exact_split(adj, xy, h, int(labels.max()) + 1, target=target, tolerance=tolerance,
-                      crossing_weight=crossing_weight)
+    new = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=crossing_weight)
     if new is None:
         return labels
     after = _band_cost(new, h, lo, hi)
     if after >= before:
         return labels
     logger.debug("exact re-split of %d building(s) into %d grids: %d → %d grid(s) outside the band",
-                 len(labels), int(labels.max()) + 1, before[0], after[0])
+                 len(labels), k, before[0], after[0])
     return new

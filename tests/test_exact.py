@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from unittest import mock
 
 import networkx as nx
 import numpy as np
@@ -94,13 +95,15 @@ def test_connected_sets_give_up_past_the_limit():
 
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(piece=coarse_pieces(), data=st.data())
-def test_exact_split_is_the_best_split(piece, data):
+@given(piece=coarse_pieces(), data=st.data(), search=st.booleans())
+def test_exact_split_is_the_best_split(piece, data, search):
     """Connected grids, ``k`` of them, every building once, and no split into ``k`` connected grids of
-    candidate size has fewer grids outside the band (or as many and less excess): brute force."""
+    candidate size has fewer grids outside the band (or as many and less excess): brute force; by the
+    depth-first search and by the integer programme alike."""
     adj, xy, h = piece
     k = data.draw(st.integers(1, len(adj)))
-    labels = exact_split(adj, xy, h, k, target=TARGET, tolerance=TOLERANCE, crossing_weight=250.0)
+    with mock.patch("partitioning._exact._SEARCH_SETS", 10_000 if search else 0):
+        labels = exact_split(adj, xy, h, k, target=TARGET, tolerance=TOLERANCE, crossing_weight=250.0)
     best = _best_band(adj, h, k, HI + h.max())
     if labels is None:
         assert best is None
