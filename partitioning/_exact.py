@@ -11,10 +11,12 @@ then least band excess, then least Σ|h − t|, then compactness and barrier edg
 
 The whole piece is re-split (regions of two rings of grids around a grid outside the band, tried on
 the corpus, never found a better split than the moves); the new split replaces the engine's only
-when it has fewer grids outside the band, or as many and less excess.  Pieces whose groups are too
-many to list (fine-grained buildings, where the moves work well) are left alone, so the cost is
-bounded: listing stops at :data:`_MAX_SETS` groups, and the programmes of such sizes take well
-under a second (HiGHS without presolve, which alone took ten times longer on them).
+when it has fewer grids outside the band, or as many and less excess.  Only coarse pieces are tried
+(at most :data:`_COARSE` buildings a grid on average); pieces whose groups are too many to list
+(fine-grained buildings, where the moves work well) are left alone, so the cost is bounded: listing
+stops at :data:`_MAX_SETS` groups, the programmes of such sizes take well under a second (HiGHS
+without presolve, which alone took ten times longer on them), and up to :data:`_SEARCH_SETS`
+candidates a depth-first search is faster still.
 """
 
 from __future__ import annotations
