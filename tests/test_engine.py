@@ -78,6 +78,21 @@ def test_path_splits_in_two():
     _check_invariants(g, result, target=50, tolerance=0.2)
 
 
+def test_a_block_between_one_and_two_grids_leaves_one_grid_outside():
+    """73 households cannot make one grid (above 60) nor two within 40–60::
+
+        a(30) - b(6) - c(4) - d(33)   →   [a b c] [d] (40 / 33), not [a b] [c d] (36 / 37)
+
+    both leave 7 households outside the band; the engine keeps the split with fewer grids outside
+    (Kotka's 73-household block of houses was split 36 / 37 before)."""
+    g = _graph({"a": (30, 0, 0), "b": (6, 10, 0), "c": (4, 20, 0), "d": (33, 30, 0)},
+               [("a", "b"), ("b", "c"), ("c", "d")])
+    result = partition(g, target=50)
+    assert sorted(result.grids["households"].tolist()) == [33, 40]
+    assert result.grids["status"].value_counts().to_dict() == {"ok": 1, "out_of_tolerance": 1}
+    _check_invariants(g, result, target=50, tolerance=0.2)
+
+
 def test_oversize_building_is_alone_and_cuts_the_row():
     """A 200-household tower in the middle of a row::
 
