@@ -245,7 +245,7 @@ def test_packing_bound_counts_the_left_over_parts():
 
         a(36) - b(24) - c(36) - d(24)      every grid within the band: {a, b} {c, d}      → 0
         a(36) - b(45) - c(36)              {b} leaves a and c apart (2), one grid of 117 → 1
-        a(30) - b(30) - c(30)              nothing fits 40–60 but single grids or all   → 1
+        a(30) - b(30) - c(30)              {a, b} (60) leaves c; 90 makes no two in 40–60 → 1
     """
     import networkx as nx
 
@@ -265,7 +265,7 @@ def test_packing_bound_counts_the_left_over_parts():
     assert packing_bound(star, 40, 60) == 1
     assert most_in_band(star, 40, 60) == 1 and most_in_band(row([36, 24, 36, 24]), 40, 60) == 2
     # the star (f = 1, at most 1 within the band) and a row of 4 × 25: with 3 grids in all, the best
-    # is 1 + 1 (star in one grid, row in two of 50); with 4, the star's 1 + the row's 2
+    # is 0 + 2 (the star one grid of 153, the row two of 50); with 4, the star's 1 + the row's 2
     pieces = [(153, 4, 1, 1), (100, 4, 0, None)]
     assert in_band_bound(pieces, 3, 40, 60) == 2 and in_band_bound(pieces, 4, 40, 60) == 3
     assert in_band_bound(pieces, 9, 40, 60) is None  # 8 buildings cannot make 9 grids
