@@ -105,7 +105,8 @@ def test_a_row_of_36s_has_no_grid_within_the_band():
     grids, none is within the band.  F alone says one grid (the whole row may be one grid of 180);
     the knapsack over the engine's three grids says none, and the area's bound is 0."""
     row = nx.path_graph(5)
-    nx.set_node_attributes(row, 36, "households")
+    for v in row.nodes:
+        row.nodes[v].update(households=36, x=30.0 * v, y=0.0)
     nx.set_edge_attributes(row, False, "overlap")
     engine = pd.Series(["a", "a", "b", "b", "c"], index=list(row.nodes))
     pieces: list = []

@@ -172,15 +172,20 @@ def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit:
     return max(0, math.ceil(solver.best_objective_bound - 1e-6))
 
 
+def _adjacency(piece: nx.Graph):
+    """(node index, neighbour lists as :mod:`partitioning._exact` takes them, households) of ``piece``."""
+    nodes = list(piece.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    return index, adj, np.array([int(piece.nodes[v]["households"]) for v in nodes])
+
+
 def _band_sets(piece: nx.Graph, lo: int, hi: int):
     """(node index, every connected group of ``lo``–``hi`` households as index lists), or None past
     :data:`PACKING_MAX_SETS` groups."""
     from partitioning._exact import connected_sets
 
-    nodes = list(piece.nodes)
-    index = {v: i for i, v in enumerate(nodes)}
-    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
-    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    index, adj, h = _adjacency(piece)
     found = connected_sets(adj, h, hi, limit=PACKING_MAX_SETS)
     if found is None:
         return None
@@ -406,11 +411,8 @@ def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float) -> 
         return None
     if k == len(piece):  # a grid of every building
         return sum(not lo <= h <= hi for _, h in piece.nodes(data="households"))
-    nodes = list(piece.nodes)
-    index = {v: i for i, v in enumerate(nodes)}
-    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
-    xy = np.array([(piece.nodes[v].get("x", 0.0), piece.nodes[v].get("y", 0.0)) for v in nodes], dtype=float)
-    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
+    index, adj, h = _adjacency(piece)
+    xy = np.array([(piece.nodes[v]["x"], piece.nodes[v]["y"]) for v in index], dtype=float)
     labels = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=0.0)
     if labels is None:
         return None

@@ -348,16 +348,18 @@ def write_results(rows: list[dict], *, sizes, workers: int) -> None:
         if "bound" not in r:
             continue
         f = r["forced"]
-        parts = [f"{k.replace('_', ' ')} {v}" for k, v in f.items() if k != "forced" and v]
+        parts = [f"{k.replace('_', ' ')} {v}" for k, v in f.items() if k not in ("forced", "in_band_max") and v]
         same = abs(r["replanned_share"] - r["share_within_tolerance"]) < 1e-4
         notes.append(f"- {r['households']:,} households: F = {f['forced']} ({', '.join(parts) or 'none'}), "
-                     f"G = {r['bound_grids']:,}; bound in {r['bound_s']} s after planning the communities again in "
+                     f"G = {r['bound_grids']:,}"
+                     + (f", at most {f['in_band_max']:,} of them within the band" if "in_band_max" in f else "")
+                     + f"; bound in {r['bound_s']} s after planning the communities again in "
                      f"{r['replan_s']} s ({'the same plan' if same else 'NOT the same plan'}: "
                      f"{r['replanned_share']:.1%} within tolerance)."
-                     + (f" With the pieces where the engine misses a better split with its own number of grids "
+                     + (f" With every piece where the engine misses a better split with its own number of grids "
                         f"split that way: {r['same_k_share']:.1%}." if "same_k_share" in r else ""))
     if notes:
-        lines += ["", "How the bound was decided (counts of pieces; *many k forced* and *packing forced* count grids; *in band max*: the most grids within the band, summed over the communities):",
+        lines += ["", "How the bound was decided (counts of pieces; *many k forced* and *packing forced* count grids; *at most … within the band*: the knapsack's, summed over the communities):",
                   "", *notes]
     where = _where_out(rows)
     if where:
