@@ -385,16 +385,17 @@ def area_bound(graph: nx.Graph, assignment, *, target: float, tolerance: float, 
                time_limit: float = 10.0, budget: float = float("inf"), pieces: list | None = None) -> dict:
     """The bound of one planned area, as the corpus and the scale benchmarks report it:
     :func:`forced_out`'s counts (with G = ``n_normal``, the plan's grids that are not oversize), plus
-    ``grids`` (G), ``bound`` (the smaller of ``1 − F / G`` and ``in_band_max / G``; 1 without such
-    grids) and ``seconds``.  Areas planned apart (the communities of a city) add up: their ``forced``
-    and ``in_band_max`` summed over ΣG bound the city (each area keeps its own number of grids)."""
+    ``grids`` (G), ``in_band`` (the most grids within the band: the smaller of ``G − F`` and
+    ``in_band_max``), ``bound`` (``in_band / G``; 1 without such grids) and ``seconds``.  Areas
+    planned apart (the communities of a city) add up: ΣF and Σ ``in_band`` over ΣG bound the city
+    (each area keeps its own number of grids)."""
     start = time.perf_counter()
     counts = forced_out(graph, assignment, target=target, tolerance=tolerance, time_limit=time_limit,
                         budget=budget, grids=n_normal, pieces=pieces)
     in_band = n_normal - counts["forced"]
     if counts["in_band_max"] is not None:  # None: the knapsack found no sharing of G grids
         in_band = min(in_band, counts["in_band_max"])
-    return {**counts, "grids": n_normal, "bound": in_band / n_normal if n_normal else 1.0,
+    return {**counts, "grids": n_normal, "in_band": in_band, "bound": in_band / n_normal if n_normal else 1.0,
             "seconds": time.perf_counter() - start}
 
 

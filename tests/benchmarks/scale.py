@@ -167,9 +167,9 @@ def city_bound(city: Path, *, time_limit: float = BOUND_LIMIT, budget: float = B
         res = area_bound(area.graph, area.assignment, target=TARGET, tolerance=TOLERANCE, n_normal=len(normal),
                          time_limit=time_limit, budget=max(0.0, budget - bound_s), pieces=found)
         bound_s += res.pop("seconds")
-        in_band += round(res.pop("bound") * res.pop("grids"))
+        in_band += res["in_band"]
         for key, value in res.items():
-            if key != "in_band_max":
+            if key not in ("in_band_max", "in_band", "grids", "bound"):
                 forced[key] = forced.get(key, 0) + value
         pieces += [{"community": cid, **p} for p in found]
         per.append({"community": cid, "kinds": _kinds(own), "households": int(own["households"].sum()),

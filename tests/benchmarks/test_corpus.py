@@ -136,7 +136,7 @@ def test_corpus(name, tmp_path_factory):
     forced = area_bound(graph, assignment, target=TARGET, tolerance=TOLERANCE, n_normal=gp["n_normal"],
                         time_limit=EXACT_LIMIT, budget=EXACT_BUDGET)
     bound, bound_s = forced.pop("bound"), forced.pop("seconds")
-    del forced["grids"]
+    del forced["grids"], forced["in_band"]
     households = int(buildings["households"].sum())
     ROWS[name] = [gp, metis, metis_note, bound, forced, bound_s, len(buildings), households,
                   area.timings["tessellation_s"]]
