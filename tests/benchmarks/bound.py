@@ -25,7 +25,9 @@ grids out of the band when no partition of it into connected grids of whole buil
   where it allows it): the bound is then optimistic, never too low.
 
 With ``F = Σ f`` over the pieces and ``G`` grids that are not oversize, no plan with ``G`` such
-grids has more than ``1 − F / G`` of them within the band: that is the **bound**.
+grids has more than ``1 − F / G`` of them within the band.  Sharing the G grids among the pieces
+(:func:`in_band_bound`, a knapsack) can say less; the smaller of the two is the **bound**
+(:func:`area_bound`: one function for the corpus and the scale benchmark).
 """
 
 from __future__ import annotations
@@ -38,8 +40,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["EXACT_MAX", "MAX_KS", "PACKING_MAX_SETS", "forced_out", "all_in_band", "fewest_outside",
-           "packing_bound"]
+__all__ = ["EXACT_MAX", "MAX_KS", "PACKING_MAX_SETS", "area_bound", "forced_out", "all_in_band", "fewest_outside",
+           "packing_bound", "same_k_outside"]
 
 #: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
 EXACT_MAX = 300
@@ -170,15 +172,20 @@ def fewest_outside(piece: nx.Graph, ks: list[int], lo: int, hi: int, time_limit:
     return max(0, math.ceil(solver.best_objective_bound - 1e-6))
 
 
+def _adjacency(piece: nx.Graph):
+    """(node index, neighbour lists as :mod:`partitioning._exact` takes them, households) of ``piece``."""
+    nodes = list(piece.nodes)
+    index = {v: i for i, v in enumerate(nodes)}
+    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    return index, adj, np.array([int(piece.nodes[v]["households"]) for v in nodes])
+
+
 def _band_sets(piece: nx.Graph, lo: int, hi: int):
     """(node index, every connected group of ``lo``–``hi`` households as index lists), or None past
     :data:`PACKING_MAX_SETS` groups."""
     from partitioning._exact import connected_sets
 
-    nodes = list(piece.nodes)
-    index = {v: i for i, v in enumerate(nodes)}
-    h = np.array([int(piece.nodes[v]["households"]) for v in nodes])
-    adj = [[(index[u], 0.0) for u in piece[v]] for v in nodes]
+    index, adj, h = _adjacency(piece)
     found = connected_sets(adj, h, hi, limit=PACKING_MAX_SETS)
     if found is None:
         return None
@@ -316,14 +323,19 @@ def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
 
 
 def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
-               time_limit: float = 10.0, budget: float = float("inf"), grids: int | None = None) -> dict:
+               time_limit: float = 10.0, budget: float = float("inf"), grids: int | None = None,
+               pieces: list | None = None) -> dict:
     """``F`` (grids forced out of the band) and how it was decided, for the bound ``1 − F / G``.
 
     ``time_limit`` is CP-SAT's limit per question (a piece and a number of grids), ``budget`` the
     seconds of all questions together: once spent, the remaining pieces get the relaxation.  With
     ``grids`` (G, the plan's grids that are not oversize), also the most grids within the band of any
     plan with G such grids (:func:`in_band_bound`, with :func:`most_in_band` on the pieces the
-    packing bound was computed for).
+    packing bound was computed for).  ``pieces``, when a list, gets a record of every piece where the
+    engine left a grid outside the band or that forces one out: ``buildings``, ``households``,
+    ``grids`` and ``out`` (the engine's grids there, and those outside the band), ``forced`` (its
+    ``f``), ``how`` (the count that decided it, ``engine`` when the engine's grids there are all
+    within the band) and ``same_k`` (:func:`same_k_outside` with the engine's number of grids there).
 
     Returns
     -------
@@ -338,7 +350,6 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     """
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     ilo, ihi = math.ceil(lo - 1e-9), math.floor(hi + 1e-9)
-    pieces, _ = _pieces(graph, hi)
     grid_h = {}
     for v, g in assignment.items():
         grid_h[g] = grid_h.get(g, 0) + int(graph.nodes[v]["households"])
@@ -346,7 +357,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
                             "many_k_forced", "packing_forced", "relaxed"), 0)
     records = []  # (households, buildings, f, most within the band) of every piece that makes grids
-    for piece in pieces:
+    for piece in _pieces(graph, hi)[0]:
         total = sum(int(graph.nodes[v]["households"]) for v in piece)
         members = set(piece)
         if total == 0 and any(u not in members for v in piece for u in graph[v]):
@@ -358,9 +369,56 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
             counts[kind] += f if kind in ("many_k_forced", "packing_forced") else 1
         counts["forced"] += f
         records.append((total, len(piece), f, most))
+        own = {assignment[v] for v in piece}
+        out = sum(not lo <= grid_h[g] <= hi for g in own)
+        if pieces is not None and (out or f):
+            pieces.append({"buildings": len(piece), "households": total, "grids": len(own), "out": out,
+                           "forced": f, "how": kind or "engine",
+                           "same_k": same_k_outside(graph.subgraph(piece), len(own), target, tolerance)
+                           if out else None})
     if grids is not None:
         counts["in_band_max"] = in_band_bound(records, grids, lo, hi)
     return counts
+
+
+def area_bound(graph: nx.Graph, assignment, *, target: float, tolerance: float, n_normal: int,
+               time_limit: float = 10.0, budget: float = float("inf"), pieces: list | None = None) -> dict:
+    """The bound of one planned area, as the corpus and the scale benchmarks report it:
+    :func:`forced_out`'s counts (with G = ``n_normal``, the plan's grids that are not oversize), plus
+    ``grids`` (G), ``in_band`` (the most grids within the band: the smaller of ``G − F`` and
+    ``in_band_max``), ``bound`` (``in_band / G``; 1 without such grids) and ``seconds``.  Areas
+    planned apart (the communities of a city) add up: ΣF and Σ ``in_band`` over ΣG bound the city
+    (each area keeps its own number of grids)."""
+    start = time.perf_counter()
+    counts = forced_out(graph, assignment, target=target, tolerance=tolerance, time_limit=time_limit,
+                        budget=budget, grids=n_normal, pieces=pieces)
+    in_band = n_normal - counts["forced"]
+    if counts["in_band_max"] is not None:  # None: the knapsack found no sharing of G grids
+        in_band = min(in_band, counts["in_band_max"])
+    return {**counts, "grids": n_normal, "in_band": in_band, "bound": in_band / n_normal if n_normal else 1.0,
+            "seconds": time.perf_counter() - start}
+
+
+def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float) -> int | None:
+    """The fewest grids outside the band of a split of ``piece`` into ``k`` connected grids, none
+    holding more than the band's top plus the piece's largest building: the engine's own exact
+    re-split (:func:`partitioning._exact.exact_split`) asked with the engine's number of grids there.
+    Below the engine's count, the engine missed a better plan with as many grids.  None when the
+    piece's candidate grids are too many to list, or its buildings overlap (the split would divide them)."""
+    from partitioning._exact import exact_split
+
+    lo, hi = target * (1 - tolerance) - 1e-9, target * (1 + tolerance) + 1e-9
+    if k > len(piece) or any(o for _, _, o in piece.edges(data="overlap")):
+        return None
+    if k == len(piece):  # a grid of every building
+        return sum(not lo <= h <= hi for _, h in piece.nodes(data="households"))
+    index, adj, h = _adjacency(piece)
+    xy = np.array([(piece.nodes[v]["x"], piece.nodes[v]["y"]) for v in index], dtype=float)
+    labels = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=0.0)
+    if labels is None:
+        return None
+    loads = np.bincount(labels, weights=h)
+    return int(((loads < lo) | (loads > hi)).sum())
 
 
 def _piece_forced(graph, piece, total, assignment, grid_h, lo, hi, ilo, ihi, time_limit, late, want_most):

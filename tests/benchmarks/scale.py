@@ -17,9 +17,17 @@ nannies and workers), sampled every 0.2 s with psutil. Validity and balance are 
 own figures (per-community coverage, connectivity, balance); up to 150k households the written
 plan is also verified by ``gridplan check`` (whole-city graph), timed apart.
 
-Results are written after every size to ``tests/benchmarks/results/scale.md`` (table) and
-``scale.png`` (time and memory against households), so a run cut short keeps what it measured.
-Speed goals are reported, never asserted.
+Up to 150k households the run is followed by its *bound* (:func:`city_bound`): every community is
+planned again in this process as the command's workers planned it (same buildings, boundary,
+barriers, seed and code prefix: the same plan, which is checked), and
+:func:`tests.benchmarks.bound.area_bound` is run on the graph the engine saw; the city's bound is the
+communities' most grids within the band, summed, over ΣG (they are planned apart: no grid spans two).
+
+Results are written after every size to ``tests/benchmarks/results/scale.md`` (table), ``scale.json``
+(every figure, and the bound's per community and per piece) and ``scale.png`` (time and memory
+against households), so a run cut short keeps what it measured. A run of some sizes keeps the rows
+of the sizes it did not run, from ``scale.json``, each with the date it was measured. Speed goals
+are reported, never asserted.
 """
 
 from __future__ import annotations
@@ -38,9 +46,17 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # run as a script: the bound's modules come from this checkout
+    sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "tests" / "benchmarks" / "results"
 SIZES = (10_000, 50_000, 150_000, 1_500_000)
 CHECK_UP_TO = 150_000
+#: The bound is computed up to this size: above it, planning every community again in one process
+#: (the bound needs the graphs the workers made and dropped) would double a run of many minutes.
+BOUND_UP_TO = 150_000
+BOUND_LIMIT = float(os.environ.get("GRIDPLAN_SCALE_EXACT_S", "4"))  # CP-SAT seconds per question
+BOUND_BUDGET = float(os.environ.get("GRIDPLAN_SCALE_EXACT_BUDGET_S", "240"))  # and per city
+TARGET, TOLERANCE = 50, 0.2  # the command's defaults
 GOALS = {150_000: 60.0, 1_500_000: 600.0}  # seconds
 MEMORY_GOAL_GB = 8.0
 
@@ -95,6 +111,83 @@ def run(cmd, *, cwd=None) -> tuple[float, int, str]:
     return wall, peak, out
 
 
+def _kinds(buildings) -> str:
+    """The kinds of building holding at least a tenth of a community's households."""
+    hh = buildings.groupby("kind")["households"].sum()
+    return " + ".join(sorted(k for k, v in hh.items() if v >= 0.1 * hh.sum())) or "none"
+
+
+def city_bound(city: Path, *, time_limit: float = BOUND_LIMIT, budget: float = BOUND_BUDGET) -> dict:
+    """The bound of a synthetic city planned as :func:`measure` plans it, community by community.
+
+    Each community is planned again here as a worker of ``gridplan partition --workers`` planned it
+    (:func:`partitioning.parallel.plan_community`'s call of :func:`partitioning.area.plan_area`, on
+    the same tasks) and :func:`tests.benchmarks.bound.area_bound` is run on its graph and plan;
+    ``budget`` seconds are shared by all communities.  Communities are planned apart (no grid spans
+    two), so the city's most grids within the band is the sum of theirs.
+
+    Returns
+    -------
+    dict
+        ``bound`` (Σ of the communities' grids within the band at most, over ΣG), ``bound_grids``
+        (ΣG), ``same_k_share`` (the share within the band of the engine's plan with every piece
+        where the exact split with the engine's number of grids has fewer grids outside replaced by
+        it: what the engine misses), ``forced`` (ΣF, Σ ``in_band_max`` and how the pieces were
+        decided, summed), ``bound_s``, ``replanned_share`` (the share within the band of the plans
+        made here: equal to the command's when the plan is the same), ``replan_s``,
+        ``bound_communities`` (per community: ``community``, ``kinds`` (:func:`_kinds`),
+        ``households``, ``grids`` (not oversize), ``out`` (outside the band), ``forced``) and
+        ``bound_pieces`` (the pieces' records of :func:`tests.benchmarks.bound.forced_out`, with
+        their ``community``).
+    """
+    import geo
+    from partitioning.area import plan_area
+    from partitioning.parallel import _prefixes, _tasks, community_of, community_seed
+    from partitioning.settings import PlanSettings
+    from tests.benchmarks.bound import area_bound
+
+    settings = PlanSettings(target=TARGET, tolerance=TOLERANCE)
+    inputs = geo.load_buildings(city, layer="buildings", id_field="building_id", households_field="households")
+    barriers = geo.load_barriers(city, inputs.crs, layer="roads")
+    communities = geo.load_boundaries(city, inputs.crs, layer="communities")
+    buildings = inputs.buildings
+    member = community_of(buildings, communities)
+    prefixes = _prefixes(sorted(member.unique()), settings.code_prefix)
+    lo, hi = TARGET * (1 - TOLERANCE), TARGET * (1 + TOLERANCE)
+    per, pieces, forced = [], [], {}
+    replan_s = bound_s = 0.0
+    in_band = 0
+    for cid, own, boundary, near, _ in _tasks(buildings, communities, barriers, member):
+        start = time.perf_counter()
+        area = plan_area(own, settings=settings, boundaries=boundary, barriers=near,
+                         seed=community_seed(settings.seed, cid), prefix=prefixes[cid])
+        replan_s += time.perf_counter() - start
+        normal = area.figures[~area.figures["oversize"].to_numpy(dtype=bool)]
+        found: list = []
+        res = area_bound(area.graph, area.assignment, target=TARGET, tolerance=TOLERANCE, n_normal=len(normal),
+                         time_limit=time_limit, budget=max(0.0, budget - bound_s), pieces=found)
+        bound_s += res.pop("seconds")
+        in_band += res["in_band"]
+        for key, value in res.items():
+            if key not in ("in_band_max", "in_band", "grids", "bound"):
+                forced[key] = forced.get(key, 0) + value
+        pieces += [{"community": cid, **p} for p in found]
+        per.append({"community": cid, "kinds": _kinds(own), "households": int(own["households"].sum()),
+                    "grids": len(normal), "out": int((~normal["households"].between(lo, hi)).sum()),
+                    "forced": res["forced"]})
+    forced["in_band_max"] = in_band
+    grids = sum(c["grids"] for c in per)
+    out = sum(c["out"] for c in per)
+    missed = sum(p["out"] - p["same_k"] for p in pieces if p["same_k"] is not None and p["same_k"] < p["out"])
+
+    def share(outside: int) -> float:  # of the grids that are not oversize, those within the band
+        return round(1 - outside / grids, 4) if grids else 1.0
+
+    return {"bound": share(grids - in_band), "bound_grids": grids, "same_k_share": share(out - missed),
+            "forced": forced, "bound_s": round(bound_s, 1), "replanned_share": share(out),
+            "replan_s": round(replan_s, 1), "bound_communities": per, "bound_pieces": pieces}
+
+
 def measure(households: int, *, workers: int, seed: int, work: Path) -> dict:
     city = work / f"city_{households}.gpkg"
     plan = work / f"plan_{households}.gpkg"
@@ -121,27 +214,95 @@ def measure(households: int, *, workers: int, seed: int, work: Path) -> dict:
         "undersize_grids": m["undersize_grids"], "disconnected_grids": m["disconnected_grids"],
         "split_buildings": m["split_buildings"], "coverage_ok": m["coverage"]["ok"],
         "load_before": round(load, 1), "load_after": round(os.getloadavg()[0], 1),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
     if households <= CHECK_UP_TO:
         t_check, _, out = run([*_gridplan(), "check", str(plan), "--json"])
         row["check_ok"] = json.loads(out)["ok"]
         row["check_s"] = round(t_check, 1)
+    if households <= BOUND_UP_TO:
+        row.update(city_bound(city))
     for path in (city, plan):
         path.unlink(missing_ok=True)
     return row
 
 
+def _same_size(row: dict, size: int) -> bool:
+    """Whether a row measured the city asked with ``size`` households (it holds at least that many,
+    and less than one building more)."""
+    return abs(row["households"] - size) < 0.01 * size + 200
+
+
+def merged_rows(new: list[dict]) -> list[dict]:
+    """The rows of this run, and those of ``scale.json`` for the sizes it has not measured (with the
+    date they were measured: a run cut short keeps the old rows of the sizes it did not reach), by
+    households."""
+    path = RESULTS / "scale.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    kept = [r for r in old if not any(_same_size(r, n["households"]) for n in new)]
+    return sorted(kept + new, key=lambda r: r["households"])
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def _where_out(rows: list[dict]) -> list[str]:
+    """Lines of the note on the grids outside the band: by the kinds of building of the communities,
+    and by how their pieces were decided."""
+    lines = []
+    for r in rows:
+        if "bound_communities" not in r:
+            continue
+        by_kind: dict[str, list[int]] = {}
+        for c in r["bound_communities"]:
+            acc = by_kind.setdefault(c["kinds"], [0, 0, 0, 0])
+            for i, key in enumerate(("grids", "out", "forced")):
+                acc[i] += c[key]
+            acc[3] += 1
+        out = sum(v[1] for v in by_kind.values())
+        lines.append(f"- {r['households']:,} households: {out} grids outside the band, of which {r['forced']['forced']} "
+                     f"forced (F). By the kinds of building holding the communities' households (≥ 10 % each):")
+        for kinds, (grids, n_out, n_forced, n) in sorted(by_kind.items(), key=lambda kv: -kv[1][1]):
+            lines.append(f"  - {kinds}: {n} communities, {grids} grids, {n_out} outside ({n_out / max(grids, 1):.1%}), "
+                         f"{n_forced} forced")
+        by_how: dict[str, list[int]] = {}
+        for piece in r["bound_pieces"]:
+            acc = by_how.setdefault(piece["how"], [0, 0, 0])
+            acc[0] += 1
+            acc[1] += piece["out"]
+            acc[2] += piece["forced"]
+        lines.append("  - by how each piece was decided (pieces, grids outside, forced): " + "; ".join(
+            f"{how.replace('_', ' ')} {n}, {n_out}, {n_forced}"
+            for how, (n, n_out, n_forced) in sorted(by_how.items(), key=lambda kv: -kv[1][1])) + ".")
+        same = [p for p in r["bound_pieces"] if p.get("same_k") is not None]
+        better = [p for p in same if p["same_k"] < p["out"]]
+        lines.append(
+            f"  - with the engine's own number of grids on each piece (the exact split of "
+            f"`partitioning._exact`, grids of at most the band's top plus the piece's largest building): on "
+            f"{len(same)} pieces holding {sum(p['out'] for p in same)} of its grids outside the band, the optimum "
+            f"has {sum(p['same_k'] for p in same)}; the engine misses {sum(p['out'] - p['same_k'] for p in better)} "
+            f"on {len(better)} pieces (the other pieces' candidate grids are too many to list).")
+    return lines
+
+
 def write_results(rows: list[dict], *, sizes, workers: int) -> None:
+    """Write ``scale.json``, ``scale.png`` and ``scale.md`` from ``rows`` (those of this run merged
+    with the kept ones, :func:`merged_rows`); ``sizes`` are the sizes this run asked."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "scale.json").write_text(json.dumps(rows, indent=2) + "\n")
+    _atomic_write(RESULTS / "scale.json", json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     _plot(rows)
     lines = [
         "# Scaling: synthetic cities through `gridplan partition --workers N`",
         "",
-        f"Produced by `make bench-scale` (`tests/benchmarks/scale.py`) on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        f"Produced by `make bench-scale` (`tests/benchmarks/scale.py`); the last run asked "
+        f"{', '.join(f'{s:,}' for s in sorted(sizes))} households; rows of other sizes are kept from earlier runs "
+        "(the date of each row in the *measured* column; the engine may have changed since).",
         f"Machine: {platform.platform()}, Python {platform.python_version()}, {psutil.cpu_count()} cores "
         f"(shared with other jobs: see the load averages), {psutil.virtual_memory().total / 2**30:.1f} GB RAM. "
-        f"Sizes asked: {', '.join(f'{s:,}' for s in sizes)}; {workers} local Dask workers, one thread each.",
+        f"{workers} local Dask workers, one thread each.",
         "",
         "Wall: the whole command (read the city, plan every community, assemble, write the plan). Plan: "
         "planning and assembly only. Worker: seconds spent in the communities, summed. Peak RSS: the "
@@ -149,24 +310,64 @@ def write_results(rows: list[dict], *, sizes, workers: int) -> None:
         "The machine is shared: CPU seconds are the fairer measure of the work when the load average is above "
         "the core count.",
         "",
+        f"Balance, target {TARGET} ± {TOLERANCE:.0%}: *within tolerance* is the share of the grids that are not "
+        "oversize (one building above the band) holding 40–60 households; *(reachable)* leaves out the undersize "
+        "grids too (a connected group below the band, which no plan can grow). *bound* is the best share any "
+        "plan with as many grids that are not oversize could reach: `1 − F / G`, F the grids that the city's "
+        "pieces (connected groups of buildings once the oversize ones are set aside) force out of the band "
+        "whatever the plan — undersize pieces, pieces no number of grids fits (61–79 households: one grid too "
+        "many, two too few) and pieces proven to hold grids outside the band (the *packing* bound where their "
+        "connected groups within the band can be listed, else CP-SAT); then the grids are shared among the pieces "
+        "(a knapsack: a piece of k grids has at most k − f within the band, no more than its largest packing) and "
+        "the bound is the smaller of the two (`tests/benchmarks/bound.py` `area_bound`, the corpus's too; "
+        "docs/partitioning.md). Pieces CP-SAT could not decide in its time "
+        f"({BOUND_LIMIT:g} s a question, {BOUND_BUDGET:g} s a city) count as splittable within the band, so the "
+        "bound is optimistic where they are many, never too low; CP-SAT stops at its time limit, so on a loaded "
+        "machine F may differ by a few grids between runs, each proven. *reachable* leaves out only the undersize "
+        f"grids the engine made; *bound* counts every forced grid and compares with the plan's own G. Up to "
+        f"{BOUND_UP_TO:,} households only (–: above, the bound would plan the whole city once more in one "
+        "process, doubling a run of many minutes).",
+        "",
         "| households | buildings | communities | grids | wall s | plan s | worker s (CPU s) | slowest community s "
-        "| peak RSS GB | grids/s | within tolerance | (reachable) | worst dev. | oversize | undersize "
-        "| disconnected | coverage ok | check | load before/after |",
-        "|" + "---:|" * 16 + ":---:|:---:|---:|",
+        "| peak RSS GB | grids/s | within tolerance | (reachable) | bound | worst dev. | oversize | undersize "
+        "| disconnected | coverage ok | check | load before/after | measured |",
+        "|" + "---:|" * 17 + ":---:|:---:|---:|---:|",
     ]
     for r in rows:
         check = f"{'ok' if r['check_ok'] else 'FAILED'} ({r['check_s']} s)" if "check_ok" in r else "–"
+        bound = f"{r['bound']:.1%}" if "bound" in r else "–"
         lines.append(
             f"| {r['households']:,} | {r['buildings']:,} | {r['communities']} | {r['grids']:,} | {r['wall_s']} "
             f"| {r['plan_s']} | {r['worker_s']} ({r.get('worker_cpu_s') or '–'}) | {r['slowest_community_s']} | {r['peak_rss_gb']} | {r['grids_per_s']} "
-            f"| {r['share_within_tolerance']:.1%} | {r['share_within_tolerance_reachable']:.1%} "
+            f"| {r['share_within_tolerance']:.1%} | {r['share_within_tolerance_reachable']:.1%} | {bound} "
             f"| {r['worst_deviation']:.0%} | {r['oversize_grids']} | {r['undersize_grids']} "
             f"| {r['disconnected_grids']} | {'yes' if r['coverage_ok'] else 'NO'} | {check} "
-            f"| {r['load_before']} / {r['load_after']} |")
-    missing = [s for s in sizes if not any(abs(r["households"] - s) < 0.01 * s + 200 for r in rows)]
+            f"| {r['load_before']} / {r['load_after']} | {r.get('date', '–')} |")
+    notes = []
+    for r in rows:
+        if "bound" not in r:
+            continue
+        f = r["forced"]
+        parts = [f"{k.replace('_', ' ')} {v}" for k, v in f.items() if k not in ("forced", "in_band_max") and v]
+        same = abs(r["replanned_share"] - r["share_within_tolerance"]) < 1e-4
+        notes.append(f"- {r['households']:,} households: F = {f['forced']} ({', '.join(parts) or 'none'}), "
+                     f"G = {r['bound_grids']:,}"
+                     + (f", at most {f['in_band_max']:,} of them within the band" if "in_band_max" in f else "")
+                     + f"; bound in {r['bound_s']} s after planning the communities again in "
+                     f"{r['replan_s']} s ({'the same plan' if same else 'NOT the same plan'}: "
+                     f"{r['replanned_share']:.1%} within tolerance)."
+                     + (f" With every piece where the engine misses a better split with its own number of grids "
+                        f"split that way: {r['same_k_share']:.1%}." if "same_k_share" in r else ""))
+    if notes:
+        lines += ["", "How the bound was decided (counts of pieces; *many k forced* and *packing forced* count grids; *at most … within the band*: the knapsack's, summed over the communities):",
+                  "", *notes]
+    where = _where_out(rows)
+    if where:
+        lines += ["", "## Where the grids outside the band come from", "", *where]
+    missing = [s for s in sizes if not any(_same_size(r, s) for r in rows)]
     lines += ["", "![time and memory against households](scale.png)", "", "## Goals", ""]
     for size, goal in GOALS.items():
-        hit = [r for r in rows if abs(r["households"] - size) < 0.01 * size + 200]
+        hit = [r for r in rows if _same_size(r, size)]
         if hit:
             r = hit[0]
             lines.append(f"- {size:,} households in under {goal:.0f} s: measured {r['wall_s']} s wall "
@@ -182,10 +383,12 @@ def write_results(rows: list[dict], *, sizes, workers: int) -> None:
         lines.append(f"- From {a['households']:,} to {b['households']:,} households ({ratio:.1f}×): "
                      f"{b['wall_s'] / a['wall_s']:.1f}× the wall time"
                      + (f", {b['worker_cpu_s'] / a['worker_cpu_s']:.1f}× the workers' CPU time"
-                        if a.get("worker_cpu_s") and b.get("worker_cpu_s") else "") + ".")
+                        if a.get("worker_cpu_s") and b.get("worker_cpu_s") else "")
+                     + ("" if a.get("date", "")[:10] == b.get("date", "")[:10] else " (rows measured on different days)")
+                     + ".")
     if missing:
         lines.append(f"- Not measured in this run: {', '.join(f'{s:,}' for s in missing)} households.")
-    (RESULTS / "scale.md").write_text("\n".join(lines) + "\n")
+    _atomic_write(RESULTS / "scale.md", "\n".join(lines) + "\n")
 
 
 def _plot(rows):
@@ -233,7 +436,7 @@ def main(argv=None) -> int:
             row = measure(size, workers=args.workers, seed=args.seed, work=Path(tmp))
             print(json.dumps(row), flush=True)
             rows.append(row)
-            write_results(rows, sizes=args.sizes, workers=args.workers)
+            write_results(merged_rows(rows), sizes=args.sizes, workers=args.workers)
     return 0
 
 

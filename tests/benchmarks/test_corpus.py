@@ -36,7 +36,7 @@ from geo.synth import MIXES, synth_city, write_city
 from partitioning.area import plan_area
 from partitioning.metrics import grid_figures, summarise_figures, validate_partition
 from partitioning.settings import PlanSettings
-from tests.benchmarks.bound import EXACT_MAX, MAX_KS, PACKING_MAX_SETS, forced_out
+from tests.benchmarks.bound import EXACT_MAX, MAX_KS, PACKING_MAX_SETS, area_bound, forced_out
 from tests.realdata import KOTKA, KUNMING, SUZHOU
 from tests.test_exact import coarse_pieces
 
@@ -133,13 +133,10 @@ def test_corpus(name, tmp_path_factory):
     start, cpu = time.perf_counter(), time.process_time()
     metis_assignment, metis_note = _metis(graph, assignment.nunique())
     metis = _figures(graph, metis_assignment, time.perf_counter() - start, time.process_time() - cpu)
-    start = time.perf_counter()
-    forced = forced_out(graph, assignment, target=TARGET, tolerance=TOLERANCE, time_limit=EXACT_LIMIT,
-                        budget=EXACT_BUDGET, grids=gp["n_normal"])
-    bound_s = time.perf_counter() - start
-    bound = 1 - forced["forced"] / max(gp["n_normal"], 1)
-    if forced["in_band_max"] is not None:  # the knapsack over the pieces: never above 1 − F / G
-        bound = min(bound, forced["in_band_max"] / max(gp["n_normal"], 1))
+    forced = area_bound(graph, assignment, target=TARGET, tolerance=TOLERANCE, n_normal=gp["n_normal"],
+                        time_limit=EXACT_LIMIT, budget=EXACT_BUDGET)
+    bound, bound_s = forced.pop("bound"), forced.pop("seconds")
+    del forced["grids"], forced["in_band"]
     households = int(buildings["households"].sum())
     ROWS[name] = [gp, metis, metis_note, bound, forced, bound_s, len(buildings), households,
                   area.timings["tessellation_s"]]
