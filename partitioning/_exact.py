@@ -11,7 +11,9 @@ then least band excess, then least Σ|h − t|, then compactness and barrier edg
 
 The whole piece is re-split (regions of two rings of grids around a grid outside the band, tried on
 the corpus, never found a better split than the moves); the new split replaces the engine's only
-when it has fewer grids outside the band, or as many and less excess.  Only coarse pieces are tried
+when it has fewer grids outside the band, or as many and less excess, and its candidate grids are
+never further from the target than the piece's worst grid (on the synthetic cities, a re-split free
+to make one grid of 100–120 households would put one more grid in the band).  Only coarse pieces are tried
 (at most :data:`_COARSE` buildings a grid on average); pieces whose groups are too many to list
 (fine-grained buildings, where the moves work well) are left alone, so the cost is bounded: listing
 stops at :data:`_MAX_SETS` groups, the programmes of such sizes take well under a second (HiGHS
@@ -50,25 +52,23 @@ def connected_sets(adj, households, cap, limit=_MAX_SETS):
     nbrs = [{u for u, _ in a} for a in adj]
     h = [int(v) for v in households]
     found: list[list[int]] = []
-
-    def extend(sub, closed, ext, weight, root):
-        found.append(sorted(sub))
-        if len(found) > limit:
-            raise OverflowError
-        ext = list(ext)
-        while ext:
-            w = ext.pop()
-            if weight + h[w] > cap:
-                continue
-            more = {u for u in nbrs[w] if u > root and u not in closed}
-            extend(sub + [w], closed | nbrs[w], set(ext) | more, weight + h[w], root)
-
-    try:
-        for root in range(len(adj)):
-            if h[root] <= cap:
-                extend([root], nbrs[root] | {root}, {u for u in nbrs[root] if u > root}, h[root], root)
-    except OverflowError:
-        return None
+    for root in range(len(adj)):
+        if h[root] > cap:
+            continue
+        # ESU with an explicit stack (a run of buildings without households can be long): each entry is
+        # a set, its closed neighbourhood, the nodes it may still grow by, and its households
+        stack = [([root], nbrs[root] | {root}, [u for u in sorted(nbrs[root]) if u > root], h[root])]
+        while stack:
+            sub, closed, ext, weight = stack.pop()
+            found.append(sorted(sub))
+            if len(found) > limit:
+                return None
+            for i in range(len(ext) - 1, -1, -1):
+                w = ext[i]
+                if weight + h[w] > cap:
+                    continue
+                more = [u for u in sorted(nbrs[w]) if u > root and u not in closed]
+                stack.append((sub + [w], closed | nbrs[w], ext[:i] + more, weight + h[w]))
     return found
 
 
@@ -90,24 +90,29 @@ def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
     return costs
 
 
-def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, time_limit=10.0):
+def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, worst=None, time_limit=10.0):
     """The best split of a connected region into ``k`` connected grids, by the engine's order; labels
-    ``0 .. k-1`` or ``None`` when the region's groups are too many to list or no split was proven
-    optimal in ``time_limit`` seconds.
+    ``0 .. k-1`` or ``None`` when the region's groups are too many to list, no split was proven
+    optimal in ``time_limit`` seconds, or none exists.
 
     The candidate grids hold at most ``target × (1 + tolerance)`` households plus the region's largest
-    building (a grid further above the band is no grid a planner wants); the split is the best of
-    those.  The time limit only guards against a runaway solve: the programmes that listing allows
-    take well under it, so the result does not depend on the machine's speed.
+    building (a grid further above the band is no grid a planner wants); with ``worst``, only grids
+    holding ``target ± worst`` households (no grid further from the target than that).  The split is
+    the best of those.  The time limit only guards against a runaway solve: the programmes that
+    listing allows take well under it, so the result does not depend on the machine's speed.
     """
     from scipy.optimize import LinearConstraint, milp
     from scipy.sparse import csc_matrix
 
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     h = np.asarray(households)
-    sets = connected_sets(adj, h, hi + float(h.max()))
+    sets = connected_sets(adj, h, hi + float(h.max()) if worst is None else target + worst)
     if sets is None:
         return None
+    if worst is not None:
+        sets = [g for g in sets if abs(float(h[g].sum()) - target) <= worst + 1e-9]
+        if not sets:
+            return None
     costs = _set_costs(sets, adj, np.asarray(xy, dtype=float), h, target=target, lo=lo, hi=hi,
                        crossing_weight=crossing_weight)
     n, m = len(adj), len(sets)
@@ -190,7 +195,9 @@ def _band_cost(labels, households, lo, hi):
 def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
     """Re-split a piece exactly (:func:`exact_split`) when some of its grids are outside the band and its
     candidate grids can be listed; the new split is kept only when it has fewer grids outside the
-    band, or as many and less excess.  Returns the labels."""
+    band, or as many and less excess.  No grid of the new split is further from the target than the
+    piece's worst grid was: one grid fewer outside the band is not worth a grid of twice the target.
+    Returns the labels."""
     labels = np.asarray(labels, dtype=np.int64)
     h = np.asarray(households)
     k = int(labels.max()) + 1
@@ -198,7 +205,9 @@ def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
     before = _band_cost(labels, h, lo, hi)
     if before[0] == 0 or not k < len(labels) <= _COARSE * k:  # in the band, one building a grid, or fine
         return labels
-    new = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=crossing_weight)
+    worst = float(np.abs(np.bincount(labels, weights=h) - target).max())
+    new = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=crossing_weight,
+                      worst=worst)
     if new is None:
         return labels
     after = _band_cost(new, h, lo, hi)

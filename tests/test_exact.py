@@ -130,3 +130,32 @@ def test_repair_packs_what_single_moves_cannot():
     assert two[0] == two[1] != two[2] == two[3] and _band(two, h) == (0, 0.0)
     three = np.array([0, 1, 1, 2])
     assert repair(adj, xy, h, three, **options).tolist() == three.tolist()
+
+
+def test_a_long_run_of_buildings_without_households_is_listed_without_recursion():
+    """Sheds and garages without households can form runs of thousands of buildings in one piece."""
+    n = 3_000
+    adj = [[] for _ in range(n)]
+    for i in range(n - 1):
+        adj[i].append((i + 1, 0.0))
+        adj[i + 1].append((i, 0.0))
+    assert connected_sets(adj, [30] + [0] * (n - 1), cap=60, limit=10_000) is None  # too many, no RecursionError
+    short = [[(1, 0.0)], [(0, 0.0), (2, 0.0)], [(1, 0.0)]]
+    assert sorted(connected_sets(short, [30, 0, 0], cap=60)) == [[0], [0, 1], [0, 1, 2], [1], [1, 2], [2]]
+
+
+def test_repair_never_makes_the_worst_grid_worse():
+    """::
+
+        a(4) - b(4) - c(24) - d(30)
+
+    The engine's {a, b, c} {d} (32 / 30) has both grids outside the band; {a, b} {c, d} (8 / 54) has one
+    outside, but a grid of 8 households, further from 50 than any grid before: the plan is kept."""
+    adj = [[(1, 0.0)], [(0, 0.0), (2, 0.0)], [(1, 0.0), (3, 0.0)], [(2, 0.0)]]
+    h = np.array([4, 4, 24, 30])
+    xy = np.array([(0.0, 0.0), (10.0, 0.0), (20.0, 0.0), (30.0, 0.0)])
+    options = dict(target=TARGET, tolerance=TOLERANCE, crossing_weight=250.0)
+    free = exact_split(adj, xy, h, 2, **options)
+    assert np.bincount(free, weights=h).tolist() == [8, 54]  # what an unguarded re-split would make
+    engine = np.array([0, 0, 0, 1])
+    assert repair(adj, xy, h, engine, **options).tolist() == engine.tolist()
