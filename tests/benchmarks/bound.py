@@ -374,7 +374,8 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         if pieces is not None and (out or f):
             pieces.append({"buildings": len(piece), "households": total, "grids": len(own), "out": out,
                            "forced": f, "how": kind or "engine",
-                           "same_k": same_k_outside(graph.subgraph(piece), len(own), target, tolerance)
+                           "same_k": same_k_outside(graph.subgraph(piece), len(own), target, tolerance,
+                                                    worst=max(abs(grid_h[g] - target) for g in own))
                            if out else None})
     if grids is not None:
         counts["in_band_max"] = in_band_bound(records, grids, lo, hi)
@@ -399,12 +400,15 @@ def area_bound(graph: nx.Graph, assignment, *, target: float, tolerance: float, 
             "seconds": time.perf_counter() - start}
 
 
-def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float) -> int | None:
+def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float, *,
+                   worst: float | None = None) -> int | None:
     """The fewest grids outside the band of a split of ``piece`` into ``k`` connected grids, none
-    holding more than the band's top plus the piece's largest building: the engine's own exact
-    re-split (:func:`partitioning._exact.exact_split`) asked with the engine's number of grids there.
-    Below the engine's count, the engine missed a better plan with as many grids.  None when the
-    piece's candidate grids are too many to list, or its buildings overlap (the split would divide them)."""
+    holding more than the band's top plus the piece's largest building (with ``worst``: none further
+    from the target than that): the engine's own exact re-split
+    (:func:`partitioning._exact.exact_split`) asked with the engine's number of grids there.  With
+    ``worst`` the engine's worst grid on the piece, a count below the engine's is a better plan with as
+    many grids and no worse grid: an engine miss.  None when the piece's candidate grids are too many
+    to list, or its buildings overlap (the split would divide them)."""
     from partitioning._exact import exact_split
 
     lo, hi = target * (1 - tolerance) - 1e-9, target * (1 + tolerance) + 1e-9
@@ -414,7 +418,7 @@ def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float) -> 
         return sum(not lo <= h <= hi for _, h in piece.nodes(data="households"))
     index, adj, h = _adjacency(piece)
     xy = np.array([(piece.nodes[v]["x"], piece.nodes[v]["y"]) for v in index], dtype=float)
-    labels = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=0.0)
+    labels = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=0.0, worst=worst)
     if labels is None:
         return None
     loads = np.bincount(labels, weights=h)

@@ -281,7 +281,7 @@ def _where_out(rows: list[dict]) -> list[str]:
         better = [p for p in same if p["same_k"] < p["out"]]
         lines.append(
             f"  - with the engine's own number of grids on each piece (the exact split of "
-            f"`partitioning._exact`, grids of at most the band's top plus the piece's largest building): on "
+            f"`partitioning._exact`, no grid further from the target than the engine's worst on the piece): on "
             f"{len(same)} pieces holding {sum(p['out'] for p in same)} of its grids outside the band, the optimum "
             f"has {sum(p['same_k'] for p in same)}; the engine misses {sum(p['out'] - p['same_k'] for p in better)} "
             f"on {len(better)} pieces (the other pieces' candidate grids are too many to list).")
