@@ -25,6 +25,7 @@ import contextlib
 import os
 import platform
 import random
+import re
 import signal
 import time
 import warnings
@@ -209,9 +210,35 @@ def _write():
         "speed figure.",
         "",
     ]
-    text += [SECTIONS[k] for k in sorted(SECTIONS)]
+    text += _with_earlier_sections([SECTIONS[k] for k in sorted(SECTIONS)])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(text) + "\n", encoding="utf-8")
+    tmp = RESULTS.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(text) + "\n", encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
+_KEPT = "*Kept from the run of {date}: this section was not run this time (`pytest -k`).*"
+
+
+def _with_earlier_sections(sections: list[str]) -> list[str]:
+    """``sections`` (this run's, each starting with its ``## `` heading) with the sections of the
+    results file that this run did not make, in the file's order, each marked with the date it was
+    measured: running one test (``pytest -k gap_to_optimum``) does not drop the others' tables."""
+    if not RESULTS.exists():
+        return sections
+    earlier = RESULTS.read_text(encoding="utf-8")
+    stamp = re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC", earlier)
+    date = stamp.group(0) if stamp else "an earlier date"
+    new = {sec.split("\n", 1)[0]: sec for sec in sections}
+    merged = []
+    for old in ("## " + part for part in earlier.split("\n## ")[1:]):
+        heading = old.split("\n", 1)[0]
+        if heading in new:
+            merged.append(new.pop(heading))
+        else:
+            body = old.rstrip("\n") + "\n"
+            merged.append(body if "*Kept from the run of" in body else f"{body}\n{_KEPT.format(date=date)}\n")
+    return merged + list(new.values())
 
 
 # --- real data sets ---------------------------------------------------------------------------------------
