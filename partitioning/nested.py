@@ -49,6 +49,7 @@ __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels
 logger = logging.getLogger(__name__)
 
 _ROUNDS = 2
+_CYCLES = 2  # redraws then moves, twice: the second redraws only the regions the moves changed
 
 
 def quotient_graph(graph: nx.Graph, groups: pd.Series) -> nx.Graph:
@@ -120,13 +121,15 @@ def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, 
         try:
             children = engine.partition(sub, target=child_target, n_grids=n, tolerance=tolerance,
                                         seed=seed).assignment
+            within = _within(hh.groupby(children).sum(), child_target, tolerance)
+            if within <= (old[1] if best is None or best[0][0] < k else best[0][1]):
+                continue  # whatever the grouping, not better than before nor than the best so far
             groups = engine.partition(quotient_graph(sub, children), n_grids=k, tolerance=tolerance,
                                       seed=seed).assignment
         except InfeasibleError:
             continue
         parents = children.map(groups)
-        key = (_within(hh.groupby(parents).sum(), parent_target, tolerance),
-               _within(hh.groupby(children).sum(), child_target, tolerance))
+        key = (_within(hh.groupby(parents).sum(), parent_target, tolerance), within)
         if key[0] >= old[0] and key[1] > old[1] and (best is None or key > best[0]):
             best = (key, children, parents)
             if key == (k, children.nunique()):
@@ -171,49 +174,60 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(ids).astype(np.int64)
     blocked = {str(b) for b in blocked}
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
-    tried = redrawn = 0
+    tried = redrawn = moves = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
-    for rnd in range(_ROUNDS):
-        ch = hh.groupby(child).sum()
-        bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
-        todo = sorted(set(parent[child.isin(bad)]) - blocked)
-        done = 0
-        for pid in tqdm(todo, desc=f"redraw {rnd + 1}", unit="grid", disable=not progress):
-            members = parent.index[parent.to_numpy() == pid]
-            if not len(members) or child[members].isin(bad).sum() == 0:
-                continue  # redrawn already, or its children fixed by a neighbour's redraw
-            region = _region(graph, parent, pid, blocked, within, hops=rnd + 1)
-            nodes = parent.index[parent.isin(region).to_numpy()]
-            k = len(region)
-            key = (tuple(region), frozenset(nodes))
-            if key in failed:
-                continue
-            old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
-                   _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
-            counts = [None, *sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})]
-            tried += 1
-            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, child_target=child_target,
-                           parent_target=parent_target, tolerance=tolerance, seed=seed)
-            if best is None:
-                failed.add(key)
-                continue
-            _, new_child, new_parent = best
-            names = dict(zip(sorted(pd.unique(new_parent.to_numpy())), region))
-            parent[nodes] = new_parent[nodes].map(names).to_numpy()
-            child[nodes] = (parent[nodes] + "/r" + new_child[nodes].astype(str)).to_numpy()
-            done += 1
-        redrawn += done
-        if not done:
-            break
-    parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
-                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
-                                          within=within)
+    moved_parents: set = set()
+    moved_children: set = set()
+    for cycle in range(_CYCLES):
+        for rnd in range(_ROUNDS):
+            ch = hh.groupby(child).sum()
+            bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
+            todo = sorted(set(parent[child.isin(bad)]) - blocked)
+            done = 0
+            for pid in tqdm(todo, desc=f"redraw {cycle + 1}.{rnd + 1}", unit="grid", disable=not progress):
+                members = parent.index[parent.to_numpy() == pid]
+                if not len(members) or child[members].isin(bad).sum() == 0:
+                    continue  # redrawn already, or its children fixed by a neighbour's redraw
+                region = _region(graph, parent, pid, blocked, within, hops=rnd + 1)
+                nodes = parent.index[parent.isin(region).to_numpy()]
+                k = len(region)
+                key = (tuple(region), frozenset(nodes))
+                if key in failed:
+                    continue
+                old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
+                       _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
+                counts = [None, *sorted({max(k, round(k * parent_target / child_target)),
+                                         int(child[nodes].nunique())})]
+                tried += 1
+                best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, child_target=child_target,
+                               parent_target=parent_target, tolerance=tolerance, seed=seed)
+                if best is None:
+                    failed.add(key)
+                    continue
+                _, new_child, new_parent = best
+                names = dict(zip(sorted(pd.unique(new_parent.to_numpy())), region))
+                parent[nodes] = new_parent[nodes].map(names).to_numpy()
+                child[nodes] = (parent[nodes] + "/r" + new_child[nodes].astype(str)).to_numpy()
+                done += 1
+            redrawn += done
+            logger.debug("nested redraws, cycle %d round %d: %d redrawn, %d tried so far", cycle + 1, rnd + 1, done,
+                         tried)
+            if not done:
+                break
+        parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
+                                              child_target=child_target, tolerance=tolerance, blocked=blocked,
+                                              within=within)
+        moves += moved["moves"]
+        moved_parents |= moved["changed_parents"]
+        moved_children |= moved["changed_children"]
+        if not moved["moves"]:
+            break  # the moves changed no region: the redraws would find nothing new
     after = _within(hh.groupby(child).sum(), child_target, tolerance)
     logger.info("nested layouts: %d of %d region(s) redrawn; children within ±%.0f%%: %d → %d",
                 redrawn, tried, tolerance * 100, before, after)
     return parent, child, {"regions_redrawn": redrawn, "regions_tried": tried, "children_within_before": before,
-                           "children_within_after": after, "moves": moved["moves"],
-                           "moved_parents": moved["changed_parents"], "moved_children": moved["changed_children"]}
+                           "children_within_after": after, "moves": moves,
+                           "moved_parents": moved_parents, "moved_children": moved_children}
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:

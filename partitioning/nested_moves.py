@@ -156,7 +156,7 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
     def outside(c) -> bool:
         return figures(cb, atoms_in[c])[0] > 0 or figures(pb, parent_atoms(par_of[c], {}))[0] > 0
 
-    def options(a, bad):
+    def options(a, bad, chains):
         """Moves of ``a`` to an adjacent child, then swaps of ``a`` with an atom of that child."""
         c1 = ch_of[a]
         near = sorted({ch_of[b] for b in step[a]} - {c1})
@@ -167,15 +167,27 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
             if c1 in bad or c2 in bad:
                 for b in sorted(x for x in atoms_in[c2] if step[x] & (atoms_in[c1] - {a})):
                     yield {a: c2, b: c1}
+        if not chains:
+            return
+        for c2 in near:  # chains: a to c2, then one atom out of c2 or into c1 from a third child
+            for b in sorted((x for x in atoms_in[c2] if x != a), key=str):
+                for c3 in sorted({ch_of[y] for y in step[b]} - {c1, c2}):
+                    if bad & {c1, c2, c3}:
+                        yield {a: c2, b: c3}
+            for b in sorted({x for y in atoms_in[c1] - {a} for x in step[y]}, key=str):
+                c3 = ch_of[b]
+                if c3 not in (c1, c2) and bad & {c1, c2, c3}:
+                    yield {a: c2, b: c1}
 
     moves, changed_c, changed_p = 0, set(), set()
+    chains = False  # chains of two moves only once single moves and swaps find nothing (they cost more)
     for _ in range(_MAX_SWEEPS):
         bad = {c for c in atoms_in if atoms_in[c] and outside(c)}
         near_bad = {a for c in bad for a in atoms_in[c]}
         done = 0
         for a in sorted(near_bad | {b for x in near_bad for b in step[x]}, key=str):
             best = None
-            for move in options(a, bad):
+            for move in options(a, bad, chains):
                 key = evaluate(move)
                 if key is not None and (best is None or key < best[0]):
                     best = (key, move)
@@ -196,8 +208,9 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
                     children_in[par_of[c]].discard(c)
             done += 1
         moves += done
-        if not done:
+        if not done and chains:
             break
+        chains = not done
     child = pd.Series([ch_of[atom_of[v]] for v in ids], index=child.index, name=child.name)
     parent = pd.Series([par_of[c] for c in child.to_numpy()], index=parent.index, name=parent.name)
     logger.info("nested layouts: %d building move(s) between %d child unit(s)", moves, len(changed_c))
