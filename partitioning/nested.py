@@ -42,7 +42,7 @@ from geo.errors import InfeasibleError
 from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
 from partitioning.hierarchy import count_status, emergency_layout
-from partitioning.nested_moves import move_buildings
+from partitioning.nested_moves import move_buildings, stuck_buildings
 
 __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
 
@@ -111,16 +111,26 @@ def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: 
     return sorted(near)
 
 
-def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, int], *, child_target,
-            parent_target, tolerance, seed):
+def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, int], stuck: dict, *,
+            child_target, parent_target, tolerance, seed):
     """Best bottom-up redraw of one region that beats ``old`` (parents, children within the band):
     ``(figures, children, parents)`` or ``None``. ``counts``: numbers of children to try (``None``: the
-    engine's choice at ``child_target``); stops at a redraw with every unit within the band."""
+    engine's choice at ``child_target``). ``stuck``: the region's buildings that no child within the band
+    can hold, by atom (:func:`partitioning.nested_moves.stuck_buildings`): each atom is a child of its
+    own and the engine splits the rest (no child within the band is lost, and the engine does not spend
+    its repairs on them). Stops at a redraw with every parent and every child but the stuck ones within
+    the band."""
     best = None
+    alone = pd.Series(stuck, dtype=object).map(lambda a: f"stuck {a}")
+    rest = subgraph(sub, [v for v in sub.nodes if v not in stuck]) if stuck else sub
+    n_alone = alone.nunique()
     for n in counts:
+        if n is not None and n - n_alone < 1:
+            continue
         try:
-            children = engine.partition(sub, target=child_target, n_grids=n, tolerance=tolerance,
-                                        seed=seed).assignment
+            children = engine.partition(rest, target=child_target, n_grids=None if n is None else n - n_alone,
+                                        tolerance=tolerance, seed=seed).assignment if len(rest) else alone[:0]
+            children = pd.concat([children.astype(str), alone]).reindex(hh.index)
             within = _within(hh.groupby(children).sum(), child_target, tolerance)
             if within <= (old[1] if best is None or best[0][0] < k else best[0][1]):
                 continue  # whatever the grouping, not better than before nor than the best so far
@@ -132,7 +142,7 @@ def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, 
         key = (_within(hh.groupby(parents).sum(), parent_target, tolerance), within)
         if key[0] >= old[0] and key[1] > old[1] and (best is None or key > best[0]):
             best = (key, children, parents)
-            if key == (k, children.nunique()):
+            if key == (k, children.nunique() - n_alone):
                 break
     return best
 
@@ -174,6 +184,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(ids).astype(np.int64)
     blocked = {str(b) for b in blocked}
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
+    stuck = stuck_buildings(graph, child_target * (1 - tolerance), child_target * (1 + tolerance))
     tried = redrawn = moves = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
     moved_parents: set = set()
@@ -199,7 +210,8 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
                 counts = [None, *sorted({max(k, round(k * parent_target / child_target)),
                                          int(child[nodes].nunique())})]
                 tried += 1
-                best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, child_target=child_target,
+                best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old,
+                               {v: stuck[v] for v in nodes if v in stuck}, child_target=child_target,
                                parent_target=parent_target, tolerance=tolerance, seed=seed)
                 if best is None:
                     failed.add(key)

@@ -30,11 +30,12 @@ import pandas as pd
 
 from partitioning.graph import crossing_cost
 
-__all__ = ["move_buildings"]
+__all__ = ["move_buildings", "stuck_buildings"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_SWEEPS = 20
+_MAX_SETS = 400  # connected sets looked at per building before it is taken as not stuck
 
 
 def _atoms(graph: nx.Graph, ids: list) -> dict:
@@ -43,6 +44,55 @@ def _atoms(graph: nx.Graph, ids: list) -> dict:
     linked.add_nodes_from(ids)
     linked.add_edges_from((u, v) for u, v, o in graph.edges(data="overlap") if o)
     return {v: min(comp, key=str) for comp in nx.connected_components(linked) for v in comp}
+
+
+def stuck_buildings(graph: nx.Graph, lo: float, hi: float) -> dict:
+    """Buildings with households that no connected group of buildings holding them can put in ``[lo, hi]``,
+    each with its atom (the smallest id of its buildings joined by ``overlap`` edges: they stay together).
+
+    A building of 19 households whose neighbours hold 20, 31 and 42 is in a unit of 19 or of at least
+    39 whatever the layout: at ``[20, 30]`` it is stuck outside the band. Buildings joined by
+    ``overlap`` edges count as one; every edge of ``graph`` may be crossed. A building whose
+    connected groups up to ``hi`` are too many to look at (``_MAX_SETS``) is taken as not stuck.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.path_graph(["a", "b", "c"])
+    >>> nx.set_node_attributes(g, {"a": 19, "b": 20, "c": 5}, "households")
+    >>> stuck_buildings(g, 20, 30)
+    {'a': 'a'}
+    """
+    ids = list(graph.nodes)
+    atom_of = _atoms(graph, ids)
+    h: dict = defaultdict(int)
+    for v in ids:
+        h[atom_of[v]] += int(graph.nodes[v]["households"])
+    adj: dict = defaultdict(set)
+    for u, v in graph.edges:
+        a, b = atom_of[u], atom_of[v]
+        if a != b:
+            adj[a].add(b)
+            adj[b].add(a)
+    stuck = set()
+    for a in sorted((x for x in h if 0 < h[x] < lo), key=str):
+        seen = {frozenset([a])}
+        stack = [(frozenset([a]), h[a])]
+        fits = False
+        while stack and not fits and len(seen) < _MAX_SETS:
+            group, total = stack.pop()
+            for b in sorted(set().union(*(adj[x] for x in group)) - group, key=str):
+                grown, t = group | {b}, total + h[b]
+                if t > hi or grown in seen:
+                    continue
+                if t >= lo:
+                    fits = True
+                    break
+                seen.add(grown)
+                stack.append((grown, t))
+        if not fits and len(seen) < _MAX_SETS:
+            stuck.add(a)
+    return {v: atom_of[v] for v in ids if atom_of[v] in stuck}
 
 
 def _connected(nodes: set, adj: dict) -> bool:
