@@ -203,8 +203,8 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
                 nodes = parent.index[parent.isin(region).to_numpy()]
                 k = len(region)
                 key = (tuple(region), frozenset(nodes))
-                if key in failed:
-                    continue
+                if key in failed or (cycle and not moved_parents.intersection(region)):
+                    continue  # redrawn in vain before; after the first cycle, only where the moves changed
                 old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
                        _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
                 counts = [None, *sorted({max(k, round(k * parent_target / child_target)),
