@@ -15,12 +15,16 @@ redraws them *locally*, both levels at once, where the finer one fails:
    the region holds now), then groups the children into the region's number of parents by the engine
    run on the children's adjacency graph (:func:`quotient_graph`). Every parent is a union of whole
    children: nesting holds by construction.
+   A stuck building (:func:`partitioning.nested_moves.stuck_buildings`: no connected group holding it
+   is within the children's band) is a child of its own; the engine splits the rest.
 3. Keep the redraw only if the region has **no fewer parents within the band and more children within
    the band** than before (parents first: the normal layout is never made worse); among the redraws
    that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
-4. Last, single buildings are moved (or swapped) between adjacent children where that puts more
-   children within the band and no parent out of it (:func:`partitioning.nested_moves.move_buildings`).
+4. Then single buildings are moved (or swapped, or moved in chains of two) between adjacent children
+   where that puts more children within the band and no parent out of it
+   (:func:`partitioning.nested_moves.move_buildings`).
+5. A second cycle of 1–4 on the regions holding a parent the moves changed.
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
@@ -175,7 +179,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         replace (as many); its children are named ``<parent id>/r<engine id>`` (renumber them afterwards).
     figures : dict
         ``regions_redrawn``, ``regions_tried``, the children within the band before and after, and of the
-        last pass of :func:`partitioning.nested_moves.move_buildings` its ``moves`` and the ids it changed
+        passes of :func:`partitioning.nested_moves.move_buildings` their ``moves`` and the ids they changed
         (``moved_parents``, ``moved_children``).
     """
     ids = pd.Index(list(graph.nodes), name="building_id")

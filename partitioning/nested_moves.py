@@ -7,7 +7,9 @@ are fixed by moving one building (or one group of overlapping buildings, never s
 adjacent child, often in the adjacent parent: the engine on a region finds such a move only by chance.
 
 :func:`move_buildings` moves buildings one at a time, each move to an adjacent child across no
-barrier, and keeps a move only if it makes the layouts strictly better in this order:
+barrier (or swaps two; once neither finds anything, chains of two moves: a building to the adjacent
+child with one building out of that child to a third, or into the first from a third), and keeps a
+move only if it makes the layouts strictly better in this order:
 
 1. no more parents outside the band (``parent_target`` ± ``tolerance``; the normal layout first);
 2. fewer children outside the band (a child that is one building above the band is ``oversize`` and
