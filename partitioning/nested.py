@@ -194,7 +194,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     moved_parents: set = set()
     moved_children: set = set()
     for cycle in range(_CYCLES):
-        for rnd in range(_ROUNDS):
+        for rnd in range(_ROUNDS if not cycle else 1):  # the second cycle: regions of one step only
             ch = hh.groupby(child).sum()
             bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
             todo = sorted(set(parent[child.isin(bad)]) - blocked)
