@@ -24,7 +24,7 @@ redraws them *locally*, both levels at once, where the finer one fails:
 4. Then single buildings are moved (or swapped, or moved in chains of two) between adjacent children
    where that puts more children within the band and no parent out of it
    (:func:`partitioning.nested_moves.move_buildings`).
-5. A second cycle of 1–4 on the regions holding a parent the moves changed.
+5. A second cycle of 1–4 (regions of one step only) where a region holds a parent the moves changed.
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
