@@ -16,10 +16,12 @@ redraws them *locally*, both levels at once, where the finer one fails:
    run on the children's adjacency graph (:func:`quotient_graph`). Every parent is a union of whole
    children: nesting holds by construction.
    A stuck building (:func:`partitioning.nested_moves.stuck_buildings`: no connected group holding it
-   is within the children's band) is a child of its own; the engine splits the rest.
-3. Keep the redraw only if the region has **no fewer parents within the band and more children within
-   the band** than before (parents first: the normal layout is never made worse); among the redraws
-   that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
+   is within the children's band) is set apart, the engine splits the rest, then it joins an adjacent
+   child outside the band (or stays a child of its own).
+3. Keep the redraw only if the region has **no fewer parents within the band, and fewer children
+   outside the band or as many and more within it** than before (parents first: the normal layout is
+   never made worse); among the redraws that pass, the most parents within the band, then the fewest
+   children outside, then the most within. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
 4. Then single buildings are moved (or swapped, or moved in chains of two) between adjacent children
    where that puts more children within the band and no parent out of it
@@ -145,13 +147,13 @@ def _join_stuck(sub: nx.Graph, hh: pd.Series, children: pd.Series, alone: pd.Ser
 
 def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple, stuck: dict, *,
             child_target, parent_target, tolerance, seed):
-    """Best bottom-up redraw of one region that beats ``old`` (parents, children within the band):
+    """Best bottom-up redraw of one region that beats ``old`` (parents within the band, :func:`_children`):
     ``(figures, children, parents)`` or ``None``. ``counts``: numbers of children to try (``None``: the
     engine's choice at ``child_target``). ``stuck``: the region's buildings that no child within the band
-    can hold, by atom (:func:`partitioning.nested_moves.stuck_buildings`): each atom is a child of its
-    own and the engine splits the rest (no child within the band is lost, and the engine does not spend
-    its repairs on them). Stops at a redraw with every parent and every child but the stuck ones within
-    the band."""
+    can hold, by atom (:func:`partitioning.nested_moves.stuck_buildings`): the engine splits the rest
+    (no child within the band is lost, and the engine does not spend its repairs on them), then each
+    atom joins a child (:func:`_join_stuck`). Stops at a redraw with every parent and every child but
+    those holding a stuck building within the band."""
     best = None
     alone = pd.Series(stuck, dtype=object).map(lambda a: f"stuck {a}")
     rest = subgraph(sub, [v for v in sub.nodes if v not in stuck]) if stuck else sub
