@@ -23,10 +23,9 @@ redraws them *locally*, both levels at once, where the finer one fails:
    never made worse); among the redraws that pass, the most parents within the band, then the fewest
    children outside, then the most within. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
-4. Then single buildings are moved (or swapped, or moved in chains of two) between adjacent children
+4. Last, single buildings are moved (or swapped, or moved in chains of two) between adjacent children
    where that puts more children within the band and no parent out of it
    (:func:`partitioning.nested_moves.move_buildings`).
-5. A second cycle of 1–4 (regions of one step only) where a region holds a parent the moves changed.
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
@@ -55,7 +54,6 @@ __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels
 logger = logging.getLogger(__name__)
 
 _ROUNDS = 2
-_CYCLES = 2  # redraws then moves, twice: the second redraws only the regions the moves changed
 
 
 def quotient_graph(graph: nx.Graph, groups: pd.Series) -> nx.Graph:
@@ -210,7 +208,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
         replace (as many); its children are named ``<parent id>/r<engine id>`` (renumber them afterwards).
     figures : dict
         ``regions_redrawn``, ``regions_tried``, the children within the band before and after, and of the
-        passes of :func:`partitioning.nested_moves.move_buildings` their ``moves`` and the ids they changed
+        last pass of :func:`partitioning.nested_moves.move_buildings` its ``moves`` and the ids it changed
         (``moved_parents``, ``moved_children``).
     """
     ids = pd.Index(list(graph.nodes), name="building_id")
@@ -220,61 +218,49 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     blocked = {str(b) for b in blocked}
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
     stuck = stuck_buildings(graph, child_target * (1 - tolerance), child_target * (1 + tolerance))
-    tried = redrawn = moves = 0
+    tried = redrawn = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
-    moved_parents: set = set()
-    moved_children: set = set()
-    for cycle in range(_CYCLES):
-        for rnd in range(_ROUNDS if not cycle else 1):  # the second cycle: regions of one step only
-            ch = hh.groupby(child).sum()
-            bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
-            todo = sorted(set(parent[child.isin(bad)]) - blocked)
-            done = 0
-            for pid in tqdm(todo, desc=f"redraw {cycle + 1}.{rnd + 1}", unit="grid", disable=not progress):
-                members = parent.index[parent.to_numpy() == pid]
-                if not len(members) or child[members].isin(bad).sum() == 0:
-                    continue  # redrawn already, or its children fixed by a neighbour's redraw
-                region = _region(graph, parent, pid, blocked, within, hops=rnd + 1)
-                nodes = parent.index[parent.isin(region).to_numpy()]
-                k = len(region)
-                key = (tuple(region), frozenset(nodes))
-                if key in failed or (cycle and not moved_parents.intersection(region)):
-                    continue  # redrawn in vain before; after the first cycle, only where the moves changed
-                old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
-                       _children(hh[nodes], child[nodes], child_target, tolerance))
-                counts = [None, *sorted({max(k, round(k * parent_target / child_target)),
-                                         int(child[nodes].nunique())})]
-                tried += 1
-                best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old,
-                               {v: stuck[v] for v in nodes if v in stuck}, child_target=child_target,
-                               parent_target=parent_target, tolerance=tolerance, seed=seed)
-                if best is None:
-                    failed.add(key)
-                    continue
-                _, new_child, new_parent = best
-                names = dict(zip(sorted(pd.unique(new_parent.to_numpy())), region))
-                parent[nodes] = new_parent[nodes].map(names).to_numpy()
-                child[nodes] = (parent[nodes] + "/r" + new_child[nodes].astype(str)).to_numpy()
-                done += 1
-            redrawn += done
-            logger.debug("nested redraws, cycle %d round %d: %d redrawn, %d tried so far", cycle + 1, rnd + 1, done,
-                         tried)
-            if not done:
-                break
-        parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
-                                              child_target=child_target, tolerance=tolerance, blocked=blocked,
-                                              within=within)
-        moves += moved["moves"]
-        moved_parents |= moved["changed_parents"]
-        moved_children |= moved["changed_children"]
-        if not moved["moves"]:
-            break  # the moves changed no region: the redraws would find nothing new
+    for rnd in range(_ROUNDS):
+        ch = hh.groupby(child).sum()
+        bad = set(ch.index[((ch < child_target * (1 - tolerance)) | (ch > child_target * (1 + tolerance)))])
+        todo = sorted(set(parent[child.isin(bad)]) - blocked)
+        done = 0
+        for pid in tqdm(todo, desc=f"redraw {rnd + 1}", unit="grid", disable=not progress):
+            members = parent.index[parent.to_numpy() == pid]
+            if not len(members) or child[members].isin(bad).sum() == 0:
+                continue  # redrawn already, or its children fixed by a neighbour's redraw
+            region = _region(graph, parent, pid, blocked, within, hops=rnd + 1)
+            nodes = parent.index[parent.isin(region).to_numpy()]
+            k = len(region)
+            key = (tuple(region), frozenset(nodes))
+            if key in failed:
+                continue
+            old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
+                   _children(hh[nodes], child[nodes], child_target, tolerance))
+            counts = [None, *sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})]
+            tried += 1
+            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, {v: stuck[v] for v in nodes if v in stuck},
+                           child_target=child_target, parent_target=parent_target, tolerance=tolerance, seed=seed)
+            if best is None:
+                failed.add(key)
+                continue
+            _, new_child, new_parent = best
+            names = dict(zip(sorted(pd.unique(new_parent.to_numpy())), region))
+            parent[nodes] = new_parent[nodes].map(names).to_numpy()
+            child[nodes] = (parent[nodes] + "/r" + new_child[nodes].astype(str)).to_numpy()
+            done += 1
+        redrawn += done
+        if not done:
+            break
+    parent, child, moved = move_buildings(graph, parent, child, parent_target=parent_target,
+                                          child_target=child_target, tolerance=tolerance, blocked=blocked,
+                                          within=within)
     after = _within(hh.groupby(child).sum(), child_target, tolerance)
     logger.info("nested layouts: %d of %d region(s) redrawn; children within ±%.0f%%: %d → %d",
                 redrawn, tried, tolerance * 100, before, after)
     return parent, child, {"regions_redrawn": redrawn, "regions_tried": tried, "children_within_before": before,
-                           "children_within_after": after, "moves": moves,
-                           "moved_parents": moved_parents, "moved_children": moved_children}
+                           "children_within_after": after, "moves": moved["moves"],
+                           "moved_parents": moved["changed_parents"], "moved_children": moved["changed_children"]}
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
