@@ -15,12 +15,17 @@ redraws them *locally*, both levels at once, where the finer one fails:
    the region holds now), then groups the children into the region's number of parents by the engine
    run on the children's adjacency graph (:func:`quotient_graph`). Every parent is a union of whole
    children: nesting holds by construction.
-3. Keep the redraw only if the region has **no fewer parents within the band and more children within
-   the band** than before (parents first: the normal layout is never made worse); among the redraws
-   that pass, the most parents, then the most children, within the band. Two rounds (regions of one,
+   A stuck building (:func:`partitioning.nested_moves.stuck_buildings`: no connected group holding it
+   is within the children's band) is set apart, the engine splits the rest, then it joins an adjacent
+   child outside the band (or stays a child of its own).
+3. Keep the redraw only if the region has **no fewer parents within the band, and fewer children
+   outside the band or as many and more within it** than before (parents first: the normal layout is
+   never made worse); among the redraws that pass, the most parents within the band, then the fewest
+   children outside, then the most within. Two rounds (regions of one,
    then two steps); a region redrawn in vain is tried again only once it has changed.
-4. Last, single buildings are moved (or swapped) between adjacent children where that puts more
-   children within the band and no parent out of it (:func:`partitioning.nested_moves.move_buildings`).
+4. Last, single buildings are moved (or swapped, or moved in chains of two) between adjacent children
+   where that puts more children within the band and no parent out of it
+   (:func:`partitioning.nested_moves.move_buildings`).
 
 The same applies to the finest level of a plan with levels (:func:`nested_levels`: the parents are
 the units of the level above the grids). See ``docs/hierarchy.md`` ("Redrawing nested layouts").
@@ -42,7 +47,7 @@ from geo.errors import InfeasibleError
 from partitioning import engine
 from partitioning.graph import crossing_cost, subgraph
 from partitioning.hierarchy import count_status, emergency_layout
-from partitioning.nested_moves import move_buildings
+from partitioning.nested_moves import move_buildings, stuck_buildings
 
 __all__ = ["quotient_graph", "redraw_nested", "nested_emergency", "nested_levels"]
 
@@ -96,6 +101,16 @@ def _within(h: pd.Series, target: float, tolerance: float) -> int:
     return int(((h >= target * (1 - tolerance)) & (h <= target * (1 + tolerance))).sum())
 
 
+def _children(hh: pd.Series, children: pd.Series, target: float, tolerance: float) -> tuple[int, int]:
+    """(children outside the band, negated; children within it): one building above the band counts as
+    neither, as in the metrics. Fewer outside comes first: at a share of ~95%, one more child outside
+    costs as much as ~19 more within."""
+    h, heavy = hh.groupby(children).sum(), (hh > 0).groupby(children).sum()
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    inside = (h >= lo) & (h <= hi)
+    return -int((~inside & ~((h > hi) & (heavy == 1))).sum()), int(inside.sum())
+
+
 def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: pd.Series | None,
             hops: int = 1) -> list[str]:
     """``pid`` and the parents up to ``hops`` steps from it, not blocked, in the same unit of ``within``."""
@@ -110,26 +125,57 @@ def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: 
     return sorted(near)
 
 
-def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple[int, int], *, child_target,
-            parent_target, tolerance, seed):
-    """Best bottom-up redraw of one region that beats ``old`` (parents, children within the band):
+def _join_stuck(sub: nx.Graph, hh: pd.Series, children: pd.Series, alone: pd.Series, target: float,
+                tolerance: float) -> pd.Series:
+    """Each stuck child joined to an adjacent child outside the band (the smallest; never one building above
+    the band), if any: it is outside whatever it holds, so one child outside instead of two (a child of
+    its own where every neighbour is within the band)."""
+    lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    children = children.copy()
+    for name in sorted(pd.unique(alone.to_numpy())):
+        mine = children.index[children.to_numpy() == name]
+        h, heavy = hh.groupby(children).sum(), (hh > 0).groupby(children).sum()
+        near = {children[w] for v in mine for w in sub.neighbors(v)} - {name}
+        # not into one building above the band (oversize, counted as neither): it would be counted outside
+        out = sorted((int(h[c]), c) for c in near if h[c] < lo or (h[c] > hi and heavy[c] > 1))
+        if out:
+            children[mine] = out[0][1]
+    return children
+
+
+def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple, stuck: dict, *,
+            child_target, parent_target, tolerance, seed):
+    """Best bottom-up redraw of one region that beats ``old`` (parents within the band, :func:`_children`):
     ``(figures, children, parents)`` or ``None``. ``counts``: numbers of children to try (``None``: the
-    engine's choice at ``child_target``); stops at a redraw with every unit within the band."""
+    engine's choice at ``child_target``). ``stuck``: the region's buildings that no child within the band
+    can hold, by atom (:func:`partitioning.nested_moves.stuck_buildings`): the engine splits the rest
+    (no child within the band is lost, and the engine does not spend its repairs on them), then each
+    atom joins a child (:func:`_join_stuck`). Stops at a redraw with every parent and every child but
+    those holding a stuck building within the band."""
     best = None
+    alone = pd.Series(stuck, dtype=object).map(lambda a: f"stuck {a}")
+    rest = subgraph(sub, [v for v in sub.nodes if v not in stuck]) if stuck else sub
+    n_alone = alone.nunique()
     for n in counts:
+        if n is not None and n - n_alone < 1:
+            continue
         try:
-            children = engine.partition(sub, target=child_target, n_grids=n, tolerance=tolerance,
-                                        seed=seed).assignment
+            children = engine.partition(rest, target=child_target, n_grids=None if n is None else n - n_alone,
+                                        tolerance=tolerance, seed=seed).assignment if len(rest) else alone[:0]
+            children = _join_stuck(sub, hh, pd.concat([children.astype(str), alone]).reindex(hh.index), alone,
+                                   child_target, tolerance)
+            figures = _children(hh, children, child_target, tolerance)
+            if figures <= (old[1] if best is None or best[0][0] < k else best[0][1]):
+                continue  # whatever the grouping, not better than before nor than the best so far
             groups = engine.partition(quotient_graph(sub, children), n_grids=k, tolerance=tolerance,
                                       seed=seed).assignment
         except InfeasibleError:
             continue
         parents = children.map(groups)
-        key = (_within(hh.groupby(parents).sum(), parent_target, tolerance),
-               _within(hh.groupby(children).sum(), child_target, tolerance))
+        key = (_within(hh.groupby(parents).sum(), parent_target, tolerance), figures)
         if key[0] >= old[0] and key[1] > old[1] and (best is None or key > best[0]):
             best = (key, children, parents)
-            if key == (k, children.nunique()):
+            if key[0] == k and -key[1][0] == (children[list(stuck)].nunique() if stuck else 0):
                 break
     return best
 
@@ -171,6 +217,7 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(ids).astype(np.int64)
     blocked = {str(b) for b in blocked}
     before = _within(hh.groupby(child).sum(), child_target, tolerance)
+    stuck = stuck_buildings(graph, child_target * (1 - tolerance), child_target * (1 + tolerance))
     tried = redrawn = 0
     failed: set = set()  # regions redrawn in vain: tried again only once they changed
     for rnd in range(_ROUNDS):
@@ -189,11 +236,11 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
             if key in failed:
                 continue
             old = (_within(hh[nodes].groupby(parent[nodes]).sum(), parent_target, tolerance),
-                   _within(hh[nodes].groupby(child[nodes]).sum(), child_target, tolerance))
+                   _children(hh[nodes], child[nodes], child_target, tolerance))
             counts = [None, *sorted({max(k, round(k * parent_target / child_target)), int(child[nodes].nunique())})]
             tried += 1
-            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, child_target=child_target,
-                           parent_target=parent_target, tolerance=tolerance, seed=seed)
+            best = _redraw(subgraph(graph, nodes), hh[nodes], k, counts, old, {v: stuck[v] for v in nodes if v in stuck},
+                           child_target=child_target, parent_target=parent_target, tolerance=tolerance, seed=seed)
             if best is None:
                 failed.add(key)
                 continue

@@ -7,7 +7,9 @@ are fixed by moving one building (or one group of overlapping buildings, never s
 adjacent child, often in the adjacent parent: the engine on a region finds such a move only by chance.
 
 :func:`move_buildings` moves buildings one at a time, each move to an adjacent child across no
-barrier, and keeps a move only if it makes the layouts strictly better in this order:
+barrier (or swaps two; once neither finds anything, chains of two moves: a building to the adjacent
+child with one building out of that child to a third, or into the first from a third), and keeps a
+move only if it makes the layouts strictly better in this order:
 
 1. no more parents outside the band (``parent_target`` ± ``tolerance``; the normal layout first);
 2. fewer children outside the band (a child that is one building above the band is ``oversize`` and
@@ -30,11 +32,12 @@ import pandas as pd
 
 from partitioning.graph import crossing_cost
 
-__all__ = ["move_buildings"]
+__all__ = ["move_buildings", "stuck_buildings"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_SWEEPS = 20
+_MAX_SETS = 400  # connected sets looked at per building before it is taken as not stuck
 
 
 def _atoms(graph: nx.Graph, ids: list) -> dict:
@@ -43,6 +46,55 @@ def _atoms(graph: nx.Graph, ids: list) -> dict:
     linked.add_nodes_from(ids)
     linked.add_edges_from((u, v) for u, v, o in graph.edges(data="overlap") if o)
     return {v: min(comp, key=str) for comp in nx.connected_components(linked) for v in comp}
+
+
+def stuck_buildings(graph: nx.Graph, lo: float, hi: float) -> dict:
+    """Buildings with households that no connected group of buildings holding them can put in ``[lo, hi]``,
+    each with its atom (the smallest id of its buildings joined by ``overlap`` edges: they stay together).
+
+    A building of 19 households whose neighbours hold 20, 31 and 42 is in a unit of 19 or of at least
+    39 whatever the layout: at ``[20, 30]`` it is stuck outside the band. Buildings joined by
+    ``overlap`` edges count as one; every edge of ``graph`` may be crossed. A building whose
+    connected groups up to ``hi`` are too many to look at (``_MAX_SETS``) is taken as not stuck.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.path_graph(["a", "b", "c"])
+    >>> nx.set_node_attributes(g, {"a": 19, "b": 20, "c": 5}, "households")
+    >>> stuck_buildings(g, 20, 30)
+    {'a': 'a'}
+    """
+    ids = list(graph.nodes)
+    atom_of = _atoms(graph, ids)
+    h: dict = defaultdict(int)
+    for v in ids:
+        h[atom_of[v]] += int(graph.nodes[v]["households"])
+    adj: dict = defaultdict(set)
+    for u, v in graph.edges:
+        a, b = atom_of[u], atom_of[v]
+        if a != b:
+            adj[a].add(b)
+            adj[b].add(a)
+    stuck = set()
+    for a in sorted((x for x in h if 0 < h[x] < lo), key=str):
+        seen = {frozenset([a])}
+        stack = [(frozenset([a]), h[a])]
+        fits = False
+        while stack and not fits and len(seen) < _MAX_SETS:
+            group, total = stack.pop()
+            for b in sorted(set().union(*(adj[x] for x in group)) - group, key=str):
+                grown, t = group | {b}, total + h[b]
+                if t > hi or grown in seen:
+                    continue
+                if t >= lo:
+                    fits = True
+                    break
+                seen.add(grown)
+                stack.append((grown, t))
+        if not fits and len(seen) < _MAX_SETS:
+            stuck.add(a)
+    return {v: atom_of[v] for v in ids if atom_of[v] in stuck}
 
 
 def _connected(nodes: set, adj: dict) -> bool:
@@ -156,7 +208,7 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
     def outside(c) -> bool:
         return figures(cb, atoms_in[c])[0] > 0 or figures(pb, parent_atoms(par_of[c], {}))[0] > 0
 
-    def options(a, bad):
+    def options(a, bad, chains):
         """Moves of ``a`` to an adjacent child, then swaps of ``a`` with an atom of that child."""
         c1 = ch_of[a]
         near = sorted({ch_of[b] for b in step[a]} - {c1})
@@ -167,15 +219,27 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
             if c1 in bad or c2 in bad:
                 for b in sorted(x for x in atoms_in[c2] if step[x] & (atoms_in[c1] - {a})):
                     yield {a: c2, b: c1}
+        if not chains:
+            return
+        for c2 in near:  # chains: a to c2, then one atom out of c2 or into c1 from a third child
+            for b in sorted((x for x in atoms_in[c2] if x != a), key=str):
+                for c3 in sorted({ch_of[y] for y in step[b]} - {c1, c2}):
+                    if bad & {c1, c2, c3}:
+                        yield {a: c2, b: c3}
+            for b in sorted({x for y in atoms_in[c1] - {a} for x in step[y]}, key=str):
+                c3 = ch_of[b]
+                if c3 not in (c1, c2) and bad & {c1, c2, c3}:
+                    yield {a: c2, b: c1}
 
     moves, changed_c, changed_p = 0, set(), set()
+    chains = False  # chains of two moves only once single moves and swaps find nothing (they cost more)
     for _ in range(_MAX_SWEEPS):
         bad = {c for c in atoms_in if atoms_in[c] and outside(c)}
         near_bad = {a for c in bad for a in atoms_in[c]}
         done = 0
         for a in sorted(near_bad | {b for x in near_bad for b in step[x]}, key=str):
             best = None
-            for move in options(a, bad):
+            for move in options(a, bad, chains):
                 key = evaluate(move)
                 if key is not None and (best is None or key < best[0]):
                     best = (key, move)
@@ -196,8 +260,9 @@ def move_buildings(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, pare
                     children_in[par_of[c]].discard(c)
             done += 1
         moves += done
-        if not done:
+        if not done and chains:
             break
+        chains = not done
     child = pd.Series([ch_of[atom_of[v]] for v in ids], index=child.index, name=child.name)
     parent = pd.Series([par_of[c] for c in child.to_numpy()], index=parent.index, name=parent.name)
     logger.info("nested layouts: %d building move(s) between %d child unit(s)", moves, len(changed_c))

@@ -3,6 +3,8 @@ lattices (hypothesis)."""
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import networkx as nx
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 from partitioning import engine
 from partitioning.hierarchy import emergency_layout
 from partitioning.metrics import partition_metrics, validate_partition
-from partitioning.nested_moves import move_buildings
+from partitioning.nested_moves import move_buildings, stuck_buildings
 from tests.test_nested import lattices
 
 
@@ -49,6 +51,44 @@ def test_a_move_never_puts_a_normal_grid_out_of_its_band():
     child = pd.Series(["A1", "A2", "B1", "B1"], index=list(g.nodes))
     p, c, f = move_buildings(g, parent, child, parent_target=50, child_target=25, tolerance=0.2)
     assert f["moves"] == 0 and p.equals(parent)
+
+
+def test_a_chain_of_two_moves_where_no_single_move_helps():
+    # A = 19 | 4 + 17 (40), B = 3 + 24 | 25 (52): giving the 4 to the 19 leaves 17; taking the 3 first
+    # changes nothing. Both together: 23 | 20, 24 | 25, A = 43, B = 49
+    g = _path([19, 4, 17, 3, 24, 25])
+    parent = pd.Series(["A", "A", "A", "B", "B", "B"], index=list(g.nodes))
+    child = pd.Series(["X", "Y", "Y", "Z", "Z", "W"], index=list(g.nodes))
+    p, c, f = move_buildings(g, parent, child, parent_target=50, child_target=25, tolerance=0.2)
+    assert c.tolist() == ["X", "X", "Y", "Y", "Z", "W"] and p.tolist() == ["A", "A", "A", "A", "B", "B"]
+    assert f["moves"] == 1
+
+
+def test_stuck_buildings_worked_case():
+    # 19 beside 20 and 42: a grid holding it is 19 or at least 39 (band 20–30); 15 beside 4 + 4 is not
+    g = _path([20, 19, 42, 15, 4, 4])
+    assert stuck_buildings(g, 20, 30) == {"b1": "b1"}
+    g.add_node("a", households=0, x=10.0, y=5.0)
+    g.add_edge("b1", "a", overlap=True)  # overlapping buildings count as one
+    assert stuck_buildings(g, 20, 30) == {"b1": "a", "a": "a"}
+
+
+@settings(max_examples=60, deadline=None, database=None, derandomize=True)
+@given(data=st.data(), n=st.integers(1, 8))
+def test_stuck_buildings_are_those_no_connected_group_in_the_band_holds(data, n):
+    households = data.draw(st.lists(st.integers(0, 35), min_size=n, max_size=n))
+    pairs = list(combinations(range(n), 2))
+    edges = [e for e, keep in zip(pairs, data.draw(st.lists(st.booleans(), min_size=len(pairs),
+                                                             max_size=len(pairs)))) if keep]
+    g = nx.Graph()
+    g.add_nodes_from((k, {"households": h}) for k, h in enumerate(households))
+    g.add_edges_from(edges)
+    fits = set()  # buildings some connected group within [20, 30] holds, by brute force
+    for size in range(1, n + 1):
+        for group in combinations(range(n), size):
+            if 20 <= sum(households[k] for k in group) <= 30 and nx.is_connected(g.subgraph(group)):
+                fits.update(group)
+    assert set(stuck_buildings(g, 20, 30)) == {k for k in range(n) if 0 < households[k] < 20 and k not in fits}
 
 
 def _outside(graph, assignment, target):
