@@ -69,10 +69,14 @@ def _bridge_candidates(geoms: np.ndarray, members: np.ndarray) -> tuple[np.ndarr
     return members[pairs[:, 0]], members[pairs[:, 1]]
 
 
-def join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
-    """Bridge each component made only of ``free`` buildings (groups without households) to the
-    nearest building of its boundary unit that is not free, so that it joins a grid rather than
-    make an empty one."""
+def join_empty_groups(graph, ids, geoms, boundary, free, barriers, touching=None) -> None:
+    """Bridge each component made only of ``free`` buildings (groups without households) to a building
+    of its boundary unit that is not free, so that it joins a grid rather than make an empty one.
+
+    With ``touching`` (building id → the buildings whose cells share an edge with its cell), the
+    bridge goes to a building whose cell borders the group's (the one across the lowest barrier, then
+    the nearest): the grid that takes the group stays one polygon.  Without such a neighbour, or
+    without ``touching``, to the nearest building."""
     position = {bid: k for k, bid in enumerate(ids)}
     shapes = np.asarray(geoms)
     held = np.flatnonzero(~free)
@@ -82,21 +86,40 @@ def join_empty_groups(graph, ids, geoms, boundary, free, barriers) -> None:
         if not free[members].all():
             continue
         key = None if boundary is None else boundary[members[0]]
-        if key not in trees:
-            others = held if boundary is None else held[boundary[held] == key]
-            trees[key] = (others, shapely.STRtree(shapes[others]) if len(others) else None)
-        others, tree = trees[key]
-        if tree is None:
-            continue
-        m, o = tree.query_nearest(shapes[members], all_matches=True)
-        d = shapely.distance(shapes[members[m]], shapes[others[o]])
-        best = np.lexsort((o, m, d))[0]  # the nearest pair; ties to the first member, then the first other
-        u, v, gap = members[m[best]], others[o[best]], float(d[best])
-        level = crossings(shapely.shortest_line(geoms[[u]], geoms[[v]]), barriers)[0]
+        bordering = _bordering(members, ids, position, touching, free, boundary, key)
+        if len(bordering):
+            m = np.repeat(np.arange(len(members)), len(bordering))
+            o = np.tile(np.arange(len(bordering)), len(members))
+            lines = shapely.shortest_line(shapes[members[m]], shapes[bordering[o]])
+            d, levels = shapely.length(lines), crossings(lines, barriers)
+            best = np.lexsort((o, m, d, levels))[0]  # the lowest barrier, the nearest, then the first
+            u, v, gap, level = members[m[best]], bordering[o[best]], float(d[best]), int(levels[best])
+        else:
+            if key not in trees:
+                others = held if boundary is None else held[boundary[held] == key]
+                trees[key] = (others, shapely.STRtree(shapes[others]) if len(others) else None)
+            others, tree = trees[key]
+            if tree is None:
+                continue
+            m, o = tree.query_nearest(shapes[members], all_matches=True)
+            d = shapely.distance(shapes[members[m]], shapes[others[o]])
+            best = np.lexsort((o, m, d))[0]  # the nearest pair; ties to the first member, then the first other
+            u, v, gap = members[m[best]], others[o[best]], float(d[best])
+            level = crossings(shapely.shortest_line(geoms[[u]], geoms[[v]]), barriers)[0]
         graph.add_edge(ids[u], ids[v], length=gap, crosses=CROSSING_LEVELS[level], bridge=True, overlap=False)
         graph.graph["islands"].append(sorted(ids[members].tolist()))
-        logger.info("a group of %d building(s) without households bridged to building %s, %.0f m away",
-                    len(members), ids[v], gap)
+        logger.info("a group of %d building(s) without households bridged to building %s, %.0f m away%s",
+                    len(members), ids[v], gap, "" if len(bordering) else " (no bordering cell: two polygons)")
+
+
+def _bordering(members, ids, position, touching, free, boundary, key) -> np.ndarray:
+    """Positions of the buildings holding households, in unit ``key``, whose cells border a cell of
+    ``members`` (sorted; empty without ``touching``)."""
+    if touching is None:
+        return np.zeros(0, dtype=np.int64)
+    near = {position[b] for k in members for b in touching.get(ids[k], ()) if b in position}
+    return np.array(sorted(k for k in near if not free[k] and (boundary is None or boundary[k] == key)),
+                    dtype=np.int64)
 
 
 def link_islands(graph, ids, geoms, unit, components, barriers, households=None, bridge_households=None) -> None:

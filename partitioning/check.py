@@ -195,6 +195,11 @@ def summary_lines(metrics: dict, *, target: int) -> list[str]:
         lines.append(f"polygons:           overlap {cov.get('overlap_area_m2', 0):.1f} m², gap "
                      f"{cov.get('gap_area_m2', 0):.1f} m², multipart {len(cov.get('multipart_grids', []))}, "
                      f"cut buildings {len(cov.get('cut_buildings', []))}")
+        detached = cov.get("detached_grids") or []
+        if detached:
+            lines.append(f"detached groups:    {len(detached)} grid(s) also hold a group of buildings without "
+                         "households that borders no other grid of its community (a campus or yard across a "
+                         f"road), drawn as a second polygon: {ids_text(detached)}")
     t = m.get("timings")
     if t:
         lines.append(f"runtime:            {t['total_s']:.2f} s (cells {t['tessellation_s']:.2f}, graph "

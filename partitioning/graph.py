@@ -32,7 +32,7 @@ from geo.errors import CRSError, InputError, PlanFileError
 from geo.plan import Plan
 from partitioning._links import CROSSING_LEVELS, crossings, join_empty_groups, link_islands
 from partitioning.settings import DEFAULT_GAP, PlanSettings, bridge_households
-from partitioning.tessellation import keep_adjacent_cells
+from partitioning.tessellation import cell_adjacency, keep_adjacent_cells
 
 __all__ = ["CROSSING_LEVELS", "CROSSING_COST", "crossing_cost", "build_contiguity_graph", "grid_graph",
            "plan_graph", "subgraph", "group_values", "empty_groups"]
@@ -310,17 +310,19 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     """
     graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
                                    group_field=group_field, bridge_households=bridge_households)
-    graph = keep_adjacent_cells(graph, cells)
-    _join_empty_components(graph, buildings, barriers)
+    adjacency = cell_adjacency(cells)
+    graph = keep_adjacent_cells(graph, cells, adjacency=adjacency)
+    _join_empty_components(graph, buildings, barriers, adjacency)
     return graph
 
 
 def _join_empty_components(graph: nx.Graph, buildings: gpd.GeoDataFrame,
-                           barriers: gpd.GeoDataFrame | None) -> None:
+                           barriers: gpd.GeoDataFrame | None, adjacency: pd.DataFrame) -> None:
     """Bridge every connected component without households (a shed whose cell touches no other
-    building's cell once the edges between cells that do not touch are dropped) to the nearest
-    building holding households in its boundary unit: it joins that grid instead of making a grid
-    of 0 households (issue 14)."""
+    building's cell once the edges between cells that do not touch are dropped; a campus of schools
+    enclosed by major roads) to a building holding households in its boundary unit, one whose cell
+    borders the component's where there is one (``adjacency``: :func:`partitioning.tessellation.cell_adjacency`), else the
+    nearest: it joins that grid instead of making a grid of 0 households (issue 14)."""
     ids = buildings.index.to_numpy()
     position = {bid: k for k, bid in enumerate(ids)}
     free = np.zeros(len(ids), dtype=bool)
@@ -334,7 +336,11 @@ def _join_empty_components(graph: nx.Graph, buildings: gpd.GeoDataFrame,
         boundary = np.array([graph.nodes[v].get("boundary_id") for v in ids], dtype=object)
     if barriers is not None:
         barriers = _same_crs(barriers, buildings, "barriers")
-    join_empty_groups(graph, ids, buildings.geometry.to_numpy(), boundary, free, barriers)
+    touching: dict = {}
+    for a, b in zip(adjacency["a"].tolist(), adjacency["b"].tolist()):
+        touching.setdefault(a, set()).add(b)
+        touching.setdefault(b, set()).add(a)
+    join_empty_groups(graph, ids, buildings.geometry.to_numpy(), boundary, free, barriers, touching)
 
 
 def plan_graph(plan: Plan, *, buildings: gpd.GeoDataFrame | None = None,

@@ -111,8 +111,8 @@ class CommunityResult:
         The cell of each building, in ``building_ids`` order.
     enclosure : numpy.ndarray of int
     metrics, coverage, timings : dict
-        The community's partition metrics, coverage figures (``multipart_grids`` as positions in
-        ``grids``) and seconds per step.
+        The community's partition metrics, coverage figures (``multipart_grids`` and
+        ``detached_grids`` as positions in ``grids``) and seconds per step.
     area : shapely geometry
         The area its grids cover.
     figures : pandas.DataFrame
@@ -169,7 +169,8 @@ def plan_community(community_id: str, buildings: gpd.GeoDataFrame, boundary: gpd
                      seed=community_seed(settings.seed, community_id), prefix=prefix)
     grids = area.grids
     position = pd.Series(np.arange(len(grids)), index=grids.index)
-    coverage = {**area.coverage, "multipart_grids": [int(position[g]) for g in area.coverage["multipart_grids"]]}
+    coverage = {**area.coverage, **{key: [int(position[g]) for g in area.coverage[key]]
+                                    for key in ("multipart_grids", "detached_grids")}}
     cells = area.cells.reindex(buildings.index)
     return CommunityResult(
         community_id=community_id, building_ids=buildings.index.to_numpy(),
@@ -320,7 +321,7 @@ def _aggregate(results: list[CommunityResult], settings: PlanSettings) -> tuple[
     coverage: dict[str, Any] = {key: float(sum(c[key] for c in cs)) for key in
                 ("area_m2", "grids_area_m2", "overlap_area_m2", "gap_area_m2", "outside_area_m2", "rounding_area_m2")}
     coverage["n_grids"] = metrics["n_grids"]
-    for key in ("multipart_grids", "cut_buildings", "unassigned_buildings"):
+    for key in ("multipart_grids", "detached_grids", "cut_buildings", "unassigned_buildings"):
         coverage[key] = []  # filled with plan-wide ids by the caller
     coverage["coverage_valid"] = all(c["coverage_valid"] for c in cs)
     coverage["ok"] = all(c["ok"] for c in cs)
@@ -452,8 +453,8 @@ def _assemble(inputs, settings, results, boundaries, barriers, extra_files, *, t
                              geometry=np.concatenate([r.cells for r in results]),
                              index=pd.Index(b_ids, name="building_id"), crs=buildings.crs).reindex(buildings.index)
     metrics, coverage = _aggregate(results, settings)
-    coverage["multipart_grids"] = sorted(grid_ids[off + g] for off, r in zip(offsets, results)
-                                         for g in r.coverage["multipart_grids"])
+    for key in ("multipart_grids", "detached_grids"):
+        coverage[key] = sorted(grid_ids[off + g] for off, r in zip(offsets, results) for g in r.coverage[key])
     coverage["cut_buildings"] = sorted(b for r in results for b in r.coverage["cut_buildings"])
     coverage["unassigned_buildings"] = sorted(b for r in results for b in r.coverage["unassigned_buildings"])
     used = boundaries[boundaries["boundary_id"].astype(str).isin([r.community_id for r in results])]

@@ -276,3 +276,18 @@ def test_no_group_without_households_is_left_without_a_link(buildings):
         assert buildings.loc[sorted(comp), "households"].sum() > 0
     result = partition(g, target=50, tolerance=0.2)
     assert (result.grids["households"] > 0).all()
+
+
+def test_a_group_without_households_is_bridged_to_a_building_whose_cell_borders_it():
+    """The nearest building (5 m) would leave the grid in two polygons; the one whose cell borders the
+    group's (30 m, across the road between their cells) keeps it whole.  Without cells, the nearest."""
+    from partitioning._links import join_empty_groups
+
+    ids = np.array(["shed", "near", "across"], dtype=object)
+    geoms = np.array([box(0, 0, 10, 10), box(15, 0, 25, 10), box(0, 40, 10, 50)], dtype=object)
+    free = np.array([True, False, False])
+    for touching, other in (({"shed": {"across"}, "across": {"shed"}}, "across"), (None, "near")):
+        g = nx.Graph(islands=[])
+        g.add_nodes_from(ids.tolist())
+        join_empty_groups(g, ids, geoms, None, free, None, touching)
+        assert list(g.edges) == [("shed", other)] and g.edges["shed", other]["bridge"]

@@ -193,6 +193,23 @@ def test_coverage_report_catches_broken_grids():
     assert r["unassigned_buildings"] == ["b0"] and not r["ok"]
 
 
+def test_a_grid_in_two_pieces_is_a_fault_unless_one_piece_holds_no_households():
+    """b0 and b2 in one grid, b1's cell between them: two polygons.  A grid with households in both is
+    a fault; one whose second piece holds only buildings without households (a campus joined across a
+    road because it borders no other grid, :func:`partitioning.graph.grid_graph`) is reported apart."""
+    b = _buildings([box(0, 0, 10, 10), box(20, 0, 30, 10), box(40, 0, 50, 10)])
+    area = box(-10, -10, 60, 20)
+    asg = pd.Series(["g1", "g2", "g1"], index=b.index)
+    grids = grid_polygons(tessellate(b, area=area), asg)
+    r = coverage_report(grids, b, asg, area=area)
+    assert r["multipart_grids"] == ["g1"] and r["detached_grids"] == [] and not r["ok"]
+    b.loc["b2", "households"] = 0
+    r = coverage_report(grids, b, asg, area=area)
+    assert r["multipart_grids"] == [] and r["detached_grids"] == ["g1"] and r["ok"]
+    b.loc["b0", "households"] = 0  # no households at all: still a fault
+    assert coverage_report(grids, b, asg, area=area)["multipart_grids"] == ["g1"]
+
+
 def test_coverage_report_of_a_valid_coverage_agrees_with_the_pairwise_checks(kunming_buildings):
     """For a valid coverage the report skips the pairwise grid overlaps and the footprints'
     areas in other grids (a valid coverage has no overlap, so a footprint's area in other grids
@@ -280,12 +297,14 @@ def test_real_data_grids_are_a_proper_coverage(name, request, kotka_buildings):
     assert (grids.geom_type == "Polygon").all()
 
     # any assignment -- here plain squares, ignoring adjacency -- still gives a coverage;
-    # only the multipart count may rise, and exactly for grids whose cells are disconnected
+    # only the multipart count may rise, and exactly for grids whose cells are disconnected (those
+    # with households in one piece only are reported apart, as detached)
     squares = pd.Series(square.to_numpy(), index=buildings.index)
     grids2 = grid_polygons(cells, squares)
     r2 = coverage_report(grids2, buildings, squares, area=area)
     assert r2["overlap_area_m2"] < 0.01 and r2["gap_area_m2"] < 0.01 and r2["coverage_valid"]
-    assert set(r2["multipart_grids"]) == set(grids2.index[grids2["n_parts"] > 1])
+    multipart, detached = set(r2["multipart_grids"]), set(r2["detached_grids"])
+    assert not multipart & detached and multipart | detached == set(grids2.index[grids2["n_parts"] > 1])
 
 
 def test_tessellation_is_deterministic(kunming_buildings):

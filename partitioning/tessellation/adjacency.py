@@ -48,7 +48,8 @@ def cell_adjacency(cells: gpd.GeoDataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def keep_adjacent_cells(graph: nx.Graph, cells: gpd.GeoDataFrame) -> nx.Graph:
+def keep_adjacent_cells(graph: nx.Graph, cells: gpd.GeoDataFrame, *,
+                        adjacency: pd.DataFrame | None = None) -> nx.Graph:
     """The contiguity graph without the edges whose buildings' cells do not touch.
 
     Two buildings close to each other can have their cells separated by a third building's
@@ -61,13 +62,15 @@ def keep_adjacent_cells(graph: nx.Graph, cells: gpd.GeoDataFrame) -> nx.Graph:
         Contiguity graph whose nodes are building ids.
     cells : geopandas.GeoDataFrame
         Cells from :func:`tessellate`.
+    adjacency : pandas.DataFrame, optional
+        :func:`cell_adjacency` of ``cells``, when the caller has it already.
 
     Returns
     -------
     networkx.Graph
         A copy of ``graph`` keeping only edges between buildings whose cells share an edge.
     """
-    adj = cell_adjacency(cells)
+    adj = cell_adjacency(cells) if adjacency is None else adjacency
     touching = set(zip(adj["a"], adj["b"])) | set(zip(adj["b"], adj["a"]))
     out = graph.copy()
     drop = [(u, v) for u, v in graph.edges if (u, v) not in touching]

@@ -126,6 +126,25 @@ def grid_polygons(cells: gpd.GeoDataFrame, assignment: pd.Series) -> gpd.GeoData
     return grids
 
 
+def _detached(gids, geoms, buildings: gpd.GeoDataFrame, assigned: pd.Series) -> set:
+    """The grids (ids ``gids``, polygons ``geoms``) in several polygons of which only one holds
+    buildings with households."""
+    if "households" not in buildings.columns:
+        return set()
+    households = buildings["households"].fillna(0).to_numpy()
+    label = assigned.astype(str).to_numpy()
+    detached = set()
+    for g, geom in zip(gids, geoms):
+        if shapely.get_num_geometries(geom) < 2:
+            continue
+        own = np.flatnonzero((label == g) & (households > 0))
+        points = shapely.point_on_surface(buildings.geometry.values[own])
+        _, part = shapely.STRtree(shapely.get_parts(geom)).query(points, predicate="within")
+        if len(np.unique(part)) == 1:
+            detached.add(g)
+    return detached
+
+
 def coverage_report(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, assignment: pd.Series, *,
                     area: shapely.Geometry) -> dict:
     """Check the grid polygons against the guarantees of issue 4.
@@ -150,7 +169,11 @@ def coverage_report(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, assign
         not covered), ``outside_area_m2`` (grid area outside the study area) -- both counting
         only pieces wider than 2 mm --, ``rounding_area_m2`` (the slivers under 2 mm wide
         between the study area's outline and the grids, left by snapping to ``GRID_SIZE``),
-        ``multipart_grids`` (ids of grids made of several polygons), ``cut_buildings`` (ids of
+        ``multipart_grids`` (ids of grids made of several polygons), ``detached_grids`` (grids in
+        several polygons of which only one holds households: a group of buildings without households
+        that borders no other grid of its unit, joined to the nearest grid rather than made a grid of
+        0 households by :func:`partitioning.graph.grid_graph`; reported, not a fault),
+        ``cut_buildings`` (ids of
         buildings with part of the footprint outside their grid's polygon or inside another
         grid's polygon -- more than 0.01 m² and more than a 1 mm band along the outline, the
         rounding of the coverage to ``GRID_SIZE``), ``unassigned_buildings``, ``coverage_valid``
@@ -173,9 +196,10 @@ def coverage_report(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, assign
     outside_geom = shapely.difference(union, area)
     gap, outside = wide_area(gap_geom), wide_area(outside_geom)
     rounding = float(shapely.area(gap_geom) + shapely.area(outside_geom)) - gap - outside
-    multipart = [g for g, n in zip(gids, shapely.get_num_geometries(geoms)) if n > 1]
-
     assigned = assignment.reindex(buildings.index)
+    detached = _detached(gids, geoms, buildings, assigned)
+    multipart = [g for g, n in zip(gids, shapely.get_num_geometries(geoms)) if n > 1 and g not in detached]
+
     unassigned = sorted(buildings.index[assigned.isna()].astype(str))
     has = assigned.notna().to_numpy()
     b_geoms = buildings.geometry.values[has]
@@ -206,6 +230,7 @@ def coverage_report(grids: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, assign
         "outside_area_m2": outside,
         "rounding_area_m2": rounding,
         "multipart_grids": multipart,
+        "detached_grids": sorted(detached),
         "cut_buildings": sorted(cut),
         "unassigned_buildings": unassigned,
         "coverage_valid": valid,
