@@ -27,7 +27,7 @@ import logging
 
 import numpy as np
 
-__all__ = ["connected_sets", "exact_split", "repair"]
+__all__ = ["connected_sets", "incidence", "exact_split", "repair"]
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,31 @@ def connected_sets(adj, households, cap, limit=_MAX_SETS):
     return found
 
 
+def incidence(sets, n: int):
+    """The ``n × len(sets)`` 0/1 matrix (scipy CSC) of which node is in which set: the covering
+    constraints of a set partitioning or packing over ``sets``.
+
+    Examples
+    --------
+    >>> incidence([[0], [0, 1], [2]], 3).toarray().astype(int).tolist()
+    [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    """
+    from scipy.sparse import csc_matrix
+
+    rows = np.concatenate([np.asarray(s, dtype=np.int64) for s in sets]) if sets else np.zeros(0, dtype=np.int64)
+    cols = np.repeat(np.arange(len(sets)), [len(s) for s in sets])
+    return csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(sets)))
+
+
+def _labels(sets, chosen, n: int):
+    """Labels ``0 ..`` of the ``n`` nodes from the indices of the ``chosen`` sets; ``None`` when some
+    node is in none of them."""
+    labels = np.full(n, -1, dtype=np.int64)
+    for g, j in enumerate(chosen):
+        labels[sets[j]] = g
+    return labels if (labels >= 0).all() else None
+
+
 def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
     """(outside, excess, |h − t|, compactness) of every candidate grid."""
     h = np.asarray(households, dtype=float)
@@ -102,7 +127,6 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
     listing allows take well under it, so the result does not depend on the machine's speed.
     """
     from scipy.optimize import LinearConstraint, milp
-    from scipy.sparse import csc_matrix
 
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     h = np.asarray(households)
@@ -118,27 +142,19 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
     n, m = len(adj), len(sets)
     if m <= _SEARCH_SETS:
         return _search(sets, costs, n, k)
-    rows = np.concatenate([np.asarray(s) for s in sets])
-    cols = np.repeat(np.arange(m), [len(s) for s in sets])
-    cover = csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, m))
-    constraints = [LinearConstraint(cover, 1, 1), LinearConstraint(np.ones((1, m)), k, k)]
+    constraints = [LinearConstraint(incidence(sets, n), 1, 1), LinearConstraint(np.ones((1, m)), k, k)]
     options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": False}
     # lexicographic, in two integer stages: (grids outside, excess), then (Σ|h − t|, compactness)
-    excess_scale = float(k * costs[:, 1].max() + 1)
-    first = milp(costs[:, 0] * excess_scale + costs[:, 1], constraints=constraints, integrality=np.ones(m),
-                 bounds=(0, 1), options=options)
+    band_cost = costs[:, 0] * float(k * costs[:, 1].max() + 1) + costs[:, 1]
+    first = milp(band_cost, constraints=constraints, integrality=np.ones(m), bounds=(0, 1), options=options)
     if first.status != 0:
         return None
-    best_band = float(first.fun)
-    band = LinearConstraint((costs[:, 0] * excess_scale + costs[:, 1])[None, :], -np.inf, best_band + 1e-6)
+    band = LinearConstraint(band_cost[None, :], -np.inf, float(first.fun) + 1e-6)
     second_cost = costs[:, 2] + costs[:, 3] / (k * float(costs[:, 3].max()) + 1.0)
     second = milp(second_cost, constraints=constraints + [band], integrality=np.ones(m), bounds=(0, 1),
                   options=options)
     chosen = second.x if second.status == 0 else first.x
-    labels = np.full(n, -1, dtype=np.int64)
-    for g, j in enumerate(np.flatnonzero(chosen > 0.5).tolist()):
-        labels[sets[j]] = g
-    return labels if (labels >= 0).all() else None
+    return _labels(sets, np.flatnonzero(chosen > 0.5).tolist(), n)
 
 
 def _search(sets, costs, n, k):
@@ -178,12 +194,7 @@ def _search(sets, costs, n, k):
                 covered[v] = False
 
     grow(0)
-    if best[1] is None:
-        return None
-    labels = np.full(n, -1, dtype=np.int64)
-    for g, j in enumerate(best[1]):
-        labels[sets[j]] = g
-    return labels
+    return None if best[1] is None else _labels(sets, best[1], n)
 
 
 def _band_cost(labels, households, lo, hi):

@@ -290,8 +290,9 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     A partition of this graph into connected grids gives grid polygons in one piece each; a
     partition of the bare contiguity graph does not (a grid can hold two buildings whose cells a
     third building's cell separates).  A group of buildings without households that is left with no
-    edge is bridged to the nearest building holding households in its boundary unit (listed in
-    ``graph.graph["islands"]``), so that it joins a grid instead of making one of 0 households.
+    edge is bridged to a building holding households in its boundary unit (listed in
+    ``graph.graph["islands"]``), one whose cell borders the group's where there is one, else the
+    nearest, so that it joins a grid instead of making one of 0 households.
 
     Parameters
     ----------
@@ -321,8 +322,9 @@ def _join_empty_components(graph: nx.Graph, buildings: gpd.GeoDataFrame,
     """Bridge every connected component without households (a shed whose cell touches no other
     building's cell once the edges between cells that do not touch are dropped; a campus of schools
     enclosed by major roads) to a building holding households in its boundary unit, one whose cell
-    borders the component's where there is one (``adjacency``: :func:`partitioning.tessellation.cell_adjacency`), else the
-    nearest: it joins that grid instead of making a grid of 0 households (issue 14)."""
+    borders the component's where there is one (``adjacency``:
+    :func:`partitioning.tessellation.cell_adjacency`), else the nearest: it joins that grid instead
+    of making a grid of 0 households (issue 14)."""
     ids = buildings.index.to_numpy()
     position = {bid: k for k, bid in enumerate(ids)}
     free = np.zeros(len(ids), dtype=bool)

@@ -101,14 +101,21 @@ def _within(h: pd.Series, target: float, tolerance: float) -> int:
     return int(((h >= target * (1 - tolerance)) & (h <= target * (1 + tolerance))).sum())
 
 
+def _sums(hh: pd.Series, children: pd.Series, hi: float) -> tuple[pd.Series, pd.Series]:
+    """(households of each child, whether it is one building with households above ``hi``: oversize,
+    counted as neither within nor outside the band, as in the metrics)."""
+    h = hh.groupby(children).sum()
+    return h, (h > hi) & ((hh > 0).groupby(children).sum() == 1)
+
+
 def _children(hh: pd.Series, children: pd.Series, target: float, tolerance: float) -> tuple[int, int]:
-    """(children outside the band, negated; children within it): one building above the band counts as
-    neither, as in the metrics. Fewer outside comes first: at a share of ~95%, one more child outside
-    costs as much as ~19 more within."""
-    h, heavy = hh.groupby(children).sum(), (hh > 0).groupby(children).sum()
+    """(children outside the band, negated; children within it); an oversize child counts as neither.
+    Fewer outside comes first: at a share of ~95%, one more child outside costs as much as ~19 more
+    within."""
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
+    h, oversize = _sums(hh, children, hi)
     inside = (h >= lo) & (h <= hi)
-    return -int((~inside & ~((h > hi) & (heavy == 1))).sum()), int(inside.sum())
+    return -int((~inside & ~oversize).sum()), int(inside.sum())
 
 
 def _region(graph: nx.Graph, parent: pd.Series, pid: str, blocked: set, within: pd.Series | None,
@@ -134,10 +141,10 @@ def _join_stuck(sub: nx.Graph, hh: pd.Series, children: pd.Series, alone: pd.Ser
     children = children.copy()
     for name in sorted(pd.unique(alone.to_numpy())):
         mine = children.index[children.to_numpy() == name]
-        h, heavy = hh.groupby(children).sum(), (hh > 0).groupby(children).sum()
+        h, oversize = _sums(hh, children, hi)
         near = {children[w] for v in mine for w in sub.neighbors(v)} - {name}
         # not into one building above the band (oversize, counted as neither): it would be counted outside
-        out = sorted((int(h[c]), c) for c in near if h[c] < lo or (h[c] > hi and heavy[c] > 1))
+        out = sorted((int(h[c]), c) for c in near if h[c] < lo or (h[c] > hi and not oversize[c]))
         if out:
             children[mine] = out[0][1]
     return children

@@ -197,7 +197,8 @@ def most_in_band(piece: nx.Graph, lo: int, hi: int) -> int | None:
     grids: the largest set of disjoint connected groups of ``lo``–``hi`` households (HiGHS); None past
     :data:`PACKING_MAX_SETS` groups."""
     from scipy.optimize import LinearConstraint, milp
-    from scipy.sparse import coo_matrix
+
+    from partitioning._exact import incidence
 
     listed = _band_sets(piece, lo, hi)
     if listed is None:
@@ -205,9 +206,7 @@ def most_in_band(piece: nx.Graph, lo: int, hi: int) -> int | None:
     index, sets = listed
     if not sets:
         return 0
-    members = np.array([v for s in sets for v in s], dtype=np.int64)
-    cover = coo_matrix((np.ones(len(members)), (members, np.repeat(np.arange(len(sets)), [len(s) for s in sets]))),
-                       shape=(len(index), len(sets))).tocsc()
+    cover = incidence(sets, len(index))
     result = milp(-np.ones(len(sets)), constraints=LinearConstraint(cover, 0, 1), integrality=np.ones(len(sets)),
                   bounds=(0, 1), options={"mip_rel_gap": 0.0, "presolve": False, "time_limit": 60.0})
     return int(round(-result.fun)) if result.status == 0 else None
@@ -259,6 +258,8 @@ def packing_bound(piece: nx.Graph, lo: int, hi: int) -> int | None:
     from scipy.optimize import LinearConstraint, milp
     from scipy.sparse import coo_matrix, hstack, identity, vstack
 
+    from partitioning._exact import incidence
+
     listed = _band_sets(piece, lo, hi)
     if listed is None:
         return None
@@ -267,10 +268,7 @@ def packing_bound(piece: nx.Graph, lo: int, hi: int) -> int | None:
     edges = [(index[a], index[b]) for a, b in piece.edges if a != b]
     n, m, e = len(nodes), len(sets), len(edges)
     # variables: x (a group is a grid), u (a building is left over), w (an edge between two left over), c
-    members = np.array([v for s in sets for v in s], dtype=np.int64)
-    cover = coo_matrix((np.ones(len(members)), (members, np.repeat(np.arange(m), [len(s) for s in sets]))),
-                       shape=(n, m))
-    rows = [hstack([cover, identity(n), coo_matrix((n, e + 1))])]  # Σ x + u = 1
+    rows = [hstack([incidence(sets, n), identity(n), coo_matrix((n, e + 1))])]  # Σ x + u = 1
     lo_b, hi_b = [np.ones(n)], [np.ones(n)]
     if e:
         a, b = np.array(edges).T
