@@ -7,7 +7,10 @@ of buildings small enough to be a grid, so all of them can be listed (ESU, Werni
 connected induced subgraph once, grown from its smallest node) and the best choice of ``k`` of them
 covering every building once is a small integer programme (set partitioning, solved by HiGHS through
 :func:`scipy.optimize.milp`).  Its objective follows the engine's order: fewest grids outside the band,
-then least band excess, then least Σ|h − t|, then compactness and barrier edges inside grids.
+then least band excess, then least Σ|h − t|, then compactness and barrier edges inside grids.  The
+number of grids may be left free (``k=None``): coarse buildings often pack into more or fewer grids
+than households / target rounded, and the count that leaves fewest grids outside the band (then most
+within it) is chosen.
 
 The whole piece is re-split (regions of two rings of grids around a grid outside the band, tried on
 the corpus, never found a better split than the moves); the new split replaces the engine's only
@@ -118,7 +121,8 @@ def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
 def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, worst=None, time_limit=10.0):
     """The best split of a connected region into ``k`` connected grids, by the engine's order; labels
     ``0 .. k-1`` or ``None`` when the region's groups are too many to list, no split was proven
-    optimal in ``time_limit`` seconds, or none exists.
+    optimal in ``time_limit`` seconds, or none exists.  With ``k=None``, into any number of grids:
+    the number is then part of the choice (fewest grids outside the band first).
 
     The candidate grids hold at most ``target × (1 + tolerance)`` households plus the region's largest
     building (a grid further above the band is no grid a planner wants); with ``worst``, only grids
@@ -142,15 +146,20 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
     n, m = len(adj), len(sets)
     if m <= _SEARCH_SETS:
         return _search(sets, costs, n, k)
-    constraints = [LinearConstraint(incidence(sets, n), 1, 1), LinearConstraint(np.ones((1, m)), k, k)]
+    constraints = [LinearConstraint(incidence(sets, n), 1, 1)]
+    if k is not None:
+        constraints.append(LinearConstraint(np.ones((1, m)), k, k))
+    most = n if k is None else k  # the most grids a split can have
     options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": False}
-    # lexicographic, in two integer stages: (grids outside, excess), then (Σ|h − t|, compactness)
-    band_cost = costs[:, 0] * float(k * costs[:, 1].max() + 1) + costs[:, 1]
+    # lexicographic, in two integer stages: (grids outside, grids within the band taken negatively,
+    # excess), then (Σ|h − t|, compactness); with k fixed the second term is the same for every split
+    step = float(most * costs[:, 1].max() + 1)
+    band_cost = costs[:, 0] * (most + 2) * step - (1 - costs[:, 0]) * step + costs[:, 1]
     first = milp(band_cost, constraints=constraints, integrality=np.ones(m), bounds=(0, 1), options=options)
     if first.status != 0:
         return None
     band = LinearConstraint(band_cost[None, :], -np.inf, float(first.fun) + 1e-6)
-    second_cost = costs[:, 2] + costs[:, 3] / (k * float(costs[:, 3].max()) + 1.0)
+    second_cost = costs[:, 2] + costs[:, 3] / (most * float(costs[:, 3].max()) + 1.0)
     second = milp(second_cost, constraints=constraints + [band], integrality=np.ones(m), bounds=(0, 1),
                   options=options)
     chosen = second.x if second.status == 0 else first.x
@@ -159,7 +168,8 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
 
 def _search(sets, costs, n, k):
     """Depth-first search over the candidate grids holding the first building not yet covered: the
-    split by the same order as the integer programme (few candidates: faster than building it)."""
+    split by the same order as the integer programme (few candidates: faster than building it);
+    ``k=None`` for any number of grids."""
     by_first: list[list[int]] = [[] for _ in range(n)]
     for j, s in enumerate(sets):
         by_first[s[0]].append(j)
@@ -169,13 +179,15 @@ def _search(sets, costs, n, k):
 
     def total():
         c = costs[chosen]
-        return (c[:, 0].sum(), round(float(c[:, 1].sum()), 9), round(float(c[:, 2].sum()), 9), float(c[:, 3].sum()))
+        out = c[:, 0].sum()
+        return (out, out - len(chosen), round(float(c[:, 1].sum()), 9), round(float(c[:, 2].sum()), 9),
+                float(c[:, 3].sum()))
 
     def grow(first):
         while first < n and covered[first]:
             first += 1
         if first == n:
-            if len(chosen) == k:
+            if k is None or len(chosen) == k:
                 cost = total()
                 if best[0] is None or cost < best[0]:
                     best[0], best[1] = cost, list(chosen)
@@ -198,17 +210,20 @@ def _search(sets, costs, n, k):
 
 
 def _band_cost(labels, households, lo, hi):
+    """(grids outside the band, minus the grids within it, excess) of a split."""
     grid_h = np.bincount(labels, weights=households)
     excess = np.maximum(0.0, np.maximum(lo - grid_h, grid_h - hi))
-    return int((excess > 1e-9).sum()), round(float(excess.sum()), 9)
+    out = int((excess > 1e-9).sum())
+    return out, out - len(grid_h), round(float(excess.sum()), 9)
 
 
-def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
+def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight, free_k=False):
     """Re-split a piece exactly (:func:`exact_split`) when some of its grids are outside the band and its
     candidate grids can be listed; the new split is kept only when it has fewer grids outside the
-    band, or as many and less excess.  No grid of the new split is further from the target than the
-    piece's worst grid was: one grid fewer outside the band is not worth a grid of twice the target.
-    Returns the labels."""
+    band, or as many and more within it, or then less excess.  No grid of the new split is further
+    from the target than the piece's worst grid was: one grid fewer outside the band is not worth a
+    grid of twice the target.  With ``free_k`` the number of grids is part of the choice (the engine
+    without ``n_grids``); otherwise it is kept.  Returns the labels."""
     labels = np.asarray(labels, dtype=np.int64)
     h = np.asarray(households)
     k = int(labels.max()) + 1
@@ -217,13 +232,13 @@ def repair(adj, xy, households, labels, *, target, tolerance, crossing_weight):
     if before[0] == 0 or not k < len(labels) <= _COARSE * k:  # in the band, one building a grid, or fine
         return labels
     worst = float(np.abs(np.bincount(labels, weights=h) - target).max())
-    new = exact_split(adj, xy, h, k, target=target, tolerance=tolerance, crossing_weight=crossing_weight,
-                      worst=worst)
+    new = exact_split(adj, xy, h, None if free_k else k, target=target, tolerance=tolerance,
+                      crossing_weight=crossing_weight, worst=worst)
     if new is None:
         return labels
     after = _band_cost(new, h, lo, hi)
     if after >= before:
         return labels
-    logger.debug("exact re-split of %d building(s) into %d grids: %d → %d grid(s) outside the band",
-                 len(labels), k, before[0], after[0])
+    logger.debug("exact re-split of %d building(s) into %d grids (%d before): %d → %d grid(s) outside the band",
+                 len(labels), int(new.max()) + 1, k, before[0], after[0])
     return new

@@ -25,7 +25,10 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    Σ|h − target| without adding band excess, and a final local search restores compactness where that
    does not raise Σ|h − target|.  Between moves as good on the band excess, the one leaving fewer grids
    outside the band is made.  A piece of coarse buildings that still has grids outside the band is
-   re-split exactly when its candidate grids can be listed (:mod:`partitioning._exact`).
+   re-split exactly when its candidate grids can be listed (:mod:`partitioning._exact`), into the
+   number of grids that leaves fewest outside the band (then most within it), which need not be
+   households / target rounded: 70 walk-ups of 36 and 24 make 35 grids of 60, not 42 with some
+   outside.  With ``n_grids`` the number of grids of every piece is kept.
    Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
    grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
@@ -286,7 +289,8 @@ def partition(
             if k == 1:
                 labels = np.zeros(len(nodes), dtype=np.int64)
             else:
-                labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no)
+                labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no,
+                                      free_k=n_grids is None)
             grid_h = np.bincount(labels, weights=sh[nodes])
             outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
             # the band first (excess, grids outside), then the total deviation from the target
@@ -296,6 +300,7 @@ def partition(
                 best = (rank, k, labels)
         assert best is not None  # every piece has at least one number of grids to try
         _, k, labels = best
+        k = int(labels.max()) + 1  # the exact re-split may choose another number of grids
         super_label[nodes] = next_label + labels
         grid_status += ["undersize" if undersize_piece[p_no] else "ok"] * k
         mergeable += [next_label] if undersize_piece[p_no] and p not in behind_tower else []
@@ -308,7 +313,7 @@ def partition(
     return _result(ids, households, xy, label, grid_status, t, tolerance)
 
 
-def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no):
+def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no, free_k=False):
     """Labels ``0 .. k-1`` of the super nodes ``nodes`` of one connected piece."""
     rng = np.random.default_rng([seed, p_no])
     local = np.full(len(sh), -1, dtype=np.int64)
@@ -340,7 +345,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     labels = search.run(rng, hold_deviation=True)
     # coarse buildings: an exact re-split of the piece when grids are still outside the band
     return repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
-                  crossing_weight=weights["crossing_weight"])
+                  crossing_weight=weights["crossing_weight"], free_k=free_k)
 
 
 def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):

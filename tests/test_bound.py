@@ -116,6 +116,20 @@ def test_a_row_of_36s_has_no_grid_within_the_band():
                        "how": "packing_forced", "same_k": 3}]
 
 
+def test_narrow_bound_keeps_buildings_of_the_plans_band_in_their_piece():
+    """The ±10 % bound of a ±20 % plan: a walk-up of 58 households beside one of 50 makes two grids
+    (each within ±20 %), and no plan puts the 58 within 45–55.  Set apart as an oversize building at
+    the narrow band's top (55), the 58 would leave the 50 alone and the bound would be 1: not one."""
+    pair = nx.path_graph(2)
+    for v, h in enumerate([58, 50]):
+        pair.nodes[v].update(households=h, x=30.0 * v, y=0.0)
+    nx.set_edge_attributes(pair, False, "overlap")
+    engine = pd.Series(["a", "b"], index=[0, 1])
+    narrow = area_bound(pair, engine, target=50, tolerance=0.1, n_normal=2, oversize_above=60)
+    assert narrow["forced"] == 1 and narrow["bound"] == 0.5
+    assert area_bound(pair, engine, target=50, tolerance=0.1, n_normal=2)["bound"] == 1.0  # 58 set apart
+
+
 def test_area_bound_on_a_small_city_holds_the_engines_plan(tmp_path):
     """On a synthetic city planned as ``gridplan partition`` plans it, the bound is at least the
     engine's share and at most 1, counts every undersize grid as forced, and no piece's exact split

@@ -58,19 +58,26 @@ def _partitions(n):
     yield from rec([], 0)
 
 
+def _free_band(labels, h):
+    """(grids outside, minus the grids within the band, excess): the order over any number of grids."""
+    out, excess = _band(labels, h)
+    return out, out - int(labels.max()) - 1, excess
+
+
 def _best_band(adj, h, k, cap):
     """Brute force: the least (grids outside, excess) over splits into ``k`` connected grids of at most
-    ``cap`` households each; None when there is none."""
+    ``cap`` households each (with ``k=None``, the least :func:`_free_band` over any number of grids);
+    None when there is none."""
     g = _nx(adj)
     best = None
     for labels in _partitions(len(adj)):
-        if max(labels) + 1 != k:
+        if k is not None and max(labels) + 1 != k:
             continue
         lab = np.array(labels)
         if np.bincount(lab, weights=h).max() > cap:
             continue
-        if all(nx.is_connected(g.subgraph(np.flatnonzero(lab == q).tolist())) for q in range(k)):
-            band = _band(lab, h)
+        if all(nx.is_connected(g.subgraph(np.flatnonzero(lab == q).tolist())) for q in range(max(labels) + 1)):
+            band = _band(lab, h) if k is not None else _free_band(lab, h)
             best = band if best is None or band < best else best
     return best
 
@@ -99,19 +106,21 @@ def test_connected_sets_give_up_past_the_limit():
 def test_exact_split_is_the_best_split(piece, data, search):
     """Connected grids, ``k`` of them, every building once, and no split into ``k`` connected grids of
     candidate size has fewer grids outside the band (or as many and less excess): brute force; by the
-    depth-first search and by the integer programme alike."""
+    depth-first search and by the integer programme alike.  With ``k=None`` the number of grids is
+    free: no split has fewer grids outside, or as many and more within the band, or then less excess."""
     adj, xy, h = piece
-    k = data.draw(st.integers(1, len(adj)))
+    k = data.draw(st.one_of(st.none(), st.integers(1, len(adj))))
     with mock.patch("partitioning._exact._SEARCH_SETS", 10_000 if search else 0):
         labels = exact_split(adj, xy, h, k, target=TARGET, tolerance=TOLERANCE, crossing_weight=250.0)
     best = _best_band(adj, h, k, HI + h.max())
     if labels is None:
         assert best is None
         return
-    assert sorted(set(labels.tolist())) == list(range(k))
+    grids = int(labels.max()) + 1
+    assert sorted(set(labels.tolist())) == list(range(grids)) and grids == (k or grids)
     g = _nx(adj)
-    assert all(nx.is_connected(g.subgraph(np.flatnonzero(labels == q).tolist())) for q in range(k))
-    assert _band(labels, h) == best
+    assert all(nx.is_connected(g.subgraph(np.flatnonzero(labels == q).tolist())) for q in range(grids))
+    assert (_band(labels, h) if k is not None else _free_band(labels, h)) == best
 
 
 def test_repair_packs_what_single_moves_cannot():
@@ -130,6 +139,39 @@ def test_repair_packs_what_single_moves_cannot():
     assert two[0] == two[1] != two[2] == two[3] and _band(two, h) == (0, 0.0)
     three = np.array([0, 1, 1, 2])
     assert repair(adj, xy, h, three, **options).tolist() == three.tolist()
+
+
+def test_repair_may_choose_the_number_of_grids():
+    """Six walk-ups of 30 households in a row (180): the engine's count, 180 / 50 rounded up, is 4,
+    and any four grids leave two outside (60 / 60 / 30 / 30); three grids of 60 are all within the
+    band.  With ``free_k`` (the engine's own choice of the count) the re-split makes three; asked
+    for four (``n_grids``), it keeps four."""
+    n = 6
+    adj = [[(u, 0.0) for u in (v - 1, v + 1) if 0 <= u < n] for v in range(n)]
+    h = np.full(n, 30)
+    xy = np.column_stack([10.0 * np.arange(n), np.zeros(n)])
+    options = dict(target=TARGET, tolerance=TOLERANCE, crossing_weight=250.0)
+    four = np.array([0, 0, 1, 1, 2, 3])
+    assert repair(adj, xy, h, four, **options).tolist() == four.tolist()
+    three = repair(adj, xy, h, four, free_k=True, **options)
+    assert np.bincount(three, weights=h).tolist() == [60, 60, 60]
+
+
+def test_the_engine_chooses_the_count_of_grids_of_a_coarse_piece():
+    """A row of 70 walk-ups alternating 36 and 24 households (2,100): 2,100 / 50 makes 42 grids, of
+    which some must be outside the band (70 buildings cannot make 42 grids of 40–60: a 36 or a 24 alone
+    is outside); 35 grids of 36 + 24 are all within it, and the engine finds them.  With
+    ``n_grids=42`` the count is kept."""
+    from partitioning.engine import partition
+
+    g = nx.path_graph([f"w{v:02d}" for v in range(70)])
+    for v, node in enumerate(g.nodes):
+        g.nodes[node].update(households=36 if v % 2 == 0 else 24, x=20.0 * v, y=0.0)
+    nx.set_edge_attributes(g, "none", "crosses")
+    nx.set_edge_attributes(g, False, "overlap")
+    grids = partition(g, target=50, seed=0).grids
+    assert len(grids) == 35 and grids["households"].eq(60).all() and grids["status"].eq("ok").all()
+    assert len(partition(g, target=50, n_grids=42, seed=0).grids) == 42
 
 
 def test_a_long_run_of_buildings_without_households_is_listed_without_recursion():

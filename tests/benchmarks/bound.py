@@ -322,7 +322,7 @@ def _pieces(graph: nx.Graph, hi: float) -> tuple[list, set]:
 
 def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
                time_limit: float = 10.0, budget: float = float("inf"), grids: int | None = None,
-               pieces: list | None = None) -> dict:
+               pieces: list | None = None, oversize_above: float | None = None) -> dict:
     """``F`` (grids forced out of the band) and how it was decided, for the bound ``1 − F / G``.
 
     ``time_limit`` is CP-SAT's limit per question (a piece and a number of grids), ``budget`` the
@@ -334,6 +334,9 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     ``grids`` and ``out`` (the engine's grids there, and those outside the band), ``forced`` (its
     ``f``), ``how`` (the count that decided it, ``engine`` when the engine's grids there are all
     within the band) and ``same_k`` (:func:`same_k_outside` with the engine's number of grids there).
+    ``oversize_above`` (households) sets apart the buildings the plan made oversize grids when the
+    band asked about is not the plan's (the ±10 % bound of a plan made for ±20 %: a building of 58
+    households is in a piece, and no grid holding it is within ±10 %); by default the band's top.
 
     Returns
     -------
@@ -355,7 +358,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
     counts = dict.fromkeys(("forced", "undersize", "gap", "exact_infeasible", "exact_feasible", "undecided",
                             "many_k_forced", "packing_forced", "relaxed"), 0)
     records = []  # (households, buildings, f, most within the band) of every piece that makes grids
-    for piece in _pieces(graph, hi)[0]:
+    for piece in _pieces(graph, hi if oversize_above is None else oversize_above)[0]:
         total = sum(int(graph.nodes[v]["households"]) for v in piece)
         members = set(piece)
         if total == 0 and any(u not in members for v in piece for u in graph[v]):
@@ -381,7 +384,8 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
 
 
 def area_bound(graph: nx.Graph, assignment, *, target: float, tolerance: float, n_normal: int,
-               time_limit: float = 10.0, budget: float = float("inf"), pieces: list | None = None) -> dict:
+               time_limit: float = 10.0, budget: float = float("inf"), pieces: list | None = None,
+               oversize_above: float | None = None) -> dict:
     """The bound of one planned area, as the corpus and the scale benchmarks report it:
     :func:`forced_out`'s counts (with G = ``n_normal``, the plan's grids that are not oversize), plus
     ``grids`` (G), ``in_band`` (the most grids within the band: the smaller of ``G − F`` and
@@ -390,7 +394,7 @@ def area_bound(graph: nx.Graph, assignment, *, target: float, tolerance: float, 
     (each area keeps its own number of grids)."""
     start = time.perf_counter()
     counts = forced_out(graph, assignment, target=target, tolerance=tolerance, time_limit=time_limit,
-                        budget=budget, grids=n_normal, pieces=pieces)
+                        budget=budget, grids=n_normal, pieces=pieces, oversize_above=oversize_above)
     in_band = n_normal - counts["forced"]
     if counts["in_band_max"] is not None:  # None: the knapsack found no sharing of G grids
         in_band = min(in_band, counts["in_band_max"])
