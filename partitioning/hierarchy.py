@@ -294,17 +294,19 @@ def emergency_layout(graph: nx.Graph, assignment: pd.Series, *, target: int, tol
                             id_format="E{:04d}", progress=progress)
 
 
-def count_status(households, n_buildings, target: float, tolerance: float) -> np.ndarray:
+def count_status(households, n_occupied, target: float, tolerance: float) -> np.ndarray:
     """The ``status`` of units redrawn after the engine (by a nested redraw or an update), from their
-    households and number of buildings: ``ok`` within ``target × (1 ± tolerance)``, ``oversize`` for
-    one building above it, else ``out_of_tolerance``.
+    households and the number of their buildings that hold households: ``ok`` within
+    ``target × (1 ± tolerance)``, ``oversize`` for one building with households above it (a tower's
+    grid keeps that status when a shed or a shop without households joins it, as in
+    :func:`partitioning.metrics.grid_figures`), else ``out_of_tolerance``.
 
     Examples
     --------
     >>> count_status(np.array([25, 40, 40, 10]), np.array([3, 1, 2, 2]), 25, 0.2).tolist()
     ['ok', 'oversize', 'out_of_tolerance', 'out_of_tolerance']
     """
-    h, n = np.asarray(households), np.asarray(n_buildings)
+    h, n = np.asarray(households), np.asarray(n_occupied)
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     return np.where((h >= lo) & (h <= hi), "ok", np.where((n == 1) & (h > hi), "oversize", "out_of_tolerance"))
 

@@ -271,7 +271,8 @@ def redraw_nested(graph: nx.Graph, parent: pd.Series, child: pd.Series, *, paren
 
 
 def _status(old: pd.Series, h: pd.Series, n: pd.Series, target: float, tolerance: float) -> pd.Series:
-    """``status`` of every unit: kept where the unit is unchanged (in ``old``), else from its households."""
+    """``status`` of every unit: kept where the unit is unchanged (in ``old``), else from its households
+    ``h`` and its buildings holding households ``n`` (:func:`partitioning.hierarchy.count_status`)."""
     fresh = pd.Series(count_status(h.to_numpy(), n.reindex(h.index).to_numpy(), target, tolerance), index=h.index)
     return old.reindex(h.index).fillna(fresh).astype(str)
 
@@ -338,7 +339,8 @@ def _nested(graph, parent, child, status, info, *, parent_target, child_target, 
     hh = pd.Series(dict(graph.nodes(data="households"))).reindex(new_child.index)
     grouped = hh.groupby(new_parent)
     redrawn = {*new_parent[new_child.str.contains("/r", regex=False)].unique(), *figures["moved_parents"]}
-    status = _status(status[~status.index.isin(list(redrawn))], grouped.sum(), grouped.size(), parent_target, tolerance)
+    occupied = (hh > 0).groupby(new_parent).sum()
+    status = _status(status[~status.index.isin(list(redrawn))], grouped.sum(), occupied, parent_target, tolerance)
     order = (pd.DataFrame({"parent": new_parent, "child": new_child}).drop_duplicates("child")
              .sort_values("parent", kind="stable"))
     names = dict(zip(order["child"], (id_format.format(k + 1) for k in range(len(order)))))
@@ -347,6 +349,6 @@ def _nested(graph, parent, child, status, info, *, parent_target, child_target, 
     frame = pd.DataFrame({"parent_id": new_parent.groupby(children).first(), "households": grouped.sum(),
                           "n_buildings": grouped.size()})
     kept = info["status"][info.index.isin(list(set(names) - figures["moved_children"]))].rename(index=names)
-    frame["status"] = _status(kept, frame["households"], frame["n_buildings"], child_target, tolerance)
+    frame["status"] = _status(kept, frame["households"], (hh > 0).groupby(children).sum(), child_target, tolerance)
     frame.index.name = "unit_id"
     return new_parent.rename(parent.name), status, children, frame

@@ -256,7 +256,8 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
         frame["n_buildings"] = grouped.size().reindex(polys.index).astype("int64")
         frame["level"] = name
         if d.get("target"):
-            frame["status"] = count_status(frame["households"], frame["n_buildings"], d["target"], tolerance)
+            occupied = (buildings["households"] > 0).groupby(buildings[col].astype(str)).sum()
+            frame["status"] = count_status(frame["households"], occupied.reindex(polys.index), d["target"], tolerance)
         frames.append(gpd.GeoDataFrame(frame.reset_index(), geometry=polys.geometry.to_numpy(), crs=cells.crs))
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=cells.crs)
     out.index = pd.Index(out["level"] + "/" + out["unit_id"], name="unit_key")
