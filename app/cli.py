@@ -246,7 +246,7 @@ def partition(buildings, layer, id_field, src_crs, datum, households_path, house
         return
     click.echo(f"plan written to {output}")
     click.echo(f"buildings:          {len(plan.buildings)} ({inputs.households_method})")
-    for line in summary_lines(metrics, target=int(plan.meta["target"])):
+    for line in summary_lines(metrics, target=int(plan.meta["target"]), grids=plan.grids):
         click.echo(line)
     if "levels" in plan.layers:
         counts = plan.layers["levels"]["level"].value_counts(sort=False)
@@ -304,7 +304,7 @@ def check(plan_path, as_json, verbose):
         for v in result.violations:
             click.echo(f"  - {v}")
     metrics = {**result.metrics, "coverage": result.coverage}
-    for line in summary_lines(metrics, target=int(plan.meta.get("target", 50))):
+    for line in summary_lines(metrics, target=int(plan.meta.get("target", 50)), grids=plan.grids):
         click.echo(line)
     for name, fig in [*result.levels.items(), *([("emergency", result.emergency)] if result.emergency else [])]:
         click.echo(f"{'emergency grids' if name == 'emergency' else 'level ' + name}: {fig['n_grids']} units of "

@@ -23,7 +23,7 @@ from partitioning.tessellation import coverage_report, study_area
 from partitioning.towers import check_subgrids
 from partitioning.undersize import major_crossings, undersize_reasons
 
-__all__ = ["CheckResult", "check_plan", "summary_lines", "subgrid_lines"]
+__all__ = ["CheckResult", "check_plan", "grid_names", "summary_lines", "subgrid_lines"]
 
 logger = logging.getLogger(__name__)
 
@@ -93,21 +93,23 @@ def check_plan(plan: Plan) -> CheckResult:
         res.violations.append(f"buildings refer to grid(s) missing from the grids layer: {ids_text(unknown)}")
     empty = sorted(set(grids.index) - set(assignment.dropna()))
     if empty:
-        res.violations.append(f"grid(s) without buildings: {ids_text(empty)}")
+        res.violations.append(f"grid(s) without buildings: {ids_text(grid_names(empty, grids))}")
     hh = buildings.groupby("grid_id")["households"].sum()
     stored = grids["households"].reindex(hh.index)
     wrong = hh.index[stored.to_numpy() != hh.to_numpy()]
     if len(wrong):
         res.violations.append("grids whose households figure disagrees with their buildings: "
-                              + ids_text(f"{g} ({plain(stored[g])} ≠ {plain(hh[g])})" for g in wrong))
+                              + ids_text(f"{name} ({plain(stored[g])} ≠ {plain(hh[g])})"
+                                         for g, name in zip(wrong, grid_names(wrong, grids))))
     boundaries = plan.layers.get("boundaries")
     if boundaries is not None:
         boundaries = boundaries.reset_index()
     graph = plan_graph(plan)
     settings = PlanSettings.from_meta(plan.meta)
     clean = assignment[~unassigned]
-    res.violations.extend(validate_partition(graph, clean))
-    res.violations.extend(_mixed_groups(buildings, clean, settings.group_field))
+    named = clean.map(dict(zip(clean.unique(), grid_names(clean.unique(), grids))))  # messages name codes
+    res.violations.extend(validate_partition(graph, named))
+    res.violations.extend(_mixed_groups(buildings, named, settings.group_field))
     if not unassigned.any():
         res.undersize = undersize_reasons(plan, graph)
         res.crossings = major_crossings(plan, graph)
@@ -120,7 +122,7 @@ def check_plan(plan: Plan) -> CheckResult:
             res.violations.append(f"{cov[key]:.1f} {label}")
     if cov.get("multipart_grids"):
         res.violations.append(f"{len(cov['multipart_grids'])} grid(s) are in several pieces: "
-                              + ids_text(cov["multipart_grids"]))
+                              + ids_text(grid_names(cov["multipart_grids"], grids)))
     if cov.get("cut_buildings"):
         res.violations.append(f"{len(cov['cut_buildings'])} building(s) are cut by a grid boundary: "
                               + ids_text(cov["cut_buildings"]))
@@ -172,8 +174,28 @@ def _mixed_groups(buildings, assignment, group_field) -> list[str]:
             + ids_text(f"{g} ({' / '.join(sorted(map(str, v)))})" for g, v in mixed.items())] if len(mixed) else []
 
 
-def summary_lines(metrics: dict, *, target: int) -> list[str]:
-    """The human-readable summary ``gridplan partition`` and ``gridplan check`` print."""
+def grid_names(ids, grids: pd.DataFrame) -> list[str]:
+    """The grids ``ids`` as people know them: by their code (the ``grid_code`` column of ``grids``),
+    by id where a grid has none; a code two grids share (an edited plan) is followed by the id, so
+    that every name stays one grid's.
+
+    Examples
+    --------
+    >>> grids = pd.DataFrame({"grid_code": ["GS01-02", "GS01-03", "GS01-03"]}, index=["G0002", "G0003", "G0004"])
+    >>> grid_names(["G0002", "G0009", "G0004"], grids)
+    ['GS01-02', 'G0009', 'GS01-03 (G0004)']
+    """
+    if "grid_code" not in grids:
+        return [str(g) for g in ids]
+    codes = grids["grid_code"].dropna().astype(str)
+    shared = set(codes[codes.duplicated(keep=False)])
+    named = {g: f"{c} ({g})" if c in shared else c for g, c in codes.items()}
+    return [named.get(g, str(g)) for g in ids]
+
+
+def summary_lines(metrics: dict, *, target: int, grids: pd.DataFrame | None = None) -> list[str]:
+    """The human-readable summary ``gridplan partition`` and ``gridplan check`` print; with the plan's
+    ``grids``, grids are named by code (:func:`grid_names`)."""
     m = metrics
     lines = [
         f"grids:              {m['n_grids']}",
@@ -199,7 +221,8 @@ def summary_lines(metrics: dict, *, target: int) -> list[str]:
         if detached:
             lines.append(f"detached groups:    {len(detached)} grid(s) also hold a group of buildings without "
                          "households that borders no other grid of its community (a campus or yard across a "
-                         f"road), drawn as a second polygon: {ids_text(detached)}")
+                         "road), drawn as a second polygon: "
+                         + ids_text(detached if grids is None else grid_names(detached, grids)))
     t = m.get("timings")
     if t:
         lines.append(f"runtime:            {t['total_s']:.2f} s (cells {t['tessellation_s']:.2f}, graph "

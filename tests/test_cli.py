@@ -122,7 +122,8 @@ def test_check_fails_on_a_broken_plan(tmp_path, kunming_plan):
     code, text = invoke("check", broken)
     assert code == 4
     assert "violates its guarantees" in text
-    assert f"{far}" in text and "households figure disagrees" in text
+    far_code = str(plan.grids.at[far, "grid_code"])
+    assert far_code in text and far not in text and "households figure disagrees" in text  # named by code
     lines = text.splitlines()
     assert lines[0].startswith(f"check FAILED: {broken} (") and "guarantee(s):" in lines[0]  # the verdict first
     assert lines[1].startswith("  - ") and "np." not in text
