@@ -107,7 +107,8 @@ def check_plan(plan: Plan) -> CheckResult:
     graph = plan_graph(plan)
     settings = PlanSettings.from_meta(plan.meta)
     clean = assignment[~unassigned]
-    named = clean.map(dict(zip(clean.unique(), grid_names(clean.unique(), grids))))  # messages name codes
+    used = clean.unique()
+    named = clean.map(dict(zip(used, grid_names(used, grids))))  # the messages name grids by code
     res.violations.extend(validate_partition(graph, named))
     res.violations.extend(_mixed_groups(buildings, named, settings.group_field))
     if not unassigned.any():

@@ -248,15 +248,16 @@ def _update_levels(levels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame, cells,
     for d in described:
         name, col = d["name"], unit_column(d["name"])
         rows = levels[levels["level"] == name].set_index("unit_id")
-        polys = grid_polygons(cells, buildings[col].astype(str))
-        grouped = buildings["households"].groupby(buildings[col].astype(str))
+        unit = buildings[col].astype(str)
+        polys = grid_polygons(cells, unit)
+        grouped = buildings["households"].groupby(unit)
         frame = rows.reindex(polys.index).drop(columns="geometry")
         frame.index.name = "unit_id"
         frame["households"] = grouped.sum().reindex(polys.index).astype("int64")
         frame["n_buildings"] = grouped.size().reindex(polys.index).astype("int64")
         frame["level"] = name
         if d.get("target"):
-            occupied = (buildings["households"] > 0).groupby(buildings[col].astype(str)).sum()
+            occupied = buildings["households"].gt(0).groupby(unit).sum()
             frame["status"] = count_status(frame["households"], occupied.reindex(polys.index), d["target"], tolerance)
         frames.append(gpd.GeoDataFrame(frame.reset_index(), geometry=polys.geometry.to_numpy(), crs=cells.crs))
     out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=cells.crs)
