@@ -118,7 +118,8 @@ def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
     return costs
 
 
-def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, worst=None, time_limit=10.0):
+def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, worst=None, most_out=None,
+                time_limit=10.0):
     """The best split of a connected region into ``k`` connected grids, by the engine's order; labels
     ``0 .. k-1`` or ``None`` when the region's groups are too many to list, no split was proven
     optimal in ``time_limit`` seconds, or none exists.  With ``k=None``, into any number of grids:
@@ -126,8 +127,9 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
 
     The candidate grids hold at most ``target × (1 + tolerance)`` households plus the region's largest
     building (a grid further above the band is no grid a planner wants); with ``worst``, only grids
-    holding ``target ± worst`` households (no grid further from the target than that).  The split is
-    the best of those.  The time limit only guards against a runaway solve: the programmes that
+    holding ``target ± worst`` households (no grid further from the target than that); with
+    ``most_out``, only splits with at most that many grids outside the band.  The split is the best of
+    those.  The time limit only guards against a runaway solve: the programmes that
     listing allows take well under it, so the result does not depend on the machine's speed.
     """
     from scipy.optimize import LinearConstraint, milp
@@ -145,10 +147,15 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
                        crossing_weight=crossing_weight)
     n, m = len(adj), len(sets)
     if m <= _SEARCH_SETS:
-        return _search(sets, costs, n, k)
+        labels = _search(sets, costs, n, k)
+        if labels is None or most_out is None or _band_cost(labels, h, lo, hi)[0] <= most_out:
+            return labels
+        return None
     constraints = [LinearConstraint(incidence(sets, n), 1, 1)]
     if k is not None:
         constraints.append(LinearConstraint(np.ones((1, m)), k, k))
+    if most_out is not None:
+        constraints.append(LinearConstraint(costs[None, :, 0], 0, most_out))
     most = n if k is None else k  # the most grids a split can have
     options = {"time_limit": time_limit, "mip_rel_gap": 0.0, "presolve": False}
     # lexicographic, in two integer stages: (grids outside, grids within the band taken negatively,

@@ -29,6 +29,9 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    number of grids that leaves fewest outside the band (then most within it), which need not be
    households / target rounded: 70 walk-ups of 36 and 24 make 35 grids of 60, not 42 with some
    outside.  With ``n_grids`` the number of grids of every piece is kept.
+   In a piece of more than :data:`_REGION_UNITS` units, the grids still outside the band and the grids
+   around them are then re-split together by a constraint solver (:mod:`partitioning._region`), and
+   the moves tighten the balance again.
    Of the two numbers of grids tried on a small piece, the split with less band excess, then fewer
    grids outside the band, then less Σ|h − target| is kept.
 6. **No empty grids.**  A grid holding no households (a piece of shops, schools or sheds cut off by an
@@ -59,6 +62,7 @@ from partitioning._bisect import recursive_bisection
 from partitioning._exact import repair
 from partitioning._recombine import recombine
 from partitioning._refine import LocalSearch
+from partitioning._region import repair_region
 from partitioning.graph import crossing_cost
 from partitioning.settings import DEFAULT_GAP, DEFAULT_TARGET, DEFAULT_TOLERANCE
 
@@ -77,6 +81,8 @@ _BALANCE_WEIGHT = 0.05
 _CROSSING_WEIGHT = 0.1
 _POLISH_WEIGHT = 0.5  # the second round: squared deviation weighs 10× (tighter balance, compactness −1 %)
 _TRY_BOTH_K = 60  # pieces of at most this many units are split both ways when two numbers of grids fit
+_REGION_UNITS = 60  # pieces of more units than this get the regional re-split (not the thousands of
+# small pieces of a nested or emergency layout, where it would cost minutes)
 
 
 @dataclass(frozen=True)
@@ -344,8 +350,19 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     search.swap()
     labels = search.run(rng, hold_deviation=True)
     # coarse buildings: an exact re-split of the piece when grids are still outside the band
-    return repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
-                  crossing_weight=weights["crossing_weight"], free_k=free_k)
+    labels = repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
+                    crossing_weight=weights["crossing_weight"], free_k=free_k)
+    # then the regions around the grids still outside it, with a constraint solver
+    grid_h = np.bincount(labels, weights=sh[nodes])
+    if n > _REGION_UNITS and ((grid_h < t * (1 - tolerance) - 1e-9) | (grid_h > t * (1 + tolerance) + 1e-9)).any():
+        repaired = repair_region(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
+                                 crossing_weight=weights["crossing_weight"], seed=seed)
+        if (repaired != labels).any():  # compactness restored where it costs no balance
+            search = LocalSearch(adj, sxy[nodes], sh[nodes], repaired, **polish)
+            search.tighten(rng)
+            search.swap()
+            labels = search.run(rng, hold_deviation=True)
+    return labels
 
 
 def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):
