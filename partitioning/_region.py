@@ -180,7 +180,7 @@ def _solve(adj, xy, h, labels, nodes, grids, *, target, lo, hi, worst, most_out,
 
     solver = cp_model.CpSolver()
     solver.parameters.num_workers = 1
-    solver.parameters.random_seed = int(seed)
+    solver.parameters.random_seed = int(seed) % 2**31  # CP-SAT's seed is a 32-bit int; plans' seeds are any int
     solver.parameters.max_deterministic_time = float(effort)
     status = solver.Solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

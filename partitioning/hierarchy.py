@@ -195,7 +195,8 @@ def partition_within(graph: nx.Graph, parent: pd.Series, *, target: int, toleran
     pieces, rows, n = [], [], 0
     groups = parent.groupby(parent.astype(str), sort=True).groups
     for pid, members in tqdm(groups.items(), desc="units", unit="unit", disable=not progress):
-        result = partition(subgraph(graph, members), target=int(target), tolerance=tolerance, seed=seed)
+        result = partition(subgraph(graph, members), target=int(target), tolerance=tolerance, seed=seed,
+                           regional=False)
         names = {g: id_format.format(n + k + 1) for k, g in enumerate(result.grids.index)}
         n += len(names)
         pieces.append(result.assignment.map(names))

@@ -168,14 +168,14 @@ def _redraw(sub: nx.Graph, hh: pd.Series, k: int, counts: list, old: tuple, stuc
             continue
         try:
             children = engine.partition(rest, target=child_target, n_grids=None if n is None else n - n_alone,
-                                        tolerance=tolerance, seed=seed).assignment if len(rest) else alone[:0]
+                                        tolerance=tolerance, seed=seed, regional=False).assignment if len(rest) else alone[:0]
             children = _join_stuck(sub, hh, pd.concat([children.astype(str), alone]).reindex(hh.index), alone,
                                    child_target, tolerance)
             figures = _children(hh, children, child_target, tolerance)
             if figures <= (old[1] if best is None or best[0][0] < k else best[0][1]):
                 continue  # whatever the grouping, not better than before nor than the best so far
             groups = engine.partition(quotient_graph(sub, children), n_grids=k, tolerance=tolerance,
-                                      seed=seed).assignment
+                                      seed=seed, regional=False).assignment
         except InfeasibleError:
             continue
         parents = children.map(groups)
