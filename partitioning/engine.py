@@ -359,8 +359,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     labels = repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                     crossing_weight=weights["crossing_weight"], free_k=free_k)
     # then the regions around the grids still outside it, with a constraint solver
-    grid_h = np.bincount(labels, weights=sh[nodes])
-    if regional and n > _REGION_UNITS and ((grid_h < t * (1 - tolerance) - 1e-9) | (grid_h > t * (1 + tolerance) + 1e-9)).any():
+    if regional and n > _REGION_UNITS:
         repaired = repair_region(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                                  crossing_weight=weights["crossing_weight"], seed=seed)
         if (repaired != labels).any():  # compactness restored where it costs no balance
