@@ -83,7 +83,8 @@ class AreaPlan:
         :func:`partitioning.tessellation.coverage_report` of the grids.
     timings : dict
         Seconds of ``tessellation_s`` (study area and cells), ``graph_s``, ``partition_s`` (partition,
-        grid polygons, codes), ``total_s`` (wall) and ``cpu_s`` (this process's CPU), not rounded.
+        grid polygons, codes) and of it ``engine_s`` (the partition alone: the engine, levels, emergency
+        layout), ``total_s`` (wall) and ``cpu_s`` (this process's CPU), not rounded.
     code_prefix : str
         The administrative prefix of the codes (:func:`partitioning.codes.code_prefix`).
     figures, totals : pandas.DataFrame, dict
@@ -193,6 +194,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
                                                    tolerance=settings.tolerance, seed=seed, within=within,
                                                    progress=progress)
         emergency = (em[0].reindex(buildings.index), em[1])
+    t_engine = time.perf_counter()
     assignment = assignment.reindex(buildings.index)
     polygons = grid_polygons(cells, assignment)
     if levels:
@@ -210,6 +212,7 @@ def plan_area(buildings: gpd.GeoDataFrame, *, settings: PlanSettings, boundaries
                                 runtime_s=round(t_part - t_tess, 3))
     coverage = coverage_report(grids, buildings, assignment, area=area)
     timings = {"tessellation_s": t_tess - t0, "graph_s": t_graph - t_tess, "partition_s": t_part - t_graph,
+               "engine_s": t_engine - t_graph,
                "total_s": time.perf_counter() - t0, "cpu_s": time.process_time() - cpu0}
     return AreaPlan(boundaries=boundaries, area=area, cells=cells, graph=graph, assignment=assignment, grids=grids,
                     units=units, levels=layer, metrics=metrics, coverage=coverage, timings=timings,

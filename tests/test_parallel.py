@@ -248,7 +248,8 @@ def test_plan_area_on_a_lattice():
     assert area.grids["households"].tolist() == [40, 40, 40]
     assert (area.grids["status"] == "ok").all() and area.coverage["ok"]
     assert area.metrics["disconnected_grids"] == 0
-    assert set(area.timings) == {"tessellation_s", "graph_s", "partition_s", "total_s", "cpu_s"}
+    assert set(area.timings) == {"tessellation_s", "graph_s", "partition_s", "engine_s", "total_s", "cpu_s"}
+    assert 0 < area.timings["engine_s"] < area.timings["partition_s"]
     same = plan_area(b, settings=PlanSettings(target=40, seed=7), prefix="320508001001")
     pd.testing.assert_series_equal(same.assignment, area.assignment)
     assert shapely.equals_exact(same.grids.geometry.values, area.grids.geometry.values, 0).all()
