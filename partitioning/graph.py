@@ -312,7 +312,7 @@ def grid_graph(buildings: gpd.GeoDataFrame, cells: gpd.GeoDataFrame, *, gap: flo
     graph = build_contiguity_graph(buildings, gap=gap, barriers=barriers, boundaries=boundaries,
                                    group_field=group_field, bridge_households=bridge_households)
     adjacency = cell_adjacency(cells)
-    graph = keep_adjacent_cells(graph, cells, adjacency=adjacency)
+    graph = keep_adjacent_cells(graph, cells, adjacency=adjacency, copy=False)
     _join_empty_components(graph, buildings, barriers, adjacency)
     return graph
 

@@ -332,6 +332,7 @@ def test_keep_adjacent_cells_drops_edges_across_a_third_cell():
     kept = keep_adjacent_cells(graph, cells)
     assert sorted(map(sorted, kept.edges)) == [["b0", "b1"], ["b1", "b2"]]
     assert graph.number_of_edges() == 3  # the input is not changed
+    assert keep_adjacent_cells(graph, cells, copy=False) is graph and graph.number_of_edges() == 2
 
 
 def test_simplified_grids_stay_a_coverage_and_cut_nothing(kunming_buildings):
