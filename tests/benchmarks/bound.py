@@ -41,7 +41,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 __all__ = ["EXACT_MAX", "MAX_KS", "PACKING_MAX_SETS", "area_bound", "forced_out", "all_in_band", "fewest_outside",
-           "packing_bound", "same_k_outside"]
+           "packing_bound", "same_k_outside", "same_k_note"]
 
 #: Pieces of at most this many buildings are decided exactly (CP-SAT) ...
 EXACT_MAX = 300
@@ -425,6 +425,19 @@ def same_k_outside(piece: nx.Graph, k: int, target: float, tolerance: float, *,
         return None
     loads = np.bincount(labels, weights=h)
     return int(((loads < lo) | (loads > hi)).sum())
+
+
+def same_k_note(pieces: list[dict]) -> str:
+    """What the engine misses against the exact split with its own number of grids and its own worst
+    grid on each piece (``same_k`` of :func:`forced_out`'s records), as a sentence of the benchmarks'
+    notes."""
+    same = [p for p in pieces if p.get("same_k") is not None]
+    better = [p for p in same if p["same_k"] < p["out"]]
+    return (f"with the engine's own number of grids on each piece (the exact split of `partitioning._exact`, no "
+            f"grid further from the target than the engine's worst on the piece): on {len(same)} pieces holding "
+            f"{sum(p['out'] for p in same)} of its grids outside the band, the optimum has "
+            f"{sum(p['same_k'] for p in same)}; the engine misses {sum(p['out'] - p['same_k'] for p in better)} on "
+            f"{len(better)} pieces (the other pieces' candidate grids are too many to list)")
 
 
 def _piece_forced(graph, piece, total, assignment, grid_h, lo, hi, ilo, ihi, time_limit, late, want_most):

@@ -252,6 +252,8 @@ def _atomic_write(path: Path, text: str) -> None:
 def _where_out(rows: list[dict]) -> list[str]:
     """Lines of the note on the grids outside the band: by the kinds of building of the communities,
     and by how their pieces were decided."""
+    from tests.benchmarks.bound import same_k_note
+
     lines = []
     for r in rows:
         if "bound_communities" not in r:
@@ -277,14 +279,7 @@ def _where_out(rows: list[dict]) -> list[str]:
         lines.append("  - by how each piece was decided (pieces, grids outside, forced): " + "; ".join(
             f"{how.replace('_', ' ')} {n}, {n_out}, {n_forced}"
             for how, (n, n_out, n_forced) in sorted(by_how.items(), key=lambda kv: -kv[1][1])) + ".")
-        same = [p for p in r["bound_pieces"] if p.get("same_k") is not None]
-        better = [p for p in same if p["same_k"] < p["out"]]
-        lines.append(
-            f"  - with the engine's own number of grids on each piece (the exact split of "
-            f"`partitioning._exact`, no grid further from the target than the engine's worst on the piece): on "
-            f"{len(same)} pieces holding {sum(p['out'] for p in same)} of its grids outside the band, the optimum "
-            f"has {sum(p['same_k'] for p in same)}; the engine misses {sum(p['out'] - p['same_k'] for p in better)} "
-            f"on {len(better)} pieces (the other pieces' candidate grids are too many to list).")
+        lines.append(f"  - {same_k_note(r['bound_pieces'])}.")
     return lines
 
 
