@@ -119,7 +119,7 @@ def _set_costs(sets, adj, xy, households, *, target, lo, hi, crossing_weight):
 
 
 def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, worst=None, most_out=None,
-                time_limit=10.0):
+                time_limit=10.0, sets=None):
     """The best split of a connected region into ``k`` connected grids, by the engine's order; labels
     ``0 .. k-1`` or ``None`` when the region's groups are too many to list, no split was proven
     optimal in ``time_limit`` seconds, or none exists.  With ``k=None``, into any number of grids:
@@ -129,14 +129,17 @@ def exact_split(adj, xy, households, k, *, target, tolerance, crossing_weight, w
     building (a grid further above the band is no grid a planner wants); with ``worst``, only grids
     holding ``target ± worst`` households (no grid further from the target than that); with
     ``most_out``, only splits with at most that many grids outside the band.  The split is the best of
-    those.  The time limit only guards against a runaway solve: the programmes that
-    listing allows take well under it, so the result does not depend on the machine's speed.
+    those.  ``sets``: the candidate grids when the caller has listed them already
+    (:func:`connected_sets` with that cap).  The time limit only guards against a runaway solve: the
+    programmes that listing allows take well under it, so the result does not depend on the
+    machine's speed.
     """
     from scipy.optimize import LinearConstraint, milp
 
     lo, hi = target * (1 - tolerance), target * (1 + tolerance)
     h = np.asarray(households)
-    sets = connected_sets(adj, h, hi + float(h.max()) if worst is None else target + worst)
+    if sets is None:
+        sets = connected_sets(adj, h, hi + float(h.max()) if worst is None else target + worst)
     if sets is None:
         return None
     if worst is not None:

@@ -20,8 +20,9 @@ tighten its balance and compactness.
 Every grid stays connected: a flow from a root building of each grid reaches every building of the
 grid along edges inside it (single-commodity flow, as in contiguity-constrained districting,
 Validi, Buchanan & Lykhovyd 2022).  No grid of the region gets further from the target than the
-region's worst grid was.  A region of coarse buildings (at most :data:`_COARSE` a grid) is re-split
-exactly by listing its candidate grids (:func:`partitioning._exact.exact_split`) instead.
+region's worst grid was.  A region whose candidate grids can be listed (coarse buildings: at most
+2,500 connected groups within the guard) is re-split exactly instead
+(:func:`partitioning._exact.exact_split`, any building to any grid of the region).
 
 The solve is deterministic: one worker, a fixed seed and a *deterministic* time limit (CP-SAT's work
 count, not the clock), so the same piece gives the same plan on every machine.  Only regions where
@@ -45,7 +46,6 @@ logger = logging.getLogger(__name__)
 _MAX_NODES = 80  # a region stops growing before it holds more buildings than this
 _REACH = 2  # buildings at most this many edges from another grid of the region may change grid
 _EFFORT = 0.2  # CP-SAT deterministic time a region (its work units; 0.2–0.4 s on this machine)
-_COARSE = 3.0  # a region of at most this many buildings a grid is re-split by listing its candidate grids
 _MAX_MISSES = 1  # solver calls in a row out of effort before a piece is left alone
 _SCALE = 4  # |h − t| in quarters of a household (the target need not be whole with n_grids)
 
@@ -198,13 +198,14 @@ def _solve(adj, xy, h, labels, nodes, grids, *, target, lo, hi, worst, most_out,
 def _listed(adj, xy, h, nodes, grids, *, target, tolerance, worst, most_out, crossing_weight):
     """New labels of ``nodes`` by :func:`partitioning._exact.exact_split` when the region's candidate
     grids can be listed (coarse buildings: exact and faster than the solver; ``{}`` when no split
-    within the guard exists), else ``None``."""
+    within the guard exists), else ``None``.  The groups are listed once and handed to the split."""
     local = {v: i for i, v in enumerate(nodes)}
     sub = [[(local[u], c) for u, c in adj[v] if u in local] for v in nodes]
-    if connected_sets(sub, h[nodes], target + worst) is None:
+    sets = connected_sets(sub, h[nodes], target + worst)
+    if sets is None:
         return None
     split = exact_split(sub, xy[nodes], h[nodes], len(grids), target=target, tolerance=tolerance,
-                        crossing_weight=crossing_weight, worst=worst, most_out=most_out)
+                        crossing_weight=crossing_weight, worst=worst, most_out=most_out, sets=sets)
     return {} if split is None else {v: grids[int(g)] for v, g in zip(nodes, split)}
 
 
@@ -215,8 +216,9 @@ def _band(grid_h, lo, hi):
 
 def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_weight=0.0, seed=0,
                   max_nodes=_MAX_NODES, effort=_EFFORT, max_rounds=2, max_misses=_MAX_MISSES):
-    """Re-split the region around each grid outside the band with CP-SAT, or exactly where its buildings
-    are coarse (see the module's text); return the labels (``0 .. k-1``, the same number of grids).
+    """Re-split the region around each grid outside the band exactly where its candidate grids can be
+    listed, else with CP-SAT (see the module's text); return the labels (``0 .. k-1``, the same
+    number of grids).
 
     Parameters
     ----------
@@ -227,7 +229,7 @@ def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_we
     target, tolerance : float
         The band is ``target × (1 ± tolerance)``.
     crossing_weight : float, default 0
-        Weight of the barrier edges inside grids in the exact re-split of coarse regions (as for
+        Weight of the barrier edges inside grids in the exact re-split of listed regions (as for
         :func:`partitioning._exact.exact_split`).
     seed : int, default 0
         CP-SAT's seed.
@@ -283,11 +285,9 @@ def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_we
             if before[0] <= forced:
                 continue
             worst = float(np.abs(grid_h[grids] - target).max())
-            # coarse buildings: list the candidate grids (exact, faster); fine ones: the solver
-            new = None
-            if len(nodes) <= _COARSE * len(grids):
-                new = _listed(adj, xy, h, nodes, grids, target=target, tolerance=tolerance, worst=worst,
-                              most_out=before[0] - 1, crossing_weight=crossing_weight)
+            # few candidate grids (coarse buildings): listed, exact and faster; too many: the solver
+            new = _listed(adj, xy, h, nodes, grids, target=target, tolerance=tolerance, worst=worst,
+                          most_out=before[0] - 1, crossing_weight=crossing_weight)
             if new is None:
                 if misses >= max_misses:
                     continue
