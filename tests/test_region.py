@@ -57,29 +57,42 @@ def _outside(labels, h):
     return int(((grid_h < LO) | (grid_h > HI)).sum()), float(np.abs(grid_h - T).max())
 
 
+def _solver_only(mp):
+    """Every region to CP-SAT, as a region with too many candidate grids to list goes."""
+    mp.setattr(_region, "_listed", lambda *a, **k: None)
+
+
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.integers(3, 6), cols=st.integers(4, 7), seed=st.integers(0, 10_000))
-def test_regional_resplit_keeps_grids_connected_and_never_adds_one_outside(rows, cols, seed):
-    """On fine lattices (2–14 households a building) grown from random seeds, the re-split keeps the
-    number of grids, every grid connected, no more grids outside the band, no grid further from the
-    target than the worst was; and it is deterministic."""
+@given(rows=st.integers(3, 6), cols=st.integers(4, 7), seed=st.integers(0, 10_000), solver=st.booleans())
+def test_regional_resplit_keeps_grids_connected_and_never_adds_one_outside(rows, cols, seed, solver):
+    """On fine lattices (2–14 households a building) grown from random seeds, the re-split (by listing
+    the candidate grids, or by the solver) keeps the number of grids, every grid connected, no more
+    grids outside the band, no grid further from the target than the worst was; and it is
+    deterministic."""
     rng = np.random.default_rng(seed)
     adj, xy = _lattice(rows, cols)
     h = rng.integers(2, 15, size=len(adj))
     k = max(2, round(h.sum() / T))
     labels = _grow(adj, k, rng)
-    new = repair_region(adj, xy, h, labels, target=T, tolerance=TOL)
+    with pytest.MonkeyPatch.context() as mp:
+        if solver:
+            _solver_only(mp)
+        new = repair_region(adj, xy, h, labels, target=T, tolerance=TOL)
+        assert (repair_region(adj, xy, h, labels, target=T, tolerance=TOL) == new).all()
     assert new.max() + 1 == k and len(np.unique(new)) == k
     assert _connected(adj, new)
     (out_before, worst_before), (out_after, worst_after) = _outside(labels, h), _outside(new, h)
     assert out_after <= out_before
     assert worst_after <= worst_before + 1e-9
-    assert (repair_region(adj, xy, h, labels, target=T, tolerance=TOL) == new).all()
 
 
-def test_regional_resplit_shifts_every_boundary_at_once():
+@pytest.mark.parametrize("solver", [False, True], ids=["listed", "solver"])
+def test_regional_resplit_shifts_every_boundary_at_once(solver, monkeypatch):
     """A row of 20 buildings of 10 households split 3 | 6 | 6 | 5 (30, 60, 60, 50): the first grid
-    reaches the band only if the others each pass a building along, which the solver does."""
+    reaches the band only if the others each pass a building along, which the listing and the solver
+    both find."""
+    if solver:
+        _solver_only(monkeypatch)
     adj = [[(u, 0.0) for u in (v - 1, v + 1) if 0 <= u < 20] for v in range(20)]
     xy = np.array([(10.0 * v, 0.0) for v in range(20)])
     h = np.full(20, 10)
