@@ -40,6 +40,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from partitioning.graph import subgraph
+
 __all__ = ["EXACT_MAX", "MAX_KS", "PACKING_MAX_SETS", "area_bound", "forced_out", "all_in_band", "fewest_outside",
            "packing_bound", "same_k_outside", "same_k_note"]
 
@@ -375,7 +377,7 @@ def forced_out(graph: nx.Graph, assignment, *, target: float, tolerance: float,
         if pieces is not None and (out or f):
             pieces.append({"buildings": len(piece), "households": total, "grids": len(own), "out": out,
                            "forced": f, "how": kind or "engine",
-                           "same_k": same_k_outside(graph.subgraph(piece), len(own), target, tolerance,
+                           "same_k": same_k_outside(subgraph(graph, piece), len(own), target, tolerance,
                                                     worst=max(abs(grid_h[g] - target) for g in own))
                            if out else None})
     if grids is not None:
@@ -451,7 +453,7 @@ def _piece_forced(graph, piece, total, assignment, grid_h, lo, hi, ilo, ihi, tim
         return 0, None, None  # the engine's own plan of the piece is within the band
     if len(piece) > EXACT_MAX or late:
         return 0, None, "relaxed"
-    sub = graph.subgraph(piece)
+    sub = subgraph(graph, piece)
     f = packing_bound(sub, ilo, ihi)
     if f is not None:
         most = most_in_band(sub, ilo, ihi) if want_most and f else None

@@ -37,7 +37,7 @@ import pandas as pd
 import pytest
 
 from partitioning.engine import partition
-from partitioning.graph import DEFAULT_GAP, build_contiguity_graph
+from partitioning.graph import DEFAULT_GAP, build_contiguity_graph, subgraph
 from partitioning.metrics import partition_metrics, validate_partition
 
 RESULTS = Path(__file__).parent / "results" / "partition.md"
@@ -250,7 +250,7 @@ def _central_piece(graph, size):
     h = np.array([d["households"] for _, d in graph.nodes(data=True)], dtype=float)
     centre = h @ xy / h.sum()
     start = list(graph.nodes)[int(np.argmin(np.hypot(*(xy - centre).T)))]
-    return graph.subgraph(list(nx.bfs_tree(graph, start))[:size]).copy()
+    return subgraph(graph, list(nx.bfs_tree(graph, start))[:size])
 
 
 @pytest.mark.parametrize("name", ["suzhou", "suzhou-500", "kotka"])
@@ -397,7 +397,7 @@ def _pieces(graph, count, size, rng):
         piece = list(nx.bfs_tree(light, nodes[start]))[:size]
         total = sum(light.nodes[v]["households"] for v in piece)
         if len(piece) >= size // 2 and total >= 2 * TARGET:
-            pieces.append(light.subgraph(piece).copy())
+            pieces.append(subgraph(light, piece))  # in BFS order: nx's view would list a set's
         if len(pieces) == count:
             break
     return pieces
