@@ -244,6 +244,14 @@ class LocalSearch:
                 break
         return fixed
 
+    def settle(self, rng: np.random.Generator) -> np.ndarray:
+        """The engine's last round once the band is as good as it gets: :meth:`tighten`, :meth:`swap`,
+        then the moves of :meth:`run` that restore compactness without raising Σ|H − t|; return the
+        labels."""
+        self.tighten(rng)
+        self.swap()
+        return self.run(rng, hold_deviation=True)
+
     def tighten(self, rng: np.random.Generator, *, max_passes: int = 30) -> np.ndarray:
         """Tighter balance once the band is reached: make the moves that keep the balance excess and
         lower the total deviation Σ|H − t| (the best by the secondary objective first), until none is

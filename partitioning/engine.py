@@ -352,9 +352,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         if step == 0:
             labels = recombine(adj, edges, cost, sxy[nodes], sh[nodes], labels, rng=rng, **weights)
     # tighter balance (issue 14): moves that lower Σ|h − t| without leaving the band, then compactness again
-    search.tighten(rng)
-    search.swap()
-    labels = search.run(rng, hold_deviation=True)
+    labels = search.settle(rng)
     # coarse buildings: an exact re-split of the piece when grids are still outside the band
     labels = repair(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                     crossing_weight=weights["crossing_weight"], free_k=free_k)
@@ -363,10 +361,7 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
         repaired = repair_region(adj, sxy[nodes], sh[nodes], labels, target=t, tolerance=tolerance,
                                  crossing_weight=weights["crossing_weight"], seed=seed)
         if (repaired != labels).any():  # compactness restored where it costs no balance
-            search = LocalSearch(adj, sxy[nodes], sh[nodes], repaired, **polish)
-            search.tighten(rng)
-            search.swap()
-            labels = search.run(rng, hold_deviation=True)
+            labels = LocalSearch(adj, sxy[nodes], sh[nodes], repaired, **polish).settle(rng)
     return labels
 
 
