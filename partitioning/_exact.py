@@ -221,7 +221,12 @@ def _search(sets, costs, n, k):
 
 def _band_cost(labels, households, lo, hi):
     """(grids outside the band, minus the grids within it, excess) of a split."""
-    grid_h = np.bincount(labels, weights=households)
+    return band_of_loads(np.bincount(labels, weights=households), lo, hi)
+
+
+def band_of_loads(grid_h, lo, hi):
+    """(grids outside the band, minus the grids within it, excess) of grids holding ``grid_h``."""
+    grid_h = np.asarray(grid_h, dtype=float)
     excess = np.maximum(0.0, np.maximum(lo - grid_h, grid_h - hi))
     out = int((excess > 1e-9).sum())
     return out, out - len(grid_h), round(float(excess.sum()), 9)

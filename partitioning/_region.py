@@ -37,7 +37,7 @@ import math
 
 import numpy as np
 
-from partitioning._exact import connected_sets, exact_split
+from partitioning._exact import band_of_loads, connected_sets, exact_split
 
 __all__ = ["repair_region"]
 
@@ -209,11 +209,6 @@ def _listed(adj, xy, h, nodes, grids, *, target, tolerance, worst, most_out, cro
     return {} if split is None else {v: grids[int(g)] for v, g in zip(nodes, split)}
 
 
-def _band(grid_h, lo, hi):
-    excess = np.maximum(0.0, np.maximum(lo - grid_h, grid_h - hi))
-    return int((excess > 1e-9).sum()), round(float(excess.sum()), 9)
-
-
 def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_weight=0.0, seed=0,
                   max_nodes=_MAX_NODES, effort=_EFFORT, max_rounds=2, max_misses=_MAX_MISSES):
     """Re-split the region around each grid outside the band exactly where its candidate grids can be
@@ -279,7 +274,7 @@ def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_we
             if len(grids) < 2 or key in tried:
                 continue
             tried.add(key)
-            before = _band(grid_h[grids], lo, hi)
+            before = band_of_loads(grid_h[grids], lo, hi)
             total = float(grid_h[grids].sum())
             forced = int(total < len(grids) * lo_i or total > len(grids) * hi_i)
             if before[0] <= forced:
@@ -299,7 +294,7 @@ def repair_region(adj, xy, households, labels, *, target, tolerance, crossing_we
             trial = labels.copy()
             for v, g in new.items():
                 trial[v] = g
-            after = _band(np.bincount(trial, weights=h, minlength=k)[grids], lo, hi)
+            after = band_of_loads(np.bincount(trial, weights=h, minlength=k)[grids], lo, hi)
             if after < before:
                 logger.debug("regional re-split of %d building(s) in %d grids: %d → %d grid(s) outside the band",
                              len(nodes), len(grids), before[0], after[0])
