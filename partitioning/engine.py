@@ -86,6 +86,20 @@ _REGION_UNITS = 60  # pieces of more units than this get the regional re-split (
 
 
 @dataclass(frozen=True)
+class _Units:
+    """The units the engine balances (buildings joined by must-link edges): households ``h``,
+    household-weighted centres ``xy``, and the edges between units ``a``–``b`` with their crossing
+    cost ``crossing`` and length ``length`` (m)."""
+
+    h: np.ndarray
+    xy: np.ndarray
+    a: np.ndarray
+    b: np.ndarray
+    crossing: np.ndarray
+    length: np.ndarray
+
+
+@dataclass(frozen=True)
 class PartitionResult:
     """A partition of buildings into grids.
 
@@ -289,7 +303,7 @@ def partition(
     super_label[oversize] = np.arange(n_over)
     next_label = n_over
     grid_status = ["oversize"] * n_over
-    dist = np.hypot(*(sxy[ea] - sxy[eb]).T)
+    units = _Units(sh, sxy, ea, eb, ec, np.hypot(*(sxy[ea] - sxy[eb]).T))
     gap = float(graph.graph.get("gap", DEFAULT_GAP)) or DEFAULT_GAP
     for p_no, p in enumerate(tqdm(piece_ids, desc="grids", unit="group", disable=not progress)):
         nodes = np.flatnonzero(piece == p)
@@ -300,8 +314,8 @@ def partition(
             if k == 1:
                 labels = np.zeros(len(nodes), dtype=np.int64)
             else:
-                labels = _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no,
-                                      free_k=n_grids is None, regional=regional)
+                labels = _split_piece(units, nodes, k, target=t, tolerance=tolerance, gap=gap, seed=seed,
+                                      p_no=p_no, free_k=n_grids is None, regional=regional)
             grid_h = np.bincount(labels, weights=sh[nodes])
             outside = np.maximum(0, np.maximum(lo - grid_h, grid_h - hi))
             # the band first (excess, grids outside), then the total deviation from the target
@@ -317,26 +331,28 @@ def partition(
         mergeable += [next_label] if undersize_piece[p_no] and p not in behind_tower else []
         next_label += k
 
-    super_label = _merge_empty(super_label, grid_status, sh, ea, eb, ec, dist)
+    super_label = _merge_empty(super_label, grid_status, units)
     label = super_label[group]
     if allow_cross_boundary:
         label = _merge_undersize(label, grid_status, mergeable, xy)
     return _result(ids, households, xy, label, grid_status, t, tolerance)
 
 
-def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p_no, free_k=False,
-                 regional=True):
-    """Labels ``0 .. k-1`` of the super nodes ``nodes`` of one connected piece."""
+def _split_piece(units: _Units, nodes, k, *, target, tolerance, gap, seed, p_no, free_k=False, regional=True):
+    """Labels ``0 .. k-1`` of the units ``nodes`` of one connected piece (``p_no``: its number, for
+    its random stream)."""
+    t, sh, sxy = target, units.h, units.xy
     rng = np.random.default_rng([seed, p_no])
     local = np.full(len(sh), -1, dtype=np.int64)
     local[nodes] = np.arange(len(nodes))
-    inside = (local[ea] >= 0) & (local[eb] >= 0)
-    a, b, c, d = local[ea[inside]], local[eb[inside]], ec[inside], dist[inside]
+    inside = (local[units.a] >= 0) & (local[units.b] >= 0)
+    a, b = local[units.a[inside]], local[units.b[inside]]
+    c, d = units.crossing[inside], units.length[inside]
     n = len(nodes)
     edges = np.column_stack([a, b])
     cost = (d + 1.0) * (1.0 + 2.0 * c)
     labels = recursive_bisection(n, edges, cost, sh[nodes], k, t, rng)
-    adj = [[] for _ in range(n)]
+    adj: list[list[tuple[int, float]]] = [[] for _ in range(n)]
     for u, v, cc in zip(a.tolist(), b.tolist(), c.tolist()):
         adj[u].append((v, cc))
         adj[v].append((u, cc))
@@ -365,21 +381,22 @@ def _split_piece(nodes, k, t, tolerance, sh, sxy, ea, eb, ec, dist, gap, seed, p
     return labels
 
 
-def _merge_empty(label, grid_status, sh, ea, eb, ec, dist):
+def _merge_empty(label, grid_status, units: _Units):
     """Join every grid without households to a neighbouring grid: across the cheapest edge (least
     crossing, then shortest), to a grid with households when one is adjacent.  Repeated until no empty
     grid has a neighbour, so a chain of empty grids ends in a grid with households."""
     label = label.copy()
     while True:
-        grid_h = np.bincount(label, weights=sh, minlength=len(grid_status))
-        a, b = label[ea], label[eb]
+        grid_h = np.bincount(label, weights=units.h, minlength=len(grid_status))
+        a, b = label[units.a], label[units.b]
         across = a != b
         if not across.any():
             return label
         # each empty grid's candidate neighbours, best first: has households, crossing, length, label
         frm = np.r_[a[across], b[across]]
         to = np.r_[b[across], a[across]]
-        cost, length = np.r_[ec[across], ec[across]], np.r_[dist[across], dist[across]]
+        cost = np.r_[units.crossing[across], units.crossing[across]]
+        length = np.r_[units.length[across], units.length[across]]
         empty = grid_h[frm] == 0
         if not empty.any():
             return label
