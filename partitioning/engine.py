@@ -21,8 +21,9 @@ The algorithm (see ``docs/partitioning.md`` for the literature):
    deviation from the target ten times more (``_POLISH_WEIGHT``): the band excess still comes first, so no grid leaves the band, but among
    plans as balanced, grids closer to the target are preferred (tighter balance, issue 14).
    Last, :meth:`partitioning._refine.LocalSearch.tighten` makes the moves and
-   :meth:`~partitioning._refine.LocalSearch.swap` the exchanges of two boundary buildings that lower
-   Σ|h − target| without adding band excess, and a final local search restores compactness where that
+   :meth:`~partitioning._refine.LocalSearch.swap` the exchanges of two boundary buildings and
+   :meth:`~partitioning._refine.LocalSearch.deviation_chains` the chains of moves through up to three
+   grids that lower Σ|h − target| without adding band excess, and a final local search restores compactness where that
    does not raise Σ|h − target|.  Between moves as good on the band excess, the one leaving fewer grids
    outside the band is made.  A piece of coarse buildings that still has grids outside the band is
    re-split exactly when its candidate grids can be listed (:mod:`partitioning._exact`), into the
