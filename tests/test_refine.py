@@ -14,11 +14,6 @@ T, TOL = 50, 0.2
 WEIGHTS = dict(target=T, tolerance=TOL, balance_weight=1.0, crossing_weight=0.0)
 
 
-def _search(adj, h, labels):
-    xy = np.array([(10.0 * v, 0.0) for v in range(len(h))])
-    return LocalSearch(adj, xy, h, labels, **WEIGHTS)
-
-
 def _deviation(search):
     return sum(abs(x - T) for x in search.H)
 
@@ -32,8 +27,8 @@ def test_a_chain_passes_load_where_no_single_move_or_swap_can():
     swapping a2 and b1 changes nothing. The chain a2 → middle, b3 → last gives 50 | 50 | 50."""
     h = [50, 4, 4, 42, 4, 46]
     adj = [[(u, 0.0) for u in (v - 1, v + 1) if 0 <= u < len(h)] for v in range(len(h))]
-    labels = [0, 0, 1, 1, 1, 2]
-    search = _search(adj, h, labels)
+    xy = np.array([(10.0 * v, 0.0) for v in range(len(h))])
+    search = LocalSearch(adj, xy, h, [0, 0, 1, 1, 1, 2], **WEIGHTS)
     search.tighten(np.random.default_rng(0))
     search.swap()
     assert _deviation(search) == 8

@@ -180,7 +180,8 @@ def _write():
         "*within ±20 %* and *±10 %*: share of the grids that are not oversize; *Σ|h−50|/grid*: mean absolute "
         "deviation from 50 of those grids; *worst dev.*: the largest |h−50|/50 of them; *crossing grids*: grids "
         "holding an edge across a major / only minor barrier; *time*: graph + partition (the engine), wall "
-        "clock, CPU in brackets (SciPy's optimize and OR-Tools imported before: a process pays that once, 0.3 s). *bound*: no plan with as many grids that are not oversize "
+        "clock, CPU in brackets (SciPy's optimize and OR-Tools imported before: a process pays that once, "
+        "0.3 s). *bound*: no plan with as many grids that are not oversize "
         "can have more of them within ±20 % — `1 − F / G`, F the grids forced out of the band by the pieces "
         f"of the graph (undersize pieces, pieces no number of grids fits, and pieces of at most {EXACT_MAX} "
         f"buildings: with at most {MAX_KS} fitting numbers of grids, those CP-SAT proves cannot be split within "
@@ -216,7 +217,8 @@ def _write():
         parts = [f"{k.replace('_', ' ')} {v}" for k, v in forced.items() if k not in ("forced", "in_band_max") and v]
         notes.append(f"- {TITLES[name]}: F = {forced['forced']} ({', '.join(parts) or 'none'}); at most "
                      f"{forced['in_band_max']} of {gp['n_normal']} grids within the band; bound in "
-                     f"{bound_s:.1f} s; cells {tess_s:.2f} s and grid polygons {polygons_s:.2f} s (not in *time*); METIS "
+                     f"{bound_s:.1f} s; cells {tess_s:.2f} s and grid polygons {polygons_s:.2f} s "
+                     "(not in *time*); METIS "
                      f"{metis['disconnected_grids']} disconnected part(s), {metis['violations']} violation(s)"
                      + (f", {metis_note}" if metis_note else "") + "; gridplan's CPU "
                      f"{gp['cpu_s'] / max(metis['cpu_s'], 1e-9):.0f}× METIS's; {same_k}.")

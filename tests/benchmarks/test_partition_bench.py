@@ -455,7 +455,8 @@ def test_gap_to_optimum(request):
     if gaps:
         lines += ["", f"Largest gap in the share of grids within the band: {100 * max(gaps):.1f} points "
                   f"(mean {100 * float(np.mean(gaps)):.1f}) over {len(gaps)} pieces. Σ\\|h−50\\| within 25 % of the "
-                  f"exact model's on {close} of {len(gaps)} pieces" + (f"; not on: {'; '.join(wide)}." if wide else ".")]
+                  f"exact model's on {close} of {len(gaps)} pieces"
+                  + (f"; not on: {'; '.join(wide)}." if wide else ".")]
     SECTIONS["2-exact"] = "\n".join(lines) + "\n"
     _write()
     assert rows
